@@ -1,0 +1,71 @@
+"""Who did something, and the audit trail every service writes to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from components.models import Actor as ActorKind
+from components.models import AuditEvent, Component, Team
+
+REDACTED = "[redacted]"
+_SECRET_WORDS = ("secret", "password", "token", "key")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The requester of a change: a signed-in user, an API token's user, the API secret key, or the system."""
+
+    kind: str
+    user: Any = None
+    remote_addr: str | None = None
+
+    @classmethod
+    def for_user(cls, user: Any, remote_addr: str | None = None) -> Actor:
+        return cls(ActorKind.USER, user, remote_addr)
+
+    @classmethod
+    def api_key(cls, remote_addr: str | None = None) -> Actor:
+        return cls(ActorKind.API_KEY, None, remote_addr)
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(ActorKind.SYSTEM)
+
+
+SYSTEM = Actor.system()
+
+
+def redact(detail: dict[str, Any], *, secret_names: set[str] | None = None) -> dict[str, Any]:
+    """Replace every value whose key looks secret (or is a named secret variable) by a marker."""
+    secret_names = secret_names or set()
+    cleaned: dict[str, Any] = {}
+    for key, value in detail.items():
+        lowered = key.lower()
+        if key in secret_names or any(word in lowered for word in _SECRET_WORDS):
+            cleaned[key] = REDACTED if value not in (None, "") else value
+        elif isinstance(value, dict):
+            cleaned[key] = redact(value, secret_names=secret_names)
+        else:
+            cleaned[key] = value
+    return cleaned
+
+
+def audit_record(
+    *,
+    team: Team,
+    actor: Actor,
+    action: str,
+    component: Component | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    return AuditEvent.objects.create(
+        team=team,
+        component=component,
+        component_label=component.name if component else "",
+        actor=actor.kind,
+        user=actor.user if actor.user is not None and actor.user.is_authenticated else None,
+        action=action,
+        detail=redact(detail or {}),
+        remote_addr=actor.remote_addr,
+    )

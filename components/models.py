@@ -1,0 +1,388 @@
+"""Teams, applications, components and what they share (DESIGN.md section 3).
+
+Each invariant is enforced twice: ``clean()`` gives a person a message to act on, and a database
+constraint (or, for rules that span rows, a trigger on PostgreSQL) makes sure no code path can
+break it.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from components.validation import (
+    ENV_NAME_RE,
+    PORT_ALIAS_RE,
+    RESERVED_ENV_NAMES,
+    SERVICE_NAME_RE,
+    env_name_validator,
+    port_alias_validator,
+    service_name_validator,
+)
+
+
+def new_service_id() -> str:
+    return secrets.token_hex(16)
+
+
+def new_secret_key() -> str:
+    # 256 bits from the operating system's CSPRNG, URL-safe so it can sit in a query string.
+    return secrets.token_urlsafe(32)
+
+
+class TimeStamped(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Team(TimeStamped):
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=100, unique=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="teams")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    DEVELOPER = "developer", "Developer"
+    VIEWER = "viewer", "Viewer"
+
+
+class Membership(TimeStamped):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.DEVELOPER)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "team"], name="membership_unique_user_team"),
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="membership_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team} ({self.role})"
+
+    @property
+    def can_write(self) -> bool:
+        return self.role in (Role.OWNER, Role.DEVELOPER)
+
+
+class Application(TimeStamped):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="applications")
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=100)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "slug"],
+                name="application_unique_slug_in_team",
+                violation_error_message="The team already has an application with this slug; choose another name.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ComponentKind(models.TextChoices):
+    THIRD_PARTY = "third_party", "Third-party"
+    INTERNAL = "internal", "Internal"
+
+
+class Registration(models.TextChoices):
+    STATIC = "static", "Static addresses"
+    API = "api", "API registration"
+
+
+class Component(TimeStamped):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="components", editable=False)
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="components")
+    name = models.CharField(max_length=64)
+    service_name = models.CharField(max_length=63, validators=[service_name_validator])
+    service_id = models.CharField(max_length=32, unique=True, default=new_service_id, editable=False)
+    kind = models.CharField(max_length=16, choices=ComponentKind.choices, default=ComponentKind.THIRD_PARTY)
+    registration = models.CharField(max_length=16, choices=Registration.choices, blank=True)
+    image = models.CharField(max_length=255, blank=True)
+    secret_key = models.CharField(max_length=64, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "service_name"],
+                name="component_unique_service_name_in_team",
+                violation_error_message="Another component of this team already uses this service name; choose another.",
+            ),
+            models.CheckConstraint(
+                condition=Q(service_name__regex=SERVICE_NAME_RE),
+                name="component_service_name_dns_label",
+                violation_error_message=service_name_validator.message,
+            ),
+            models.CheckConstraint(condition=Q(kind__in=ComponentKind.values), name="component_kind_valid"),
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="third_party", registration__in=Registration.values, image="")
+                    | Q(kind="internal", registration="")
+                ),
+                name="component_registration_matches_kind",
+            ),
+            models.CheckConstraint(
+                condition=~Q(registration="api") | ~Q(secret_key=""), name="component_api_has_secret_key"
+            ),
+            models.CheckConstraint(
+                condition=Q(service_id__regex=r"^[0-9a-f]{32}$"), name="component_service_id_hex"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_third_party(self) -> bool:
+        return self.kind == ComponentKind.THIRD_PARTY
+
+    @property
+    def uses_api_registration(self) -> bool:
+        return self.registration == Registration.API
+
+    def save(self, *args, **kwargs) -> None:
+        if self.application_id and not self.team_id:
+            self.team_id = self.application.team_id
+        if self.registration == Registration.API and not self.secret_key:
+            self.secret_key = new_secret_key()
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        if self.application_id and not self.team_id:
+            self.team_id = self.application.team_id
+        if self.kind == ComponentKind.THIRD_PARTY:
+            if self.registration not in Registration.values:
+                raise ValidationError(
+                    {"registration": "Choose how instances are registered: static addresses or the API."}
+                )
+            if self.image:
+                raise ValidationError(
+                    {"image": "A third-party component runs outside the platform and has no image."}
+                )
+        elif self.registration:
+            raise ValidationError({"registration": "Only third-party components have a registration method."})
+
+
+class Protocol(models.TextChoices):
+    HTTP = "http", "HTTP"
+    TCP = "tcp", "TCP"
+    UDP = "udp", "UDP"
+    GRPC = "grpc", "gRPC"
+    MYSQL = "mysql", "MySQL"
+    POSTGRESQL = "postgresql", "PostgreSQL"
+    REDIS = "redis", "Redis"
+
+
+THIRD_PARTY_ONE_PORT = "A third-party component has one port; change or delete the existing port instead."
+OUTER_NEEDS_INNER = "The external service needs the internal service: turn the internal service on first."
+
+
+class Port(TimeStamped):
+    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="ports")
+    number = models.PositiveIntegerField(validators=[MinValueValidator(1), MaxValueValidator(65535)])
+    protocol = models.CharField(max_length=16, choices=Protocol.choices, default=Protocol.TCP)
+    alias = models.CharField(max_length=64, validators=[port_alias_validator])
+    inner_service = models.BooleanField(default=False)
+    outer_service = models.BooleanField(default=False)
+    # Copied from the component on every save, so that the database itself can allow a third-party
+    # component one port only (a partial unique index cannot look at another table).
+    of_third_party = models.BooleanField(default=False, editable=False)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["component", "number"],
+                name="port_unique_number",
+                violation_error_message="The component already has a port with this number.",
+            ),
+            models.UniqueConstraint(
+                fields=["component", "alias"],
+                name="port_unique_alias",
+                violation_error_message="The component already has a port with this alias.",
+            ),
+            models.UniqueConstraint(
+                fields=["component"],
+                condition=Q(of_third_party=True),
+                name="port_one_per_third_party_component",
+                violation_error_message=THIRD_PARTY_ONE_PORT,
+            ),
+            models.CheckConstraint(condition=Q(number__gte=1, number__lte=65535), name="port_number_range"),
+            models.CheckConstraint(condition=Q(protocol__in=Protocol.values), name="port_protocol_valid"),
+            models.CheckConstraint(
+                condition=Q(alias__regex=PORT_ALIAS_RE),
+                name="port_alias_pattern",
+                violation_error_message=port_alias_validator.message,
+            ),
+            models.CheckConstraint(
+                condition=Q(outer_service=False) | Q(inner_service=True),
+                name="port_outer_needs_inner",
+                violation_error_message=OUTER_NEEDS_INNER,
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number}/{self.protocol}"
+
+    def save(self, *args, **kwargs) -> None:
+        self.of_third_party = self.component.kind == ComponentKind.THIRD_PARTY
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        if self.component_id:
+            self.of_third_party = self.component.kind == ComponentKind.THIRD_PARTY
+        if self.outer_service and not self.inner_service:
+            raise ValidationError({"outer_service": OUTER_NEEDS_INNER})
+
+
+class Scope(models.TextChoices):
+    INNER = "inner", "The component's own"
+    OUTER = "outer", "Connection information (shared with dependents)"
+
+
+class EnvVar(TimeStamped):
+    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="env_vars")
+    name = models.CharField(max_length=128, validators=[env_name_validator])
+    value = models.TextField(blank=True)
+    description = models.CharField(max_length=255, blank=True)
+    scope = models.CharField(max_length=8, choices=Scope.choices, default=Scope.OUTER)
+    secret = models.BooleanField(default=False)
+    # Set for the A_HOST / A_PORT variables that the port's internal service generates.
+    generated = models.BooleanField(default=False, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "variable"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["component", "name"],
+                name="envvar_unique_name",
+                violation_error_message="The component already has a variable with this name.",
+            ),
+            models.CheckConstraint(
+                condition=Q(name__regex=ENV_NAME_RE),
+                name="envvar_name_pattern",
+                violation_error_message=env_name_validator.message,
+            ),
+            models.CheckConstraint(
+                condition=~Q(name__in=RESERVED_ENV_NAMES),
+                name="envvar_name_not_reserved",
+                violation_error_message="This variable name is reserved by the runtime; choose another.",
+            ),
+            models.CheckConstraint(condition=Q(scope__in=Scope.values), name="envvar_scope_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.name in RESERVED_ENV_NAMES:
+            raise ValidationError({"name": f"{self.name} is reserved by the runtime; choose another name."})
+
+
+class Dependency(TimeStamped):
+    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="dependencies")
+    target = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="dependents")
+
+    class Meta:
+        verbose_name_plural = "dependencies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["component", "target"],
+                name="dependency_unique",
+                violation_error_message="The component already depends on this component.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(component=models.F("target")),
+                name="dependency_not_self",
+                violation_error_message="A component cannot depend on itself.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.component} → {self.target}"
+
+    def save(self, *args, **kwargs) -> None:
+        # The rules that span rows are checked on every ORM save, not only in forms.
+        self.clean()
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        from components.rules import check_dependency
+
+        check_dependency(self)
+
+
+class Actor(models.TextChoices):
+    USER = "user", "User"
+    API_KEY = "api-key", "API key"
+    API_TOKEN = "api-token", "API token"
+    SYSTEM = "system", "System"
+
+
+class AuditEvent(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="audit_events")
+    component = models.ForeignKey(
+        Component, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_events"
+    )
+    component_label = models.CharField(max_length=64, blank=True)
+    actor = models.CharField(max_length=16, choices=Actor.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    action = models.CharField(max_length=64)
+    detail = models.JSONField(default=dict, blank=True)
+    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["team", "-created_at"], name="audit_team_recent"),
+            models.Index(fields=["component", "-created_at"], name="audit_component_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor_label}"
+
+    @property
+    def actor_label(self) -> str:
+        if self.actor in (Actor.USER, Actor.API_TOKEN) and self.user_id:
+            return self.user.get_username()
+        return self.actor
+
+
+class ApiToken(models.Model):
+    """A personal token for the console API; only its SHA-256 digest is stored."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True)
+    prefix = models.CharField(max_length=8, editable=False)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"

@@ -1,0 +1,60 @@
+"""Invariants that span several rows, checked before a write (the database re-checks them on PostgreSQL)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import ValidationError
+
+if TYPE_CHECKING:
+    from components.models import Dependency
+
+
+def check_dependency(dependency: Dependency) -> None:
+    """Refuse self-dependencies, dependencies of third-party components, duplicates and cycles."""
+    from components.models import ComponentKind, Dependency
+
+    component, target = dependency.component, dependency.target
+    if component.pk == target.pk:
+        raise ValidationError("A component cannot depend on itself.")
+    if component.kind == ComponentKind.THIRD_PARTY:
+        raise ValidationError(
+            f"{component.name} is a third-party component: it runs outside the platform and cannot depend "
+            "on other components. Make the component that uses it depend on it instead."
+        )
+    if component.team_id != target.team_id:
+        raise ValidationError("A component can only depend on components of its own team.")
+    if Dependency.objects.filter(component=component, target=target).exclude(pk=dependency.pk).exists():
+        raise ValidationError(f"{component.name} already depends on {target.name}.")
+    path = dependency_path(start=target.pk, goal=component.pk)
+    if path is not None:
+        names = " → ".join([component.name, *path])
+        raise ValidationError(f"This dependency would make a cycle: {names}.")
+
+
+def dependency_path(*, start: int, goal: int) -> list[str] | None:
+    """Names along a dependency path from ``start`` to ``goal``, or None when there is none.
+
+    Walks the graph one level per query, so the cost is the depth of the graph, not its size.
+    """
+    from components.models import Component, Dependency
+
+    parents: dict[int, int | None] = {start: None}
+    frontier = {start}
+    while frontier:
+        if goal in frontier:
+            break
+        edges = Dependency.objects.filter(component_id__in=frontier).values_list("component_id", "target_id")
+        frontier = set()
+        for source, target in edges:
+            if target not in parents:
+                parents[target] = source
+                frontier.add(target)
+    if goal not in parents:
+        return None
+    chain = [goal]
+    while parents[chain[-1]] is not None:
+        chain.append(parents[chain[-1]])
+    chain.reverse()
+    names = dict(Component.objects.filter(pk__in=chain).values_list("pk", "name"))
+    return [names[pk] for pk in chain]

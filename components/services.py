@@ -1,0 +1,479 @@
+"""Writes to teams, applications, components, ports, connection information and dependencies.
+
+Every function takes keyword arguments, runs in a transaction, validates with ``full_clean()`` and
+raises ``ComponentError`` with a message a person can act on. Every change is audited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.text import slugify
+
+from components.audit import Actor, audit_record
+from components.models import (
+    Application,
+    Component,
+    ComponentKind,
+    Dependency,
+    EnvVar,
+    Membership,
+    Port,
+    Protocol,
+    Registration,
+    Role,
+    Scope,
+    Team,
+    new_secret_key,
+)
+from components.validation import alias_from, service_name_from
+
+
+class ComponentError(Exception):
+    """A change was refused; ``messages`` maps field names ("" for the whole object) to sentences."""
+
+    def __init__(self, message: str | dict[str, list[str]]) -> None:
+        if isinstance(message, dict):
+            self.messages = message
+            text = " ".join(m for msgs in message.values() for m in msgs)
+        else:
+            self.messages = {"": [message]}
+            text = message
+        super().__init__(text)
+
+    @classmethod
+    def from_validation(cls, error: ValidationError) -> ComponentError:
+        if hasattr(error, "error_dict"):
+            return cls(
+                {
+                    ("" if field == "__all__" else field): list(msgs)
+                    for field, msgs in error.message_dict.items()
+                }
+            )
+        return cls(" ".join(error.messages))
+
+
+def _validated_save(obj: Any) -> None:
+    try:
+        obj.full_clean()
+        obj.save()
+    except ValidationError as error:
+        raise ComponentError.from_validation(error) from None
+    except IntegrityError as error:
+        # A concurrent writer got there first; the database constraint is the last word.
+        raise ComponentError(
+            f"The change conflicts with another one made at the same time ({error})."
+        ) from None
+
+
+# Teams and applications
+
+
+@transaction.atomic
+def team_create(*, name: str, owner: Any = None, slug: str = "") -> Team:
+    team = Team(name=name, slug=slug or slugify(name) or "team")
+    _validated_save(team)
+    if owner is not None:
+        Membership.objects.create(user=owner, team=team, role=Role.OWNER)
+    return team
+
+
+@transaction.atomic
+def membership_set(*, team: Team, user: Any, role: str) -> Membership:
+    membership, _ = Membership.objects.update_or_create(team=team, user=user, defaults={"role": role})
+    membership.full_clean()
+    return membership
+
+
+@transaction.atomic
+def application_create(*, team: Team, name: str, actor: Actor) -> Application:
+    name = (name or "").strip()
+    if not name:
+        raise ComponentError({"name": ["Give the application a name."]})
+    slug = slugify(name)[:100] or "app"
+    if Application.objects.filter(team=team, slug=slug).exists():
+        raise ComponentError({"name": [f"The team already has an application called {name!r}."]})
+    application = Application(team=team, name=name, slug=slug)
+    _validated_save(application)
+    audit_record(team=team, actor=actor, action="application.create", detail={"name": name, "slug": slug})
+    return application
+
+
+# Components
+
+
+@transaction.atomic
+def component_create(
+    *,
+    application: Application,
+    name: str,
+    actor: Actor,
+    kind: str = ComponentKind.THIRD_PARTY,
+    registration: str = Registration.STATIC,
+    service_name: str = "",
+    image: str = "",
+) -> Component:
+    """Create a component; a third-party one gets a health check (and a secret key for API registration)."""
+    from instances.models import HealthCheck
+
+    name = (name or "").strip()
+    if kind == ComponentKind.INTERNAL:
+        registration = ""
+    component = Component(
+        application=application,
+        team=application.team,
+        name=name,
+        service_name=service_name or service_name_from(name),
+        kind=kind,
+        registration=registration or "",
+        image=image or "",
+    )
+    if component.registration == Registration.API:
+        component.secret_key = new_secret_key()
+    _validated_save(component)
+    HealthCheck.objects.create(component=component, enabled=component.is_third_party)
+    audit_record(
+        team=application.team,
+        actor=actor,
+        component=component,
+        action="component.create",
+        detail={
+            "name": name,
+            "kind": kind,
+            "registration": component.registration,
+            "application": application.slug,
+        },
+    )
+    return component
+
+
+@transaction.atomic
+def component_update(*, component: Component, actor: Actor, **changes: Any) -> Component:
+    allowed = {"name", "service_name", "image"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ComponentError(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
+    before = {field: getattr(component, field) for field in changes}
+    for field, value in changes.items():
+        setattr(component, field, value)
+    _validated_save(component)
+    audit_record(
+        team=component.team,
+        actor=actor,
+        component=component,
+        action="component.update",
+        detail={
+            field: {"from": before[field], "to": value}
+            for field, value in changes.items()
+            if before[field] != value
+        },
+    )
+    return component
+
+
+@transaction.atomic
+def component_delete(*, component: Component, actor: Actor) -> None:
+    if component.dependents.exists():
+        names = ", ".join(component.dependents.values_list("component__name", flat=True))
+        raise ComponentError(
+            f"{component.name} cannot be deleted while {names} depend on it; remove those dependencies first."
+        )
+    audit_record(
+        team=component.team,
+        actor=actor,
+        component=None,
+        action="component.delete",
+        detail={"name": component.name, "service_id": component.service_id},
+    )
+    component.delete()
+
+
+@transaction.atomic
+def secret_key_regenerate(*, component: Component, actor: Actor) -> str:
+    """Give the component a new API secret key; the old one stops working at once."""
+    if component.registration != Registration.API:
+        raise ComponentError("Only components with API registration have a secret key.")
+    component.secret_key = new_secret_key()
+    component.save(update_fields=["secret_key", "updated_at"])
+    audit_record(team=component.team, actor=actor, component=component, action="secret_key.regenerate")
+    return component.secret_key
+
+
+# Ports and the generated connection information
+
+
+@transaction.atomic
+def port_create(
+    *,
+    component: Component,
+    number: int,
+    actor: Actor,
+    protocol: str = Protocol.TCP,
+    alias: str = "",
+    inner_service: bool = False,
+    outer_service: bool = False,
+) -> Port:
+    port = Port(
+        component=component,
+        number=number,
+        protocol=protocol,
+        alias=alias or alias_from(component.service_name),
+        inner_service=inner_service,
+        outer_service=outer_service,
+    )
+    _validated_save(port)
+    port_sync_generated_env(port)
+    audit_record(
+        team=component.team,
+        actor=actor,
+        component=component,
+        action="port.create",
+        detail={
+            "number": number,
+            "protocol": protocol,
+            "alias": port.alias,
+            "inner_service": inner_service,
+            "outer_service": outer_service,
+        },
+    )
+    return port
+
+
+@transaction.atomic
+def port_update(*, port: Port, actor: Actor, **changes: Any) -> Port:
+    allowed = {"number", "protocol", "alias", "inner_service", "outer_service"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ComponentError(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
+    old_alias = port.alias
+    before = {field: getattr(port, field) for field in changes}
+    if changes.get("inner_service") is False and changes.get("outer_service", port.outer_service):
+        raise ComponentError(
+            {"inner_service": ["The internal service cannot close while the external service is open."]}
+        )
+    for field, value in changes.items():
+        setattr(port, field, value)
+    _validated_save(port)
+    port_sync_generated_env(port, old_alias=old_alias)
+    audit_record(
+        team=port.component.team,
+        actor=actor,
+        component=port.component,
+        action="port.update",
+        detail={f: {"from": before[f], "to": v} for f, v in changes.items() if before[f] != v},
+    )
+    return port
+
+
+@transaction.atomic
+def port_delete(*, port: Port, actor: Actor) -> None:
+    EnvVar.objects.filter(
+        component=port.component, generated=True, name__in=_generated_names(port.alias)
+    ).delete()
+    audit_record(
+        team=port.component.team,
+        actor=actor,
+        component=port.component,
+        action="port.delete",
+        detail={"number": port.number},
+    )
+    port.delete()
+
+
+def _generated_names(alias: str) -> list[str]:
+    return [f"{alias}_HOST", f"{alias}_PORT"]
+
+
+def port_sync_generated_env(port: Port, *, old_alias: str = "") -> None:
+    """Keep ALIAS_HOST / ALIAS_PORT in step with the port's internal service (DESIGN.md section 6)."""
+    component = port.component
+    if old_alias and old_alias != port.alias:
+        EnvVar.objects.filter(
+            component=component, generated=True, name__in=_generated_names(old_alias)
+        ).delete()
+    names = _generated_names(port.alias)
+    if not port.inner_service:
+        EnvVar.objects.filter(component=component, generated=True, name__in=names).delete()
+        return
+    taken = EnvVar.objects.filter(component=component, name__in=names, generated=False).values_list(
+        "name", flat=True
+    )
+    if taken:
+        raise ComponentError(
+            {
+                "alias": [
+                    f"The component already has a variable {', '.join(taken)}; rename it or choose another port alias."
+                ]
+            }
+        )
+    for name, description in zip(
+        names, ("Internal address (generated)", "Internal port (generated)"), strict=True
+    ):
+        EnvVar.objects.get_or_create(
+            component=component,
+            name=name,
+            defaults={"scope": Scope.OUTER, "generated": True, "description": description},
+        )
+
+
+# Connection information and the component's own variables
+
+
+@transaction.atomic
+def env_var_set(
+    *,
+    component: Component,
+    name: str,
+    actor: Actor,
+    value: str = "",
+    scope: str = Scope.OUTER,
+    secret: bool = False,
+    description: str = "",
+) -> EnvVar:
+    """Create or update a variable by name; generated variables cannot be edited by hand."""
+    var = EnvVar.objects.filter(component=component, name=name).first()
+    created = var is None
+    if var is None:
+        var = EnvVar(component=component, name=name)
+    elif var.generated:
+        raise ComponentError(
+            {"name": [f"{name} is generated from the port's internal service and cannot be edited."]}
+        )
+    var.value, var.scope, var.secret, var.description = value, scope, secret, description
+    if scope == Scope.OUTER:
+        _refuse_dependent_collisions(component=component, names={name})
+    _validated_save(var)
+    audit_record(
+        team=component.team,
+        actor=actor,
+        component=component,
+        action="env.create" if created else "env.update",
+        detail={"name": name, "scope": scope, "secret": secret, "value": "[redacted]" if secret else value},
+    )
+    return var
+
+
+@transaction.atomic
+def env_var_delete(*, var: EnvVar, actor: Actor) -> None:
+    if var.generated:
+        raise ComponentError(
+            f"{var.name} is generated from the port's internal service; turn the internal service off instead."
+        )
+    audit_record(
+        team=var.component.team,
+        actor=actor,
+        component=var.component,
+        action="env.delete",
+        detail={"name": var.name},
+    )
+    var.delete()
+
+
+def outer_names(component: Component) -> set[str]:
+    return set(component.env_vars.filter(scope=Scope.OUTER).values_list("name", flat=True))
+
+
+def _refuse_dependent_collisions(*, component: Component, names: Iterable[str]) -> None:
+    """A new connection-information name must not collide, in any dependent, with another dependency's."""
+    names = set(names)
+    for dependent_id in component.dependents.values_list("component_id", flat=True):
+        others = (
+            EnvVar.objects.filter(
+                scope=Scope.OUTER, name__in=names, component__dependents__component_id=dependent_id
+            )
+            .exclude(component=component)
+            .select_related("component")
+            .first()
+        )
+        if others is not None:
+            dependent = Component.objects.get(pk=dependent_id)
+            raise ComponentError(
+                {
+                    "name": [
+                        f"{others.name} is already shared with {dependent.name} by {others.component.name}; "
+                        f"{dependent.name} would receive it twice. Choose another name."
+                    ]
+                }
+            )
+
+
+# Dependencies
+
+
+@transaction.atomic
+def dependency_add(
+    *, component: Component, target: Component, actor: Actor, open_inner: bool = False
+) -> Dependency:
+    """Make ``component`` depend on ``target``.
+
+    A target whose port has no internal service is refused unless ``open_inner`` confirms that the
+    internal service should be turned on (as Kato asks before it does so).
+    """
+    # Lock the dependent component so that two concurrent additions cannot together make a cycle.
+    Component.objects.select_for_update().filter(pk__in=[component.pk, target.pk]).exists()
+    dependency = Dependency(component=component, target=target)
+    try:
+        dependency.clean()
+    except ValidationError as error:
+        raise ComponentError.from_validation(error) from None
+    _refuse_name_collisions(component=component, target=target)
+    closed = [port for port in target.ports.all() if not port.inner_service]
+    if closed and not open_inner:
+        raise ComponentError(
+            {
+                "open_inner": [
+                    f"{target.name}'s port {closed[0].number} has no internal service, so {component.name} could not "
+                    "reach it. Confirm to turn the internal service on."
+                ]
+            }
+        )
+    for port in closed:
+        port_update(port=port, actor=actor, inner_service=True)
+    _validated_save(dependency)
+    audit_record(
+        team=component.team,
+        actor=actor,
+        component=component,
+        action="dependency.add",
+        detail={"target": target.service_name},
+    )
+    return dependency
+
+
+def _refuse_name_collisions(*, component: Component, target: Component) -> None:
+    incoming = outer_names(target)
+    clash = (
+        EnvVar.objects.filter(
+            scope=Scope.OUTER, name__in=incoming, component__dependents__component=component
+        )
+        .exclude(component=target)
+        .select_related("component")
+        .order_by("name")
+        .first()
+    )
+    if clash is not None:
+        raise ComponentError(
+            {
+                "target": [
+                    f"{target.name} and {clash.component.name} both share the variable {clash.name}; {component.name} "
+                    "cannot depend on both. Rename the variable in one of them."
+                ]
+            }
+        )
+
+
+@transaction.atomic
+def dependency_remove(*, component: Component, target: Component, actor: Actor) -> None:
+    deleted, _ = Dependency.objects.filter(component=component, target=target).delete()
+    if not deleted:
+        raise ComponentError(f"{component.name} does not depend on {target.name}.")
+    audit_record(
+        team=component.team,
+        actor=actor,
+        component=component,
+        action="dependency.remove",
+        detail={"target": target.service_name},
+    )

@@ -1,0 +1,54 @@
+"""The console's pages for applications and components."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from components import selectors
+from instances.selectors import component_status, instance_statuses, routed_count
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("apps")
+
+
+@login_required
+def application_list(request: HttpRequest) -> HttpResponse:
+    applications = selectors.applications_for_user(request.user)
+    return render(request, "components/application_list.html", {"applications": applications})
+
+
+@login_required
+def application_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    application = selectors.application_for_user(request.user, slug)
+    components = selectors.components_for_user(request.user).filter(application=application)
+    rows = [
+        {
+            "component": component,
+            "status": component_status(component),
+            "routed": routed_count(component),
+            "total": len(component.instances.all()),
+        }
+        for component in components
+    ]
+    return render(request, "components/application_detail.html", {"application": application, "rows": rows})
+
+
+@login_required
+def component_overview(request: HttpRequest, service_id: str) -> HttpResponse:
+    component = selectors.component_for_user(request.user, service_id)
+    context = {
+        "component": component,
+        "status": component_status(component),
+        "instances": instance_statuses(component),
+        "port": next(iter(component.ports.all()), None),
+    }
+    template = (
+        "components/_instance_table.html"
+        if request.htmx and not request.htmx.boosted
+        else "components/overview.html"
+    )
+    return render(request, template, context)

@@ -1,0 +1,132 @@
+"""Parsing and normalising instance addresses (DESIGN.md section 5).
+
+An address is ``host``, ``host:port``, ``[ipv6]:port`` or ``http(s)://host[:port][/path]``. The host
+is lower-cased and IP literals are written in their canonical form, and a scheme gives its default
+port, so that ``HTTPS://API.example.com`` and ``api.example.com:443`` are the same instance.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_HOST_PORT = re.compile(r"^(?P<host>[^:\[\]]+)(?::(?P<port>[^:]*))?$")
+_BRACKETED = re.compile(r"^\[(?P<host>[^\]]+)\](?::(?P<port>.*))?$")
+MAX_ADDRESS_LENGTH = 300
+
+
+class AddressError(ValueError):
+    """The address cannot be used; the message says why, in words a person can act on."""
+
+
+@dataclass(frozen=True)
+class Address:
+    host: str
+    port: int | None = None
+    scheme: str = ""
+
+    @property
+    def is_ip(self) -> bool:
+        try:
+            ipaddress.ip_address(self.host)
+        except ValueError:
+            return False
+        return True
+
+    def __str__(self) -> str:
+        return format_address(self.host, self.port, self.scheme)
+
+
+def format_address(host: str, port: int | None, scheme: str = "") -> str:
+    shown = f"[{host}]" if ":" in host else host
+    if scheme:
+        default = DEFAULT_PORTS.get(scheme)
+        return f"{scheme}://{shown}" if port in (None, default) else f"{scheme}://{shown}:{port}"
+    return f"{shown}:{port}" if port else shown
+
+
+def parse_address(raw: object) -> Address:
+    """Parse one address as a person or a script writes it; raises AddressError."""
+    if not isinstance(raw, str):
+        raise AddressError("The address must be a string such as 10.0.0.7 or db.example.com:3306.")
+    text = raw.strip()
+    if not text:
+        raise AddressError("The address is empty.")
+    if len(text) > MAX_ADDRESS_LENGTH or any(ch.isspace() for ch in text):
+        raise AddressError(f"{_shown(text)} is not an address: it is too long or contains spaces.")
+    scheme = ""
+    match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://(.*)$", text)
+    if match:
+        scheme, text = match.group(1).lower(), match.group(2)
+        if scheme not in DEFAULT_PORTS:
+            raise AddressError(f"Only http:// and https:// addresses are supported, not {scheme}://.")
+        text = text.split("/", 1)[0]
+        if "@" in text:
+            raise AddressError("An address must not contain a user name or password.")
+    host, port_text = _split_host_port(text, raw)
+    port = _parse_port(port_text, raw) if port_text is not None else DEFAULT_PORTS.get(scheme)
+    return Address(host=_normalise_host(host, raw), port=port, scheme=scheme)
+
+
+def _split_host_port(text: str, raw: str) -> tuple[str, str | None]:
+    if text.startswith("["):
+        match = _BRACKETED.match(text)
+        if not match:
+            raise AddressError(
+                f"{_shown(raw)} is not an address: an IPv6 address goes in brackets, as in [2001:db8::7]:3306."
+            )
+        return match.group("host"), match.group("port")
+    if text.count(":") > 1:
+        # A bare IPv6 address without a port.
+        return text, None
+    match = _HOST_PORT.match(text)
+    if not match:
+        raise AddressError(f"{_shown(raw)} is not an address such as 10.0.0.7:3306 or db.example.com.")
+    return match.group("host"), match.group("port")
+
+
+def _parse_port(text: str, raw: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise AddressError(f"{_shown(raw)} has an invalid port: a port is a number from 1 to 65535.")
+    return int(text)
+
+
+def _normalise_host(host: str, raw: str) -> str:
+    host = host.lower().rstrip(".")
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        if ip.version == 6 and ip.ipv4_mapped:
+            return str(ip.ipv4_mapped)
+        return str(ip)
+    if ":" in host or "%" in host:
+        raise AddressError(f"{_shown(raw)} is not a valid IPv6 address.")
+    if re.fullmatch(r"[0-9.]+", host):
+        raise AddressError(f"{_shown(raw)} is not a valid IPv4 address.")
+    labels = host.split(".")
+    if len(host) > 253 or not all(_LABEL.match(label) for label in labels):
+        raise AddressError(f"{_shown(raw)} is not a valid IP address or DNS name.")
+    return host
+
+
+def _shown(raw: str) -> str:
+    text = raw if len(raw) <= 60 else raw[:57] + "..."
+    return repr(text)
+
+
+def check_policy(
+    address: Address, denied_networks: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]
+) -> None:
+    """Refuse an IP literal inside a denied network (names are checked again after DNS by the probes)."""
+    if not address.is_ip:
+        return
+    ip = ipaddress.ip_address(address.host)
+    for network in denied_networks:
+        if ip.version == network.version and ip in network:
+            raise AddressError(f"{address.host} is in a denied network ({network}); it cannot be registered.")

@@ -1,0 +1,189 @@
+"""Instances of components and how their connectivity is checked (DESIGN.md sections 3 and 7)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
+
+from components.models import Component
+from instances.addresses import format_address
+
+
+class Source(models.TextChoices):
+    STATIC = "static", "Static"
+    API = "api", "API"
+
+
+class Health(models.TextChoices):
+    UNKNOWN = "unknown", "Unknown"
+    HEALTHY = "healthy", "Healthy"
+    UNHEALTHY = "unhealthy", "Unhealthy"
+
+
+class Status(models.TextChoices):
+    """What a person sees for an instance; derived, never stored."""
+
+    OFFLINE = "offline", "Offline"
+    NOTREADY = "notready", "Not ready"
+    HEALTHY = "healthy", "Healthy"
+    UNHEALTHY = "unhealthy", "Unhealthy"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class InstanceQuerySet(models.QuerySet):
+    def routed(self) -> InstanceQuerySet:
+        """Online and healthy, or online with the health check off (DESIGN.md section 3)."""
+        return self.filter(is_online=True).filter(
+            Q(health=Health.HEALTHY)
+            | Q(component__health_check__enabled=False)
+            | Q(component__health_check__isnull=True)
+        )
+
+
+class Instance(models.Model):
+    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="instances")
+    host = models.CharField(max_length=253)
+    port = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(65535)]
+    )
+    scheme = models.CharField(max_length=8, blank=True)
+    is_online = models.BooleanField(default=True)
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.STATIC)
+    health = models.CharField(max_length=16, choices=Health.choices, default=Health.UNKNOWN)
+    consecutive_successes = models.PositiveIntegerField(default=0)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    latency_ms = models.FloatField(null=True, blank=True)
+    last_stage = models.CharField(max_length=16, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    server_info = models.CharField(max_length=200, blank=True)
+    # The sweep's claim: an instance is due when next_probe_at <= now (DESIGN.md section 7).
+    next_probe_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Bumped by every change of the instance's address, intent or check; a probe result that was
+    # started under an older generation is dropped.
+    generation = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = InstanceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["host", "port", "id"]
+        constraints = [
+            # A missing port means "the component's port"; it is still one address, so it counts
+            # as one value for uniqueness (NULLs are otherwise distinct).
+            models.UniqueConstraint(
+                F("component"),
+                F("host"),
+                Coalesce("port", 0),
+                name="instance_unique_address",
+                violation_error_message="The component already has an instance at this address.",
+            ),
+            models.CheckConstraint(
+                condition=Q(port__isnull=True) | Q(port__gte=1, port__lte=65535), name="instance_port_range"
+            ),
+            models.CheckConstraint(condition=Q(health__in=Health.values), name="instance_health_valid"),
+            models.CheckConstraint(condition=Q(source__in=Source.values), name="instance_source_valid"),
+            models.CheckConstraint(
+                condition=Q(scheme__in=["", "http", "https"]), name="instance_scheme_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["component", "is_online"], name="instance_component_online")]
+
+    def __str__(self) -> str:
+        return self.address
+
+    @property
+    def address(self) -> str:
+        return format_address(self.host, self.port, self.scheme)
+
+    @property
+    def status(self) -> str:
+        return instance_status(self, self.health_check_enabled)
+
+    @property
+    def health_check_enabled(self) -> bool:
+        check = getattr(self.component, "health_check", None)
+        return bool(check and check.enabled)
+
+    @property
+    def is_routed(self) -> bool:
+        return self.status in (Status.HEALTHY, Status.UNKNOWN)
+
+
+def instance_status(instance: Instance, check_enabled: bool) -> str:
+    if not instance.is_online:
+        return Status.OFFLINE
+    if not check_enabled:
+        return Status.UNKNOWN
+    if instance.health == Health.HEALTHY:
+        return Status.HEALTHY
+    if instance.health == Health.UNHEALTHY:
+        return Status.UNHEALTHY
+    return Status.NOTREADY
+
+
+class CheckKind(models.TextChoices):
+    TCP = "tcp", "TCP connect"
+    HTTP = "http", "HTTP GET"
+    MYSQL = "mysql", "MySQL"
+    POSTGRESQL = "postgresql", "PostgreSQL"
+    REDIS = "redis", "Redis"
+
+
+TIMEOUT_BELOW_INTERVAL = "The timeout must be shorter than the interval."
+
+
+class HealthCheck(models.Model):
+    component = models.OneToOneField(Component, on_delete=models.CASCADE, related_name="health_check")
+    enabled = models.BooleanField(default=True)
+    kind = models.CharField(max_length=16, choices=CheckKind.choices, default=CheckKind.TCP)
+    path = models.CharField(max_length=500, default="/", blank=True)
+    interval_s = models.PositiveIntegerField(
+        default=10, validators=[MinValueValidator(1), MaxValueValidator(86400)]
+    )
+    timeout_s = models.PositiveIntegerField(
+        default=3, validators=[MinValueValidator(1), MaxValueValidator(600)]
+    )
+    success_threshold = models.PositiveIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
+    failure_threshold = models.PositiveIntegerField(
+        default=3, validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
+    use_credentials = models.BooleanField(default=False)
+    username_var = models.CharField(
+        max_length=128, blank=True, help_text="Defaults to the first *_USER variable."
+    )
+    password_var = models.CharField(
+        max_length=128, blank=True, help_text="Defaults to the first *_PASSWORD variable."
+    )
+    verify_tls = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(success_threshold__gte=1, failure_threshold__gte=1),
+                name="healthcheck_thresholds_positive",
+                violation_error_message="Both thresholds must be at least 1.",
+            ),
+            models.CheckConstraint(
+                condition=Q(timeout_s__lt=F("interval_s")),
+                name="healthcheck_timeout_below_interval",
+                violation_error_message=TIMEOUT_BELOW_INTERVAL,
+            ),
+            models.CheckConstraint(condition=Q(kind__in=CheckKind.values), name="healthcheck_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} check of {self.component}"
+
+    def clean(self) -> None:
+        if self.timeout_s is not None and self.interval_s is not None and self.timeout_s >= self.interval_s:
+            raise ValidationError({"timeout_s": TIMEOUT_BELOW_INTERVAL})
+        if self.kind == CheckKind.HTTP and self.path and not self.path.startswith("/"):
+            raise ValidationError({"path": "The path starts with a slash, as in /healthz."})

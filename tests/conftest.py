@@ -1,0 +1,130 @@
+"""Shared fixtures: teams and people, components of each kind, and real loopback listeners."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+from django.db import connection
+
+from components import services
+from components.audit import Actor
+from components.models import Application, Component, ComponentKind, Registration, Role, Team
+from tests.support import _absent
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:
+    # The production hasher is slow on purpose; tests only need passwords to round-trip.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def team(db) -> Team:
+    return services.team_create(name="Payments")
+
+
+@pytest.fixture
+def other_team(db) -> Team:
+    return services.team_create(name="Search")
+
+
+@pytest.fixture
+def alice(django_user_model, team):
+    user = django_user_model.objects.create_user(username="alice", password="alice-password-1")
+    services.membership_set(team=team, user=user, role=Role.DEVELOPER)
+    return user
+
+
+@pytest.fixture
+def victor_the_viewer(django_user_model, team):
+    user = django_user_model.objects.create_user(username="victor", password="victor-password-1")
+    services.membership_set(team=team, user=user, role=Role.VIEWER)
+    return user
+
+
+@pytest.fixture
+def bob_from_another_team(django_user_model, other_team):
+    user = django_user_model.objects.create_user(username="bob", password="bob-password-1")
+    services.membership_set(team=other_team, user=user, role=Role.OWNER)
+    return user
+
+
+@pytest.fixture
+def alice_actor(alice) -> Actor:
+    return Actor.for_user(alice, "127.0.0.1")
+
+
+@pytest.fixture
+def application(team, alice_actor) -> Application:
+    return services.application_create(team=team, name="Shop", actor=alice_actor)
+
+
+@pytest.fixture
+def static_component(application, alice_actor) -> Component:
+    return services.component_create(
+        application=application, name="mysql", actor=alice_actor, registration=Registration.STATIC
+    )
+
+
+@pytest.fixture
+def api_component(application, alice_actor) -> Component:
+    return services.component_create(
+        application=application, name="legacy-api", actor=alice_actor, registration=Registration.API
+    )
+
+
+@pytest.fixture
+def internal_component(application, alice_actor) -> Component:
+    return services.component_create(
+        application=application,
+        name="phpmyadmin",
+        actor=alice_actor,
+        kind=ComponentKind.INTERNAL,
+        image="phpmyadmin:5",
+    )
+
+
+@pytest.fixture
+def alice_client(client, alice):
+    client.force_login(alice)
+    return client
+
+
+@pytest.fixture
+def postgres_database(db) -> None:
+    """For tests whose point is PostgreSQL's behaviour (row locks, concurrency)."""
+    if connection.vendor != "postgresql":
+        _absent("this test needs PostgreSQL as the test database (DATABASE_URL=postgres://…)")
+
+
+@pytest.fixture
+def tcp_listener() -> Iterator[tuple[str, int]]:
+    """A TCP server on 127.0.0.1 that accepts connections and closes them."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server.getsockname()[:2]
+    stop.set()
+    thread.join(timeout=2)
+    server.close()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the browser tests last: Playwright's synchronous API keeps an event loop running in the
+    main thread for as long as the browser is open, which code under test that starts its own
+    loop (the probes) must not meet."""
+    items.sort(key=lambda item: "/tests/browser/" in str(item.path))

@@ -1,0 +1,85 @@
+"""Where the test suite finds the real services, and how it treats their absence.
+
+A test that needs PostgreSQL, MariaDB, Redis or Chromium calls ``require_service(name)``. When the
+service does not answer, the test is skipped with a reason, unless ``KATO_REQUIRE_SERVICES=1`` is
+set (as CI sets it), in which case the test fails: a skip there would hide an untested path.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from dataclasses import dataclass
+from functools import cache
+
+import pytest
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    host: str
+    port: int
+    user: str = ""
+    password: str = ""
+    database: str = ""
+
+
+SERVICES: dict[str, Service] = {
+    "postgres": Service(
+        "postgres",
+        os.environ.get("KATO_TEST_PG_HOST", "127.0.0.1"),
+        int(os.environ.get("KATO_TEST_PG_PORT", "5432")),
+        user=os.environ.get("KATO_TEST_PG_USER", "postgres"),
+        database="postgres",
+    ),
+    "mariadb": Service(
+        "mariadb",
+        os.environ.get("KATO_TEST_MARIADB_HOST", "127.0.0.1"),
+        int(os.environ.get("KATO_TEST_MARIADB_PORT", "3306")),
+        user=os.environ.get("KATO_TEST_MARIADB_USER", "root"),
+        password=os.environ.get("KATO_TEST_MARIADB_PASSWORD", ""),
+        database="test",
+    ),
+    "redis": Service(
+        "redis",
+        os.environ.get("KATO_TEST_REDIS_HOST", "127.0.0.1"),
+        int(os.environ.get("KATO_TEST_REDIS_PORT", "6379")),
+    ),
+}
+
+CHROMIUM = os.environ.get("KATO_TEST_CHROMIUM", "/usr/bin/chromium")
+
+
+def services_required() -> bool:
+    return os.environ.get("KATO_REQUIRE_SERVICES", "") == "1"
+
+
+@cache
+def _answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+def _absent(reason: str) -> None:
+    if services_required():
+        pytest.fail(f"{reason} (KATO_REQUIRE_SERVICES=1 makes this a failure)", pytrace=False)
+    pytest.skip(reason)
+
+
+def require_service(name: str) -> Service:
+    """Return the service's address, or skip (fail under KATO_REQUIRE_SERVICES=1) when it is down."""
+    service = SERVICES[name]
+    if not _answers(service.host, service.port):
+        _absent(f"{name} does not answer on {service.host}:{service.port}")
+    return service
+
+
+def require_chromium() -> str:
+    if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
+        _absent(f"Chromium is not installed at {CHROMIUM}")
+    return CHROMIUM

@@ -1,0 +1,76 @@
+"""Start-up refuses unsafe or malformed configuration, naming the variable."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def start(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SECRET_KEY", "DEBUG"}}
+    environment.update(KATO_VAR_DIR=str(tmp_path), **env)
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_it_starts_with_the_embedded_defaults(tmp_path):
+    result = start(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "secret_key").exists()
+
+
+@pytest.mark.parametrize("key", ["", "change-me", "django-insecure-abc", "short"])
+def test_it_refuses_a_default_secret_key_with_debug_off(tmp_path, key):
+    result = start(tmp_path, DEBUG="0", SECRET_KEY=key)
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set to a long random value" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_it_starts_in_production_mode_with_a_real_key(tmp_path):
+    result = start(tmp_path, DEBUG="0", SECRET_KEY="x7" * 25, ALLOWED_HOSTS="console.example.com")
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "mysql://root@localhost/kato",
+        "not a url",
+        "postgres://user@host:notaport/db",
+        "postgres://user@host:5432",
+    ],
+)
+def test_it_refuses_a_malformed_database_url(tmp_path, url):
+    result = start(tmp_path, DATABASE_URL=url)
+    assert result.returncode != 0
+    assert "DATABASE_URL" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DEBUG", "maybe"),
+        ("KATO_PROBE_CONCURRENCY", "many"),
+        ("KATO_DENIED_NETWORKS", "10.0.0.0/33"),
+        ("CELERY_BROKER_URL", "kafka://broker"),
+        ("KATO_PUBLIC_URL", "console.example.com"),
+    ],
+)
+def test_it_names_the_variable_of_a_malformed_value(tmp_path, name, value):
+    result = start(tmp_path, **{name: value})
+    assert result.returncode != 0
+    assert name in result.stderr
