@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from components import views as component_views
+from instances import kato_api
 
 urlpatterns = [
     path("", component_views.home, name="home"),
@@ -14,4 +16,9 @@ urlpatterns = [
     path("apps/<slug:slug>/", component_views.application_detail, name="application"),
     path("components/<str:service_id>/", component_views.component_overview, name="component"),
     path("admin/", admin.site.urls),
+    # The Kato-compatible, secret-keyed instance endpoint (trailing slash optional).
+    re_path(r"^console/third_party/(?P<service_id>[^/]+)/?$", kato_api.ThirdPartyInstancesApi.as_view(), name="kato-third-party"),
+    path("api/v1/", include("components.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]
