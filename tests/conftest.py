@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 from collections.abc import Iterator
@@ -13,6 +14,17 @@ from components import services
 from components.audit import Actor
 from components.models import Application, Component, ComponentKind, Registration, Role, Team
 from tests.support import _absent
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """Give each test run its own PostgreSQL test database, so that runs side by side (a developer's
+    and CI's, say) never drop each other's database."""
+    from django.conf import settings
+
+    for alias in settings.DATABASES.values():
+        if alias["ENGINE"] != "django.db.backends.sqlite3":
+            alias.setdefault("TEST", {})["NAME"] = f"test_{alias['NAME']}_{os.getpid()}"
 
 
 @pytest.fixture(autouse=True)
