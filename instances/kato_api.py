@@ -1,9 +1,265 @@
+"""The Kato-compatible, secret-keyed instance endpoint (DESIGN.md section 5).
+
+``GET|PUT|DELETE /console/third_party/<service_id>``. Scripts written for Kato/Rainbond keep working:
+the same body, the same success envelope. Unlike the reference implementation, every input is
+validated, the secret is compared in constant time, wrong secrets are throttled per client, and no
+input produces a 500.
+
+This is a plain Django view rather than a DRF one: it answers a deploy hook's or a cron job's
+request on every run, so it is kept to the work that request needs (a no-op PUT is two queries).
+"""
+
 from __future__ import annotations
 
-from django.http import HttpRequest, JsonResponse
+import hmac
+import json
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.utils.decorators import method_decorator
 from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+
+from components.audit import Actor
+from components.models import Component, Registration
+from components.services import ComponentError
+from instances.addresses import Address, AddressError, check_policy, parse_address
+from instances.models import Instance, Source, instance_status
+from instances.services import instance_delete, instance_upsert
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 64 * 1024
+SERVICE_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+ALLOWED_METHODS = ("GET", "PUT", "DELETE")
 
 
+class KatoError(Exception):
+    """An answer other than success: HTTP status, a stable machine word and a sentence for people."""
+
+    def __init__(self, code: int, msg: str, msg_show: str) -> None:
+        super().__init__(msg_show)
+        self.code, self.msg, self.msg_show = code, msg, msg_show
+
+
+def envelope(
+    code: int, msg: str, msg_show: str, *, bean: dict | None = None, items: list | None = None
+) -> HttpResponse:
+    """Kato's response envelope, the same for every answer; the HTTP status equals ``code``."""
+    body = {"msg": msg, "code": code, "data": {"bean": bean or {}, "list": items or []}, "msg_show": msg_show}
+    return HttpResponse(
+        json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+        status=code,
+        content_type="application/json",
+    )
+
+
+# Throttling of wrong secrets, per component and client address.
+
+
+@dataclass(frozen=True)
+class Throttle:
+    limit: int
+    window_s: int
+
+    def _key(self, service_id: str, client: str) -> str:
+        return f"kato:wrong-secret:{service_id}:{client}"
+
+    def blocked(self, service_id: str, client: str) -> bool:
+        return (cache.get(self._key(service_id, client)) or 0) >= self.limit
+
+    def record_failure(self, service_id: str, client: str) -> None:
+        key = self._key(service_id, client)
+        if cache.add(key, 1, timeout=self.window_s):
+            return
+        try:
+            cache.incr(key)
+        except ValueError:  # expired between add() and incr()
+            cache.add(key, 1, timeout=self.window_s)
+
+
+def _throttle() -> Throttle:
+    return Throttle(
+        limit=getattr(settings, "KATO_API_WRONG_SECRET_LIMIT", 10),
+        window_s=getattr(settings, "KATO_API_WRONG_SECRET_WINDOW_S", 300),
+    )
+
+
+# Reading the request.
+
+
+def _client_address(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+def _read_json(request: HttpRequest) -> dict[str, Any]:
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
+        raise KatoError(413, "body_too_large", "The request body is larger than 64 KiB.")
+    raw = request.body
+    if len(raw) > MAX_BODY_BYTES:
+        raise KatoError(413, "body_too_large", "The request body is larger than 64 KiB.")
+    content_type = request.META.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
+    if not raw and not content_type:
+        return {}
+    if content_type != "application/json" and not content_type.endswith("+json"):
+        raise KatoError(
+            415, "unsupported_media_type", "Send the body as JSON, with Content-Type: application/json."
+        )
+    try:
+        body = json.loads(raw or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise KatoError(400, "malformed_json", "The request body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise KatoError(
+            400, "body_not_object", 'The request body must be a JSON object, such as {"ip": "10.0.0.7"}.'
+        )
+    return body
+
+
+def _presented_secret(request: HttpRequest, body: dict[str, Any]) -> str | None:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip()
+    source = request.GET if request.method == "GET" else body
+    secret = source.get("secret_key")
+    return secret if isinstance(secret, str) else None
+
+
+def _component(service_id: str) -> Component:
+    component = None
+    if SERVICE_ID_RE.match(service_id):
+        component = (
+            Component.objects.only(
+                "id", "name", "team_id", "service_id", "registration", "secret_key", "kind"
+            )
+            .filter(service_id=service_id)
+            .first()
+        )
+    if component is None:
+        raise KatoError(404, "component_not_found", "There is no third-party component with this id.")
+    if component.registration != Registration.API:
+        raise KatoError(
+            409,
+            "not_api_registration",
+            "This component's instances are not registered through the API; change its registration method to use it.",
+        )
+    return component
+
+
+def _authenticate(request: HttpRequest, component: Component, body: dict[str, Any]) -> None:
+    client, throttle = _client_address(request), _throttle()
+    if throttle.blocked(component.service_id, client):
+        raise KatoError(
+            429, "too_many_wrong_secrets", "Too many wrong secret keys from this address; try again later."
+        )
+    presented = _presented_secret(request, body)
+    if not presented:
+        raise KatoError(
+            401, "secret_key_missing", "The secret key is missing: send secret_key or Authorization: Bearer."
+        )
+    if not hmac.compare_digest(presented.encode(), component.secret_key.encode()):
+        throttle.record_failure(component.service_id, client)
+        logger.info("Wrong secret key for component %s from %s", component.service_id, client)
+        raise KatoError(401, "secret_key_invalid", "The secret key is not valid for this component.")
+
+
+def _address(body: dict[str, Any]) -> Address:
+    raw = body.get("ip")
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        raise KatoError(
+            400, "ip_missing", 'The field "ip" is required, as in "10.0.0.7" or "db.example.com:3306".'
+        )
+    if not isinstance(raw, str):
+        raise KatoError(400, "ip_invalid", 'The field "ip" must be a string, as in "10.0.0.7".')
+    try:
+        address = parse_address(raw)
+        check_policy(address, settings.KATO_DENIED_NETWORKS)
+    except AddressError as error:
+        raise KatoError(400, "ip_invalid", str(error)) from None
+    return address
+
+
+def _is_online(body: dict[str, Any]) -> bool:
+    value = body.get("is_online", True)
+    if not isinstance(value, bool):
+        raise KatoError(
+            400, "is_online_invalid", 'The field "is_online" must be true or false (a JSON boolean).'
+        )
+    return value
+
+
+def _item(
+    instance: Instance, component: Component, check_enabled: bool, default_port: int | None
+) -> dict[str, Any]:
+    return {
+        "ep_id": str(instance.pk),
+        "address": instance.address,
+        "ip": instance.host,
+        "port": instance.port or default_port,
+        "status": instance_status(instance, check_enabled),
+        "is_online": instance.is_online,
+        "is_static": instance.source == Source.STATIC,
+        "latency_ms": instance.latency_ms,
+        "last_checked_at": instance.last_checked_at.isoformat() if instance.last_checked_at else None,
+    }
+
+
+@method_decorator(csrf_exempt, name="dispatch")
 class ThirdPartyInstancesApi(View):
-    def dispatch(self, request: HttpRequest, service_id: str) -> JsonResponse:
-        return JsonResponse({"code": 501}, status=501)
+    """One URL, three operations; every answer is the Kato envelope."""
+
+    http_method_names = ["get", "put", "delete", "post", "patch", "head", "options", "trace"]
+
+    def dispatch(self, request: HttpRequest, service_id: str) -> HttpResponse:
+        try:
+            if request.method not in ALLOWED_METHODS:
+                raise KatoError(
+                    405, "method_not_allowed", "Use GET to list, PUT to add or update, DELETE to remove."
+                )
+            body = _read_json(request) if request.method != "GET" else {}
+            component = _component(service_id)
+            _authenticate(request, component, body)
+            handler = {"GET": self._list, "PUT": self._put, "DELETE": self._delete}[request.method]
+            return handler(request, component, body)
+        except KatoError as error:
+            response = envelope(error.code, error.msg, error.msg_show)
+            if error.code == 405:
+                response["Allow"] = ", ".join(ALLOWED_METHODS)
+            return response
+
+    def _actor(self, request: HttpRequest) -> Actor:
+        return Actor.api_key(_client_address(request))
+
+    def _put(self, request: HttpRequest, component: Component, body: dict[str, Any]) -> HttpResponse:
+        address, is_online = _address(body), _is_online(body)
+        try:
+            instance_upsert(
+                component=component, address=address, is_online=is_online, actor=self._actor(request)
+            )
+        except ComponentError as error:
+            raise KatoError(400, "ip_invalid", str(error)) from None
+        return envelope(200, "success", "Successfully modified")
+
+    def _delete(self, request: HttpRequest, component: Component, body: dict[str, Any]) -> HttpResponse:
+        address = _address(body)
+        instance = Instance.objects.filter(component=component, host=address.host, port=address.port).first()
+        if instance is None:
+            raise KatoError(404, "instance_not_found", f"The component has no instance at {address}.")
+        instance.component = component
+        instance_delete(instance=instance, actor=self._actor(request))
+        return envelope(200, "success", "Successfully deleted")
+
+    def _list(self, request: HttpRequest, component: Component, body: dict[str, Any]) -> HttpResponse:
+        from instances.models import HealthCheck
+
+        check_enabled = HealthCheck.objects.filter(component=component, enabled=True).exists()
+        default_port = component.ports.values_list("number", flat=True).first()
+        instances = Instance.objects.filter(component=component).order_by("host", "port", "id")
+        items = [_item(instance, component, check_enabled, default_port) for instance in instances]
+        return envelope(200, "success", "Query succeeded", bean={"endpoint_num": len(items)}, items=items)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
@@ -14,6 +15,57 @@ from components import services
 from components.audit import Actor
 from components.models import Application, Component, ComponentKind, Registration, Role, Team
 from tests.support import _absent
+
+
+class _LogCollector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+        except Exception:  # a record whose arguments do not format is still looked at
+            text = f"{record.msg!r} {record.args!r}"
+        if record.exc_info:
+            text += logging.Formatter().formatException(record.exc_info)
+        self.lines.append(text)
+
+
+_SECRETS_SEEN: set[str] = set()
+
+
+def _remember_secrets(sender: type, instance: object, **kwargs: object) -> None:
+    for value in (
+        getattr(instance, "secret_key", ""),
+        getattr(instance, "value", "") if getattr(instance, "secret", False) else "",
+    ):
+        if isinstance(value, str) and len(value) >= 6:
+            _SECRETS_SEEN.add(value)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_secret_in_logs() -> Iterator[None]:
+    """Every log line written during the whole suite is checked, at the end, for every API secret key
+    and secret variable value the suite created: none may appear."""
+    from django.db.models.signals import post_save
+
+    from components.models import Component, EnvVar
+
+    collector = _LogCollector()
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(collector)
+    root.setLevel(logging.DEBUG)
+    post_save.connect(_remember_secrets, sender=Component, dispatch_uid="kato-tests-secrets-c")
+    post_save.connect(_remember_secrets, sender=EnvVar, dispatch_uid="kato-tests-secrets-e")
+    yield
+    root.removeHandler(collector)
+    root.setLevel(old_level)
+    leaked = sorted(
+        secret[:4] + "…" for secret in _SECRETS_SEEN if any(secret in line for line in collector.lines)
+    )
+    assert not leaked, f"{len(leaked)} secret(s) appeared in log output: {leaked}"
 
 
 @pytest.fixture(scope="session")
