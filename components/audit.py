@@ -53,14 +53,31 @@ def redact(detail: dict[str, Any], *, secret_names: set[str] | None = None) -> d
 
 def audit_record(
     *,
-    team: Team,
     actor: Actor,
     action: str,
+    team: Team | None = None,
     component: Component | None = None,
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    return AuditEvent.objects.create(
-        team=team,
+    """Write one audit event; the team defaults to the component's."""
+    event = audit_event(actor=actor, action=action, team=team, component=component, detail=detail)
+    event.save(force_insert=True)
+    return event
+
+
+def audit_event(
+    *,
+    actor: Actor,
+    action: str,
+    team: Team | None = None,
+    component: Component | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """An unsaved audit event with its detail redacted (for callers that write it with other rows)."""
+    if team is None and component is None:
+        raise ValueError("An audit event belongs to a team: give the team or the component.")
+    return AuditEvent(
+        team_id=team.pk if team is not None else component.team_id,
         component=component,
         component_label=component.name if component else "",
         actor=actor.kind,

@@ -1,0 +1,220 @@
+#!/usr/bin/env python
+"""Benchmark of the Kato-compatible PUT against a bare Django view, on gunicorn and PostgreSQL.
+
+Measured in one run, on the same server: requests per second and p50/p99 latency of
+  - the bare view (a small JSON body, nothing else): the baseline,
+  - a PUT that changes nothing (the instance exists, same is_online),
+  - a PUT that adds a new instance each time,
+then the no-op PUT's p50/p99 at 80 % of its saturation throughput (a fixed request rate).
+
+Targets: PUT throughput >= 0.5 x the bare view; p99 <= 50 ms at 80 % of the PUT's saturation.
+
+Run: .venv/bin/python bench/api_put.py [--seconds 10] [--workers 2]
+Needs PostgreSQL on 127.0.0.1:5432 (user postgres), and wrk and hey (Debian packages; installed
+with apt-get when missing and run as root).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DB_NAME = "kato_bench_api"
+PG_URL = os.environ.get("KATO_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+
+
+def ensure_tools() -> None:
+    missing = [tool for tool in ("wrk", "hey") if shutil.which(tool) is None]
+    if missing and os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, capture_output=True)
+    missing = [tool for tool in ("wrk", "hey") if shutil.which(tool) is None]
+    if missing:
+        sys.exit(f"Install {' and '.join(missing)} (Debian packages) to run this benchmark.")
+
+
+def environment() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="bench.settings",
+        DATABASE_URL=f"{PG_URL}/{DB_NAME}",
+        DEBUG="0",
+        SECRET_KEY="bench-" + "k" * 40,
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        LOG_LEVEL="WARNING",
+        KATO_VAR_DIR=tempfile.mkdtemp(prefix="kato-bench-"),
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+def prepare_database(env: dict[str, str]) -> dict[str, str]:
+    import psycopg
+
+    with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DB_NAME}")
+    python = sys.executable
+    subprocess.run([python, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+    seed = subprocess.run(
+        [python, "-c", SEED], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    )
+    return json.loads(seed.stdout.strip().splitlines()[-1])
+
+
+SEED = """
+import json, django
+django.setup()
+from components import services
+from components.audit import Actor
+actor = Actor.system()
+team = services.team_create(name="Bench")
+app = services.application_create(team=team, name="bench", actor=actor)
+component = services.component_create(application=app, name="legacy", registration="api", actor=actor)
+print(json.dumps({"service_id": component.service_id, "secret_key": component.secret_key}))
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(env: dict[str, str], workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "kato_console.wsgi:application", "--bind", f"127.0.0.1:{port}",
+         "--workers", str(workers), "--log-level", "warning", "--backlog", "2048"],
+        cwd=ROOT, env=env, start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{base}/bench/bare", timeout=1).read()
+            return process, base
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    sys.exit("gunicorn did not start")
+
+
+def _to_ms(value: str, unit: str) -> float:
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(url: str, seconds: int, connections: int, script: str | None = None) -> dict[str, float]:
+    args = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency", url]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
+        if script:
+            lua.write(script)
+            args[1:1] = ["-s", lua.name]
+    output = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    p50 = re.search(r"\s50%\s+([\d.]+)(us|ms|s)", output)
+    p99 = re.search(r"\s99%\s+([\d.]+)(us|ms|s)", output)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {
+        "rps": rps,
+        "p50_ms": _to_ms(*p50.groups()),
+        "p99_ms": _to_ms(*p99.groups()),
+        "errors": int(non2xx.group(1)) if non2xx else 0,
+    }
+
+
+def hey_fixed_rate(url: str, body: str, rate: float, seconds: int) -> dict[str, float]:
+    workers = 20
+    per_worker = max(1, round(rate / workers))
+    output = subprocess.run(
+        ["hey", "-z", f"{seconds}s", "-c", str(workers), "-q", str(per_worker), "-m", "PUT",
+         "-T", "application/json", "-d", body, url],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    p50 = float(re.search(r"50% in ([\d.]+) secs", output).group(1)) * 1000
+    p99 = float(re.search(r"99% in ([\d.]+) secs", output).group(1)) * 1000
+    codes = dict(re.findall(r"\[(\d+)\]\s+(\d+) responses", output))
+    return {"rps": rps, "p50_ms": p50, "p99_ms": p99, "target_rps": per_worker * workers, "codes": codes}
+
+
+PUT_NOOP = """
+wrk.method = "PUT"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"secret_key":"%s","ip":"10.0.0.7:3306","is_online":true}'
+"""
+
+PUT_ADD = """
+wrk.method = "PUT"
+wrk.headers["Content-Type"] = "application/json"
+local n = 0
+local thread_id = 0
+local threads = 0
+setup = function(thread) thread:set("id", threads); threads = threads + 1 end
+request = function()
+  n = n + 1
+  local k = n * 2 + id
+  local ip = string.format("10.%%d.%%d.%%d", 16 + math.floor(k / 65025) %% 200, math.floor(k / 255) %% 255, k %% 255 + 1)
+  return wrk.format(nil, nil, nil, '{"secret_key":"%s","ip":"' .. ip .. '","is_online":true}')
+end
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+    parser.add_argument("--connections", type=int, default=8)
+    args = parser.parse_args()
+    ensure_tools()
+    env = environment()
+    seeded = prepare_database(env)
+    server, base = start_gunicorn(env, args.workers)
+    endpoint = f"{base}/console/third_party/{seeded['service_id']}"
+    secret = seeded["secret_key"]
+    noop_body = json.dumps({"secret_key": secret, "ip": "10.0.0.7:3306", "is_online": True})
+    try:
+        first = urllib.request.Request(endpoint, method="PUT", data=noop_body.encode(), headers={"Content-Type": "application/json"})
+        assert json.load(urllib.request.urlopen(first))["code"] == 200
+        wrk(f"{base}/bench/bare", 2, args.connections)  # warm up every worker
+        bare = wrk(f"{base}/bench/bare", args.seconds, args.connections)
+        noop = wrk(endpoint, args.seconds, args.connections, PUT_NOOP % secret)
+        add = wrk(endpoint, args.seconds, args.connections, PUT_ADD % secret)
+        fixed = hey_fixed_rate(endpoint, noop_body, 0.8 * noop["rps"], args.seconds)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+    report = {
+        "bare_view": bare,
+        "put_noop": noop,
+        "put_add": add,
+        "put_noop_at_80pct": fixed,
+        "ratio_put_noop_vs_bare": noop["rps"] / bare["rps"],
+        "ratio_put_add_vs_bare": add["rps"] / bare["rps"],
+    }
+    print(f"gunicorn: {args.workers} sync workers, wrk: 2 threads x {args.connections} connections, {args.seconds} s each, PostgreSQL")
+    print(f"{'':28} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+    for name, row in (("bare Django view (baseline)", bare), ("PUT, changes nothing", noop), ("PUT, adds an instance", add)):
+        print(f"{name:28} {row['rps']:9.0f} {row['p50_ms']:8.2f} {row['p99_ms']:8.2f} {row['errors']:8d}")
+    print(f"PUT no-op at a fixed {fixed['rps']:.0f} req/s (80 % of its saturation): p50 {fixed['p50_ms']:.2f} ms, "
+          f"p99 {fixed['p99_ms']:.2f} ms, status codes {fixed['codes']}")
+    print(f"ratio PUT no-op / bare: {report['ratio_put_noop_vs_bare']:.2f} (target >= 0.5)")
+    print(f"ratio PUT add / bare:   {report['ratio_put_add_vs_bare']:.2f} (target >= 0.5)")
+    print(f"p99 at 80 %: {fixed['p99_ms']:.1f} ms (target <= 50 ms)")
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()

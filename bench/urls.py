@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from django.http import HttpRequest, JsonResponse
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+
+from kato_console.urls import urlpatterns as console_urlpatterns
+
+
+@csrf_exempt
+def bare(request: HttpRequest) -> JsonResponse:
+    """The baseline: a Django view that returns a small JSON body and touches nothing else."""
+    return JsonResponse({"msg": "success", "code": 200, "data": {"bean": {}, "list": []}, "msg_show": "ok"})
+
+
+urlpatterns = [path("bench/bare", bare), *console_urlpatterns]
