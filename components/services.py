@@ -6,8 +6,10 @@ raises ``ComponentError`` with a message a person can act on. Every change is au
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+import logging
+import secrets
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -15,6 +17,8 @@ from django.utils.text import slugify
 
 from components.audit import Actor, audit_record
 from components.models import (
+    THIRD_PARTY_ONE_PORT,
+    ApiToken,
     Application,
     Component,
     ComponentKind,
@@ -30,6 +34,11 @@ from components.models import (
     new_secret_key,
 )
 from components.validation import alias_from, service_name_from
+
+if TYPE_CHECKING:
+    from instances.addresses import Address
+
+logger = logging.getLogger(__name__)
 
 
 class ComponentError(Exception):
@@ -216,6 +225,8 @@ def port_create(
     inner_service: bool = False,
     outer_service: bool = False,
 ) -> Port:
+    if component.is_third_party and component.ports.exists():
+        raise ComponentError({"number": [THIRD_PARTY_ONE_PORT]})
     port = Port(
         component=component,
         number=number,
@@ -477,3 +488,74 @@ def dependency_remove(*, component: Component, target: Component, actor: Actor) 
         action="dependency.remove",
         detail={"target": target.service_name},
     )
+
+
+# The console API: composite writes, reveals and personal API tokens
+
+
+@transaction.atomic
+def component_create_with_addresses(
+    *, application: Application, name: str, actor: Actor, addresses: Sequence[Address] = (), **fields: Any
+) -> Component:
+    """Create a component and, for static registration, its instances; all of it or nothing."""
+    from instances.services import instance_add
+
+    component = component_create(application=application, name=name, actor=actor, **fields)
+    if addresses and component.registration != Registration.STATIC:
+        raise ComponentError(
+            {
+                "addresses": [
+                    "Only a third-party component with static registration takes addresses; "
+                    "API registration adds instances through its API URL."
+                ]
+            }
+        )
+    for address in addresses:
+        instance_add(component=component, address=address, actor=actor)
+    return component
+
+
+@transaction.atomic
+def env_var_create(*, component: Component, name: str, actor: Actor, **fields: Any) -> EnvVar:
+    """Add a variable; unlike ``env_var_set`` it refuses a name the component already has."""
+    if EnvVar.objects.filter(component=component, name=name).exists():
+        raise ComponentError(
+            {
+                "name": [
+                    f"{component.name} already has a variable {name}; change it instead of adding it again."
+                ]
+            }
+        )
+    return env_var_set(component=component, name=name, actor=actor, **fields)
+
+
+def env_reveal(*, component: Component, actor: Actor, names: Iterable[str], via: str) -> None:
+    """Record that secret values were shown (``via``: where, e.g. ``api:env?format=dotenv``)."""
+    names = sorted(set(names))
+    if names:
+        audit_record(
+            team=component.team,
+            actor=actor,
+            component=component,
+            action="env.reveal",
+            detail={"variables": names, "via": via},
+        )
+
+
+@transaction.atomic
+def api_token_create(*, user: Any, name: str = "") -> tuple[ApiToken, str]:
+    """Make a personal API token; returns it with its key, which is shown once and never stored."""
+    from components.api.authentication import token_digest
+
+    key = secrets.token_urlsafe(32)  # 256 bits from the operating system's CSPRNG.
+    token = ApiToken(user=user, name=(name or "").strip()[:100], prefix=key[:8], digest=token_digest(key))
+    _validated_save(token)
+    logger.info("API token %s created for user %s", token.pk, user.pk)
+    return token, key
+
+
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken) -> None:
+    """Delete a token; requests that present it are refused from now on."""
+    logger.info("API token %s of user %s revoked", token.pk, token.user_id)
+    token.delete()

@@ -6,6 +6,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from components import views as component_views
+from components import views_tokens
 from instances import kato_api
 
 urlpatterns = [
@@ -15,6 +16,7 @@ urlpatterns = [
     path("apps/", component_views.application_list, name="apps"),
     path("apps/<slug:slug>/", component_views.application_detail, name="application"),
     path("components/<str:service_id>/", component_views.component_overview, name="component"),
+    path("account/tokens/", views_tokens.api_tokens, name="api-tokens"),
     path("admin/", admin.site.urls),
     # The Kato-compatible, secret-keyed instance endpoint (trailing slash optional).
     re_path(r"^console/third_party/(?P<service_id>[^/]+)/?$", kato_api.ThirdPartyInstancesApi.as_view(), name="kato-third-party"),

@@ -1,0 +1,421 @@
+"""What the console API reads and answers: input serializers validate, output serializers describe.
+
+Field names follow the issue that defined the API and DESIGN.md section 3; scripts depend on them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from components.models import Component, ComponentKind, EnvVar, Protocol, Registration, Scope
+from components.validation import ENV_NAME_RE, PORT_ALIAS_RE, SERVICE_NAME_RE
+from instances.addresses import MAX_ADDRESS_LENGTH, Address
+from instances.models import CheckKind, Source, Status
+from instances.selectors import ComponentStatus, component_status, routed_count
+
+MAX_ADDRESSES = 100
+MAX_VALUE_LENGTH = 65536
+
+
+class EnumField(serializers.ChoiceField):
+    """A choice field documented as a named enum (``enum_name``), shared by every serializer using it."""
+
+    def __init__(self, choices: type[models.Choices] | list[str], *, enum_name: str, **kwargs: Any) -> None:
+        self.enum_name = enum_name
+        values = choices.values if isinstance(choices, type) else choices
+        super().__init__(choices=values, **kwargs)
+
+
+COMPONENT_STATUSES = [
+    ComponentStatus.HEALTHY,
+    ComponentStatus.PARTIAL,
+    ComponentStatus.UNHEALTHY,
+    ComponentStatus.UNKNOWN,
+    ComponentStatus.OFFLINE,
+]
+
+
+def api_url(component: Component) -> str | None:
+    if component.registration != Registration.API:
+        return None
+    return f"{settings.KATO_PUBLIC_URL}/console/third_party/{component.service_id}"
+
+
+# Applications
+
+
+class ApplicationSerializer(serializers.Serializer):
+    slug = serializers.CharField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    team = serializers.CharField(source="team.slug", read_only=True)
+    component_count = serializers.IntegerField(read_only=True)
+    third_party_count = serializers.IntegerField(read_only=True)
+
+
+class ApplicationCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    team = serializers.SlugField(
+        max_length=100,
+        required=False,
+        help_text="The team's slug; required when you belong to several teams.",
+    )
+
+
+# Components and their ports
+
+
+class PortSerializer(serializers.Serializer):
+    number = serializers.IntegerField(min_value=1, max_value=65535)
+    protocol = EnumField(Protocol, enum_name="Protocol", default=Protocol.TCP)
+    alias = serializers.RegexField(
+        PORT_ALIAS_RE,
+        max_length=64,
+        required=False,
+        help_text="Upper-case letters, digits and underscores; defaults to the service name (mysql → MYSQL).",
+        error_messages={
+            "invalid": "A port alias is upper-case letters, digits and underscores, such as MYSQL."
+        },
+    )
+    inner_service = serializers.BooleanField(default=False)
+    outer_service = serializers.BooleanField(default=False)
+
+
+class PortOutputSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    protocol = EnumField(Protocol, enum_name="Protocol")
+    alias = serializers.CharField()
+    inner_service = serializers.BooleanField()
+    outer_service = serializers.BooleanField()
+
+
+class PortUpdateSerializer(PortSerializer):
+    number = serializers.IntegerField(min_value=1, max_value=65535, required=False)
+    protocol = EnumField(Protocol, enum_name="Protocol", required=False)
+    inner_service = serializers.BooleanField(required=False)
+    outer_service = serializers.BooleanField(required=False)
+
+
+class ComponentSerializer(serializers.Serializer):
+    service_id = serializers.CharField(help_text="32 hex digits; the id in every URL of the component.")
+    name = serializers.CharField()
+    service_name = serializers.CharField()
+    application = serializers.CharField(source="application.slug")
+    team = serializers.CharField(source="team.slug")
+    kind = EnumField(ComponentKind, enum_name="ComponentKind")
+    registration = serializers.SerializerMethodField()
+    image = serializers.CharField()
+    status = serializers.SerializerMethodField()
+    api_url = serializers.SerializerMethodField()
+    ports = PortOutputSerializer(many=True, source="ports.all")
+    instance_count = serializers.SerializerMethodField()
+    routed_instance_count = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+
+    @extend_schema_field(EnumField(Registration, enum_name="Registration", allow_null=True))
+    def get_registration(self, component: Component) -> str | None:
+        return component.registration or None
+
+    @extend_schema_field(EnumField(COMPONENT_STATUSES, enum_name="ComponentStatus"))
+    def get_status(self, component: Component) -> str:
+        return component_status(component)
+
+    @extend_schema_field(
+        serializers.URLField(allow_null=True, help_text="API registration: where scripts PUT instances.")
+    )
+    def get_api_url(self, component: Component) -> str | None:
+        return api_url(component)
+
+    def get_instance_count(self, component: Component) -> int:
+        return len(component.instances.all())
+
+    def get_routed_instance_count(self, component: Component) -> int:
+        return routed_count(component)
+
+
+class ComponentDetailSerializer(ComponentSerializer):
+    secret_key = serializers.SerializerMethodField()
+
+    @extend_schema_field(
+        serializers.CharField(
+            allow_null=True,
+            help_text="API registration, for owners and developers: the key scripts send with every call.",
+        )
+    )
+    def get_secret_key(self, component: Component) -> str | None:
+        if component.registration != Registration.API or not self.context.get("can_write"):
+            return None
+        return component.secret_key
+
+
+class ComponentCreateSerializer(serializers.Serializer):
+    application = serializers.SlugField(max_length=100, help_text="The application's slug.")
+    team = serializers.SlugField(
+        max_length=100,
+        required=False,
+        help_text="Only when several of your teams have this application slug.",
+    )
+    name = serializers.CharField(max_length=64)
+    service_name = serializers.RegexField(
+        SERVICE_NAME_RE,
+        max_length=63,
+        required=False,
+        help_text="A DNS label; derived from the name when left out.",
+        error_messages={"invalid": "A service name is a DNS label such as mysql-primary."},
+    )
+    kind = EnumField(ComponentKind, enum_name="ComponentKind", default=ComponentKind.THIRD_PARTY)
+    registration = EnumField(
+        Registration, enum_name="Registration", required=False, help_text="Third-party only; default static."
+    )
+    addresses = serializers.ListField(
+        child=serializers.CharField(max_length=MAX_ADDRESS_LENGTH),
+        required=False,
+        max_length=MAX_ADDRESSES,
+        help_text="Static registration: 10.0.0.7, 10.0.0.7:3306, [2001:db8::7]:3306, db.example.com:3306, "
+        "https://api.example.com.",
+    )
+    image = serializers.CharField(max_length=255, required=False, help_text="Internal components only.")
+
+    def validate_addresses(self, value: list[str]) -> list[Address]:
+        return parse_addresses(value)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["kind"] == ComponentKind.INTERNAL and attrs.get("registration"):
+            raise serializers.ValidationError(
+                {"registration": ["Only third-party components have a registration method."]}
+            )
+        if attrs["kind"] == ComponentKind.THIRD_PARTY:
+            attrs.setdefault("registration", Registration.STATIC)
+        if attrs.get("addresses") and attrs.get("registration") != Registration.STATIC:
+            raise serializers.ValidationError(
+                {"addresses": ["Only a third-party component with static registration takes addresses."]}
+            )
+        return attrs
+
+
+class ComponentUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=64, required=False)
+    service_name = serializers.RegexField(
+        SERVICE_NAME_RE,
+        max_length=63,
+        required=False,
+        error_messages={"invalid": "A service name is a DNS label such as mysql-primary."},
+    )
+    image = serializers.CharField(max_length=255, required=False, allow_blank=True)
+
+
+def parse_address_field(text: str) -> Address:
+    """Parse one address and apply the network policy; the reason goes to the field's messages."""
+    from components.services import ComponentError
+    from instances.services import address_parse_checked
+
+    try:
+        return address_parse_checked(text)
+    except ComponentError as error:
+        raise serializers.ValidationError([m for msgs in error.messages.values() for m in msgs]) from None
+
+
+def parse_addresses(raw: list[str]) -> list[Address]:
+    """Parse every address; errors are keyed by position, as DRF does for list fields."""
+    parsed: list[Address] = []
+    errors: dict[int, list[str]] = {}
+    for index, text in enumerate(raw):
+        try:
+            address = parse_address_field(text)
+        except serializers.ValidationError as error:
+            errors[index] = list(error.detail)
+            continue
+        if address in parsed:
+            errors[index] = [f"{address} is listed twice."]
+        parsed.append(address)
+    if errors:
+        raise serializers.ValidationError(errors)
+    return parsed
+
+
+class SecretKeySerializer(serializers.Serializer):
+    secret_key = serializers.CharField()
+    api_url = serializers.URLField()
+
+
+# Connection information and the component's own variables
+
+
+class EnvVarSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    value = serializers.SerializerMethodField()
+    secret = serializers.BooleanField()
+    scope = EnumField(Scope, enum_name="Scope")
+    description = serializers.CharField()
+    generated = serializers.BooleanField(
+        help_text="A_HOST / A_PORT from the port's internal service: computed, not editable."
+    )
+
+    @extend_schema_field(
+        serializers.CharField(allow_null=True, help_text="null for a secret value unless ?reveal=true.")
+    )
+    def get_value(self, var: EnvVar) -> str | None:
+        if var.secret and not self.context.get("reveal"):
+            return None
+        return self.context.get("values", {}).get(var.name, var.value)
+
+
+class EnvVarCreateSerializer(serializers.Serializer):
+    name = serializers.RegexField(
+        ENV_NAME_RE,
+        max_length=128,
+        error_messages={"invalid": "A variable name is letters, digits and underscores, such as MYSQL_USER."},
+    )
+    value = serializers.CharField(
+        max_length=MAX_VALUE_LENGTH, allow_blank=True, default="", trim_whitespace=False
+    )
+    scope = EnumField(Scope, enum_name="Scope", default=Scope.OUTER)
+    secret = serializers.BooleanField(default=False)
+    description = serializers.CharField(max_length=255, allow_blank=True, default="")
+
+
+class EnvVarUpdateSerializer(serializers.Serializer):
+    value = serializers.CharField(
+        max_length=MAX_VALUE_LENGTH, allow_blank=True, required=False, trim_whitespace=False
+    )
+    scope = EnumField(Scope, enum_name="Scope", required=False)
+    secret = serializers.BooleanField(required=False)
+    description = serializers.CharField(max_length=255, allow_blank=True, required=False)
+
+
+class RevealQuerySerializer(serializers.Serializer):
+    reveal = serializers.BooleanField(default=False)
+
+
+class ComponentRefSerializer(serializers.Serializer):
+    service_id = serializers.CharField()
+    service_name = serializers.CharField()
+    name = serializers.CharField()
+
+
+class EffectiveVariableSerializer(serializers.Serializer):
+    """One entry of the effective environment (components.environment.EnvEntry)."""
+
+    name = serializers.CharField()
+    value = serializers.SerializerMethodField()
+    secret = serializers.BooleanField()
+    generated = serializers.BooleanField()
+    source = ComponentRefSerializer(help_text="The component the variable comes from.")
+    overridden_by = ComponentRefSerializer(
+        allow_null=True, help_text="Set when the variable does not take effect: who overrides it."
+    )
+
+    @extend_schema_field(serializers.CharField(allow_null=True, help_text="null for a masked secret."))
+    def get_value(self, entry: Any) -> str | None:
+        if entry.secret and not self.context.get("reveal"):
+            return None
+        return entry.value
+
+
+# Dependencies
+
+
+class DependencySerializer(serializers.Serializer):
+    target = serializers.CharField(
+        source="target.service_id", help_text="The service id of the component depended on."
+    )
+    name = serializers.CharField(source="target.name")
+    service_name = serializers.CharField(source="target.service_name")
+    application = serializers.CharField(source="target.application.slug")
+    kind = EnumField(ComponentKind, enum_name="ComponentKind", source="target.kind")
+
+
+class DependencyCreateSerializer(serializers.Serializer):
+    target = serializers.CharField(max_length=32, help_text="The service id of the component to depend on.")
+    open_inner = serializers.BooleanField(
+        default=False,
+        help_text="Confirm turning on the internal service of the target's port when it is off.",
+    )
+
+
+# Instances and their health check
+
+
+class InstanceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    address = serializers.CharField()
+    host = serializers.CharField()
+    port = serializers.IntegerField(allow_null=True, help_text="null: the component's port.")
+    is_online = serializers.BooleanField()
+    source = EnumField(Source, enum_name="InstanceSource")
+    status = EnumField(Status, enum_name="InstanceStatus")
+    latency_ms = serializers.FloatField(allow_null=True)
+    last_checked_at = serializers.DateTimeField(allow_null=True)
+    last_error = serializers.CharField()
+    server_info = serializers.CharField()
+
+
+class InstanceCreateSerializer(serializers.Serializer):
+    address = serializers.CharField(max_length=MAX_ADDRESS_LENGTH)
+    is_online = serializers.BooleanField(default=True)
+
+    def validate_address(self, value: str) -> Address:
+        return parse_address_field(value)
+
+
+class InstanceUpdateSerializer(serializers.Serializer):
+    is_online = serializers.BooleanField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if isinstance(self.initial_data, dict) and "address" in self.initial_data:
+            raise serializers.ValidationError(
+                {
+                    "address": [
+                        "An instance's address cannot change: add the new address and delete this instance."
+                    ]
+                }
+            )
+        return attrs
+
+
+class HealthCheckSerializer(serializers.Serializer):
+    enabled = serializers.BooleanField(required=False)
+    kind = EnumField(CheckKind, enum_name="CheckKind", required=False)
+    path = serializers.CharField(
+        max_length=500, allow_blank=True, required=False, help_text="HTTP checks: /healthz"
+    )
+    interval_s = serializers.IntegerField(min_value=1, max_value=86400, required=False)
+    timeout_s = serializers.IntegerField(min_value=1, max_value=600, required=False)
+    success_threshold = serializers.IntegerField(min_value=1, max_value=100, required=False)
+    failure_threshold = serializers.IntegerField(min_value=1, max_value=100, required=False)
+    use_credentials = serializers.BooleanField(
+        required=False, help_text="Log in with the component's connection information (*_USER / *_PASSWORD)."
+    )
+    username_var = serializers.CharField(max_length=128, allow_blank=True, required=False)
+    password_var = serializers.CharField(max_length=128, allow_blank=True, required=False)
+    verify_tls = serializers.BooleanField(required=False)
+    warnings = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+
+class ProbeResultSerializer(serializers.Serializer):
+    instance = InstanceSerializer()
+    ok = serializers.BooleanField()
+    latency_ms = serializers.FloatField(allow_null=True)
+    stage = serializers.CharField(help_text="Where it failed: dns, connect, tls, greeting, auth, query.")
+    error = serializers.CharField()
+    server_info = serializers.CharField()
+
+
+# Descriptions of answers without a body of their own
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+VALIDATION_ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "Field name → messages; `non_field_errors` for the request as a whole. "
+    "A list field's messages are keyed by position.",
+    "additionalProperties": {},
+    "example": {"name": ["This field is required."], "non_field_errors": ["…"]},
+}

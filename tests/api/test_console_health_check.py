@@ -1,0 +1,134 @@
+"""/api/v1/components/<service_id>/health-check and …/probe."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from components.models import AuditEvent
+from instances.addresses import parse_address
+from instances.models import HealthCheck, Instance
+from instances.services import instance_add
+from tests.api.conftest import url
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_reads_the_health_check(api, static_component):
+    response = api.get(url(static_component, "/health-check"))
+    assert response.status_code == 200
+    body = response.json()
+    assert {k: body[k] for k in ("enabled", "kind", "path", "interval_s", "timeout_s")} == {
+        "enabled": True,
+        "kind": "tcp",
+        "path": "/",
+        "interval_s": 10,
+        "timeout_s": 3,
+    }
+    assert (body["success_threshold"], body["failure_threshold"], body["use_credentials"]) == (1, 3, False)
+    assert body["warnings"] == []
+
+
+def test_it_changes_the_health_check_and_keeps_what_is_left_out(api, static_component):
+    body = {"kind": "http", "path": "/healthz", "interval_s": 30, "timeout_s": 5, "failure_threshold": 2}
+    response = api.put(url(static_component, "/health-check/"), body, format="json")
+    assert response.status_code == 200
+    assert {k: response.json()[k] for k in body} == body
+    check = HealthCheck.objects.get(component=static_component)
+    assert (check.kind, check.path, check.interval_s, check.timeout_s, check.failure_threshold) == (
+        "http",
+        "/healthz",
+        30,
+        5,
+        2,
+    )
+    assert check.success_threshold == 1
+    assert AuditEvent.objects.filter(component=static_component, action="health_check.update").exists()
+
+
+def test_a_mysql_check_without_credentials_warns_about_blocked_hosts(api, static_component):
+    response = api.put(url(static_component, "/health-check"), {"kind": "mysql"}, format="json")
+    assert response.status_code == 200
+    assert len(response.json()["warnings"]) == 1
+    assert "max_connect_errors" in response.json()["warnings"][0]
+    response = api.put(url(static_component, "/health-check"), {"use_credentials": True}, format="json")
+    assert response.json()["warnings"] == []
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"kind": "icmp"}, "kind"),
+        ({"interval_s": 0}, "interval_s"),
+        ({"interval_s": 86401}, "interval_s"),
+        ({"timeout_s": 10, "interval_s": 10}, "timeout_s"),
+        ({"timeout_s": "soon"}, "timeout_s"),
+        ({"success_threshold": 0}, "success_threshold"),
+        ({"failure_threshold": 101}, "failure_threshold"),
+        ({"kind": "http", "path": "healthz"}, "path"),
+        ({"enabled": "perhaps"}, "enabled"),
+        ({"warnings": "ignored", "interval_s": -1}, "interval_s"),
+    ],
+)
+def test_each_invalid_field_is_a_400_naming_it(api, static_component, body, field):
+    response = api.put(url(static_component, "/health-check"), body, format="json")
+    assert response.status_code == 400
+    assert field in response.json(), response.json()
+    check = HealthCheck.objects.get(component=static_component)
+    assert (check.kind, check.interval_s, check.timeout_s) == ("tcp", 10, 3)
+
+
+def test_another_team_gets_404_and_a_viewer_403(bob_api, viewer_api, static_component):
+    assert bob_api.get(url(static_component, "/health-check")).status_code == 404
+    assert (
+        bob_api.put(url(static_component, "/health-check"), {"enabled": False}, format="json").status_code
+        == 404
+    )
+    assert viewer_api.get(url(static_component, "/health-check")).status_code == 200
+    assert (
+        viewer_api.put(url(static_component, "/health-check"), {"enabled": False}, format="json").status_code
+        == 403
+    )
+    assert viewer_api.post(url(static_component, "/probe")).status_code == 403
+    assert HealthCheck.objects.get(component=static_component).enabled is True
+
+
+def test_probe_now_answers_each_online_instance_with_its_result(
+    api, static_component, alice_actor, tcp_listener
+):
+    host, port = tcp_listener
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        closed_port = closed.getsockname()[1]
+    up = instance_add(component=static_component, address=parse_address(f"{host}:{port}"), actor=alice_actor)
+    instance_add(
+        component=static_component, address=parse_address(f"127.0.0.1:{closed_port}"), actor=alice_actor
+    )
+    instance_add(
+        component=static_component, address=parse_address("10.0.0.7"), actor=alice_actor, is_online=False
+    )
+    response = api.post(url(static_component, "/probe"))
+    assert response.status_code == 200, response.json()
+    results = {row["instance"]["port"]: row for row in response.json()}
+    assert set(results) == {port, closed_port}
+    assert results[port]["ok"] is True and results[port]["latency_ms"] is not None
+    assert results[port]["instance"]["status"] == "healthy"
+    assert results[closed_port]["ok"] is False and results[closed_port]["stage"] == "connect"
+    assert results[closed_port]["error"]
+    assert Instance.objects.get(pk=up.pk).health == "healthy"
+
+
+def test_probe_now_with_nothing_online_answers_an_empty_list(api, static_component):
+    response = api.post(url(static_component, "/probe/"))
+    assert response.status_code == 200
+    assert response.json() == []
+
+
+def test_probe_now_answers_501_where_probing_on_demand_is_missing(api, static_component, monkeypatch):
+    from components.api import views
+
+    monkeypatch.setattr(views, "_probe_component_now", lambda: None)
+    response = api.post(url(static_component, "/probe"))
+    assert response.status_code == 501
+    assert "not available" in response.json()["detail"]
