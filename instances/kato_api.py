@@ -16,6 +16,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from django.conf import settings
@@ -132,14 +133,41 @@ def _presented_secret(request: HttpRequest, body: dict[str, Any]) -> str | None:
     return secret if isinstance(secret, str) else None
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Found:
-    """The component, and the instance at the request's address when there is one: one query."""
+    """The component's row, and the instance at the request's address when there is one."""
 
-    component: Component
-    instance_id: int | None = None
-    instance_is_online: bool | None = None
-    instance_scheme: str = ""
+    service_id: str
+    row: tuple
+
+    @cached_property
+    def component(self) -> Component:
+        # Built only when needed: a model instance costs more than the rest of a no-op PUT.
+        return Component(
+            id=self.row[0],
+            name=self.row[1],
+            team_id=self.row[2],
+            registration=self.row[3],
+            secret_key=self.row[4],
+            kind=self.row[5],
+            service_id=self.service_id,
+        )
+
+    @property
+    def registration(self) -> str:
+        return self.row[3]
+
+    @property
+    def secret_key(self) -> str:
+        return self.row[4]
+
+    @property
+    def instance_id(self) -> int | None:
+        return self.row[6] if len(self.row) > 6 else None
+
+    @property
+    def instance_state(self) -> tuple[bool, str] | None:
+        return (bool(self.row[7]), self.row[8]) if self.instance_id is not None else None
 
 
 def _lookup(service_id: str, address: Address | None) -> _Found:
@@ -167,29 +195,19 @@ def _lookup(service_id: str, address: Address | None) -> _Found:
         row = cursor.fetchone()
     if row is None:
         raise KatoError(404, "component_not_found", "There is no third-party component with this id.")
-    component = Component(
-        id=row[0],
-        name=row[1],
-        team_id=row[2],
-        registration=row[3],
-        secret_key=row[4],
-        kind=row[5],
-        service_id=service_id,
-    )
-    if component.registration != Registration.API:
+    found = _Found(service_id, row)
+    if found.registration != Registration.API:
         raise KatoError(
             409,
             "not_api_registration",
             "This component's instances are not registered through the API; change its registration method to use it.",
         )
-    if address is None or row[6] is None:
-        return _Found(component)
-    return _Found(component, instance_id=row[6], instance_is_online=bool(row[7]), instance_scheme=row[8])
+    return found
 
 
-def _authenticate(request: HttpRequest, component: Component, body: dict[str, Any]) -> None:
+def _authenticate(request: HttpRequest, found: _Found, body: dict[str, Any]) -> None:
     client, throttle = _client_address(request), _throttle()
-    if throttle.blocked(component.service_id, client):
+    if throttle.blocked(found.service_id, client):
         raise KatoError(
             429, "too_many_wrong_secrets", "Too many wrong secret keys from this address; try again later."
         )
@@ -198,9 +216,9 @@ def _authenticate(request: HttpRequest, component: Component, body: dict[str, An
         raise KatoError(
             401, "secret_key_missing", "The secret key is missing: send secret_key or Authorization: Bearer."
         )
-    if not hmac.compare_digest(presented.encode(), component.secret_key.encode()):
-        throttle.record_failure(component.service_id, client)
-        logger.info("Wrong secret key for component %s from %s", component.service_id, client)
+    if not hmac.compare_digest(presented.encode(), found.secret_key.encode()):
+        throttle.record_failure(found.service_id, client)
+        logger.info("Wrong secret key for component %s from %s", found.service_id, client)
         raise KatoError(401, "secret_key_invalid", "The secret key is not valid for this component.")
 
 
@@ -267,7 +285,7 @@ class ThirdPartyInstancesApi(View):
             # errors are reported after authentication, so that they tell nothing to a stranger.
             address, invalid = _address_or_error(body) if request.method != "GET" else (None, None)
             found = _lookup(service_id, address)
-            _authenticate(request, found.component, body)
+            _authenticate(request, found, body)
             if invalid is not None:
                 raise invalid
             if request.method == "GET":
@@ -285,10 +303,7 @@ class ThirdPartyInstancesApi(View):
         return Actor.api_key(_client_address(request))
 
     def _put(self, request: HttpRequest, found: _Found, address: Address, is_online: bool) -> HttpResponse:
-        unchanged = found.instance_id is not None and (found.instance_is_online, found.instance_scheme) == (
-            is_online,
-            address.scheme,
-        )
+        unchanged = found.instance_state == (is_online, address.scheme)
         if not unchanged:
             try:
                 instance_upsert(
