@@ -22,7 +22,9 @@ from components.models import (
     Port,
     Team,
 )
+from instances.admin import report_probes
 from instances.models import HealthCheck, Instance
+from instances.sweep import probe_component_now
 
 MASK = "••••••••"
 
@@ -136,7 +138,7 @@ class ComponentAdmin(admin.ModelAdmin):
     readonly_fields = ["service_id", "secret_key_state"]
     autocomplete_fields = ["application"]
     inlines = [PortInline, EnvVarInline, InstanceInline, HealthCheckInline, DependencyInline]
-    actions = ["regenerate_secret_key"]
+    actions = ["regenerate_secret_key", "probe_now"]
 
     @admin.display(description="API secret key")
     def secret_key_state(self, obj: Component) -> str:
@@ -166,6 +168,14 @@ class ComponentAdmin(admin.ModelAdmin):
         if done:
             self.message_user(
                 request, f"Regenerated the secret key of {done} component(s).", messages.SUCCESS
+            )
+
+    @admin.action(description="Probe now (every online instance)")
+    def probe_now(self, request: HttpRequest, queryset: QuerySet[Component]) -> None:
+        actor = Actor.for_user(request.user, request.META.get("REMOTE_ADDR"))
+        for component in queryset:
+            report_probes(
+                self, request, component.name, probe_component_now(component=component, actor=actor)
             )
 
 

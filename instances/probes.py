@@ -167,22 +167,27 @@ async def probe_many(
     concurrency: int,
     jitter_s: float = 0.0,
     denied_networks: Sequence[IPNetwork] = (),
+    on_result: Callable[[int, ProbeResult], object] | None = None,
 ) -> list[ProbeResult]:
     """Probe all targets, at most ``concurrency`` at a time, each start delayed by a random amount
     in [0, jitter_s) so that a round does not hit a shared server all at once.
 
     Returns the results in the order of ``targets``. One target's failure, expected or not, is
-    that target's result and never stops the others.
+    that target's result and never stops the others. ``on_result(index, result)``, when given, is
+    called as each probe finishes (the sweep stores the quick answers while slow probes still run).
     """
     semaphore = asyncio.Semaphore(max(1, concurrency))
 
-    async def probe_one(target: ProbeTarget) -> ProbeResult:
+    async def probe_one(index: int, target: ProbeTarget) -> ProbeResult:
         if jitter_s > 0:
             await asyncio.sleep(random.random() * jitter_s)
         async with semaphore:
-            return await probe(target, denied_networks=denied_networks)
+            result = await probe(target, denied_networks=denied_networks)
+        if on_result is not None:
+            on_result(index, result)
+        return result
 
-    return list(await asyncio.gather(*(probe_one(target) for target in targets)))
+    return list(await asyncio.gather(*(probe_one(index, target) for index, target in enumerate(targets))))
 
 
 def is_denied(ip: str, denied_networks: Sequence[IPNetwork]) -> bool:

@@ -82,7 +82,7 @@ def database_config(name: str, default: str) -> dict:
 
     raw = env_url(name, default, schemes=("sqlite", "postgres", "postgresql", "pgsql"))
     try:
-        config = dj_database_url.parse(raw, conn_max_age=60, conn_health_checks=True)
+        config = dj_database_url.parse(raw, conn_max_age=60, conn_health_checks=False)
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name} is malformed ({exc}).") from None
     if config["ENGINE"] != "django.db.backends.sqlite3":

@@ -19,7 +19,11 @@ urlpatterns = [
     path("account/tokens/", views_tokens.api_tokens, name="api-tokens"),
     path("admin/", admin.site.urls),
     # The Kato-compatible, secret-keyed instance endpoint (trailing slash optional).
-    re_path(r"^console/third_party/(?P<service_id>[^/]+)/?$", kato_api.ThirdPartyInstancesApi.as_view(), name="kato-third-party"),
+    re_path(
+        r"^console/third_party/(?P<service_id>[^/]+)/?$",
+        kato_api.ThirdPartyInstancesApi.as_view(),
+        name="kato-third-party",
+    ),
     path("api/v1/", include("components.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

@@ -299,3 +299,11 @@ def test_fifty_concurrent_puts_lose_and_duplicate_nothing(postgres_database, liv
         assert set(pool.map(send, ["10.2.0.1:3306"] * 50)) == {200}
     assert Instance.objects.filter(component=api_component, host="10.2.0.1").count() == 1
     assert AuditEvent.objects.filter(component=api_component, action="instance.add").count() == 51
+
+
+def test_the_instance_api_checks_the_host_and_sends_security_headers(client, api_component):
+    response = client.get(url(api_component), {"secret_key": api_component.secret_key})
+    assert response["X-Content-Type-Options"] == "nosniff" and response["Cache-Control"] == "no-store"
+    refused = client.get(url(api_component), {"secret_key": api_component.secret_key}, HTTP_HOST="evil.example")
+    assert refused.status_code == 400
+    assert not Instance.objects.exists()

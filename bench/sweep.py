@@ -1,0 +1,726 @@
+#!/usr/bin/env python
+"""Benchmark of the connectivity sweep: 2,000 instances on loopback listeners, on PostgreSQL.
+
+The fleet (started by this script in a separate process, asyncio servers in one event loop):
+  70 % answering: TCP listeners (accept and close), HTTP servers (200), MySQL greeting servers
+      (a MariaDB greeting, then wait for the probe to hang up);
+  30 % accepting and never answering, behind HTTP and MySQL checks (they time out).
+Probe timeout 2 s; failure and success thresholds 1, so one round tells every instance's health.
+
+Measured in one run:
+  - the project's sweep (``instances.sweep.sweep_round``: claim, concurrent probes, bulk record)
+    over the 2,000 instances, several rounds: wall time, CPU of this process alone (start-up and
+    set-up excluded), SQL statements, instances reported unhealthy although they answer;
+  - the web process (gunicorn, same database) answering a component page during the rounds: p95;
+  - the sweep over the HTTP fleet alone, and Prometheus blackbox_exporter probing the same HTTP
+    fleet through its /probe endpoint, all targets at once: wall time, CPU per probe, ratios;
+  - a plain serial loop (``probe_sync`` one target after the other) over a sample, extrapolated.
+
+Targets (issue "Connectivity tests"): wall <= jitter window + 1.2 x timeout and <= blackbox's wall;
+CPU <= 0.5 ms per probe; no answering instance unhealthy; <= 30 SQL statements per round; web
+p95 < 500 ms while a sweep runs.
+
+Run: .venv/bin/python bench/sweep.py [--instances 2000] [--rounds 3] [--serial-sample 100]
+Needs PostgreSQL on 127.0.0.1:5432 (user postgres; KATO_BENCH_PG to change) and
+/usr/bin/prometheus-blackbox-exporter (Debian package prometheus-blackbox-exporter).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from collections import Counter
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from http.cookiejar import CookieJar
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DB_NAME = "kato_bench_sweep"
+PG_URL = os.environ.get("KATO_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+BLACKBOX = "/usr/bin/prometheus-blackbox-exporter"
+TIMEOUT_S = 2
+JITTER_S = 0.0
+SPREAD_JITTER_S = 0.5  # one more round with start times spread, for comparison
+CONCURRENCY = 2000
+INSTANCES_PER_COMPONENT = 10
+KINDS = ("tcp", "http", "mysql", "hung_http", "hung_mysql")
+
+
+def environment(var_dir: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="kato_console.settings",
+        DATABASE_URL=f"{PG_URL}/{DB_NAME}",
+        DEBUG="0",
+        SECRET_KEY="bench-sweep-" + "k" * 40,
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        LOG_LEVEL="WARNING",
+        KATO_VAR_DIR=var_dir,
+        # Plain http on loopback: the login cookies must not be marked Secure.
+        SESSION_COOKIE_SECURE="0",
+        CSRF_COOKIE_SECURE="0",
+        KATO_PROBE_CONCURRENCY=str(CONCURRENCY),
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+# --------------------------------------------------------------------------------------------
+# The fleet: loopback servers in a process of their own (`bench/sweep.py --serve N`)
+# --------------------------------------------------------------------------------------------
+
+
+def fleet_sizes(total: int) -> dict[str, int]:
+    """70 % answering (tcp, http, mysql), 30 % never answering (behind http and mysql checks), in
+    whole components of ten instances."""
+    components = total // INSTANCES_PER_COMPONENT
+    hung = round(components * 0.3)
+    answering = components - hung
+    sizes = {
+        "tcp": answering - 2 * (answering // 3),
+        "http": answering // 3,
+        "mysql": answering // 3,
+        "hung_http": hung // 2,
+        "hung_mysql": hung - hung // 2,
+    }
+    return {kind: count * INSTANCES_PER_COMPONENT for kind, count in sizes.items()}
+
+
+def _mysql_greeting() -> bytes:
+    version = b"5.5.5-10.11.19-MariaDB-bench"
+    capabilities = 0x1 | 0x8 | 0x200 | 0x2000 | 0x8000 | 0x80000
+    payload = (
+        b"\x0a"
+        + version
+        + b"\0"
+        + (7).to_bytes(4, "little")
+        + b"abcdefgh\0"
+        + (capabilities & 0xFFFF).to_bytes(2, "little")
+        + bytes([33])
+        + (2).to_bytes(2, "little")
+        + (capabilities >> 16).to_bytes(2, "little")
+        + bytes([21])
+        + bytes(10)
+        + b"ijklmnopqrst\0"
+        + b"mysql_native_password\0"
+    )
+    return len(payload).to_bytes(3, "little") + b"\0" + payload
+
+
+_GREETING = _mysql_greeting()
+_HTTP_OK = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+
+
+async def _tcp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    writer.transport.abort()
+
+
+async def _http(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    with suppress(Exception):
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(_HTTP_OK)
+        await writer.drain()
+    writer.close()
+
+
+async def _mysql(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    with suppress(Exception):
+        writer.write(_GREETING)
+        await reader.read()  # the greeting-only probe hangs up
+    writer.close()
+
+
+async def _hung(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    with suppress(Exception):
+        while await reader.read(65536):
+            pass
+    writer.close()
+
+
+_HANDLERS = {"tcp": _tcp, "http": _http, "mysql": _mysql, "hung_http": _hung, "hung_mysql": _hung}
+
+
+async def _serve(total: int) -> None:
+    ports: dict[str, list[int]] = {}
+    servers = []
+    for kind, count in fleet_sizes(total).items():
+        ports[kind] = []
+        for _ in range(count):
+            server = await asyncio.start_server(_HANDLERS[kind], "127.0.0.1", 0, backlog=64)
+            servers.append(server)
+            ports[kind].append(server.sockets[0].getsockname()[1])
+    print(json.dumps(ports), flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_reader(sys.stdin.fileno(), stop.set)  # the benchmark closes our stdin when it is done
+    await stop.wait()
+    os._exit(0)  # no orderly shutdown of 2,000 servers and their connections: nothing to keep
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers: child processes, the database
+# --------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def child(command: list[str], env: dict[str, str], **options: Any):
+    process = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True, **options)
+    try:
+        yield process
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.1)
+    sys.exit(f"nothing answers on 127.0.0.1:{port}")
+
+
+def recreate_database(env: dict[str, str]) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    for command in ("migrate", "collectstatic"):
+        subprocess.run(
+            [sys.executable, "manage.py", command, "--noinput", "-v", "0"], env=env, cwd=ROOT, check=True
+        )
+
+
+def drop_database() -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+
+
+# --------------------------------------------------------------------------------------------
+# The console's data: 200 components of ten instances
+# --------------------------------------------------------------------------------------------
+
+
+def populate(ports: dict[str, list[int]]) -> dict[str, Any]:
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from components import services
+    from components.audit import Actor
+    from components.models import Role
+    from instances.models import HealthCheck, Instance
+    from instances.services import health_check_update
+
+    user = get_user_model().objects.create_user(username="bench", password="bench-password-1")
+    team = services.team_create(name="Bench", owner=user)
+    services.membership_set(team=team, user=user, role=Role.OWNER)
+    actor = Actor.for_user(user)
+    application = services.application_create(team=team, name="Fleet", actor=actor)
+    check_kind = {"tcp": "tcp", "http": "http", "mysql": "mysql", "hung_http": "http", "hung_mysql": "mysql"}
+    now = timezone.now()
+    instances = []
+    answering: set[tuple[str, int]] = set()
+    first_component = None
+    for kind, kind_ports in ports.items():
+        for start in range(0, len(kind_ports), INSTANCES_PER_COMPONENT):
+            name = f"{kind.replace('_', '-')}-{start // INSTANCES_PER_COMPONENT:03d}"
+            component = services.component_create(application=application, name=name, actor=actor)
+            first_component = first_component or component
+            health_check_update(
+                component=component,
+                actor=actor,
+                kind=check_kind[kind],
+                path="/healthz",
+                timeout_s=TIMEOUT_S,
+                interval_s=10,
+                success_threshold=1,
+                failure_threshold=1,
+            )
+            for port in kind_ports[start : start + INSTANCES_PER_COMPONENT]:
+                instances.append(
+                    Instance(component=component, host="127.0.0.1", port=port, next_probe_at=now)
+                )
+                if not kind.startswith("hung"):
+                    answering.add(("127.0.0.1", port))
+    Instance.objects.bulk_create(instances)
+    assert HealthCheck.objects.filter(enabled=True).count() == len(instances) // INSTANCES_PER_COMPONENT
+    return {"answering": answering, "service_id": first_component.service_id, "slug": application.slug}
+
+
+# --------------------------------------------------------------------------------------------
+# Measuring a sweep round
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Round:
+    probed: int
+    wall_s: float
+    cpu_s: float
+    statements: int
+    started: float  # time.time(), to match the web load's timestamps
+    ended: float
+    statuses: dict[str, int] = field(default_factory=dict)
+    answering_unhealthy: int = 0
+    jitter_s: float = 0.0
+    latency_p50_ms: float = 0.0  # of the answering instances, as recorded
+    latency_max_ms: float = 0.0
+
+    @property
+    def cpu_ms_per_probe(self) -> float:
+        return self.cpu_s * 1000 / max(1, self.probed)
+
+
+def sweep_once(answering: set[tuple[str, int]], *, jitter_s: float = JITTER_S) -> Round:
+    """One round of ``sweep_round(everything=True)``, measured: wall, CPU of this process, SQL
+    statements on every connection it uses (the early record runs on a thread's own)."""
+    from django.conf import settings
+    from django.db import connection
+    from django.db.backends.signals import connection_created
+
+    from instances.models import Instance
+    from instances.sweep import sweep_round
+
+    statements = 0
+
+    def count(execute, sql, params, many, context):  # noqa: ANN001
+        nonlocal statements
+        statements += 1
+        return execute(sql, params, many, context)
+
+    def count_on_new_connection(sender, connection, **kwargs):  # noqa: ANN001
+        connection.execute_wrappers.append(count)
+
+    # The setting takes whole seconds; the benchmark sets fractions directly.
+    settings.KATO_SWEEP_JITTER_S = jitter_s
+    connection_created.connect(count_on_new_connection)
+    started_at = time.time()
+    cpu, wall = time.process_time(), time.perf_counter()
+    try:
+        with connection.execute_wrapper(count):
+            report = sweep_round(everything=True)
+    finally:
+        connection_created.disconnect(count_on_new_connection)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    ended_at = time.time()
+    stored = Instance.objects.filter(component__health_check__enabled=True).values_list(
+        "host", "port", "health", "latency_ms"
+    )
+    answering_unhealthy = 0
+    latencies = []
+    for host, port, health, latency in stored:
+        if (host, port) in answering:
+            answering_unhealthy += health == "unhealthy"
+            latencies.append(latency)
+    return Round(
+        report.probed,
+        wall,
+        cpu,
+        statements,
+        started_at,
+        ended_at,
+        report.statuses,
+        answering_unhealthy,
+        jitter_s,
+        statistics.median(latencies),
+        max(latencies),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# The web process under a sweep
+# --------------------------------------------------------------------------------------------
+
+
+def warm_up(base: str) -> None:
+    """Let gunicorn's workers finish loading the application before anything is measured."""
+    for _ in range(8):
+        with urllib.request.urlopen(f"{base}/accounts/login/", timeout=30) as response:
+            response.read()
+    time.sleep(2.0)
+
+
+def log_in(base: str) -> str:
+    """Log in through the login form; returns the Cookie header of the session."""
+    jar = CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(f"{base}/accounts/login/", timeout=10).read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    form = urllib.parse.urlencode(
+        {"username": "bench", "password": "bench-password-1", "csrfmiddlewaretoken": token}
+    ).encode()
+    request = urllib.request.Request(f"{base}/accounts/login/", data=form, headers={"Referer": f"{base}/"})
+    opener.open(request, timeout=10).read()
+    cookies = {cookie.name: cookie.value for cookie in jar}
+    if "sessionid" not in cookies:
+        sys.exit("could not log in to the web process")
+    return "; ".join(f"{name}={value}" for name, value in cookies.items())
+
+
+def web_load(url: str, cookie: str) -> None:
+    """`--load URL COOKIE`: GET the page one request after the other until stdin closes; print
+    (start time, latency) pairs as JSON."""
+    import select
+
+    samples = []
+    while not select.select([sys.stdin], [], [], 0)[0]:
+        started, clock = time.time(), time.perf_counter()
+        try:
+            with urllib.request.urlopen(
+                urllib.request.Request(url, headers={"Cookie": cookie}), timeout=10
+            ) as r:
+                r.read()
+                ok = r.status == 200
+        except OSError:
+            ok = False
+        samples.append((started, (time.perf_counter() - clock) * 1000, ok))
+    print(json.dumps(samples))
+
+
+def p95(values: list[float]) -> float:
+    if len(values) < 2:
+        return values[0] if values else float("nan")
+    return statistics.quantiles(values, n=20)[18]
+
+
+# --------------------------------------------------------------------------------------------
+# Prometheus blackbox_exporter on the HTTP fleet
+# --------------------------------------------------------------------------------------------
+
+
+def blackbox_config(directory: str) -> str:
+    path = os.path.join(directory, "blackbox.yml")
+    with open(path, "w") as config:
+        config.write(
+            "modules:\n"
+            "  http_2xx:\n"
+            "    prober: http\n"
+            f"    timeout: {TIMEOUT_S}s\n"
+            "    http:\n"
+            "      method: GET\n"
+            "      preferred_ip_protocol: ip4\n"
+            "      ip_protocol_fallback: false\n"
+            "      follow_redirects: false\n"
+        )
+    return path
+
+
+def process_cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _blackbox_probe(port: int, target: str) -> bool:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    query = urllib.parse.urlencode({"module": "http_2xx", "target": target})
+    writer.write(
+        f"GET /probe?{query} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        "X-Prometheus-Scrape-Timeout-Seconds: 10\r\nConnection: close\r\n\r\n".encode()
+    )
+    body = await reader.read()
+    writer.close()
+    return b"\nprobe_success 1" in body
+
+
+async def _blackbox_round(port: int, targets: list[str]) -> list[bool]:
+    return await asyncio.gather(*(_blackbox_probe(port, target) for target in targets))
+
+
+def run_blackbox(
+    env: dict[str, str], directory: str, http_ports: list[int], answering: set
+) -> dict[str, Any]:
+    port = free_port()
+    command = [
+        BLACKBOX,
+        f"--config.file={blackbox_config(directory)}",
+        f"--web.listen-address=127.0.0.1:{port}",
+    ]
+    targets = [f"http://127.0.0.1:{p}/healthz" for p in http_ports]
+    with child(command, env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as exporter:
+        wait_for_port(port)
+        asyncio.run(_blackbox_round(port, targets[:20]))  # warm up (start-up excluded)
+        rounds = []
+        for _ in range(3):
+            cpu = process_cpu_s(exporter.pid)
+            wall = time.perf_counter()
+            successes = asyncio.run(_blackbox_round(port, targets))
+            wall = time.perf_counter() - wall
+            cpu = process_cpu_s(exporter.pid) - cpu
+            wrong = sum(
+                1
+                for p, ok in zip(http_ports, successes, strict=True)
+                if ok != (("127.0.0.1", p) in answering)
+            )
+            rounds.append({"wall_s": wall, "cpu_ms_per_probe": cpu * 1000 / len(targets), "wrong": wrong})
+            time.sleep(0.5)
+    return {"probes": len(targets), "rounds": rounds}
+
+
+# --------------------------------------------------------------------------------------------
+# A plain serial loop over a sample of the same probes
+# --------------------------------------------------------------------------------------------
+
+
+def serial_sample(sample_size: int, ports: dict[str, list[int]]) -> dict[str, Any]:
+    from django.conf import settings
+
+    from instances.health import Claim, probe_plan
+    from instances.models import Instance
+    from instances.probes import ProbeTarget, probe_sync
+
+    sizes = fleet_sizes(sum(len(p) for p in ports.values()))
+    total = sum(sizes.values())
+    chosen: list[int] = []
+    for kind, kind_ports in ports.items():
+        share = max(1, round(sample_size * sizes[kind] / total))
+        chosen += kind_ports[:share]
+    ids = Instance.objects.filter(port__in=chosen).values_list("id", "generation")
+    plan = [target for _, target in probe_plan([Claim(pk, generation) for pk, generation in ids])]
+    targets = [target for target in plan if isinstance(target, ProbeTarget)]
+    cpu, wall = time.process_time(), time.perf_counter()
+    for target in targets:
+        probe_sync(target, denied_networks=settings.KATO_DENIED_NETWORKS)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return {"probes": len(targets), "wall_s": wall, "cpu_ms_per_probe": cpu * 1000 / len(targets)}
+
+
+# --------------------------------------------------------------------------------------------
+# The run
+# --------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--instances", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--serial-sample", type=int, default=100)
+    parser.add_argument("--keep-database", action="store_true")
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--load", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        asyncio.run(_serve(args.serve))
+        return
+    if args.load:
+        web_load(*args.load)
+        return
+    if not os.path.exists(BLACKBOX):
+        sys.exit(f"{BLACKBOX} is missing: apt-get install prometheus-blackbox-exporter")
+
+    directory = tempfile.mkdtemp(prefix="kato-bench-sweep-")
+    env = environment(directory)
+    os.environ.update(env)
+    recreate_database(env)
+    try:
+        run(args, env, directory)
+    finally:
+        if not args.keep_database:
+            from django.db import connections
+
+            connections.close_all()
+            drop_database()
+
+
+def run(args: argparse.Namespace, env: dict[str, str], directory: str) -> None:
+    import django
+
+    django.setup()
+    fleet_command = [sys.executable, __file__, "--serve", str(args.instances)]
+    with child(fleet_command, env, stdin=subprocess.PIPE, stdout=subprocess.PIPE) as fleet:
+        ports = json.loads(fleet.stdout.readline())
+        data = populate(ports)
+        web_port = free_port()
+        gunicorn = [sys.executable, "-m", "gunicorn", "kato_console.wsgi:application"]
+        gunicorn += ["--bind", f"127.0.0.1:{web_port}", "--workers", "2", "--log-level", "warning"]
+        with child(gunicorn, env):
+            wait_for_port(web_port)
+            warm_up(f"http://127.0.0.1:{web_port}")
+            rounds = []
+            cpu_before = time.process_time()
+            for _ in range(args.rounds):
+                rounds.append(sweep_once(data["answering"]))
+                time.sleep(1.0)
+            # Including whatever the process does between rounds (the garbage collector's deferred work).
+            cpu_overall_ms = (time.process_time() - cpu_before) * 1000 / sum(r.probed for r in rounds)
+            spread = sweep_once(data["answering"], jitter_s=SPREAD_JITTER_S)
+            time.sleep(1.0)
+            http_only = sweep_http_fleet(data["answering"])
+            blackbox = run_blackbox(env, directory, ports["http"] + ports["hung_http"], data["answering"])
+            loaded, samples = sweeps_under_web_load(f"http://127.0.0.1:{web_port}", data)
+        serial = serial_sample(args.serial_sample, ports)
+        fleet.stdin.close()
+    report(args, rounds, cpu_overall_ms, loaded, spread, samples, http_only, blackbox, serial)
+
+
+def sweeps_under_web_load(base: str, data: dict[str, Any]) -> tuple[list[Round], list[list[Any]]]:
+    """Two rounds while a client GETs a component page one request after the other."""
+    page = f"{base}/components/{data['service_id']}/"
+    load_command = [sys.executable, __file__, "--load", page, log_in(base)]
+    with child(load_command, os.environ.copy(), stdin=subprocess.PIPE, stdout=subprocess.PIPE) as load:
+        time.sleep(2.0)  # the page alone, before the sweeps
+        loaded = []
+        for _ in range(2):
+            loaded.append(sweep_once(data["answering"]))
+            time.sleep(1.0)
+        load.stdin.close()
+        samples = json.loads(load.stdout.read())
+    return loaded, samples
+
+
+def sweep_http_fleet(answering: set[tuple[str, int]]) -> Round:
+    from instances.models import HealthCheck
+
+    HealthCheck.objects.exclude(kind="http").update(enabled=False)
+    try:
+        return sweep_once(answering)
+    finally:
+        HealthCheck.objects.exclude(kind="http").update(enabled=True)
+
+
+def report(
+    args: argparse.Namespace,
+    rounds: list[Round],
+    cpu_overall_ms: float,
+    loaded: list[Round],
+    spread: Round,
+    samples: list[list[Any]],
+    http_only: Round,
+    blackbox: dict[str, Any],
+    serial: dict[str, Any],
+) -> None:
+    target_wall = JITTER_S + 1.2 * TIMEOUT_S
+    bb_wall = statistics.median(r["wall_s"] for r in blackbox["rounds"])
+    bb_cpu = statistics.median(r["cpu_ms_per_probe"] for r in blackbox["rounds"])
+    during = [
+        latency for started, latency, _ in samples if any(r.started <= started <= r.ended for r in loaded)
+    ]
+    idle = [latency for started, latency, _ in samples if started < loaded[0].started]
+    failed_requests = sum(1 for _, _, ok in samples if not ok)
+    print(
+        f"\nFleet: {args.instances} instances {fleet_sizes(args.instances)}; probe timeout {TIMEOUT_S} s, "
+        f"jitter window {JITTER_S} s, KATO_PROBE_CONCURRENCY={CONCURRENCY}, "
+        f"event loop {'uvloop' if _has_uvloop() else 'asyncio'}; {os.cpu_count()} CPUs\n"
+    )
+    print(
+        "| round | jitter s | probed | wall s | CPU ms/probe | SQL statements | answering but unhealthy "
+        "| latency of the answering p50 / max ms | statuses |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    labelled = [(f"{n}", r) for n, r in enumerate(rounds, 1)]
+    labelled += [(f"{n} (web load)", r) for n, r in enumerate(loaded, len(rounds) + 1)]
+    labelled += [("spread start times", spread), ("HTTP fleet only", http_only)]
+    for label, r in labelled:
+        statuses = ", ".join(f"{count} {status}" for status, count in sorted(r.statuses.items()))
+        print(
+            f"| {label} | {r.jitter_s:g} | {r.probed} | {r.wall_s:.2f} | {r.cpu_ms_per_probe:.3f} | "
+            f"{r.statements} | {r.answering_unhealthy} | {r.latency_p50_ms:.0f} / {r.latency_max_ms:.0f} | "
+            f"{statuses} |"
+        )
+    print()
+    print(
+        f"blackbox_exporter, HTTP fleet ({blackbox['probes']} probes, 3 rounds): "
+        + "; ".join(
+            f"wall {r['wall_s']:.2f} s, CPU {r['cpu_ms_per_probe']:.3f} ms/probe, wrong {r['wrong']}"
+            for r in blackbox["rounds"]
+        )
+    )
+    per_probe_s = serial["wall_s"] / serial["probes"]
+    print(
+        f"serial loop, sample of {serial['probes']}: {serial['wall_s']:.1f} s "
+        f"({per_probe_s * 1000:.0f} ms/probe, CPU {serial['cpu_ms_per_probe']:.3f} ms/probe); "
+        f"extrapolated to {args.instances}: {per_probe_s * args.instances:.0f} s"
+    )
+    print(
+        f"CPU per probe over rounds 1-{len(rounds)} and the pauses between them: {cpu_overall_ms:.3f} ms "
+        "(the rounds leave the garbage collector's work until after them)"
+    )
+    print(
+        f"web p95: {p95(idle):.1f} ms idle ({len(idle)} requests), {p95(during):.1f} ms during sweeps "
+        f"({len(during)} requests), {failed_requests} failed"
+    )
+    measured = rounds + loaded + [spread, http_only]
+    worst_wall = max(r.wall_s for r in rounds)
+    worst_cpu = max(r.cpu_ms_per_probe for r in measured)
+    print(
+        "\nRatios: sweep wall / blackbox wall = "
+        f"{http_only.wall_s / bb_wall:.2f} (same HTTP fleet), {worst_wall / bb_wall:.2f} (all {args.instances}); "
+        f"sweep CPU per probe / blackbox = {http_only.cpu_ms_per_probe / bb_cpu:.2f} (HTTP fleet), "
+        f"{worst_cpu / bb_cpu:.2f} (all); "
+        f"serial (extrapolated) / sweep wall = {per_probe_s * args.instances / worst_wall:.0f}"
+    )
+    over = max(measured, key=lambda r: r.wall_s - (r.jitter_s + 1.2 * TIMEOUT_S))
+    checks = [
+        (
+            "wall <= jitter window + 1.2 x timeout, every round",
+            all(r.wall_s <= r.jitter_s + 1.2 * TIMEOUT_S for r in measured),
+            f"closest: {over.wall_s:.2f} s against {over.jitter_s + 1.2 * TIMEOUT_S:.2f} s "
+            f"(jitter {over.jitter_s:g} s); all {args.instances} at jitter {JITTER_S:g}: "
+            f"worst {worst_wall:.2f} s against {target_wall:.2f} s",
+        ),
+        (
+            f"wall <= blackbox's wall ({bb_wall:.2f} s), same HTTP fleet",
+            http_only.wall_s <= bb_wall,
+            f"{http_only.wall_s:.2f} s",
+        ),
+        ("CPU <= 0.5 ms/probe", worst_cpu <= 0.5, f"{worst_cpu:.3f} ms"),
+        (
+            "no answering instance unhealthy",
+            all(r.answering_unhealthy == 0 for r in measured),
+            str(max(r.answering_unhealthy for r in measured)),
+        ),
+        (
+            "<= 30 SQL statements per round",
+            all(r.statements <= 30 for r in measured),
+            str(max(r.statements for r in measured)),
+        ),
+        ("web p95 < 500 ms during sweeps", p95(during) < 500, f"{p95(during):.1f} ms"),
+    ]
+    print()
+    for name, ok, value in checks:
+        print(f"{'PASS' if ok else 'MISS'}  {name}: {value}")
+    counts = Counter(ok for _, ok, _ in checks)
+    print(f"\n{counts[True]} of {len(checks)} targets met.")
+
+
+def _has_uvloop() -> bool:
+    from instances import sweep
+
+    return sweep.uvloop is not None
+
+
+if __name__ == "__main__":
+    main()

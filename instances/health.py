@@ -1,0 +1,504 @@
+"""From instances to probe targets, and from probe results to instance health (DESIGN.md 3 and 7).
+
+``probe_plan`` turns claimed instances into ``ProbeTarget`` values: the check's kind, path, timeout
+and TLS switch, the instance's port (or the component's), and, when the check uses credentials,
+the user name, password and database from the component's connection information.
+
+``record_probe_results`` applies the kubelet's rules: an instance becomes healthy after
+``success_threshold`` successes in a row and unhealthy after ``failure_threshold`` failures in a
+row; an unhealthy instance recovers by itself and is never deleted. A whole round is written with a
+handful of statements, and a result is dropped when the instance changed (its ``generation``
+moved on) or disappeared while it was being probed. Every transition is audited as ``system``.
+
+Both work on plain rows (``InstanceRow``, read with ``values_list`` or returned by the sweep's claim)
+rather than model instances: a sweep handles thousands of instances at a time, and building that
+many model objects, or reading them again, would cost more than the probes.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import NamedTuple
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from components.audit import SYSTEM, redact
+from components.models import AuditEvent, EnvVar, Port, Scope
+from instances.addresses import DEFAULT_PORTS, format_address
+from instances.models import CheckKind, Health, HealthCheck, Instance
+from instances.probes import ProbeResult, ProbeTarget
+
+_CREDENTIAL_KINDS = frozenset({CheckKind.MYSQL, CheckKind.POSTGRESQL, CheckKind.REDIS})
+
+
+class InstanceRow(NamedTuple):
+    """What planning a probe and recording its result need to know about an instance, read at once."""
+
+    id: int
+    generation: int
+    next_probe_at: datetime | None
+    is_online: bool
+    host: str
+    port: int | None
+    scheme: str
+    health: str
+    successes: int
+    failures: int
+    component_id: int
+    team_id: int
+    component_name: str
+    kind: str | None  # the health check's; None when the component has no health check
+    path: str | None
+    timeout_s: int | None
+    verify_tls: bool | None
+    use_credentials: bool | None
+    username_var: str | None
+    password_var: str | None
+    success_threshold: int | None
+    failure_threshold: int | None
+
+
+# The ORM lookups of InstanceRow's fields, in order (the sweep's claim on PostgreSQL returns the
+# same columns from its UPDATE).
+ROW_FIELDS = (
+    "id",
+    "generation",
+    "next_probe_at",
+    "is_online",
+    "host",
+    "port",
+    "scheme",
+    "health",
+    "consecutive_successes",
+    "consecutive_failures",
+    "component_id",
+    "component__team_id",
+    "component__name",
+    "component__health_check__kind",
+    "component__health_check__path",
+    "component__health_check__timeout_s",
+    "component__health_check__verify_tls",
+    "component__health_check__use_credentials",
+    "component__health_check__username_var",
+    "component__health_check__password_var",
+    "component__health_check__success_threshold",
+    "component__health_check__failure_threshold",
+)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The right to probe one instance once.
+
+    ``generation`` is the instance's generation when it was claimed: a result is recorded only if
+    the instance still has it. ``lease_until`` is the ``next_probe_at`` the sweep's claim wrote; a
+    claim whose instance has since been claimed again (a chunk that waited too long in the queue)
+    is not probed. "Probe now" claims have no lease.
+
+    ``row`` is the instance as read when it was claimed or planned, so that planning and recording
+    need no read of their own; the update that records a result still makes sure that the instance
+    has not changed since.
+    """
+
+    instance_id: int
+    generation: int
+    lease_until: datetime | None = None
+    row: InstanceRow | None = field(default=None, compare=False, repr=False)
+
+
+def instance_rows(instance_ids: Iterable[int]) -> dict[int, InstanceRow]:
+    rows = Instance.objects.filter(pk__in=list(instance_ids)).values_list(*ROW_FIELDS)
+    return {values[0]: InstanceRow(*values) for values in rows}
+
+
+def _rows_of(claims: Sequence[Claim]) -> dict[int, InstanceRow]:
+    """The claims' rows: those they carry, and one read for the others."""
+    rows = {claim.instance_id: claim.row for claim in claims if claim.row is not None}
+    missing = [claim.instance_id for claim in claims if claim.row is None]
+    if missing:
+        rows.update(instance_rows(missing))
+    return rows
+
+
+# --------------------------------------------------------------------------------------------
+# Planning: what to probe, and how
+# --------------------------------------------------------------------------------------------
+
+
+def probe_plan(claims: Sequence[Claim]) -> list[tuple[Claim, ProbeTarget | ProbeResult]]:
+    """For each claim still valid, the target to probe, or the failed result known without probing
+    (no port, missing credentials). Claims of deleted, offline, changed or re-claimed instances are
+    left out. The claims returned carry their instance's row.
+    """
+    rows = _rows_of(claims)
+    planned = [
+        claim if claim.row is row else replace(claim, row=row)
+        for claim in claims
+        if (row := rows.get(claim.instance_id)) is not None and row.is_online and _claim_holds(claim, row)
+    ]
+    component_ids = {claim.row.component_id for claim in planned}
+    ports = _component_ports(component_ids)
+    variables = _connection_information(
+        {claim.row.component_id for claim in planned if _needs_credentials(claim.row)}
+    )
+    return [
+        (
+            claim,
+            _target_for(
+                claim.row, ports.get(claim.row.component_id), variables.get(claim.row.component_id, {})
+            ),
+        )
+        for claim in planned
+    ]
+
+
+def _claim_holds(claim: Claim, row: InstanceRow) -> bool:
+    if row.generation != claim.generation:
+        return False
+    return claim.lease_until is None or row.next_probe_at == claim.lease_until
+
+
+def _needs_credentials(row: InstanceRow) -> bool:
+    return bool(row.use_credentials) and row.kind in _CREDENTIAL_KINDS
+
+
+def _component_ports(component_ids: Iterable[int]) -> dict[int, tuple[int, str]]:
+    """The first port (number, alias) of each component: a third-party component has only one."""
+    first: dict[int, tuple[int, str]] = {}
+    rows = (
+        Port.objects.filter(component_id__in=list(component_ids))
+        .order_by("component_id", "number")
+        .values_list("component_id", "number", "alias")
+    )
+    for component_id, number, alias in rows:
+        first.setdefault(component_id, (number, alias))
+    return first
+
+
+def _connection_information(component_ids: set[int]) -> dict[int, dict[str, str]]:
+    if not component_ids:
+        return {}
+    variables: dict[int, dict[str, str]] = {}
+    rows = (
+        EnvVar.objects.filter(component_id__in=list(component_ids), scope=Scope.OUTER)
+        .order_by("name")
+        .values_list("component_id", "name", "value")
+    )
+    for component_id, name, value in rows:
+        variables.setdefault(component_id, {})[name] = value
+    return variables
+
+
+class _MissingCredentials(Exception):
+    pass
+
+
+def _target_for(
+    row: InstanceRow, port: tuple[int, str] | None, variables: dict[str, str]
+) -> ProbeTarget | ProbeResult:
+    kind = row.kind or CheckKind.TCP
+    number = row.port or (port[0] if port else None) or DEFAULT_PORTS.get(row.scheme)
+    if number is None:
+        return ProbeResult(
+            ok=False,
+            stage="connect",
+            error="no port: the instance has none and the component has no port",
+        )
+    username = password = database = ""
+    if _needs_credentials(row):
+        try:
+            username, password, database = _credentials(row, variables, port[1] if port else "")
+        except _MissingCredentials as missing:
+            return ProbeResult(ok=False, stage="auth", error=str(missing))
+    return ProbeTarget(
+        kind=kind,
+        host=row.host,
+        port=number,
+        timeout_s=float(row.timeout_s or 3),
+        path=row.path or "/",
+        tls=row.scheme == "https",
+        verify_tls=row.verify_tls is not False,
+        username=username,
+        password=password,
+        database=database,
+    )
+
+
+def _credentials(row: InstanceRow, variables: dict[str, str], alias: str) -> tuple[str, str, str]:
+    """(user, password, database) from the connection information, as dependents receive them."""
+    user_name = _variable_name(variables, row.username_var, "_USER", alias)
+    password_name = _variable_name(variables, row.password_var, "_PASSWORD", alias)
+    for explicit, found in ((row.username_var, user_name), (row.password_var, password_name)):
+        if explicit and found is None:
+            raise _MissingCredentials(
+                f"use credentials is on, but the connection information has no variable {explicit}"
+            )
+    if user_name is None and (row.kind != CheckKind.REDIS or password_name is None):
+        wanted = "*_PASSWORD" if row.kind == CheckKind.REDIS else "*_USER"
+        raise _MissingCredentials(
+            f"use credentials is on, but the connection information has no {wanted} variable"
+        )
+    database_name = _variable_name(variables, "", "_DATABASE", alias)
+    return (
+        variables[user_name] if user_name else "",
+        variables[password_name] if password_name else "",
+        variables[database_name] if database_name else "",
+    )
+
+
+def _variable_name(variables: dict[str, str], explicit: str | None, suffix: str, alias: str) -> str | None:
+    """The named variable, else ALIAS<suffix> (MYSQL_USER for the port alias MYSQL), else the first
+    variable by name that ends with the suffix."""
+    if explicit:
+        return explicit if explicit in variables else None
+    if alias and f"{alias}{suffix}" in variables:
+        return f"{alias}{suffix}"
+    return next((name for name in variables if name.endswith(suffix)), None)
+
+
+# --------------------------------------------------------------------------------------------
+# Recording
+# --------------------------------------------------------------------------------------------
+
+
+_TEXT_LIMITS = {"last_stage": 16, "last_error": 500, "server_info": 200}
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    state: InstanceRow
+    result: ProbeResult
+    health: str
+    successes: int
+    failures: int
+
+
+def next_health(
+    *, health: str, successes: int, failures: int, ok: bool, success_threshold: int, failure_threshold: int
+) -> tuple[str, int, int]:
+    """(health, successes in a row, failures in a row) after one more result, as the kubelet counts."""
+    if ok:
+        successes, failures = successes + 1, 0
+        if successes >= success_threshold:
+            health = Health.HEALTHY
+    else:
+        successes, failures = 0, failures + 1
+        if failures >= failure_threshold:
+            health = Health.UNHEALTHY
+    return health, successes, failures
+
+
+def record_probe_results(results: Sequence[tuple[Claim, ProbeResult]]) -> dict[int, str]:
+    """Store a round of results; returns the health of each instance whose result was recorded.
+
+    A result is dropped when its instance was deleted, or changed since it was claimed (address,
+    intent or health check: the generation moved on), or got another result in between (the update
+    is conditional on the state the new health was computed from). Writes one UPDATE and, when some
+    health changed, one INSERT of audit events, in one transaction (and one SELECT first for claims
+    that do not carry their instance's row).
+    """
+    if not results:
+        return {}
+    checked_at = timezone.now()
+    outcomes = _outcomes(results)
+    with transaction.atomic():
+        recorded = _write_outcomes(outcomes, checked_at)
+        kept = [outcome for outcome in outcomes if outcome.state.id in recorded]
+        _audit_transitions(kept)
+    return {outcome.state.id: outcome.health for outcome in kept}
+
+
+def _outcomes(results: Sequence[tuple[Claim, ProbeResult]]) -> list[_Outcome]:
+    rows = _rows_of([claim for claim, _ in results])
+    outcomes = []
+    for claim, result in results:
+        state = rows.get(claim.instance_id)
+        if state is None or state.generation != claim.generation:
+            continue
+        health, successes, failures = next_health(
+            health=state.health,
+            successes=state.successes,
+            failures=state.failures,
+            ok=result.ok,
+            success_threshold=state.success_threshold or 1,
+            failure_threshold=state.failure_threshold or 1,
+        )
+        outcomes.append(_Outcome(state, result, health, successes, failures))
+    return outcomes
+
+
+# What each element of the JSON document that carries a round's results holds, in order, and the
+# model field whose column type it has.
+_RESULT_FIELDS = (
+    ("id", "id"),
+    ("generation", "generation"),
+    ("old_health", "health"),
+    ("old_successes", "consecutive_successes"),
+    ("old_failures", "consecutive_failures"),
+    ("health", "health"),
+    ("successes", "consecutive_successes"),
+    ("failures", "consecutive_failures"),
+    ("latency_ms", "latency_ms"),
+    ("stage", "last_stage"),
+    ("error", "last_error"),
+    ("server_info", "server_info"),
+)
+_ASSIGNMENTS = (
+    ("health", "v.health"),
+    ("consecutive_successes", "v.successes"),
+    ("consecutive_failures", "v.failures"),
+    ("latency_ms", "v.latency_ms"),
+    ("last_stage", "v.stage"),
+    ("last_error", "v.error"),
+    ("server_info", "v.server_info"),
+    ("last_checked_at", "%s"),
+)
+
+
+def _write_outcomes(outcomes: list[_Outcome], checked_at: datetime) -> set[int]:
+    """One UPDATE for the whole round, conditional on the state each outcome was computed from;
+    returns the ids it changed.
+
+    The results travel as one JSON document rather than as thousands of parameters: it costs the
+    sweep a fraction of the CPU, and it has no parameter limit to split around.
+    """
+    if not outcomes:
+        return set()
+    document = json.dumps([_result_row(outcome) for outcome in outcomes], separators=(",", ":"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _update_sql(connection.vendor), [document, connection.ops.adapt_datetimefield_value(checked_at)]
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _result_row(outcome: _Outcome) -> list[object]:
+    state, result = outcome.state, outcome.result
+    return [
+        state.id,
+        state.generation,
+        state.health,
+        state.successes,
+        state.failures,
+        outcome.health,
+        outcome.successes,
+        outcome.failures,
+        result.latency_ms,
+        result.stage[: _TEXT_LIMITS["last_stage"]],
+        result.error[: _TEXT_LIMITS["last_error"]],
+        result.server_info[: _TEXT_LIMITS["server_info"]],
+    ]
+
+
+@functools.cache
+def _update_sql(vendor: str) -> str:
+    table = Instance._meta.db_table
+    if vendor == "postgresql":
+        columns = ", ".join(
+            f"CAST(e ->> {index} AS {Instance._meta.get_field(field).db_type(connection)}) AS {name}"
+            for index, (name, field) in enumerate(_RESULT_FIELDS)
+        )
+        source = f"SELECT {columns} FROM json_array_elements(CAST(%s AS json)) AS e"  # noqa: S608
+    else:
+        columns = ", ".join(
+            f"json_extract(e.value, '$[{index}]') AS {name}" for index, (name, _) in enumerate(_RESULT_FIELDS)
+        )
+        source = f"SELECT {columns} FROM json_each(%s) AS e"  # noqa: S608
+    assignments = ", ".join(f"{column} = {value}" for column, value in _ASSIGNMENTS)
+    return (
+        f"WITH v AS ({source}) "  # noqa: S608 — column and table names only, the data is a parameter
+        f"UPDATE {table} SET {assignments} FROM v "
+        f"WHERE {table}.id = v.id AND {table}.generation = v.generation "
+        f"AND {table}.health = v.old_health AND {table}.consecutive_successes = v.old_successes "
+        f"AND {table}.consecutive_failures = v.old_failures "
+        f"RETURNING {table}.id"
+    )
+
+
+def _audit_transitions(outcomes: list[_Outcome]) -> None:
+    """One audit event (actor ``system``) per health transition, with the stage and the error.
+
+    Like the results, the events go in as one JSON document in one INSERT: a first round, or a
+    network partition, turns thousands of instances at once, and building as many model objects
+    would cost more CPU than their probes did.
+    """
+    events = [
+        [
+            outcome.state.team_id,
+            outcome.state.component_id,
+            outcome.state.component_name,
+            f"instance.{outcome.health}",
+            redact(_transition_detail(outcome)),
+        ]
+        for outcome in outcomes
+        if outcome.health != outcome.state.health
+    ]
+    if not events:
+        return
+    created_at = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _audit_insert_sql(connection.vendor),
+            [created_at, SYSTEM.kind, json.dumps(events, separators=(",", ":"))],
+        )
+
+
+@functools.cache
+def _audit_insert_sql(vendor: str) -> str:
+    table = AuditEvent._meta.db_table
+    if vendor == "postgresql":
+        team, component, label, action = (
+            f"CAST(e ->> {index} AS {AuditEvent._meta.get_field(name).db_type(connection)})"
+            for index, name in enumerate(("team", "component", "component_label", "action"))
+        )
+        detail = f"CAST(e -> 4 AS {AuditEvent._meta.get_field('detail').db_type(connection)})"
+        source = "json_array_elements(CAST(%s AS json)) AS e"
+    else:
+        team, component, label, action, detail = (
+            f"json_extract(e.value, '$[{index}]')" for index in range(5)
+        )
+        source = "json_each(%s) AS e"
+    return (
+        f"INSERT INTO {table} (created_at, actor, team_id, component_id, component_label, action, detail) "  # noqa: S608
+        f"SELECT %s, %s, {team}, {component}, {label}, {action}, {detail} FROM {source}"
+    )
+
+
+def _transition_detail(outcome: _Outcome) -> dict[str, object]:
+    state, result = outcome.state, outcome.result
+    detail: dict[str, object] = {
+        "address": format_address(state.host, state.port, state.scheme),
+        "from": state.health,
+        "to": outcome.health,
+        "latency_ms": result.latency_ms,
+    }
+    if result.ok:
+        detail["server_info"] = result.server_info
+    else:
+        detail.update(stage=result.stage, error=result.error, failures_in_a_row=outcome.failures)
+    return detail
+
+
+# --------------------------------------------------------------------------------------------
+# What the pages and the API say about a check
+# --------------------------------------------------------------------------------------------
+
+
+def greeting_only_warning(check: HealthCheck) -> str:
+    """A sentence for the UI and the API when a MySQL check reads only the greeting, else ""."""
+    if check.kind != CheckKind.MYSQL or check.use_credentials:
+        return ""
+    return (
+        "This MySQL check only reads the server's greeting and hangs up without logging in. MySQL and "
+        "MariaDB count every such interrupted handshake against the probing host, and after "
+        "max_connect_errors of them in a row (100 by default) without a successful login from that "
+        'host, they block it ("Host … is blocked because of many connection errors") until someone '
+        "runs FLUSH HOSTS — which would also lock out anything else connecting from that address. "
+        'Turn on "use credentials" so the probe logs in with the component\'s connection information '
+        "(*_USER and *_PASSWORD) and always finishes the handshake."
+    )

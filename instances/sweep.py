@@ -1,0 +1,370 @@
+"""The sweep: claim the instances that are due, probe them concurrently, record what happened.
+
+A round goes like this (DESIGN.md section 7):
+
+1. **Claim.** One conditional UPDATE moves ``next_probe_at`` of every due instance (online, health
+   check on, ``next_probe_at`` passed or never set) forward by its check's interval, and returns
+   the instances it moved with what their probes and records need. An instance is claimed by
+   whoever moved it, so two workers never take the same instance, and an instance claimed in this
+   round is not due again before its interval is over. The claim reaches far enough that the probe
+   is finished before then (jitter + timeout + 1 s). On PostgreSQL the due rows are picked with
+   ``FOR UPDATE SKIP LOCKED``: two sweeps that start at the same moment split the instances
+   between them instead of waiting for each other.
+2. **Chunks.** The Celery tick cuts the claims into chunks of ``KATO_SWEEP_CHUNK`` and enqueues one
+   task per chunk, which any worker on the broker takes. A chunk that reaches a worker after its
+   instances were claimed again (the queue was long) does not probe them a second time.
+3. **Probe.** A chunk's probes run at once in one event loop, at most ``KATO_PROBE_CONCURRENCY`` at
+   a time, their start times spread over ``KATO_SWEEP_JITTER_S``.
+4. **Record.** ``health.record_probe_results`` writes them with a few statements: the quick answers
+   while the slow probes still wait out their timeout, then the rest.
+
+``sweep_round`` does all of it in the foreground (``manage.py probe_sweep``); ``probe_component_now``
+and ``probe_instances_now`` probe right away, whatever ``next_probe_at`` says ("Probe now").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import gc
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple, TypeVar
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from components.audit import Actor, audit_record
+from components.models import Component
+from instances.health import ROW_FIELDS, Claim, InstanceRow, probe_plan, record_probe_results
+from instances.models import HealthCheck, Instance, instance_status
+from instances.probes import ProbeResult, ProbeTarget, probe_many
+
+try:
+    import uvloop
+except ImportError:  # optional: the sweep runs on asyncio's own event loop without it
+    uvloop = None
+
+T = TypeVar("T")
+
+# A claim reaches at least this far beyond the probe's own timeout and start delay.
+_CLAIM_MARGIN_S = 1
+
+
+@dataclass(frozen=True)
+class RoundReport:
+    probed: int
+    seconds: float
+    statuses: dict[str, int] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------------------------
+# Claiming
+# --------------------------------------------------------------------------------------------
+
+
+def claim_due(*, limit: int | None = None, everything: bool = False) -> list[Claim]:
+    """Claim up to ``limit`` due instances (``everything``: every online instance whose check is on,
+    due or not) by moving their ``next_probe_at`` forward; returns what this caller claimed."""
+    now = timezone.now()
+    slack = settings.KATO_SWEEP_JITTER_S + _CLAIM_MARGIN_S
+    if connection.vendor == "postgresql":
+        return _claim_postgresql(now=now, limit=limit, everything=everything, slack=slack)
+    return _claim_portable(now=now, limit=limit, everything=everything, slack=slack)
+
+
+def _claim_postgresql(*, now: datetime, limit: int | None, everything: bool, slack: int) -> list[Claim]:
+    # One statement: pick the due rows nobody else is claiming right now (SKIP LOCKED), move them
+    # forward, and return them with everything the probe and its record need. Under READ
+    # COMMITTED, a row another sweep moved after this statement's snapshot is checked again once
+    # its lock is free, and is then no longer due.
+    with connection.cursor() as cursor:
+        cursor.execute(_claim_sql(everything=everything), {"now": now, "slack": slack, "limit": limit})
+        return [Claim(row[0], row[1], row[2], InstanceRow(*row)) for row in cursor.fetchall()]
+
+
+@functools.cache
+def _claim_sql(*, everything: bool) -> str:
+    instance, check = Instance._meta.db_table, HealthCheck._meta.db_table
+    component = Component._meta.db_table
+    due = "" if everything else "AND (i.next_probe_at IS NULL OR i.next_probe_at <= %(now)s)"
+    # The columns of InstanceRow, in its order.
+    returned = ", ".join(
+        [f"{instance}.{column}" for column in _INSTANCE_COLUMNS]
+        + ["due.team_id", "due.component_name"]
+        + [f"due.{column}" for column in _CHECK_COLUMNS]
+    )
+    return f"""
+        WITH due AS (
+            SELECT i.id, GREATEST(c.interval_s, c.timeout_s + %(slack)s) AS lease_s,
+                   k.team_id, k.name AS component_name, {", ".join(f"c.{column}" for column in _CHECK_COLUMNS)}
+            FROM {instance} i
+            JOIN {check} c ON c.component_id = i.component_id
+            JOIN {component} k ON k.id = i.component_id
+            WHERE i.is_online AND c.enabled {due}
+            ORDER BY i.next_probe_at NULLS FIRST, i.id
+            LIMIT %(limit)s
+            FOR UPDATE OF i SKIP LOCKED
+        )
+        UPDATE {instance} SET next_probe_at = %(now)s + due.lease_s * INTERVAL '1 second'
+        FROM due WHERE {instance}.id = due.id
+        RETURNING {returned}
+    """  # noqa: S608 — table and column names only, no input
+
+
+_INSTANCE_COLUMNS = (
+    "id",
+    "generation",
+    "next_probe_at",
+    "is_online",
+    "host",
+    "port",
+    "scheme",
+    "health",
+    "consecutive_successes",
+    "consecutive_failures",
+    "component_id",
+)
+_CHECK_COLUMNS = (
+    "kind",
+    "path",
+    "timeout_s",
+    "verify_tls",
+    "use_credentials",
+    "username_var",
+    "password_var",
+    "success_threshold",
+    "failure_threshold",
+)
+
+
+def _claim_portable(*, now: datetime, limit: int | None, everything: bool, slack: int) -> list[Claim]:
+    # SQLite has one writer at a time, and the settings begin every transaction IMMEDIATE: the
+    # write lock is held from the SELECT to the UPDATE, so no one can claim in between.
+    due = Instance.objects.filter(is_online=True, component__health_check__enabled=True)
+    if not everything:
+        due = due.filter(Q(next_probe_at__isnull=True) | Q(next_probe_at__lte=now))
+    with transaction.atomic():
+        selected = (
+            due.select_for_update(skip_locked=True, of=("self",))
+            .order_by(F("next_probe_at").asc(nulls_first=True), "id")
+            .values_list(*ROW_FIELDS, "component__health_check__interval_s")[:limit]
+        )
+        by_lease: dict[datetime, list[InstanceRow]] = defaultdict(list)
+        for *values, interval_s in selected:
+            row = InstanceRow(*values)
+            by_lease[now + timedelta(seconds=max(interval_s, row.timeout_s + slack))].append(row)
+        claims = []
+        for lease_until, rows in by_lease.items():
+            Instance.objects.filter(pk__in=[row.id for row in rows]).update(next_probe_at=lease_until)
+            claims += [
+                Claim(row.id, row.generation, lease_until, row._replace(next_probe_at=lease_until))
+                for row in rows
+            ]
+    return claims
+
+
+def claims_to_payload(claims: Iterable[Claim]) -> list[list[Any]]:
+    """Claims as JSON for a Celery message: ids and numbers, never objects."""
+    return [
+        [claim.instance_id, claim.generation, claim.lease_until.isoformat() if claim.lease_until else None]
+        for claim in claims
+    ]
+
+
+def claims_from_payload(payload: Iterable[Sequence[Any]]) -> list[Claim]:
+    return [
+        Claim(int(pk), int(generation), datetime.fromisoformat(lease) if lease else None)
+        for pk, generation, lease in payload
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# Rounds and chunks
+# --------------------------------------------------------------------------------------------
+
+
+def dispatch_round(*, enqueue: Callable[[list[list[Any]]], object]) -> int:
+    """The tick: claim every due instance and hand the claims, chunk by chunk, to ``enqueue`` once
+    the claim is committed. Returns how many instances were claimed."""
+    size = settings.KATO_SWEEP_CHUNK
+    with transaction.atomic():
+        claims = claim_due()
+        for start in range(0, len(claims), size):
+            payload = claims_to_payload(claims[start : start + size])
+            transaction.on_commit(lambda payload=payload: enqueue(payload))
+    return len(claims)
+
+
+class Probed(NamedTuple):
+    results: list[tuple[Claim, ProbeResult]]  # every result, recorded or not
+    recorded: dict[int, str]  # the health of each instance whose result was recorded, by id
+
+
+def run_claims(claims: Sequence[Claim], *, jitter_s: float | None = None) -> Probed:
+    """Probe the claimed instances that are still as claimed, concurrently, and record the results.
+
+    Results of instances that changed while being probed are returned but not recorded. Never
+    raises for a target that is down.
+    """
+    with _cyclic_gc_paused():
+        plan = probe_plan(claims)
+        targets = [(claim, target) for claim, target in plan if isinstance(target, ProbeTarget)]
+        # Instances that failed last time first: a silent one holds its probe for the whole timeout,
+        # and the round ends with the last of those to start.
+        targets.sort(key=lambda pair: not (pair[0].row and pair[0].row.failures))
+        known = [(claim, result) for claim, result in plan if isinstance(result, ProbeResult)]
+        jitter = settings.KATO_SWEEP_JITTER_S if jitter_s is None else jitter_s
+        # Recording early needs a connection of its own, which sees only committed data: not from
+        # inside a transaction (the tests' own, for one).
+        record_early = not connection.in_atomic_block
+        results, recorded = _run_async(_probe(targets, jitter_s=jitter, record_early=record_early))
+        pairs = [(claim, result) for (claim, _), result in zip(targets, results, strict=True)]
+        rest = [(claim, result) for claim, result in pairs + known if claim.instance_id not in recorded]
+        recorded.update(record_probe_results(rest))
+    return Probed(pairs + known, recorded)
+
+
+async def _probe(
+    targets: list[tuple[Claim, ProbeTarget]], *, jitter_s: float, record_early: bool
+) -> tuple[list[ProbeResult], dict[int, str]]:
+    """Probe the targets; with ``record_early``, record the results that are in once the jitter
+    window and half the shortest timeout have gone by, while the rest are still running.
+
+    By then the servers that answer have answered; what is left are the slow and the silent ones,
+    whose probes wait out their timeout. Storing the others meanwhile leaves less to write when the
+    round ends, and shows their health a timeout sooner. The write runs in a thread of its own, on a
+    connection of its own, so the event loop keeps serving the probes still running.
+    """
+    finished: dict[int, ProbeResult] = {}
+    probing = asyncio.ensure_future(
+        probe_many(
+            [target for _, target in targets],
+            concurrency=settings.KATO_PROBE_CONCURRENCY,
+            jitter_s=jitter_s,
+            denied_networks=settings.KATO_DENIED_NETWORKS,
+            on_result=finished.__setitem__,
+        )
+    )
+    recorded: dict[int, str] = {}
+    try:
+        if record_early and targets:
+            halfway = jitter_s + min(target.timeout_s for _, target in targets) / 2
+            await asyncio.wait({probing}, timeout=halfway)
+            if not probing.done() and finished:
+                early = [(targets[index][0], result) for index, result in list(finished.items())]
+                with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kato-sweep-record") as writer:
+                    recorded = await asyncio.get_running_loop().run_in_executor(
+                        writer, _record_in_thread, early
+                    )
+        return await probing, recorded
+    finally:
+        probing.cancel()  # only ever running here when something above raised
+
+
+def _record_in_thread(results: list[tuple[Claim, ProbeResult]]) -> dict[int, str]:
+    try:
+        return record_probe_results(results)
+    finally:
+        connection.close()  # this thread's own connection
+
+
+def sweep_round(*, everything: bool = False) -> RoundReport:
+    """One whole round in this process: claim, probe, record; the count per status afterwards."""
+    started = time.perf_counter()
+    with _cyclic_gc_paused():
+        probed = run_claims(claim_due(everything=everything))
+    # Every instance claimed is online with its check on, so its health gives its status.
+    healths = Counter(probed.recorded.values())
+    statuses = {
+        instance_status(Instance(is_online=True, health=health), True): count
+        for health, count in healths.items()
+    }
+    return RoundReport(probed=len(probed.results), seconds=time.perf_counter() - started, statuses=statuses)
+
+
+# --------------------------------------------------------------------------------------------
+# Probe now
+# --------------------------------------------------------------------------------------------
+
+
+def probe_component_now(*, component: Component, actor: Actor) -> list[tuple[Instance, ProbeResult]]:
+    """Probe every online instance of the component right away, whatever ``next_probe_at`` says
+    (and even with the health check off), record the results as the sweep does, and return each
+    instance, as stored afterwards, with its result."""
+    return probe_instances_now(instances=component.instances.filter(is_online=True), actor=actor)
+
+
+def probe_instances_now(*, instances: Iterable[Instance], actor: Actor) -> list[tuple[Instance, ProbeResult]]:
+    """Probe these instances right away (the offline ones are left out) and record the results."""
+    claims = [Claim(instance.pk, instance.generation) for instance in instances if instance.is_online]
+    pairs = run_claims(claims, jitter_s=0).results
+    fresh = Instance.objects.select_related("component__health_check", "component__team").in_bulk(
+        [claim.instance_id for claim, _ in pairs]
+    )
+    probed = [(fresh[claim.instance_id], result) for claim, result in pairs if claim.instance_id in fresh]
+    probed.sort(key=lambda pair: (pair[0].component.name, pair[0].host, pair[0].port or 0, pair[0].pk))
+    _audit_probe_now(probed, actor)
+    return probed
+
+
+def _audit_probe_now(probed: list[tuple[Instance, ProbeResult]], actor: Actor) -> None:
+    by_component: dict[int, list[tuple[Instance, ProbeResult]]] = defaultdict(list)
+    for instance, result in probed:
+        by_component[instance.component_id].append((instance, result))
+    for pairs in by_component.values():
+        component = pairs[0][0].component
+        audit_record(
+            team=component.team,
+            actor=actor,
+            component=component,
+            action="component.probe",
+            detail={
+                "instances": len(pairs),
+                "reachable": sum(1 for _, result in pairs if result.ok),
+                "failed": [instance.address for instance, result in pairs if not result.ok],
+            },
+        )
+
+
+def _run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion from synchronous code, even where an event loop is already
+    running in this thread (then in a thread of its own)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _run_in_new_loop(coroutine)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kato-probe-now") as pool:
+        return pool.submit(_run_in_new_loop, coroutine).result()
+
+
+def _run_in_new_loop(coroutine: Coroutine[Any, Any, T]) -> T:
+    # uvloop, when installed, runs the same probes with about a tenth less CPU.
+    loop_factory = uvloop.new_event_loop if uvloop is not None else None
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        return runner.run(coroutine)
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Keep the cyclic garbage collector out of a round.
+
+    A round allocates a great many short-lived objects (rows, targets, tasks, futures), which makes
+    the collector run again and again, now and then over every object of the process: a fifth or
+    more of the round's CPU. Reference counting frees almost all of them anyway; the few cycles
+    (failed probes' exceptions) wait until the round is over, a few seconds at most.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

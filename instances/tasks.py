@@ -1,0 +1,62 @@
+"""Celery tasks of the sweep, and the beat schedule that runs it (DESIGN.md section 7).
+
+The tasks are thin: ``sweep_tick`` (run by beat every ``KATO_SWEEP_TICK_S`` seconds) claims the
+due instances and enqueues one ``sweep_chunk`` per ``KATO_SWEEP_CHUNK`` of them, which any worker
+on the broker runs. The work is in ``instances.sweep``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
+
+from instances import sweep
+
+SWEEP_TICK_TASK = "instances.tasks.sweep_tick"
+SWEEP_TICK_NAME = "Connectivity tests: sweep tick"
+
+
+@shared_task(ignore_result=True)
+def sweep_tick() -> int:
+    """Claim the due instances and enqueue their probes in chunks; returns how many were claimed."""
+    return sweep.dispatch_round(enqueue=sweep_chunk.delay)
+
+
+@shared_task(ignore_result=True)
+def sweep_chunk(claims: list[list[Any]]) -> int:
+    """Probe one chunk of claimed instances and record the results; returns how many were probed."""
+    return len(sweep.run_claims(sweep.claims_from_payload(claims)).results)
+
+
+def ensure_sweep_schedule(*, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
+    """Create the beat entry of the sweep tick when there is none (connected to post_migrate).
+
+    An existing entry is never touched, so an operator can change its interval, or disable it, in
+    the admin (Periodic tasks) and keep the change across restarts and migrations. Deleting it
+    brings it back, with ``KATO_SWEEP_TICK_S``, at the next ``migrate``: disable it instead.
+    """
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    if PeriodicTask._meta.db_table not in connections[using].introspection.table_names():
+        return  # migrating only part of the way: django_celery_beat's tables are not there yet
+    tasks = PeriodicTask.objects.using(using)
+    if tasks.filter(task=SWEEP_TICK_TASK).exists():
+        return
+    every = settings.KATO_SWEEP_TICK_S
+    interval, _ = IntervalSchedule.objects.using(using).get_or_create(
+        every=every, period=IntervalSchedule.SECONDS
+    )
+    tasks.create(
+        name=SWEEP_TICK_NAME,
+        task=SWEEP_TICK_TASK,
+        interval=interval,
+        # A tick that waited longer than the next one is useless: the next one does its work.
+        expire_seconds=every,
+        description=(
+            "Claims the instances whose connectivity test is due and enqueues their probes. "
+            "Change the interval here; disable rather than delete (it is re-created at migrate)."
+        ),
+    )

@@ -1,0 +1,285 @@
+"""The sweep against the real MariaDB, PostgreSQL and Redis of the machine, as a user sets it up:
+a component, its port, its connection information, and the health check."""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+
+from components import services
+from components.audit import Actor
+from components.models import Application, Component
+from instances.models import Status
+from instances.services import health_check_update
+from tests.instances import sweeping
+from tests.instances.sweeping import add_instance, fresh, sweep_rounds
+from tests.support import require_service
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_jitter")]
+no_jitter = sweeping.no_jitter
+
+
+def component_with(
+    application: Application,
+    actor: Actor,
+    *,
+    name: str,
+    protocol: str,
+    port: int,
+    variables: dict[str, str] | None = None,
+    **check: object,
+) -> Component:
+    """A component as the wizard makes it: a port with its protocol, connection information, a check."""
+    component = services.component_create(application=application, name=name, actor=actor)
+    services.port_create(component=component, number=port, protocol=protocol, inner_service=True, actor=actor)
+    for variable, value in (variables or {}).items():
+        services.env_var_set(
+            component=component, name=variable, value=value, secret="PASSWORD" in variable, actor=actor
+        )
+    health_check_update(component=component, actor=actor, kind=protocol, timeout_s=3, interval_s=10, **check)
+    return component
+
+
+# --------------------------------------------------------------------------------------------
+# MariaDB
+# --------------------------------------------------------------------------------------------
+
+
+def mysql_as_root(sql: str) -> str:
+    service = require_service("mariadb")
+    command = ["mysql", f"-u{service.user}", f"-h{service.host}", f"-P{service.port}", "-N", "-B", "-e", sql]
+    if service.password:
+        command.insert(2, f"-p{service.password}")
+    return subprocess.run(command, check=True, capture_output=True, text=True, timeout=10).stdout
+
+
+@pytest.fixture
+def mariadb_account() -> Iterator[tuple[str, str]]:
+    """A MariaDB account made for the test (from any host and from localhost), dropped afterwards."""
+    require_service("mariadb")
+    user, password = f"kato_sweep_{secrets.token_hex(4)}", f"pw-{secrets.token_hex(8)}"
+    accounts = [f"'{user}'@'%'", f"'{user}'@'localhost'"]
+    statements = [f"CREATE USER {account} IDENTIFIED BY '{password}'" for account in accounts]
+    statements += [f"GRANT SELECT ON `test`.* TO {account}" for account in accounts]
+    mysql_as_root("; ".join(statements))
+    yield user, password
+    mysql_as_root("; ".join(f"DROP USER IF EXISTS {account}" for account in accounts))
+
+
+@pytest.mark.mariadb
+def test_mariadb_is_healthy_and_named_with_a_greeting_only_check(application, alice_actor: Actor) -> None:
+    service = require_service("mariadb")
+    component = component_with(application, alice_actor, name="mysql", protocol="mysql", port=service.port)
+    instance = add_instance(component, service.host, alice_actor)
+
+    sweep_rounds(1)
+
+    stored = fresh(instance)
+    assert stored.status == Status.HEALTHY
+    assert stored.server_info.startswith("MariaDB 10.")
+
+
+@pytest.mark.mariadb
+def test_mariadb_is_healthy_when_the_probe_logs_in_with_the_connection_information(
+    application, alice_actor: Actor, mariadb_account: tuple[str, str]
+) -> None:
+    service = require_service("mariadb")
+    user, password = mariadb_account
+    component = component_with(
+        application,
+        alice_actor,
+        name="mysql",
+        protocol="mysql",
+        port=service.port,
+        variables={"MYSQL_USER": user, "MYSQL_PASSWORD": password, "MYSQL_DATABASE": "test"},
+        use_credentials=True,
+    )
+    instance = add_instance(component, service.host, alice_actor)
+
+    sweep_rounds(1)
+
+    stored = fresh(instance)
+    assert stored.status == Status.HEALTHY, stored.last_error
+    assert stored.server_info.startswith("MariaDB 10.")
+
+
+@pytest.mark.mariadb
+def test_mariadb_is_unhealthy_at_the_auth_stage_with_wrong_credentials_after_the_failure_threshold(
+    application, alice_actor: Actor, mariadb_account: tuple[str, str]
+) -> None:
+    service = require_service("mariadb")
+    user, _ = mariadb_account
+    wrong = f"wrong-{secrets.token_hex(6)}"
+    component = component_with(
+        application,
+        alice_actor,
+        name="mysql",
+        protocol="mysql",
+        port=service.port,
+        variables={"MYSQL_USER": user, "MYSQL_PASSWORD": wrong},
+        use_credentials=True,
+        failure_threshold=2,
+    )
+    instance = add_instance(component, service.host, alice_actor)
+
+    sweep_rounds(1)
+    after_one = fresh(instance)
+    sweep_rounds(1)
+
+    stored = fresh(instance)
+    assert after_one.status == Status.NOTREADY
+    assert stored.status == Status.UNHEALTHY
+    assert stored.last_stage == "auth"
+    assert f"Access denied for user '{user}'" in stored.last_error
+    assert wrong not in stored.last_error
+
+
+# --------------------------------------------------------------------------------------------
+# PostgreSQL (trust authentication on loopback: a wrong role, not a wrong password, fails)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_postgresql_is_healthy_without_credentials(application, alice_actor: Actor) -> None:
+    service = require_service("postgres")
+    component = component_with(application, alice_actor, name="pg", protocol="postgresql", port=service.port)
+    instance = add_instance(component, service.host, alice_actor)
+
+    sweep_rounds(1)
+
+    stored = fresh(instance)
+    assert stored.status == Status.HEALTHY
+    assert stored.server_info.startswith("PostgreSQL")
+
+
+@pytest.mark.postgres
+def test_postgresql_is_healthy_when_the_probe_logs_in_and_reports_the_version(
+    application, alice_actor: Actor
+) -> None:
+    service = require_service("postgres")
+    component = component_with(
+        application,
+        alice_actor,
+        name="pg",
+        protocol="postgresql",
+        port=service.port,
+        variables={"PG_USER": service.user, "PG_PASSWORD": "unused-with-trust", "PG_DATABASE": "postgres"},
+        use_credentials=True,
+    )
+    instance = add_instance(component, service.host, alice_actor)
+
+    sweep_rounds(1)
+
+    stored = fresh(instance)
+    assert stored.status == Status.HEALTHY, stored.last_error
+    assert stored.server_info.startswith("PostgreSQL 1")
+
+
+@pytest.mark.postgres
+def test_postgresql_is_unhealthy_at_the_auth_stage_for_an_unknown_role(
+    application, alice_actor: Actor
+) -> None:
+    service = require_service("postgres")
+    role = f"nobody_{secrets.token_hex(4)}"
+    component = component_with(
+        application,
+        alice_actor,
+        name="pg",
+        protocol="postgresql",
+        port=service.port,
+        variables={"PG_USER": role, "PG_PASSWORD": "x"},
+        use_credentials=True,
+        failure_threshold=1,
+    )
+    instance = add_instance(component, service.host, alice_actor)
+
+    sweep_rounds(1)
+
+    stored = fresh(instance)
+    assert stored.status == Status.UNHEALTHY
+    assert stored.last_stage == "auth"
+    assert role in stored.last_error
+
+
+# --------------------------------------------------------------------------------------------
+# Redis
+# --------------------------------------------------------------------------------------------
+
+
+def redis_command(*args: str) -> str:
+    service = require_service("redis")
+    command = ["redis-cli", "-h", service.host, "-p", str(service.port), *args]
+    return subprocess.run(command, check=True, capture_output=True, text=True, timeout=10).stdout.strip()
+
+
+@pytest.fixture
+def redis_account() -> Iterator[tuple[str, str]]:
+    require_service("redis")
+    user, password = f"kato_sweep_{secrets.token_hex(4)}", f"pw-{secrets.token_hex(8)}"
+    redis_command("ACL", "SETUSER", user, "on", f">{password}", "~*", "+@all")
+    yield user, password
+    redis_command("ACL", "DELUSER", user)
+
+
+@pytest.mark.redis
+def test_redis_is_healthy_without_credentials(application, alice_actor: Actor) -> None:
+    service = require_service("redis")
+    component = component_with(application, alice_actor, name="cache", protocol="redis", port=service.port)
+    instance = add_instance(component, service.host, alice_actor)
+
+    sweep_rounds(1)
+
+    stored = fresh(instance)
+    assert stored.status == Status.HEALTHY
+    assert stored.server_info.startswith("Redis 7")
+
+
+@pytest.mark.redis
+def test_redis_is_healthy_with_an_acl_user_from_the_connection_information(
+    application, alice_actor: Actor, redis_account: tuple[str, str]
+) -> None:
+    service = require_service("redis")
+    user, password = redis_account
+    component = component_with(
+        application,
+        alice_actor,
+        name="cache",
+        protocol="redis",
+        port=service.port,
+        variables={"REDIS_USER": user, "REDIS_PASSWORD": password},
+        use_credentials=True,
+    )
+    instance = add_instance(component, service.host, alice_actor)
+
+    sweep_rounds(1)
+
+    assert fresh(instance).status == Status.HEALTHY
+
+
+@pytest.mark.redis
+def test_redis_is_unhealthy_at_the_auth_stage_with_a_wrong_password(
+    application, alice_actor: Actor, redis_account: tuple[str, str]
+) -> None:
+    service = require_service("redis")
+    user, _ = redis_account
+    component = component_with(
+        application,
+        alice_actor,
+        name="cache",
+        protocol="redis",
+        port=service.port,
+        variables={"REDIS_USER": user, "REDIS_PASSWORD": "definitely-wrong"},
+        use_credentials=True,
+        failure_threshold=2,
+    )
+    instance = add_instance(component, service.host, alice_actor)
+
+    sweep_rounds(2)
+
+    stored = fresh(instance)
+    assert stored.status == Status.UNHEALTHY
+    assert stored.last_stage == "auth"
+    assert "WRONGPASS" in stored.last_error
