@@ -304,6 +304,8 @@ def test_fifty_concurrent_puts_lose_and_duplicate_nothing(postgres_database, liv
 def test_the_instance_api_checks_the_host_and_sends_security_headers(client, api_component):
     response = client.get(url(api_component), {"secret_key": api_component.secret_key})
     assert response["X-Content-Type-Options"] == "nosniff" and response["Cache-Control"] == "no-store"
-    refused = client.get(url(api_component), {"secret_key": api_component.secret_key}, HTTP_HOST="evil.example")
+    refused = client.get(
+        url(api_component), {"secret_key": api_component.secret_key}, HTTP_HOST="evil.example"
+    )
     assert refused.status_code == 400
     assert not Instance.objects.exists()
