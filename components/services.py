@@ -559,3 +559,12 @@ def api_token_revoke(*, token: ApiToken) -> None:
     """Delete a token; requests that present it are refused from now on."""
     logger.info("API token %s of user %s revoked", token.pk, token.user_id)
     token.delete()
+
+
+@transaction.atomic
+def secret_key_reveal(*, component: Component, actor: Actor) -> str:
+    """The component's API secret key, for a member who asked to see it; the reveal is audited."""
+    if component.registration != Registration.API:
+        raise ComponentError("Only components with API registration have a secret key.")
+    audit_record(actor=actor, component=component, action="secret_key.reveal")
+    return component.secret_key

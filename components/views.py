@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
-from components import selectors
+from components import selectors, services
+from components.audit import Actor
+from components.models import Component
 from instances.selectors import component_status, instance_statuses, routed_count
 
 
@@ -37,18 +42,60 @@ def application_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "components/application_detail.html", {"application": application, "rows": rows})
 
 
-@login_required
-def component_overview(request: HttpRequest, service_id: str) -> HttpResponse:
-    component = selectors.component_for_user(request.user, service_id)
-    context = {
+def _overview_context(request: HttpRequest, component: Component, *, revealed: str = "") -> dict:
+    membership = selectors.membership_for(request.user, component.team)
+    return {
         "component": component,
         "status": component_status(component),
         "instances": instance_statuses(component),
         "port": next(iter(component.ports.all()), None),
+        "can_write": bool(membership and membership.can_write),
+        "api_url": f"{settings.KATO_PUBLIC_URL}/console/third_party/{component.service_id}",
+        "revealed_key": revealed,
     }
+
+
+@login_required
+def component_overview(request: HttpRequest, service_id: str) -> HttpResponse:
+    component = selectors.component_for_user(request.user, service_id)
     template = (
         "components/_instance_table.html"
-        if request.htmx and not request.htmx.boosted
+        if request.htmx and request.htmx.target == "instance-table"
         else "components/overview.html"
     )
+    return render(request, template, _overview_context(request, component))
+
+
+def _writable_component(request: HttpRequest, service_id: str) -> Component:
+    component = selectors.component_for_user(request.user, service_id)
+    membership = selectors.membership_for(request.user, component.team)
+    if not (membership and membership.can_write):
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied("Only owners and developers can see or change the secret key.")
+    return component
+
+
+@login_required
+@require_POST
+def secret_key_reveal(request: HttpRequest, service_id: str) -> HttpResponse:
+    component = _writable_component(request, service_id)
+    key = services.secret_key_reveal(
+        component=component, actor=Actor.for_user(request.user, request.META.get("REMOTE_ADDR"))
+    )
+    context = _overview_context(request, component, revealed=key)
+    template = "components/_api_registration.html" if request.htmx else "components/overview.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_POST
+def secret_key_regenerate(request: HttpRequest, service_id: str) -> HttpResponse:
+    component = _writable_component(request, service_id)
+    key = services.secret_key_regenerate(
+        component=component, actor=Actor.for_user(request.user, request.META.get("REMOTE_ADDR"))
+    )
+    messages.success(request, "A new secret key was generated; the old one no longer works.")
+    context = _overview_context(request, component, revealed=key)
+    template = "components/_api_registration.html" if request.htmx else "components/overview.html"
     return render(request, template, context)

@@ -16,6 +16,16 @@ urlpatterns = [
     path("apps/", component_views.application_list, name="apps"),
     path("apps/<slug:slug>/", component_views.application_detail, name="application"),
     path("components/<str:service_id>/", component_views.component_overview, name="component"),
+    path(
+        "components/<str:service_id>/secret-key/reveal/",
+        component_views.secret_key_reveal,
+        name="component-secret-key-reveal",
+    ),
+    path(
+        "components/<str:service_id>/secret-key/regenerate/",
+        component_views.secret_key_regenerate,
+        name="component-secret-key-regenerate",
+    ),
     path("account/tokens/", views_tokens.api_tokens, name="api-tokens"),
     path("admin/", admin.site.urls),
     # The Kato-compatible, secret-keyed instance endpoint (trailing slash optional).
