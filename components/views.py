@@ -58,12 +58,14 @@ def _overview_context(request: HttpRequest, component: Component, *, revealed: s
 @login_required
 def component_overview(request: HttpRequest, service_id: str) -> HttpResponse:
     component = selectors.component_for_user(request.user, service_id)
-    template = (
-        "components/_instance_table.html"
-        if request.htmx and request.htmx.target == "instance-table"
-        else "components/overview.html"
-    )
-    return render(request, template, _overview_context(request, component))
+    context = _overview_context(request, component)
+    if not (request.htmx and request.htmx.target == "instance-table"):
+        return render(request, "components/overview.html", context)
+    response = render(request, "components/_instance_table.html", context)
+    if not any(status != "offline" for _, status in context["instances"]):
+        # Nothing is being checked: htmx stops polling on status 286.
+        response.status_code = 286
+    return response
 
 
 def _writable_component(request: HttpRequest, service_id: str) -> Component:

@@ -90,3 +90,30 @@ def test_the_application_page_costs_a_fixed_number_of_queries(
     with django_assert_max_num_queries(12):
         response = alice_client.get(reverse("application", args=[application.slug]))
     assert response.content.decode().count("db-") >= 15
+
+
+def test_the_instance_table_refreshes_itself_and_stops_when_nothing_is_online(
+    alice_client, static_component, alice_actor
+):
+    from instances.services import instance_set_online
+
+    instance = instance_add(
+        component=static_component, address=parse_address("10.0.0.7:3306"), actor=alice_actor
+    )
+    page = alice_client.get(reverse("component", args=[static_component.service_id])).content.decode()
+    assert 'hx-trigger="every 5s"' in page
+    poll = alice_client.get(
+        reverse("component", args=[static_component.service_id]),
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="instance-table",
+    )
+    assert poll.status_code == 200 and poll.content.decode().lstrip().startswith(
+        '<table class="table" id="instance-table"'
+    )
+    instance_set_online(instance=instance, is_online=False, actor=alice_actor)
+    poll = alice_client.get(
+        reverse("component", args=[static_component.service_id]),
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="instance-table",
+    )
+    assert poll.status_code == 286 and "offline" in poll.content.decode()
