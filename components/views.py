@@ -43,8 +43,13 @@ def application_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _overview_context(request: HttpRequest, component: Component, *, revealed: str = "") -> dict:
+    from instances.health import greeting_only_warning
+
     membership = selectors.membership_for(request.user, component.team)
+    check = getattr(component, "health_check", None)
     return {
+        "health_check": check,
+        "check_warning": greeting_only_warning(check) if check is not None and check.enabled else "",
         "component": component,
         "status": component_status(component),
         "instances": instance_statuses(component),

@@ -67,3 +67,16 @@ def test_another_team_gets_404_and_a_get_is_refused(
         client.post(reverse("component-secret-key-regenerate", args=[api_component.service_id])).status_code
         == 404
     )
+
+
+def test_the_overview_warns_when_a_mysql_check_only_reads_the_greeting(
+    alice_client, static_component, alice_actor
+):
+    from instances.services import health_check_update
+
+    health_check_update(component=static_component, kind="mysql", actor=alice_actor)
+    text = alice_client.get(reverse("component", args=[static_component.service_id])).content.decode()
+    assert "max_connect_errors" in text and "MySQL every 10 s" in text
+    health_check_update(component=static_component, use_credentials=True, actor=alice_actor)
+    text = alice_client.get(reverse("component", args=[static_component.service_id])).content.decode()
+    assert "max_connect_errors" not in text
