@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -12,6 +13,7 @@ from django.views.decorators.http import require_POST
 from components import selectors, services
 from components.audit import Actor
 from components.models import Component
+from instances.health import greeting_only_warning
 from instances.selectors import component_status, instance_statuses, routed_count
 
 
@@ -43,8 +45,6 @@ def application_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _overview_context(request: HttpRequest, component: Component, *, revealed: str = "") -> dict:
-    from instances.health import greeting_only_warning
-
     membership = selectors.membership_for(request.user, component.team)
     check = getattr(component, "health_check", None)
     return {
@@ -77,8 +77,6 @@ def _writable_component(request: HttpRequest, service_id: str) -> Component:
     component = selectors.component_for_user(request.user, service_id)
     membership = selectors.membership_for(request.user, component.team)
     if not (membership and membership.can_write):
-        from django.core.exceptions import PermissionDenied
-
         raise PermissionDenied("Only owners and developers can see or change the secret key.")
     return component
 

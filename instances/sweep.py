@@ -119,29 +119,12 @@ def _claim_sql(*, everything: bool) -> str:
     """  # noqa: S608 — table and column names only, no input
 
 
-_INSTANCE_COLUMNS = (
-    "id",
-    "generation",
-    "next_probe_at",
-    "is_online",
-    "host",
-    "port",
-    "scheme",
-    "health",
-    "consecutive_successes",
-    "consecutive_failures",
-    "component_id",
-)
-_CHECK_COLUMNS = (
-    "kind",
-    "path",
-    "timeout_s",
-    "verify_tls",
-    "use_credentials",
-    "username_var",
-    "password_var",
-    "success_threshold",
-    "failure_threshold",
+# The same fields as ROW_FIELDS, as the columns the PostgreSQL claim returns: the instance's own,
+# then (after the component's team and name) its health check's.
+_INSTANCE_COLUMNS = tuple(field for field in ROW_FIELDS if "__" not in field)
+_CHECK_PREFIX = "component__health_check__"
+_CHECK_COLUMNS = tuple(
+    field.removeprefix(_CHECK_PREFIX) for field in ROW_FIELDS if field.startswith(_CHECK_PREFIX)
 )
 
 

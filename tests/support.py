@@ -8,8 +8,12 @@ set (as CI sets it), in which case the test fails: a skip there would hide an un
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 
@@ -83,3 +87,47 @@ def require_chromium() -> str:
     if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
         _absent(f"Chromium is not installed at {CHROMIUM}")
     return CHROMIUM
+
+
+# Accounts on the real services, made for one test and removed afterwards.
+
+
+def mysql_as_root(sql: str) -> str:
+    service = require_service("mariadb")
+    command = ["mysql", f"-u{service.user}", f"-h{service.host}", f"-P{service.port}", "-N", "-B", "-e", sql]
+    if service.password:
+        command.insert(2, f"-p{service.password}")
+    return subprocess.run(command, check=True, capture_output=True, text=True, timeout=10).stdout
+
+
+@contextmanager
+def mariadb_account(prefix: str) -> Iterator[tuple[str, str]]:
+    """A throwaway MariaDB account (from any host and from localhost) that may read `test`."""
+    require_service("mariadb")
+    user, password = f"{prefix}_{secrets.token_hex(4)}", f"pw-{secrets.token_hex(8)}"
+    accounts = [f"'{user}'@'%'", f"'{user}'@'localhost'"]
+    statements = [f"CREATE USER {account} IDENTIFIED BY '{password}'" for account in accounts]
+    statements += [f"GRANT SELECT ON `test`.* TO {account}" for account in accounts]
+    mysql_as_root("; ".join(statements))
+    try:
+        yield user, password
+    finally:
+        mysql_as_root("; ".join(f"DROP USER IF EXISTS {account}" for account in accounts))
+
+
+def redis_command(*args: str) -> str:
+    service = require_service("redis")
+    command = ["redis-cli", "-h", service.host, "-p", str(service.port), *args]
+    return subprocess.run(command, check=True, capture_output=True, text=True, timeout=10).stdout.strip()
+
+
+@contextmanager
+def redis_account(prefix: str) -> Iterator[tuple[str, str]]:
+    """A throwaway Redis ACL user with every permission."""
+    require_service("redis")
+    user, password = f"{prefix}_{secrets.token_hex(4)}", f"pw-{secrets.token_hex(8)}"
+    redis_command("ACL", "SETUSER", user, "on", f">{password}", "~*", "+@all")
+    try:
+        yield user, password
+    finally:
+        redis_command("ACL", "DELUSER", user)

@@ -4,7 +4,6 @@ a component, its port, its connection information, and the health check."""
 from __future__ import annotations
 
 import secrets
-import subprocess
 from collections.abc import Iterator
 
 import pytest
@@ -14,6 +13,7 @@ from components.audit import Actor
 from components.models import Application, Component
 from instances.models import Status
 from instances.services import health_check_update
+from tests import support
 from tests.instances import sweeping
 from tests.instances.sweeping import add_instance, fresh, sweep_rounds
 from tests.support import require_service
@@ -48,25 +48,10 @@ def component_with(
 # --------------------------------------------------------------------------------------------
 
 
-def mysql_as_root(sql: str) -> str:
-    service = require_service("mariadb")
-    command = ["mysql", f"-u{service.user}", f"-h{service.host}", f"-P{service.port}", "-N", "-B", "-e", sql]
-    if service.password:
-        command.insert(2, f"-p{service.password}")
-    return subprocess.run(command, check=True, capture_output=True, text=True, timeout=10).stdout
-
-
 @pytest.fixture
 def mariadb_account() -> Iterator[tuple[str, str]]:
-    """A MariaDB account made for the test (from any host and from localhost), dropped afterwards."""
-    require_service("mariadb")
-    user, password = f"kato_sweep_{secrets.token_hex(4)}", f"pw-{secrets.token_hex(8)}"
-    accounts = [f"'{user}'@'%'", f"'{user}'@'localhost'"]
-    statements = [f"CREATE USER {account} IDENTIFIED BY '{password}'" for account in accounts]
-    statements += [f"GRANT SELECT ON `test`.* TO {account}" for account in accounts]
-    mysql_as_root("; ".join(statements))
-    yield user, password
-    mysql_as_root("; ".join(f"DROP USER IF EXISTS {account}" for account in accounts))
+    with support.mariadb_account("kato_sweep") as account:
+        yield account
 
 
 @pytest.mark.mariadb
@@ -209,19 +194,10 @@ def test_postgresql_is_unhealthy_at_the_auth_stage_for_an_unknown_role(
 # --------------------------------------------------------------------------------------------
 
 
-def redis_command(*args: str) -> str:
-    service = require_service("redis")
-    command = ["redis-cli", "-h", service.host, "-p", str(service.port), *args]
-    return subprocess.run(command, check=True, capture_output=True, text=True, timeout=10).stdout.strip()
-
-
 @pytest.fixture
 def redis_account() -> Iterator[tuple[str, str]]:
-    require_service("redis")
-    user, password = f"kato_sweep_{secrets.token_hex(4)}", f"pw-{secrets.token_hex(8)}"
-    redis_command("ACL", "SETUSER", user, "on", f">{password}", "~*", "+@all")
-    yield user, password
-    redis_command("ACL", "DELUSER", user)
+    with support.redis_account("kato_sweep") as account:
+        yield account
 
 
 @pytest.mark.redis

@@ -6,7 +6,6 @@ import asyncio
 import ipaddress
 import secrets
 import socket
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -32,7 +31,7 @@ from tests.instances.probe_servers import (
     send_and_hold,
     tls_server_context,
 )
-from tests.support import require_service
+from tests.support import mariadb_account, mysql_as_root, redis_account, require_service
 
 # What KATO_DENIED_NETWORKS holds by default: link-local (with the cloud metadata address),
 # unspecified, multicast.
@@ -361,25 +360,10 @@ def test_it_probes_an_ipv6_loopback_listener(serve: Serve) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def mysql_as_root(sql: str) -> str:
-    service = require_service("mariadb")
-    command = ["mysql", f"-u{service.user}", f"-h{service.host}", f"-P{service.port}", "-N", "-B", "-e", sql]
-    if service.password:
-        command.insert(2, f"-p{service.password}")
-    return subprocess.run(command, check=True, capture_output=True, text=True, timeout=10).stdout
-
-
 @pytest.fixture
 def mariadb_user() -> Iterator[tuple[str, str]]:
-    """A throwaway MariaDB account (from any host and from localhost), dropped afterwards."""
-    require_service("mariadb")
-    user, password = f"kato_probe_{secrets.token_hex(4)}", f"pw-{secrets.token_hex(8)}"
-    accounts = [f"'{user}'@'%'", f"'{user}'@'localhost'"]
-    statements = [f"CREATE USER {account} IDENTIFIED BY '{password}'" for account in accounts]
-    statements += [f"GRANT SELECT ON `test`.* TO {account}" for account in accounts]
-    mysql_as_root("; ".join(statements))
-    yield user, password
-    mysql_as_root("; ".join(f"DROP USER IF EXISTS {account}" for account in accounts))
+    with mariadb_account("kato_probe") as account:
+        yield account
 
 
 def mariadb_target(**options: object) -> ProbeTarget:
@@ -587,19 +571,10 @@ def test_it_says_so_when_postgresql_wants_a_password_and_none_is_configured(serv
 # --------------------------------------------------------------------------------------------
 
 
-def redis_command(*args: str) -> str:
-    service = require_service("redis")
-    command = ["redis-cli", "-h", service.host, "-p", str(service.port), *args]
-    return subprocess.run(command, check=True, capture_output=True, text=True, timeout=10).stdout.strip()
-
-
 @pytest.fixture
 def redis_user() -> Iterator[tuple[str, str]]:
-    require_service("redis")
-    user, password = f"kato_probe_{secrets.token_hex(4)}", f"pw-{secrets.token_hex(8)}"
-    redis_command("ACL", "SETUSER", user, "on", f">{password}", "~*", "+@all")
-    yield user, password
-    redis_command("ACL", "DELUSER", user)
+    with redis_account("kato_probe") as account:
+        yield account
 
 
 def redis_target(**options: object) -> ProbeTarget:
