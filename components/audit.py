@@ -59,24 +59,10 @@ def audit_record(
     component: Component | None = None,
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Write one audit event; the team defaults to the component's."""
-    event = audit_event(actor=actor, action=action, team=team, component=component, detail=detail)
-    event.save(force_insert=True)
-    return event
-
-
-def audit_event(
-    *,
-    actor: Actor,
-    action: str,
-    team: Team | None = None,
-    component: Component | None = None,
-    detail: dict[str, Any] | None = None,
-) -> AuditEvent:
-    """An unsaved audit event with its detail redacted (for callers that write it with other rows)."""
+    """Write one audit event, its detail redacted; the team defaults to the component's."""
     if team is None and component is None:
         raise ValueError("An audit event belongs to a team: give the team or the component.")
-    return AuditEvent(
+    event = AuditEvent(
         team_id=team.pk if team is not None else component.team_id,
         component=component,
         component_label=component.name if component else "",
@@ -86,3 +72,5 @@ def audit_event(
         detail=redact(detail or {}),
         remote_addr=actor.remote_addr,
     )
+    event.save(force_insert=True)
+    return event

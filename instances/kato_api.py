@@ -6,17 +6,20 @@ validated, the secret is compared in constant time, wrong secrets are throttled 
 input produces a 500.
 
 This is a plain Django view rather than a DRF one: it answers a deploy hook's or a cron job's
-request on every run, so it is kept to the work that request needs (a no-op PUT is two queries).
+request on every run, so it is kept to the work that request needs: on PostgreSQL a PUT, whether it
+changes nothing or adds an instance, is one prepared statement.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import re
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -29,7 +32,8 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from components.audit import Actor
-from components.models import Component, Registration
+from components.models import Actor as ActorKind
+from components.models import AuditEvent, Component, Registration
 from components.services import ComponentError
 from instances.addresses import Address, AddressError, check_policy, parse_address
 from instances.models import HealthCheck, Instance, Source, instance_status
@@ -101,8 +105,22 @@ def _throttle() -> Throttle:
 # Reading the request.
 
 
+@lru_cache(maxsize=4096)
+def _as_ip(remote_addr: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(remote_addr))
+    except ValueError:
+        return None
+
+
+def _client_ip(request: HttpRequest) -> str | None:
+    """The client's IP address, or None when the server gives none (a Unix socket, say)."""
+    return _as_ip(request.META.get("REMOTE_ADDR") or "")
+
+
 def _client_address(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR") or "unknown"
+    """The client as the throttle and the log name it."""
+    return _client_ip(request) or "unknown"
 
 
 def _read_json(request: HttpRequest) -> dict[str, Any]:
@@ -141,7 +159,8 @@ def _presented_secret(request: HttpRequest, body: dict[str, Any]) -> str | None:
 
 @dataclass
 class _Found:
-    """The component's row, and the instance at the request's address when there is one."""
+    """The component's row, the instance at the request's address when there is one, and the id of
+    the instance the lookup itself added (a PUT of a new address on PostgreSQL)."""
 
     service_id: str
     row: tuple
@@ -175,39 +194,160 @@ class _Found:
     def instance_state(self) -> tuple[bool, str] | None:
         return (bool(self.row[7]), self.row[8]) if self.instance_id is not None else None
 
+    @property
+    def added_id(self) -> int | None:
+        return self.row[9] if len(self.row) > 9 else None
+
+
+@dataclass(frozen=True)
+class _Addition:
+    """The instance a PUT adds if its address is new, handed to the lookup so one statement does both.
+
+    The statement writes only when the presented secret's SHA-256 equals that of the stored key:
+    the secret itself never travels to the database (nor into its logs), and comparing digests
+    tells a timing attacker nothing about the key. The authoritative check is still the
+    constant-time comparison in ``_authenticate``.
+    """
+
+    address: Address
+    is_online: bool
+    secret_digest: bytes
+    remote_addr: str | None
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "host": self.address.host,
+            "port": self.address.port,
+            "port_or_zero": self.address.port or 0,
+            "scheme": self.address.scheme,
+            "address": str(self.address),
+            "is_online": self.is_online,
+            "secret_digest": self.secret_digest,
+            "remote_addr": self.remote_addr,
+        }
+
 
 def _prepared_cursor() -> CursorWrapper:
-    """A cursor whose repeated statements PostgreSQL plans once per connection.
+    """A cursor whose repeated statements PostgreSQL parses and plans once per connection.
 
     Django's PostgreSQL cursors bind parameters on the client, which rules out prepared
-    statements; for the lookup that every PUT makes, a server-binding cursor on the same
-    connection lets psycopg prepare it after a few uses. Django's wrapper stays around it, so the
-    query is counted and logged like any other.
+    statements; a server-binding cursor on the same connection lets psycopg prepare a statement
+    after a few uses (``prepare_threshold`` in the database settings). Django's own wrapper goes
+    around it, so the query is counted and logged like any other.
     """
     if connection.vendor != "postgresql":
         return connection.cursor()
     import psycopg
 
     connection.ensure_connection()
-    return CursorWrapper(psycopg.Cursor(connection.connection), connection)
+    raw = psycopg.Cursor(connection.connection)
+    return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
 
 
-def _lookup(service_id: str, address: Address | None) -> _Found:
-    """Load the component (and the instance at ``address``) with one hand-written query.
+_COMPONENT_COLUMNS = "c.id, c.name, c.team_id, c.registration, c.secret_key, c.kind"
+
+
+def _insert_values(model: type[Any], given: dict[str, str]) -> tuple[str, str]:
+    """The column list and the SELECT list of a new row of ``model`` for an INSERT … SELECT.
+
+    ``given`` maps some columns to SQL; every other column gets the field's default as the ORM
+    would insert it (a constant of the model, not of the request), and timestamps get the
+    statement's time.
+    """
+    from psycopg.sql import Literal
+
+    columns, expressions = [], []
+    for field in model._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        columns.append(connection.ops.quote_name(field.column))
+        if field.column in given:
+            expressions.append(given[field.column])
+        elif getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            expressions.append("statement_timestamp()")
+        else:
+            default = Literal(field.get_db_prep_save(field.get_default(), connection))
+            # Typed by the column: an untyped NULL would otherwise be text.
+            expressions.append(
+                f"CAST({default.as_string(connection.connection)} AS {field.cast_db_type(connection)})"
+            )
+    return ", ".join(columns), ", ".join(expressions)
+
+
+@lru_cache(maxsize=1)
+def _lookup_and_add_statement() -> str:
+    """One statement for a PUT on PostgreSQL: find the component and the instance at the address,
+    and when there is none and the secret matches, add the instance and its audit event.
+
+    Built once from the models: table and column names, and the models' own defaults, are
+    formatted in; every value from the request is a parameter. Its answer is the lookup's row plus
+    the id of the added instance, if any. The audit event's detail is what ``audit_record`` would
+    write for an API registration (none of its keys is secret, so there is nothing to redact).
+    """
+    connection.ensure_connection()
+    instance_columns, instance_values = _insert_values(
+        Instance,
+        {
+            "host": "%(host)s::text",
+            "port": "%(port)s::integer",
+            "scheme": "%(scheme)s::text",
+            "is_online": "%(is_online)s::boolean",
+            "source": f"'{Source.API}'",
+            "next_probe_at": "CASE WHEN %(is_online)s::boolean THEN statement_timestamp() END",
+            "component_id": "c.id",
+        },
+    )
+    event_columns, event_values = _insert_values(
+        AuditEvent,
+        {
+            "team_id": "c.team_id",
+            "component_id": "c.id",
+            "component_label": "c.name",
+            "actor": f"'{ActorKind.API_KEY}'",
+            "user_id": "NULL",
+            "action": "'instance.add'",
+            "detail": "jsonb_build_object('address', %(address)s::text, 'is_online', %(is_online)s::boolean, "
+            f"'source', '{Source.API}')",
+            "remote_addr": "%(remote_addr)s::inet",
+        },
+    )
+    components, instances, events = (
+        Component._meta.db_table,
+        Instance._meta.db_table,
+        AuditEvent._meta.db_table,
+    )
+    return (
+        f"WITH c AS (SELECT {_COMPONENT_COLUMNS} FROM {components} c WHERE c.service_id = %(service_id)s), "  # noqa: S608
+        f"i AS (SELECT i.id, i.is_online, i.scheme FROM {instances} i JOIN c ON i.component_id = c.id "
+        "WHERE i.host = %(host)s::text AND COALESCE(i.port, 0) = %(port_or_zero)s::integer), "
+        f"added AS (INSERT INTO {instances} ({instance_columns}) SELECT {instance_values} FROM c "
+        f"WHERE c.registration = '{Registration.API}' "
+        "AND sha256(convert_to(c.secret_key, 'UTF8')) = %(secret_digest)s::bytea "
+        "AND NOT EXISTS (SELECT 1 FROM i) "
+        "ON CONFLICT DO NOTHING RETURNING id), "
+        f"event AS (INSERT INTO {events} ({event_columns}) SELECT {event_values} FROM c, added) "
+        f"SELECT {_COMPONENT_COLUMNS}, i.id, i.is_online, i.scheme, (SELECT id FROM added) FROM c LEFT JOIN i ON TRUE"
+    )
+
+
+def _lookup(service_id: str, address: Address | None, addition: _Addition | None = None) -> _Found:
+    """Load the component (and the instance at ``address``) with one hand-written query; on
+    PostgreSQL, add the instance in the same statement when ``addition`` says so.
 
     This is the hot path of every deploy hook's PUT; the ORM would spend more time compiling the
-    two queries than PostgreSQL spends answering them.
+    queries than PostgreSQL spends answering them.
     """
-    if not SERVICE_ID_RE.match(service_id):
-        raise KatoError(404, "component_not_found", "There is no third-party component with this id.")
     components, instances = Component._meta.db_table, Instance._meta.db_table
-    columns = "c.id, c.name, c.team_id, c.registration, c.secret_key, c.kind"
-    if address is None:
+    if addition is not None and connection.vendor == "postgresql":
+        sql = _lookup_and_add_statement()
+        params: Any = {**addition.params(), "service_id": service_id}
+    elif address is None:
         # Only table names from the models are formatted in; every value is a parameter.
-        sql, params = f"SELECT {columns} FROM {components} c WHERE c.service_id = %s", [service_id]  # noqa: S608
+        sql = f"SELECT {_COMPONENT_COLUMNS} FROM {components} c WHERE c.service_id = %s"  # noqa: S608
+        params = [service_id]
     else:
         sql = (
-            f"SELECT {columns}, i.id, i.is_online, i.scheme FROM {components} c "  # noqa: S608
+            f"SELECT {_COMPONENT_COLUMNS}, i.id, i.is_online, i.scheme FROM {components} c "  # noqa: S608
             f"LEFT JOIN {instances} i ON i.component_id = c.id AND i.host = %s AND COALESCE(i.port, 0) = %s "
             "WHERE c.service_id = %s"
         )
@@ -227,21 +367,31 @@ def _lookup(service_id: str, address: Address | None) -> _Found:
     return found
 
 
-def _authenticate(request: HttpRequest, found: _Found, body: dict[str, Any]) -> None:
-    client, throttle = _client_address(request), _throttle()
-    if throttle.blocked(found.service_id, client):
+def _authenticate(request: HttpRequest, found: _Found, presented: str | None, blocked: bool) -> None:
+    if blocked:
         raise KatoError(
             429, "too_many_wrong_secrets", "Too many wrong secret keys from this address; try again later."
         )
-    presented = _presented_secret(request, body)
     if not presented:
         raise KatoError(
             401, "secret_key_missing", "The secret key is missing: send secret_key or Authorization: Bearer."
         )
     if not hmac.compare_digest(presented.encode(), found.secret_key.encode()):
-        throttle.record_failure(found.service_id, client)
+        client = _client_address(request)
+        _throttle().record_failure(found.service_id, client)
         logger.info("Wrong secret key for component %s from %s", found.service_id, client)
         raise KatoError(401, "secret_key_invalid", "The secret key is not valid for this component.")
+
+
+def _addition(
+    request: HttpRequest, body: dict[str, Any], address: Address | None, presented: str | None
+) -> _Addition | None:
+    """What a PUT adds if its address is new; None when the request is bound to be refused."""
+    is_online = body.get("is_online", True)
+    if address is None or not presented or not isinstance(is_online, bool):
+        return None
+    digest = hashlib.sha256(presented.encode()).digest()
+    return _Addition(address, is_online, digest, _client_ip(request))
 
 
 def _address_or_error(body: dict[str, Any]) -> tuple[Address | None, KatoError | None]:
@@ -302,12 +452,20 @@ class ThirdPartyInstancesApi(View):
                 raise KatoError(
                     405, "method_not_allowed", "Use GET to list, PUT to add or update, DELETE to remove."
                 )
+            if not SERVICE_ID_RE.match(service_id):
+                raise KatoError(404, "component_not_found", "There is no third-party component with this id.")
             body = _read_json(request) if request.method != "GET" else {}
-            # The address is parsed before the lookup so that one query finds the instance too; its
-            # errors are reported after authentication, so that they tell nothing to a stranger.
+            # The address is parsed before the lookup so that one query finds the instance too (and,
+            # for a PUT of a new address, adds it); its errors are reported after authentication,
+            # so that they tell nothing to a stranger.
             address, invalid = _address_or_error(body) if request.method != "GET" else (None, None)
-            found = _lookup(service_id, address)
-            _authenticate(request, found, body)
+            presented = _presented_secret(request, body)
+            blocked = _throttle().blocked(service_id, _client_address(request))
+            addition = None
+            if request.method == "PUT" and not blocked:
+                addition = _addition(request, body, address, presented)
+            found = _lookup(service_id, address, addition)
+            _authenticate(request, found, presented, blocked)
             if invalid is not None:
                 raise invalid
             if request.method == "GET":
@@ -322,9 +480,11 @@ class ThirdPartyInstancesApi(View):
             return response
 
     def _actor(self, request: HttpRequest) -> Actor:
-        return Actor.api_key(_client_address(request))
+        return Actor.api_key(_client_ip(request))
 
     def _put(self, request: HttpRequest, found: _Found, address: Address, is_online: bool) -> HttpResponse:
+        if found.added_id is not None:
+            return HttpResponse(MODIFIED, content_type="application/json")
         unchanged = found.instance_state == (is_online, address.scheme)
         if not unchanged:
             try:

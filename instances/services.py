@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from components.audit import Actor, audit_event, audit_record
-from components.models import AuditEvent, Component
+from components.audit import Actor, audit_record
+from components.models import Component
 from components.services import ComponentError, _validated_save
 from instances.addresses import Address, AddressError, check_policy, parse_address
 from instances.models import Health, HealthCheck, Instance, Source
@@ -73,7 +73,8 @@ def instance_upsert(
     Safe under concurrency without reading first: the insert either wins or meets the unique
     constraint, and then the existing row is updated. The address has been parsed and checked
     against the policy by the caller; the database constraints check the rest. Returns
-    (instance, changed).
+    (instance, changed). (The instance API adds on PostgreSQL in its own single statement, and
+    comes here for the rest.)
     """
     instance = Instance(
         component=component,
@@ -84,15 +85,18 @@ def instance_upsert(
         source=Source.API,
         next_probe_at=timezone.now() if is_online else None,
     )
-    event = audit_event(
-        actor=actor,
-        component=component,
-        action="instance.add",
-        detail={"address": instance.address, "is_online": is_online, "source": Source.API},
-    )
-    if _insert_with_audit(instance, event):
+    try:
+        with transaction.atomic():
+            instance.save(force_insert=True)
+            audit_record(
+                actor=actor,
+                component=component,
+                action="instance.add",
+                detail={"address": instance.address, "is_online": is_online, "source": Source.API},
+            )
         return instance, True
-    # It exists already (perhaps added a moment ago by a concurrent request).
+    except IntegrityError:
+        pass  # It exists already (perhaps added a moment ago by a concurrent request).
     instance = Instance.objects.get(component=component, host=address.host, port=address.port)
     if instance.is_online == is_online and instance.scheme == address.scheme:
         return instance, False
@@ -100,48 +104,6 @@ def instance_upsert(
     return instance_set_online(
         instance=instance, is_online=is_online, actor=actor, scheme=address.scheme
     ), True
-
-
-def _insert_with_audit(instance: Instance, event: AuditEvent) -> bool:
-    """Insert the instance unless its address is taken, and its audit event with it; True if inserted.
-
-    On PostgreSQL this is one statement (registrations arrive from every deploy hook at once, and
-    one round trip in autocommit beats a transaction of three); elsewhere a transaction does it.
-    """
-    if connection.vendor != "postgresql":
-        try:
-            with transaction.atomic():
-                instance.save(force_insert=True)
-                event.save(force_insert=True)
-        except IntegrityError:
-            return False
-        return True
-    instance_columns, instance_values = _insert_row(instance)
-    event_columns, event_values = _insert_row(event)
-    marks = ", ".join(["%s"] * len(instance_values))
-    event_marks = ", ".join(["%s"] * len(event_values))
-    # Only column and table names from the models are formatted in; every value is a parameter.
-    sql = (
-        f"WITH added AS (INSERT INTO {Instance._meta.db_table} ({instance_columns}) VALUES ({marks}) "  # noqa: S608
-        f"ON CONFLICT DO NOTHING RETURNING id) "
-        f"INSERT INTO {AuditEvent._meta.db_table} ({event_columns}) SELECT {event_marks} FROM added "
-        f"RETURNING (SELECT id FROM added), id"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*instance_values, *event_values])
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    instance.pk, event.pk = row
-    instance._state.adding = event._state.adding = False
-    return True
-
-
-def _insert_row(obj: Any) -> tuple[str, list[Any]]:
-    """The quoted column list and the database values of a new model instance, as the ORM would insert them."""
-    fields = [field for field in type(obj)._meta.concrete_fields if not field.primary_key]
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    return columns, [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
 
 
 @transaction.atomic

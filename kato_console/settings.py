@@ -77,6 +77,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several processes (web, worker) share the embedded database: wait for a lock, do not fail.
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+else:
+    # psycopg prepares a statement on the server after its fifth run on a connection. Only
+    # server-binding cursors can be prepared (Django's own bind on the client and never are): the
+    # instance API's lookup uses one, so PostgreSQL plans it once per connection, not per request.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

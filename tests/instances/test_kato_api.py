@@ -11,6 +11,7 @@ import pytest
 from django.test import override_settings
 
 from components import services
+from components.audit import Actor
 from components.models import AuditEvent
 from instances.models import Instance
 
@@ -190,6 +191,80 @@ def test_a_put_that_changes_nothing_costs_at_most_three_queries(
     put(client, api_component, body)
     with django_assert_max_num_queries(3):
         assert put(client, api_component, body).content == SUCCESS
+
+
+def test_a_put_that_adds_an_instance_is_one_statement_on_postgresql(
+    postgres_database, client, api_component, django_assert_num_queries
+):
+    with django_assert_num_queries(1):
+        response = put(client, api_component, {"secret_key": api_component.secret_key, "ip": "10.0.0.8"})
+    assert response.content == SUCCESS
+    assert Instance.objects.filter(component=api_component, host="10.0.0.8").count() == 1
+    assert AuditEvent.objects.filter(component=api_component, action="instance.add").count() == 1
+
+
+def _row(obj, *, leave_out: set[str]) -> dict:
+    return {
+        field.attname: getattr(obj, field.attname)
+        for field in type(obj)._meta.concrete_fields
+        if field.attname not in leave_out
+    }
+
+
+def test_an_instance_added_by_put_is_stored_as_the_services_store_it(client, api_component):
+    """The instance API adds in its own statement on PostgreSQL; it must write what the services write."""
+    from instances.addresses import parse_address
+    from instances.services import instance_upsert
+
+    for is_online in (True, False):
+        ip = f"10.0.{int(is_online)}.7:3306"
+        put(
+            client,
+            api_component,
+            {"secret_key": api_component.secret_key, "ip": ip, "is_online": is_online},
+            REMOTE_ADDR="192.0.2.10",
+        )
+        by_put = Instance.objects.get(component=api_component, host=f"10.0.{int(is_online)}.7")
+        by_services, _ = instance_upsert(
+            component=api_component,
+            address=parse_address(f"db{int(is_online)}.example.com:3306"),
+            is_online=is_online,
+            actor=Actor.api_key("192.0.2.10"),
+        )
+        by_services.refresh_from_db()
+        varying = {"id", "host", "created_at", "updated_at", "next_probe_at"}
+        assert _row(by_put, leave_out=varying) == _row(by_services, leave_out=varying)
+        assert (by_put.next_probe_at is None) == (by_services.next_probe_at is None) == (not is_online)
+
+        latest = AuditEvent.objects.filter(component=api_component, action="instance.add").order_by("-id")
+        services_event, put_event = latest[:2]
+        assert put_event.detail == {"address": ip, "is_online": is_online, "source": "api"}
+        assert services_event.detail == {**put_event.detail, "address": by_services.address}
+        varying = {"id", "created_at", "detail"}
+        assert _row(put_event, leave_out=varying) == _row(services_event, leave_out=varying)
+        assert put_event.remote_addr == "192.0.2.10" and put_event.actor == "api-key"
+
+
+def test_a_client_without_an_ip_address_is_recorded_without_one(client, api_component):
+    secret = api_component.secret_key
+    assert (
+        put(client, api_component, {"secret_key": secret, "ip": "10.0.0.7"}, REMOTE_ADDR="").content
+        == SUCCESS
+    )
+    assert (
+        put(
+            client,
+            api_component,
+            {"secret_key": secret, "ip": "10.0.0.7", "is_online": False},
+            REMOTE_ADDR="",
+        ).content
+        == SUCCESS
+    )
+    events = AuditEvent.objects.filter(component=api_component).order_by("id")
+    assert [(e.action, e.remote_addr) for e in events if e.action.startswith("instance.")] == [
+        ("instance.add", None),
+        ("instance.offline", None),
+    ]
 
 
 def test_a_put_makes_no_network_call(client, api_component, monkeypatch):
