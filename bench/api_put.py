@@ -5,18 +5,22 @@ Measured in one run, on the same server: requests per second and p50/p99 latency
   - the bare view (a small JSON body, nothing else): the baseline,
   - a PUT that changes nothing (the instance exists, same is_online),
   - a PUT that adds a new instance each time,
-then the no-op PUT's p50/p99 at 80 % of its saturation throughput (a fixed request rate).
+in rounds (bare, no-op, add, then again), reporting the medians; then the no-op PUT's p50/p99 at
+80 % of its saturation throughput (a fixed request rate). The database holds a console in use
+(2,000 instances in 100 components, analysed) before the first request.
 
 Targets: PUT throughput >= 0.5 x the bare view; p99 <= 50 ms at 80 % of the PUT's saturation.
 
-Run: .venv/bin/python bench/api_put.py [--seconds 10] [--workers 2]
+Run: .venv/bin/python bench/api_put.py [--seconds 10] [--rounds 3] [--workers 3] [--database-cpu]
 Needs PostgreSQL on 127.0.0.1:5432 (user postgres) and wrk (the Debian package; installed with
-apt-get when missing and run as root).
+apt-get when missing and run as root). --database-cpu puts PostgreSQL on a CPU of its own and the
+web tier and wrk on the others, as when the database has its own host (needs root).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -28,6 +32,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -208,6 +213,33 @@ end
 """
 
 
+@contextlib.contextmanager
+def database_on_its_own_cpu(enabled: bool) -> Iterator[None]:
+    """With ``enabled``, PostgreSQL's processes on the last CPU and this process (so gunicorn and
+    wrk, which inherit it) on the others, as when the database has a host of its own; restored
+    afterwards. Changing PostgreSQL's affinity needs root (or the postgres user)."""
+    if not enabled:
+        yield
+        return
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        sys.exit("--database-cpu needs at least two CPUs.")
+    database_cpu, web_cpus = {cpus[-1]}, set(cpus[:-1])
+    pids = subprocess.run(["pgrep", "-u", "postgres"], capture_output=True, text=True).stdout.split()
+    before = {int(pid): os.sched_getaffinity(int(pid)) for pid in pids}
+    mine = os.sched_getaffinity(0)
+    try:
+        for pid in before:  # the postmaster too: the backends forked later inherit its affinity
+            os.sched_setaffinity(pid, database_cpu)
+        os.sched_setaffinity(0, web_cpus)
+        yield
+    finally:
+        os.sched_setaffinity(0, mine)
+        for pid in subprocess.run(["pgrep", "-u", "postgres"], capture_output=True, text=True).stdout.split():
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(int(pid), before.get(int(pid), mine))
+
+
 def median(values: list[float]) -> float:
     ordered = sorted(values)
     middle = len(ordered) // 2
@@ -229,10 +261,23 @@ def main() -> None:
         default=3,
         help="rounds of bare, no-op and add runs in turn; the figures are the medians",
     )
+    parser.add_argument(
+        "--database-cpu",
+        action="store_true",
+        help="run PostgreSQL on a CPU of its own, the web tier and wrk on the others (needs root)",
+    )
     args = parser.parse_args()
     ensure_tools()
     env = environment()
     seeded = prepare_database(env)
+    with database_on_its_own_cpu(args.database_cpu):
+        rounds, fixed = measure(env, seeded, args)
+    report(rounds, fixed, args)
+
+
+def measure(
+    env: dict[str, str], seeded: dict[str, str], args: argparse.Namespace
+) -> tuple[list[dict[str, dict[str, float]]], dict[str, float]]:
     server, base = start_gunicorn(env, args.workers)
     endpoint = f"{base}/console/third_party/{seeded['service_id']}"
     secret = seeded["secret_key"]
@@ -259,13 +304,18 @@ def main() -> None:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+    return rounds, fixed
 
+
+def report(
+    rounds: list[dict[str, dict[str, float]]], fixed: dict[str, float], args: argparse.Namespace
+) -> None:
     summary = {
         kind: {field: median([r[kind][field] for r in rounds]) for field in ("rps", "p50_ms", "p99_ms")}
         for kind in ("bare", "noop", "add")
     }
     errors = {kind: sum(r[kind]["errors"] for r in rounds) for kind in ("bare", "noop", "add")}
-    report = {
+    figures = {
         "rounds": rounds,
         "median": summary,
         "put_noop_at_80pct": fixed,
@@ -275,6 +325,7 @@ def main() -> None:
     print(
         f"gunicorn: {args.workers} sync workers, wrk: 2 threads x {args.connections} connections, "
         f"{args.rounds} rounds of {args.seconds} s per kind, PostgreSQL"
+        + (" on a CPU of its own" if args.database_cpu else " on the same CPUs")
     )
     print(f"{'':28} {'req/s by round':>24} {'median':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
     for kind, name in (
@@ -293,13 +344,13 @@ def main() -> None:
         f"p50 {fixed['p50_ms']:.2f} ms, p99 {fixed['p99_ms']:.2f} ms, non-2xx {fixed['errors']}"
     )
     print(
-        f"ratio PUT no-op / bare: {report['ratio_put_noop_vs_bare']:.2f} (target >= 0.5; by round {by_round('noop')})"
+        f"ratio PUT no-op / bare: {figures['ratio_put_noop_vs_bare']:.2f} (target >= 0.5; by round {by_round('noop')})"
     )
     print(
-        f"ratio PUT add / bare:   {report['ratio_put_add_vs_bare']:.2f} (target >= 0.5; by round {by_round('add')})"
+        f"ratio PUT add / bare:   {figures['ratio_put_add_vs_bare']:.2f} (target >= 0.5; by round {by_round('add')})"
     )
     print(f"p99 at 80 %: {fixed['p99_ms']:.1f} ms (target <= 50 ms)")
-    print(json.dumps(report))
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":
