@@ -17,7 +17,9 @@ import hmac
 import ipaddress
 import json
 import logging
+import math
 import re
+import time
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any
@@ -49,9 +51,10 @@ ALLOWED_METHODS = ("GET", "PUT", "DELETE")
 class KatoError(Exception):
     """An answer other than success: HTTP status, a stable machine word and a sentence for people."""
 
-    def __init__(self, code: int, msg: str, msg_show: str) -> None:
+    def __init__(self, code: int, msg: str, msg_show: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(msg_show)
         self.code, self.msg, self.msg_show = code, msg, msg_show
+        self.headers = headers or {}
 
 
 def _envelope_bytes(code: int, msg: str, msg_show: str, bean: dict | None, items: list | None) -> bytes:
@@ -85,14 +88,27 @@ class Throttle:
     def blocked(self, service_id: str, client: str) -> bool:
         return (cache.get(self._key(service_id, client)) or 0) >= self.limit
 
+    def retry_after_s(self, service_id: str, client: str) -> int:
+        """Seconds until the window of the first counted failure ends (the whole window if unknown)."""
+        until = cache.get(self._key(service_id, client) + ":until")
+        if until is None:
+            return self.window_s
+        return max(1, min(self.window_s, math.ceil(until - time.time())))
+
     def record_failure(self, service_id: str, client: str) -> None:
         key = self._key(service_id, client)
-        if cache.add(key, 1, timeout=self.window_s):
+        if self._start(key):
             return
         try:
             cache.incr(key)
         except ValueError:  # expired between add() and incr()
-            cache.add(key, 1, timeout=self.window_s)
+            self._start(key)
+
+    def _start(self, key: str) -> bool:
+        if not cache.add(key, 1, timeout=self.window_s):
+            return False
+        cache.set(key + ":until", time.time() + self.window_s, timeout=self.window_s)
+        return True
 
 
 def _throttle() -> Throttle:
@@ -369,8 +385,12 @@ def _lookup(service_id: str, address: Address | None, addition: _Addition | None
 
 def _authenticate(request: HttpRequest, found: _Found, presented: str | None, blocked: bool) -> None:
     if blocked:
+        wait_s = _throttle().retry_after_s(found.service_id, _client_address(request))
         raise KatoError(
-            429, "too_many_wrong_secrets", "Too many wrong secret keys from this address; try again later."
+            429,
+            "too_many_wrong_secrets",
+            f"Too many wrong secret keys from this address; try again in {wait_s} seconds.",
+            headers={"Retry-After": str(wait_s)},
         )
     if not presented:
         raise KatoError(
@@ -475,6 +495,8 @@ class ThirdPartyInstancesApi(View):
             return self._delete(request, found, address)
         except KatoError as error:
             response = envelope(error.code, error.msg, error.msg_show)
+            for name, value in error.headers.items():
+                response[name] = value
             if error.code == 405:
                 response["Allow"] = ", ".join(ALLOWED_METHODS)
             return response

@@ -95,6 +95,13 @@ def _responses(success: str, codes: tuple[str, ...]) -> dict[str, Any]:
     responses = {"200": {"description": success, "content": ref}}
     for code in codes:
         responses[code] = {"description": _ERRORS[code], "content": ref}
+    if "429" in codes:
+        responses["429"]["headers"] = {
+            "Retry-After": {
+                "description": "Seconds until this client address may try this component again.",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        }
     return responses
 
 

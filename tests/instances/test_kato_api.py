@@ -331,7 +331,9 @@ def test_too_many_wrong_secrets_from_one_client_are_answered_429(client, api_com
         {"secret_key": api_component.secret_key, "ip": "10.0.0.7"},
         REMOTE_ADDR="198.51.100.1",
     )
-    assert_envelope(blocked, 429, "too_many_wrong_secrets")
+    body = assert_envelope(blocked, 429, "too_many_wrong_secrets")
+    assert 295 <= int(blocked["Retry-After"]) <= 300  # the default window, just started
+    assert f"try again in {blocked['Retry-After']} seconds" in body["msg_show"]
     assert not Instance.objects.exists()
     # Someone else's wrong secrets never throttle a right secret from another client.
     other = put(
