@@ -6,9 +6,9 @@ Measured in one run, on the same server: requests per second and p50/p99 latency
   - a PUT that changes nothing (the instance exists, same is_online),
   - a PUT that adds a new instance each time,
 in rounds (bare, no-op, add, then again, each after an unmeasured VACUUM ANALYZE), reporting the
-medians; then the no-op PUT's p50/p99 at
-80 % of its saturation throughput (a fixed request rate). The database holds a console in use
-(2,000 instances in 100 components, analysed) before the first request.
+medians; then the no-op PUT's p50/p99 at 80 % of its saturation throughput (a fixed request
+rate). The database holds a console in use (2,000 instances in 100 components, analysed) before
+the first request.
 
 Targets: PUT throughput >= 0.5 x the bare view; p99 <= 50 ms at 80 % of the PUT's saturation.
 
