@@ -27,7 +27,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,10 +34,14 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from statistics import median
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import environment, free_port, recreate_database  # noqa: E402
+
 DB_NAME = "kato_bench_api"
-PG_URL = os.environ.get("KATO_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 
 
 def ensure_tools() -> None:
@@ -48,31 +51,10 @@ def ensure_tools() -> None:
         sys.exit("Install wrk (the Debian package) to run this benchmark.")
 
 
-def environment() -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        DJANGO_SETTINGS_MODULE="bench.settings",
-        DATABASE_URL=f"{PG_URL}/{DB_NAME}",
-        DEBUG="0",
-        SECRET_KEY="bench-" + "k" * 40,
-        ALLOWED_HOSTS="127.0.0.1,localhost",
-        LOG_LEVEL="WARNING",
-        KATO_VAR_DIR=tempfile.mkdtemp(prefix="kato-bench-"),
-        PYTHONPATH=str(ROOT),
-    )
-    return env
-
-
 def prepare_database(env: dict[str, str]) -> dict[str, str]:
-    import psycopg
-
-    with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
-    python = sys.executable
-    subprocess.run([python, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+    recreate_database(DB_NAME, env)
     seed = subprocess.run(
-        [python, "-c", SEED, str(EXISTING_COMPONENTS), str(EXISTING_INSTANCES_EACH)],
+        [sys.executable, "-c", SEED, str(EXISTING_COMPONENTS), str(EXISTING_INSTANCES_EACH)],
         cwd=ROOT,
         env=env,
         check=True,
@@ -113,12 +95,6 @@ def vacuum(env: dict[str, str]) -> None:
 
     with psycopg.connect(env["DATABASE_URL"], autocommit=True) as conn:
         conn.execute("VACUUM (ANALYZE)")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_gunicorn(env: dict[str, str], workers: int) -> tuple[subprocess.Popen[bytes], str]:
@@ -248,12 +224,6 @@ def database_on_its_own_cpu(enabled: bool) -> Iterator[None]:
                 os.sched_setaffinity(int(pid), before.get(int(pid), mine))
 
 
-def median(values: list[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -276,7 +246,12 @@ def main() -> None:
     )
     args = parser.parse_args()
     ensure_tools()
-    env = environment()
+    env = environment(
+        db_name=DB_NAME,
+        settings_module="bench.settings",
+        secret="bench-",
+        var_dir=tempfile.mkdtemp(prefix="kato-bench-"),
+    )
     seeded = prepare_database(env)
     with database_on_its_own_cpu(args.database_cpu):
         rounds, fixed = measure(env, seeded, args)

@@ -33,7 +33,6 @@ import json
 import os
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -51,8 +50,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import common  # noqa: E402
+from bench.common import drop_database, free_port, recreate_database, wait_for_port  # noqa: E402
+
 DB_NAME = "kato_bench_sweep"
-PG_URL = os.environ.get("KATO_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 BLACKBOX = "/usr/bin/prometheus-blackbox-exporter"
 TIMEOUT_S = 2
 JITTER_S = 0.0
@@ -63,27 +64,16 @@ KINDS = ("tcp", "http", "mysql", "hung_http", "hung_mysql")
 
 
 def environment(var_dir: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        DJANGO_SETTINGS_MODULE="kato_console.settings",
-        DATABASE_URL=f"{PG_URL}/{DB_NAME}",
-        DEBUG="0",
-        SECRET_KEY="bench-sweep-" + "k" * 40,
-        ALLOWED_HOSTS="127.0.0.1,localhost",
-        LOG_LEVEL="WARNING",
-        KATO_VAR_DIR=var_dir,
+    return common.environment(
+        db_name=DB_NAME,
+        settings_module="kato_console.settings",
+        secret="bench-sweep-",
+        var_dir=var_dir,
         # Plain http on loopback: the login cookies must not be marked Secure.
         SESSION_COOKIE_SECURE="0",
         CSRF_COOKIE_SECURE="0",
         KATO_PROBE_CONCURRENCY=str(CONCURRENCY),
-        PYTHONPATH=str(ROOT),
     )
-    return env
-
-
-# --------------------------------------------------------------------------------------------
-# The fleet: loopback servers in a process of their own (`bench/sweep.py --serve N`)
-# --------------------------------------------------------------------------------------------
 
 
 def fleet_sizes(total: int) -> dict[str, int]:
@@ -192,40 +182,6 @@ def child(command: list[str], env: dict[str, str], **options: Any):
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return
-        time.sleep(0.1)
-    sys.exit(f"nothing answers on 127.0.0.1:{port}")
-
-
-def recreate_database(env: dict[str, str]) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    for command in ("migrate", "collectstatic"):
-        subprocess.run(
-            [sys.executable, "manage.py", command, "--noinput", "-v", "0"], env=env, cwd=ROOT, check=True
-        )
-
-
-def drop_database() -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
 
 
 # --------------------------------------------------------------------------------------------
@@ -544,7 +500,7 @@ def main() -> None:
     directory = tempfile.mkdtemp(prefix="kato-bench-sweep-")
     env = environment(directory)
     os.environ.update(env)
-    recreate_database(env)
+    recreate_database(DB_NAME, env, "collectstatic")
     try:
         run(args, env, directory)
     finally:
@@ -552,7 +508,7 @@ def main() -> None:
             from django.db import connections
 
             connections.close_all()
-            drop_database()
+            drop_database(DB_NAME)
 
 
 def run(args: argparse.Namespace, env: dict[str, str], directory: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 from django import forms
@@ -24,7 +25,7 @@ from components.models import (
 )
 from instances.admin import report_probes
 from instances.models import HealthCheck, Instance
-from instances.sweep import probe_component_now
+from instances.sweep import probe_instances_now
 
 MASK = "••••••••"
 
@@ -173,10 +174,15 @@ class ComponentAdmin(admin.ModelAdmin):
     @admin.action(description="Probe now (every online instance)")
     def probe_now(self, request: HttpRequest, queryset: QuerySet[Component]) -> None:
         actor = Actor.for_user(request.user, request.META.get("REMOTE_ADDR"))
+        # All at once: one component's silent instances do not hold up the next one's probes.
+        probed = probe_instances_now(
+            instances=Instance.objects.filter(component__in=queryset, is_online=True), actor=actor
+        )
+        by_component = defaultdict(list)
+        for instance, result in probed:
+            by_component[instance.component_id].append((instance, result))
         for component in queryset:
-            report_probes(
-                self, request, component.name, probe_component_now(component=component, actor=actor)
-            )
+            report_probes(self, request, component.name, by_component[component.pk])
 
 
 @admin.register(Port)

@@ -62,7 +62,7 @@ def audit_record(
     """Write one audit event, its detail redacted; the team defaults to the component's."""
     if team is None and component is None:
         raise ValueError("An audit event belongs to a team: give the team or the component.")
-    event = AuditEvent(
+    return AuditEvent.objects.create(
         team_id=team.pk if team is not None else component.team_id,
         component=component,
         component_label=component.name if component else "",
@@ -72,5 +72,3 @@ def audit_record(
         detail=redact(detail or {}),
         remote_addr=actor.remote_addr,
     )
-    event.save(force_insert=True)
-    return event

@@ -93,14 +93,13 @@ def generated_value(component: Component, var: EnvVar) -> str:
 
 def best_routed_instance(component: Component) -> Instance | None:
     """The instance dependents should reach: healthy first, then the lowest latency, then a stable order."""
-    from instances.models import Status, instance_status
+    from instances.models import Status
+    from instances.selectors import instance_statuses
 
-    check = getattr(component, "health_check", None)
-    enabled = bool(check and check.enabled)
     routed = [
         (instance, status)
-        for instance in component.instances.all()
-        if (status := instance_status(instance, enabled)) in (Status.HEALTHY, Status.UNKNOWN)
+        for instance, status in instance_statuses(component)
+        if status in (Status.HEALTHY, Status.UNKNOWN)
     ]
     if not routed:
         return None

@@ -160,6 +160,11 @@ class Component(TimeStamped):
     def uses_api_registration(self) -> bool:
         return self.registration == Registration.API
 
+    @property
+    def instance_api_url(self) -> str:
+        """The Kato-compatible instance API URL (it answers for API registration only)."""
+        return f"{settings.KATO_PUBLIC_URL}/console/third_party/{self.service_id}"
+
     def save(self, *args, **kwargs) -> None:
         if self.application_id and not self.team_id:
             self.team_id = self.application.team_id

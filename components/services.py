@@ -170,7 +170,6 @@ def component_update(*, component: Component, actor: Actor, **changes: Any) -> C
         setattr(component, field, value)
     _validated_save(component)
     audit_record(
-        team=component.team,
         actor=actor,
         component=component,
         action="component.update",
@@ -207,7 +206,7 @@ def secret_key_regenerate(*, component: Component, actor: Actor) -> str:
         raise ComponentError("Only components with API registration have a secret key.")
     component.secret_key = new_secret_key()
     component.save(update_fields=["secret_key", "updated_at"])
-    audit_record(team=component.team, actor=actor, component=component, action="secret_key.regenerate")
+    audit_record(actor=actor, component=component, action="secret_key.regenerate")
     return component.secret_key
 
 
@@ -238,7 +237,6 @@ def port_create(
     _validated_save(port)
     port_sync_generated_env(port)
     audit_record(
-        team=component.team,
         actor=actor,
         component=component,
         action="port.create",
@@ -358,7 +356,6 @@ def env_var_set(
         _refuse_dependent_collisions(component=component, names={name})
     _validated_save(var)
     audit_record(
-        team=component.team,
         actor=actor,
         component=component,
         action="env.create" if created else "env.update",
@@ -445,7 +442,6 @@ def dependency_add(
         port_update(port=port, actor=actor, inner_service=True)
     _validated_save(dependency)
     audit_record(
-        team=component.team,
         actor=actor,
         component=component,
         action="dependency.add",
@@ -482,7 +478,6 @@ def dependency_remove(*, component: Component, target: Component, actor: Actor) 
     if not deleted:
         raise ComponentError(f"{component.name} does not depend on {target.name}.")
     audit_record(
-        team=component.team,
         actor=actor,
         component=component,
         action="dependency.remove",
@@ -534,7 +529,6 @@ def env_reveal(*, component: Component, actor: Actor, names: Iterable[str], via:
     names = sorted(set(names))
     if names:
         audit_record(
-            team=component.team,
             actor=actor,
             component=component,
             action="env.reveal",

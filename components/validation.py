@@ -9,6 +9,8 @@ from django.core.validators import RegexValidator
 SERVICE_NAME_RE = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
 PORT_ALIAS_RE = r"^[A-Z][A-Z0-9_]*$"
 ENV_NAME_RE = r"^[A-Za-z_][A-Za-z0-9_]*$"
+# A component's service id: the id in its instance API URL (models.new_service_id).
+SERVICE_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 
 # Names a container runtime or the shell owns: a component may not redefine them.
 RESERVED_ENV_NAMES = (

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -55,7 +54,7 @@ def _overview_context(request: HttpRequest, component: Component, *, revealed: s
         "instances": instance_statuses(component),
         "port": next(iter(component.ports.all()), None),
         "can_write": bool(membership and membership.can_write),
-        "api_url": f"{settings.KATO_PUBLIC_URL}/console/third_party/{component.service_id}",
+        "api_url": component.instance_api_url,
         "revealed_key": revealed,
     }
 

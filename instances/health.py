@@ -266,7 +266,9 @@ def _variable_name(variables: dict[str, str], explicit: str | None, suffix: str,
 # --------------------------------------------------------------------------------------------
 
 
-_TEXT_LIMITS = {"last_stage": 16, "last_error": 500, "server_info": 200}
+_TEXT_LIMITS = {
+    name: Instance._meta.get_field(name).max_length for name in ("last_stage", "last_error", "server_info")
+}
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,10 @@ import ipaddress
 import json
 import logging
 import math
-import re
 import time
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
@@ -37,15 +36,17 @@ from components.audit import Actor
 from components.models import Actor as ActorKind
 from components.models import AuditEvent, Component, Registration
 from components.services import ComponentError
+from components.validation import SERVICE_ID_RE
 from instances.addresses import Address, AddressError, check_policy, parse_address
 from instances.models import HealthCheck, Instance, Source, instance_status
-from instances.services import instance_delete, instance_upsert
+from instances.services import added_detail, instance_delete, instance_set_online, instance_upsert
 
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
-SERVICE_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 ALLOWED_METHODS = ("GET", "PUT", "DELETE")
+# The endpoint's URL pattern (trailing slash optional), for the URLconf and the middleware shortcut.
+API_PATH = r"^console/third_party/(?P<service_id>[^/]+)/?$"
 
 
 class KatoError(Exception):
@@ -173,46 +174,45 @@ def _presented_secret(request: HttpRequest, body: dict[str, Any]) -> str | None:
     return secret if isinstance(secret, str) else None
 
 
+class _Row(NamedTuple):
+    """The lookup's answer: the component, the instance at the request's address (if any) and the
+    instance the statement itself added (a PUT of a new address on PostgreSQL)."""
+
+    id: int
+    name: str
+    team_id: int
+    registration: str
+    secret_key: str
+    kind: str
+    instance_id: int | None = None
+    is_online: bool | None = None
+    scheme: str | None = None
+    added_id: int | None = None
+
+
 @dataclass
 class _Found:
-    """The component's row, the instance at the request's address when there is one, and the id of
-    the instance the lookup itself added (a PUT of a new address on PostgreSQL)."""
-
     service_id: str
-    row: tuple
+    row: _Row
 
     @cached_property
     def component(self) -> Component:
         # Built only when needed: a model instance costs more than the rest of a no-op PUT.
+        row = self.row
         return Component(
-            id=self.row[0],
-            name=self.row[1],
-            team_id=self.row[2],
-            registration=self.row[3],
-            secret_key=self.row[4],
-            kind=self.row[5],
+            id=row.id,
+            name=row.name,
+            team_id=row.team_id,
+            registration=row.registration,
+            secret_key=row.secret_key,
+            kind=row.kind,
             service_id=self.service_id,
         )
 
     @property
-    def registration(self) -> str:
-        return self.row[3]
-
-    @property
-    def secret_key(self) -> str:
-        return self.row[4]
-
-    @property
-    def instance_id(self) -> int | None:
-        return self.row[6] if len(self.row) > 6 else None
-
-    @property
     def instance_state(self) -> tuple[bool, str] | None:
-        return (bool(self.row[7]), self.row[8]) if self.instance_id is not None else None
-
-    @property
-    def added_id(self) -> int | None:
-        return self.row[9] if len(self.row) > 9 else None
+        row = self.row
+        return (bool(row.is_online), row.scheme) if row.instance_id is not None else None
 
 
 @dataclass(frozen=True)
@@ -236,7 +236,7 @@ class _Addition:
             "port": self.address.port,
             "port_or_zero": self.address.port or 0,
             "scheme": self.address.scheme,
-            "address": str(self.address),
+            "detail": json.dumps(added_detail(str(self.address), self.is_online, Source.API)),
             "is_online": self.is_online,
             "secret_digest": self.secret_digest,
             "remote_addr": self.remote_addr,
@@ -297,8 +297,8 @@ def _lookup_and_add_statement() -> str:
 
     Built once from the models: table and column names, and the models' own defaults, are
     formatted in; every value from the request is a parameter. Its answer is the lookup's row plus
-    the id of the added instance, if any. The audit event's detail is what ``audit_record`` would
-    write for an API registration (none of its keys is secret, so there is nothing to redact).
+    the id of the added instance, if any. The audit event's detail is the services' own
+    (``added_detail``; none of its keys is secret, so there is nothing to redact).
     """
     connection.ensure_connection()
     instance_columns, instance_values = _insert_values(
@@ -322,8 +322,7 @@ def _lookup_and_add_statement() -> str:
             "actor": f"'{ActorKind.API_KEY}'",
             "user_id": "NULL",
             "action": "'instance.add'",
-            "detail": "jsonb_build_object('address', %(address)s::text, 'is_online', %(is_online)s::boolean, "
-            f"'source', '{Source.API}')",
+            "detail": "%(detail)s::jsonb",
             "remote_addr": "%(remote_addr)s::inet",
         },
     )
@@ -373,8 +372,8 @@ def _lookup(service_id: str, address: Address | None, addition: _Addition | None
         row = cursor.fetchone()
     if row is None:
         raise KatoError(404, "component_not_found", "There is no third-party component with this id.")
-    found = _Found(service_id, row)
-    if found.registration != Registration.API:
+    found = _Found(service_id, _Row(*row))
+    if found.row.registration != Registration.API:
         raise KatoError(
             409,
             "not_api_registration",
@@ -396,7 +395,7 @@ def _authenticate(request: HttpRequest, found: _Found, presented: str | None, bl
         raise KatoError(
             401, "secret_key_missing", "The secret key is missing: send secret_key or Authorization: Bearer."
         )
-    if not hmac.compare_digest(presented.encode(), found.secret_key.encode()):
+    if not hmac.compare_digest(presented.encode(), found.row.secret_key.encode()):
         client = _client_address(request)
         _throttle().record_failure(found.service_id, client)
         logger.info("Wrong secret key for component %s from %s", found.service_id, client)
@@ -407,9 +406,12 @@ def _addition(
     request: HttpRequest, body: dict[str, Any], address: Address | None, presented: str | None
 ) -> _Addition | None:
     """What a PUT adds if its address is new; None when the request is bound to be refused."""
-    is_online = body.get("is_online", True)
-    if address is None or not presented or not isinstance(is_online, bool):
+    if address is None or not presented:
         return None
+    try:
+        is_online = _is_online(body)
+    except KatoError:
+        return None  # reported after authentication
     digest = hashlib.sha256(presented.encode()).digest()
     return _Addition(address, is_online, digest, _client_ip(request))
 
@@ -505,23 +507,28 @@ class ThirdPartyInstancesApi(View):
         return Actor.api_key(_client_ip(request))
 
     def _put(self, request: HttpRequest, found: _Found, address: Address, is_online: bool) -> HttpResponse:
-        if found.added_id is not None:
+        row = found.row
+        if row.added_id is not None or found.instance_state == (is_online, address.scheme):
             return HttpResponse(MODIFIED, content_type="application/json")
-        unchanged = found.instance_state == (is_online, address.scheme)
-        if not unchanged:
+        actor = self._actor(request)
+        if row.instance_id is not None:
             try:
-                instance_upsert(
-                    component=found.component,
-                    address=address,
-                    is_online=is_online,
-                    actor=self._actor(request),
+                instance = Instance(pk=row.instance_id, component=found.component)
+                instance_set_online(
+                    instance=instance, is_online=is_online, actor=actor, scheme=address.scheme
                 )
-            except ComponentError as error:
-                raise KatoError(400, "ip_invalid", str(error)) from None
+                return HttpResponse(MODIFIED, content_type="application/json")
+            except Instance.DoesNotExist:
+                pass  # Deleted since the lookup: add it again.
+        try:  # Not there at the lookup: a new address on SQLite, or one a concurrent request just added.
+            instance_upsert(component=found.component, address=address, is_online=is_online, actor=actor)
+        except ComponentError as error:
+            raise KatoError(400, "ip_invalid", str(error)) from None
         return HttpResponse(MODIFIED, content_type="application/json")
 
     def _delete(self, request: HttpRequest, found: _Found, address: Address) -> HttpResponse:
-        instance = Instance.objects.filter(pk=found.instance_id).first() if found.instance_id else None
+        instance_id = found.row.instance_id
+        instance = Instance.objects.filter(pk=instance_id).first() if instance_id else None
         if instance is None:
             raise KatoError(404, "instance_not_found", f"The component has no instance at {address}.")
         instance.component = found.component

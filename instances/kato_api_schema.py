@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from instances.models import Status
+
 PATH = "/console/third_party/{service_id}"
 
 _ENVELOPE = {
@@ -47,7 +49,7 @@ _INSTANCE = {
         "address": {"type": "string", "example": "10.0.0.7:3306"},
         "ip": {"type": "string", "example": "10.0.0.7"},
         "port": {"type": "integer", "nullable": True},
-        "status": {"type": "string", "enum": ["offline", "notready", "healthy", "unhealthy", "unknown"]},
+        "status": {"type": "string", "enum": list(Status.values)},
         "is_online": {"type": "boolean"},
         "is_static": {"type": "boolean"},
         "latency_ms": {"type": "number", "nullable": True},

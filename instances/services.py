@@ -34,6 +34,32 @@ def _reset_health(instance: Instance) -> None:
     instance.generation = (instance.generation or 0) + 1
 
 
+def _new_instance(*, component: Component, address: Address, is_online: bool, source: str) -> Instance:
+    return Instance(
+        component=component,
+        host=address.host,
+        port=address.port,
+        scheme=address.scheme,
+        is_online=is_online,
+        source=source,
+        next_probe_at=timezone.now() if is_online else None,
+    )
+
+
+def added_detail(address: str, is_online: bool, source: str) -> dict[str, Any]:
+    """The detail of an ``instance.add`` audit event."""
+    return {"address": address, "is_online": is_online, "source": source}
+
+
+def _audit_added(instance: Instance, actor: Actor) -> None:
+    audit_record(
+        actor=actor,
+        component=instance.component,
+        action="instance.add",
+        detail=added_detail(instance.address, instance.is_online, instance.source),
+    )
+
+
 @transaction.atomic
 def instance_add(
     *,
@@ -43,25 +69,11 @@ def instance_add(
     is_online: bool = True,
     source: str = Source.STATIC,
 ) -> Instance:
-    instance = Instance(
-        component=component,
-        host=address.host,
-        port=address.port,
-        scheme=address.scheme,
-        is_online=is_online,
-        source=source,
-        next_probe_at=timezone.now() if is_online else None,
-    )
+    instance = _new_instance(component=component, address=address, is_online=is_online, source=source)
     if Instance.objects.filter(component=component, host=address.host, port=address.port).exists():
         raise ComponentError({"address": [f"{component.name} already has the instance {instance.address}."]})
     _validated_save(instance)
-    audit_record(
-        team=component.team,
-        actor=actor,
-        component=component,
-        action="instance.add",
-        detail={"address": instance.address, "is_online": is_online, "source": source},
-    )
+    _audit_added(instance, actor)
     return instance
 
 
@@ -76,24 +88,11 @@ def instance_upsert(
     (instance, changed). (The instance API adds on PostgreSQL in its own single statement, and
     comes here for the rest.)
     """
-    instance = Instance(
-        component=component,
-        host=address.host,
-        port=address.port,
-        scheme=address.scheme,
-        is_online=is_online,
-        source=Source.API,
-        next_probe_at=timezone.now() if is_online else None,
-    )
+    instance = _new_instance(component=component, address=address, is_online=is_online, source=Source.API)
     try:
         with transaction.atomic():
             instance.save(force_insert=True)
-            audit_record(
-                actor=actor,
-                component=component,
-                action="instance.add",
-                detail={"address": instance.address, "is_online": is_online, "source": Source.API},
-            )
+            _audit_added(instance, actor)
         return instance, True
     except IntegrityError:
         pass  # It exists already (perhaps added a moment ago by a concurrent request).
@@ -185,7 +184,6 @@ def health_check_update(*, component: Component, actor: Actor, **changes: Any) -
     )
     Instance.objects.filter(component=component, is_online=True).update(next_probe_at=timezone.now())
     audit_record(
-        team=component.team,
         actor=actor,
         component=component,
         action="health_check.update",

@@ -289,7 +289,7 @@ def probe_instances_now(*, instances: Iterable[Instance], actor: Actor) -> list[
     """Probe these instances right away (the offline ones are left out) and record the results."""
     claims = [Claim(instance.pk, instance.generation) for instance in instances if instance.is_online]
     pairs = run_claims(claims, jitter_s=0).results
-    fresh = Instance.objects.select_related("component__health_check", "component__team").in_bulk(
+    fresh = Instance.objects.select_related("component__health_check").in_bulk(
         [claim.instance_id for claim, _ in pairs]
     )
     probed = [(fresh[claim.instance_id], result) for claim, result in pairs if claim.instance_id in fresh]
@@ -305,7 +305,6 @@ def _audit_probe_now(probed: list[tuple[Instance, ProbeResult]], actor: Actor) -
     for pairs in by_component.values():
         component = pairs[0][0].component
         audit_record(
-            team=component.team,
             actor=actor,
             component=component,
             action="component.probe",

@@ -30,7 +30,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # The Kato-compatible, secret-keyed instance endpoint (trailing slash optional).
     re_path(
-        r"^console/third_party/(?P<service_id>[^/]+)/?$",
+        kato_api.API_PATH,
         kato_api.ThirdPartyInstancesApi.as_view(),
         name="kato-third-party",
     ),

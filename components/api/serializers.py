@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from components.models import Component, ComponentKind, EnvVar, Protocol, Registration, Scope
+from components.models import Component, ComponentKind, Protocol, Registration, Scope
 from components.validation import ENV_NAME_RE, PORT_ALIAS_RE, SERVICE_NAME_RE
 from instances.addresses import MAX_ADDRESS_LENGTH, Address
 from instances.models import CheckKind, Source, Status
@@ -43,7 +42,7 @@ COMPONENT_STATUSES = [
 def api_url(component: Component) -> str | None:
     if component.registration != Registration.API:
         return None
-    return f"{settings.KATO_PUBLIC_URL}/console/third_party/{component.service_id}"
+    return component.instance_api_url
 
 
 # Applications
@@ -188,12 +187,7 @@ class ComponentCreateSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 {"registration": ["Only third-party components have a registration method."]}
             )
-        if attrs["kind"] == ComponentKind.THIRD_PARTY:
-            attrs.setdefault("registration", Registration.STATIC)
-        if attrs.get("addresses") and attrs.get("registration") != Registration.STATIC:
-            raise serializers.ValidationError(
-                {"addresses": ["Only a third-party component with static registration takes addresses."]}
-            )
+        # Addresses for anything but static registration are refused by the service, which owns the rule.
         return attrs
 
 
@@ -245,23 +239,28 @@ class SecretKeySerializer(serializers.Serializer):
 # Connection information and the component's own variables
 
 
-class EnvVarSerializer(serializers.Serializer):
+class _VariableSerializer(serializers.Serializer):
+    """A variable's name and value; a secret value is null unless the request reveals it."""
+
     name = serializers.CharField()
     value = serializers.SerializerMethodField()
     secret = serializers.BooleanField()
+
+    @extend_schema_field(
+        serializers.CharField(allow_null=True, help_text="null for a secret value unless ?reveal=true.")
+    )
+    def get_value(self, variable: Any) -> str | None:
+        if variable.secret and not self.context.get("reveal"):
+            return None
+        return self.context.get("values", {}).get(variable.name, variable.value)
+
+
+class EnvVarSerializer(_VariableSerializer):
     scope = EnumField(Scope, enum_name="Scope")
     description = serializers.CharField()
     generated = serializers.BooleanField(
         help_text="A_HOST / A_PORT from the port's internal service: computed, not editable."
     )
-
-    @extend_schema_field(
-        serializers.CharField(allow_null=True, help_text="null for a secret value unless ?reveal=true.")
-    )
-    def get_value(self, var: EnvVar) -> str | None:
-        if var.secret and not self.context.get("reveal"):
-            return None
-        return self.context.get("values", {}).get(var.name, var.value)
 
 
 class EnvVarCreateSerializer(serializers.Serializer):
@@ -297,23 +296,14 @@ class ComponentRefSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
-class EffectiveVariableSerializer(serializers.Serializer):
+class EffectiveVariableSerializer(_VariableSerializer):
     """One entry of the effective environment (components.environment.EnvEntry)."""
 
-    name = serializers.CharField()
-    value = serializers.SerializerMethodField()
-    secret = serializers.BooleanField()
     generated = serializers.BooleanField()
     source = ComponentRefSerializer(help_text="The component the variable comes from.")
     overridden_by = ComponentRefSerializer(
         allow_null=True, help_text="Set when the variable does not take effect: who overrides it."
     )
-
-    @extend_schema_field(serializers.CharField(allow_null=True, help_text="null for a masked secret."))
-    def get_value(self, entry: Any) -> str | None:
-        if entry.secret and not self.context.get("reveal"):
-            return None
-        return entry.value
 
 
 # Dependencies

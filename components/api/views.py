@@ -7,8 +7,6 @@ A refused change (``ComponentError``) is a 400 in DRF's usual form, with the fie
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import re
 from typing import Any
 
@@ -32,18 +30,17 @@ from components.audit import Actor
 from components.models import Actor as ActorKind
 from components.models import ApiToken, Component, Dependency, EnvVar, Port, Team
 from components.services import ComponentError
-from components.validation import ENV_NAME_RE
+from components.validation import ENV_NAME_RE, SERVICE_ID_RE
 from instances import services as instance_services
 from instances.models import HealthCheck, Instance
 
-_SERVICE_ID = re.compile(r"^[0-9a-f]{32}$")
 _MAX_ID = 2**63 - 1
 
 SERVICE_ID_PARAM = OpenApiParameter(
     "service_id",
     OpenApiTypes.STR,
     OpenApiParameter.PATH,
-    pattern=_SERVICE_ID.pattern,
+    pattern=SERVICE_ID_RE.pattern,
     description="The component's service id (32 hex digits).",
 )
 REVEAL_PARAM = OpenApiParameter(
@@ -69,7 +66,7 @@ class ConsoleApi(APIView):
 
     def get_component(self, service_id: str) -> Component:
         """The requester's component, after the role check for writes; 404 for anyone else's."""
-        if not _SERVICE_ID.match(service_id):
+        if not SERVICE_ID_RE.match(service_id):
             raise exceptions.NotFound("No such component.")
         component = selectors.component_for_user(self.request.user, service_id)
         self.check_object_permissions(self.request, component.team)
@@ -128,7 +125,7 @@ class ApplicationListApi(ConsoleApi):
         team = self._team(data.get("team", ""))
         self.check_object_permissions(request, team)
         application = services.application_create(team=team, name=data["name"], actor=self.actor())
-        application = selectors.applications_for_user(request.user).get(pk=application.pk)
+        application.component_count = application.third_party_count = 0  # it is new
         return Response(s.ApplicationSerializer(application).data, status=status.HTTP_201_CREATED)
 
     def _team(self, slug: str) -> Team:
@@ -239,7 +236,7 @@ class ComponentDetailApi(ConsoleApi):
         changes = _validated(s.ComponentUpdateSerializer, request.data)
         if changes:
             services.component_update(component=component, actor=self.actor(), **changes)
-        return Response(_component_detail(request, self.get_component(service_id)))
+        return Response(_component_detail(request, component))
 
     @extend_schema(
         operation_id="components_delete",
@@ -558,7 +555,7 @@ class DependencyListApi(ConsoleApi):
         data = _validated(s.DependencyCreateSerializer, request.data)
         target = (
             selectors.components_for_user(request.user).filter(service_id=data["target"]).first()
-            if _SERVICE_ID.match(data["target"])
+            if SERVICE_ID_RE.match(data["target"])
             else None
         )
         if target is None:
@@ -588,7 +585,7 @@ class DependencyDetailApi(ConsoleApi):
         component = self.get_component(service_id)
         dependency = (
             component.dependencies.filter(target__service_id=target).select_related("target").first()
-            if _SERVICE_ID.match(target)
+            if SERVICE_ID_RE.match(target)
             else None
         )
         if dependency is None:
@@ -760,7 +757,7 @@ class ProbeApi(ConsoleApi):
 
 
 def _probe_component_now() -> Any:
-    # Imported when called: the connectivity work provides instances.sweep; until then this is a 501.
-    if importlib.util.find_spec("instances.sweep") is None:
-        return None
-    return getattr(importlib.import_module("instances.sweep"), "probe_component_now", None)
+    """The probe-on-demand service; an installation without it answers 501."""
+    from instances.sweep import probe_component_now
+
+    return probe_component_now
