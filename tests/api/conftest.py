@@ -63,3 +63,14 @@ def phpmyadmin(internal_component, mysql, alice_actor):
         actor=alice_actor,
     )
     return internal_component
+
+
+# The effective environment of ``phpmyadmin`` as a dotenv file, secrets included.
+PHPMYADMIN_DOTENV = (
+    "# Effective environment of shop/phpmyadmin\n"
+    "MYSQL_HOST=\n"
+    """MYSQL_PASSWORD="pa$$ 'word'"\n"""
+    "MYSQL_PORT=3306\n"
+    "MYSQL_USER=shop\n"
+    "PMA_ABSOLUTE_URI=https://pma\n"
+)

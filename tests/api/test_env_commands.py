@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 
 from components import services
 from components.models import AuditEvent, Scope
+from tests.api.conftest import PHPMYADMIN_DOTENV
 
 pytestmark = pytest.mark.django_db
 
@@ -22,14 +23,7 @@ def _run(*args: str) -> str:
 
 
 def test_component_env_prints_dotenv_by_default(phpmyadmin):
-    assert _run("component_env", "shop/phpmyadmin") == (
-        "# Effective environment of shop/phpmyadmin\n"
-        "MYSQL_HOST=\n"
-        """MYSQL_PASSWORD="pa$$ 'word'"\n"""
-        "MYSQL_PORT=3306\n"
-        "MYSQL_USER=shop\n"
-        "PMA_ABSOLUTE_URI=https://pma\n"
-    )
+    assert _run("component_env", "shop/phpmyadmin") == PHPMYADMIN_DOTENV
     event = AuditEvent.objects.get(action="env.reveal")
     assert (event.actor, event.detail["via"]) == ("system", "component_env:dotenv")
 

@@ -18,9 +18,12 @@ import struct
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 
 class Client:
@@ -190,6 +193,34 @@ class LoopbackServer:
                 self._open -= 1
             client.sock.close()
             sock.close()
+
+
+Serve = Callable[..., LoopbackServer]
+
+
+@pytest.fixture
+def serve() -> Iterator[Serve]:
+    """Start loopback servers with a handler; all are stopped after the test.
+
+    A test module takes it by assignment (``serve = probe_servers.serve``), which pytest collects.
+    """
+    servers: list[LoopbackServer] = []
+
+    def start(handler: Handler, **options: Any) -> LoopbackServer:
+        server = LoopbackServer(handler, **options)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 # --------------------------------------------------------------------------------------------

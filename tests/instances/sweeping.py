@@ -5,8 +5,7 @@ A test module takes the fixtures by assignment (``serve = sweeping.serve``), whi
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -19,37 +18,16 @@ from instances.addresses import parse_address
 from instances.models import Instance
 from instances.services import health_check_update, instance_add
 from instances.sweep import RoundReport, sweep_round
-from tests.instances.probe_servers import Handler, LoopbackServer
+from tests.instances import probe_servers
+from tests.instances.probe_servers import Handler, LoopbackServer, Serve, close_at_once, closed_port
 
-Serve = Callable[..., LoopbackServer]
-
-
-@pytest.fixture
-def serve() -> Iterator[Serve]:
-    """Start loopback servers with a handler; all are stopped after the test."""
-    servers: list[LoopbackServer] = []
-
-    def start(handler: Handler, **options: Any) -> LoopbackServer:
-        server = LoopbackServer(handler, **options)
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.close()
+serve = probe_servers.serve
 
 
 @pytest.fixture
 def no_jitter(settings: Any) -> None:
     # Spreading start times is the probes' business (tested there); here it would only slow tests.
     settings.KATO_SWEEP_JITTER_S = 0
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def checked_component(
@@ -66,6 +44,36 @@ def checked_component(
 
 def add_instance(component: Component, address: str, actor: Actor, **options: Any) -> Instance:
     return instance_add(component=component, address=parse_address(address), actor=actor, **options)
+
+
+def served_instance(
+    serve: Serve,
+    application: Application,
+    actor: Actor,
+    *,
+    handler: Handler = close_at_once,
+    is_online: bool = True,
+    **check: Any,
+) -> tuple[LoopbackServer, Component, Instance]:
+    """A loopback server with this handler, a checked component, and its instance at the server."""
+    server = serve(handler)
+    component = checked_component(application, actor, **check)
+    instance = add_instance(component, f"127.0.0.1:{server.port}", actor, is_online=is_online)
+    return server, component, instance
+
+
+def refused_instance(component: Component, actor: Actor) -> Instance:
+    """An instance at a loopback port nothing listens on: its probes are refused."""
+    return add_instance(component, f"127.0.0.1:{closed_port()}", actor)
+
+
+def offline_instance(component: Component, actor: Actor, address: str = "127.0.0.1:5999") -> Instance:
+    return add_instance(component, address, actor, is_online=False)
+
+
+def not_due_yet(minutes: int = 5) -> None:
+    """Every instance is scheduled ``minutes`` from now, so none is due."""
+    Instance.objects.update(next_probe_at=timezone.now() + timedelta(minutes=minutes))
 
 
 def time_passes() -> None:

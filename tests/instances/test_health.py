@@ -31,6 +31,8 @@ from tests.instances.sweeping import (
     checked_component,
     closed_port,
     fresh,
+    refused_instance,
+    served_instance,
     sweep_rounds,
     time_passes,
 )
@@ -53,9 +55,7 @@ def listen(port: int = 0) -> socket.socket:
 def test_it_makes_an_instance_healthy_after_success_threshold_successes(
     application, alice_actor: Actor, serve
 ) -> None:
-    server = serve(close_at_once)
-    component = checked_component(application, alice_actor, success_threshold=2)
-    instance = add_instance(component, f"127.0.0.1:{server.port}", alice_actor)
+    server, component, instance = served_instance(serve, application, alice_actor, success_threshold=2)
 
     sweep_rounds(1)
     after_one = fresh(instance)
@@ -78,7 +78,7 @@ def test_it_makes_an_instance_unhealthy_after_failure_threshold_failures_with_st
     application, alice_actor: Actor
 ) -> None:
     component = checked_component(application, alice_actor, failure_threshold=3)
-    instance = add_instance(component, f"127.0.0.1:{closed_port()}", alice_actor)
+    instance = refused_instance(component, alice_actor)
 
     sweep_rounds(2)
     after_two = fresh(instance)
@@ -142,9 +142,7 @@ def test_it_recovers_an_unhealthy_instance_by_itself_and_never_deletes_it(
 def test_it_writes_no_audit_event_when_the_health_does_not_change(
     application, alice_actor: Actor, serve
 ) -> None:
-    server = serve(close_at_once)
-    component = checked_component(application, alice_actor)
-    add_instance(component, f"127.0.0.1:{server.port}", alice_actor)
+    served_instance(serve, application, alice_actor)
 
     sweep_rounds(4)
 
@@ -157,9 +155,7 @@ def test_it_writes_no_audit_event_when_the_health_does_not_change(
 
 
 def test_it_does_not_probe_an_offline_instance(application, alice_actor: Actor, serve) -> None:
-    server = serve(close_at_once)
-    component = checked_component(application, alice_actor)
-    instance = add_instance(component, f"127.0.0.1:{server.port}", alice_actor, is_online=False)
+    server, _, instance = served_instance(serve, application, alice_actor, is_online=False)
 
     report = sweep_round(everything=True)
 
@@ -170,9 +166,7 @@ def test_it_does_not_probe_an_offline_instance(application, alice_actor: Actor, 
 
 
 def test_it_does_not_probe_when_the_health_check_is_disabled(application, alice_actor: Actor, serve) -> None:
-    server = serve(close_at_once)
-    component = checked_component(application, alice_actor, enabled=False)
-    instance = add_instance(component, f"127.0.0.1:{server.port}", alice_actor)
+    server, _, instance = served_instance(serve, application, alice_actor, enabled=False)
 
     report = sweep_round(everything=True)
 
@@ -182,9 +176,7 @@ def test_it_does_not_probe_when_the_health_check_is_disabled(application, alice_
 
 
 def test_it_probes_again_once_the_check_is_turned_back_on(application, alice_actor: Actor, serve) -> None:
-    server = serve(close_at_once)
-    component = checked_component(application, alice_actor, enabled=False)
-    instance = add_instance(component, f"127.0.0.1:{server.port}", alice_actor)
+    _, component, instance = served_instance(serve, application, alice_actor, enabled=False)
 
     health_check_update(component=component, actor=alice_actor, enabled=True)
     sweep_round()
@@ -195,9 +187,7 @@ def test_it_probes_again_once_the_check_is_turned_back_on(application, alice_act
 def test_it_never_connects_to_a_denied_network_and_says_so(
     application, alice_actor: Actor, serve, settings
 ) -> None:
-    server = serve(close_at_once)
-    component = checked_component(application, alice_actor, failure_threshold=2)
-    instance = add_instance(component, f"127.0.0.1:{server.port}", alice_actor)
+    server, _, instance = served_instance(serve, application, alice_actor, failure_threshold=2)
     settings.KATO_DENIED_NETWORKS = [ipaddress.ip_network("127.0.0.0/8")]
 
     sweep_rounds(2)
@@ -219,9 +209,7 @@ def test_it_never_connects_to_a_denied_network_and_says_so(
 def test_it_drops_a_result_when_the_instance_changed_during_the_probe(
     application, alice_actor: Actor, serve
 ) -> None:
-    server = serve(close_at_once)
-    component = checked_component(application, alice_actor, failure_threshold=1)
-    instance = add_instance(component, f"127.0.0.1:{server.port}", alice_actor)
+    _, _, instance = served_instance(serve, application, alice_actor, failure_threshold=1)
     [claim] = claim_due()
     plan = probe_plan([claim])  # the probe starts…
     instance_set_online(instance=instance, is_online=False, actor=alice_actor)  # …the instance changes…
@@ -239,9 +227,7 @@ def test_it_drops_a_result_when_the_instance_changed_during_the_probe(
 def test_a_chunk_does_not_probe_an_instance_that_changed_after_it_was_claimed(
     application, alice_actor: Actor, serve
 ) -> None:
-    server = serve(close_at_once)
-    component = checked_component(application, alice_actor)
-    instance = add_instance(component, f"127.0.0.1:{server.port}", alice_actor)
+    server, component, instance = served_instance(serve, application, alice_actor)
     claims = claims_from_payload(claims_to_payload(claim_due()))  # as a chunk task receives them
     health_check_update(component=component, actor=alice_actor, path="/changed")
 
@@ -255,9 +241,7 @@ def test_a_chunk_does_not_probe_an_instance_that_changed_after_it_was_claimed(
 def test_it_drops_the_result_of_an_instance_deleted_during_the_probe(
     application, alice_actor: Actor, serve
 ) -> None:
-    server = serve(close_at_once)
-    component = checked_component(application, alice_actor)
-    instance = add_instance(component, f"127.0.0.1:{server.port}", alice_actor)
+    _, _, instance = served_instance(serve, application, alice_actor)
     [claim] = claim_due()
     instance_delete(instance=instance, actor=alice_actor)
 
@@ -318,9 +302,14 @@ def test_it_gets_the_checks_path_with_http(application, alice_actor: Actor, serv
 
 
 def test_it_counts_an_http_error_status_as_a_failure(application, alice_actor: Actor, serve) -> None:
-    server = serve(http_response(503, "Service Unavailable"))
-    component = checked_component(application, alice_actor, kind="http", failure_threshold=1)
-    instance = add_instance(component, f"127.0.0.1:{server.port}", alice_actor)
+    _, _, instance = served_instance(
+        serve,
+        application,
+        alice_actor,
+        handler=http_response(503, "Service Unavailable"),
+        kind="http",
+        failure_threshold=1,
+    )
 
     sweep_round()
 
@@ -464,9 +453,7 @@ def test_it_does_not_warn_otherwise(kind: str, use_credentials: bool) -> None:
 
 
 def test_it_records_health_as_the_model_knows_it(application, alice_actor: Actor, serve) -> None:
-    server = serve(close_at_once)
-    component = checked_component(application, alice_actor)
-    instance = add_instance(component, f"127.0.0.1:{server.port}", alice_actor)
+    _, _, instance = served_instance(serve, application, alice_actor)
 
     sweep_round()
 

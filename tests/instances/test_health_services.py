@@ -4,16 +4,14 @@ a component, its port, its connection information, and the health check."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 
 import pytest
 
 from components import services
 from components.audit import Actor
 from components.models import Application, Component
-from instances.models import Status
+from instances.models import Instance, Status
 from instances.services import health_check_update
-from tests import support
 from tests.instances import sweeping
 from tests.instances.sweeping import add_instance, fresh, sweep_rounds
 from tests.support import require_service
@@ -43,22 +41,23 @@ def component_with(
     return component
 
 
+def service_instance(
+    service_name: str, application: Application, actor: Actor, *, name: str, protocol: str, **options: object
+) -> Instance:
+    """An instance of the real service, in a component set up by ``component_with`` on its port."""
+    service = require_service(service_name)
+    component = component_with(application, actor, name=name, protocol=protocol, port=service.port, **options)
+    return add_instance(component, service.host, actor)
+
+
 # --------------------------------------------------------------------------------------------
 # MariaDB
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def mariadb_account() -> Iterator[tuple[str, str]]:
-    with support.mariadb_account("kato_sweep") as account:
-        yield account
-
-
 @pytest.mark.mariadb
 def test_mariadb_is_healthy_and_named_with_a_greeting_only_check(application, alice_actor: Actor) -> None:
-    service = require_service("mariadb")
-    component = component_with(application, alice_actor, name="mysql", protocol="mysql", port=service.port)
-    instance = add_instance(component, service.host, alice_actor)
+    instance = service_instance("mariadb", application, alice_actor, name="mysql", protocol="mysql")
 
     sweep_rounds(1)
 
@@ -71,18 +70,16 @@ def test_mariadb_is_healthy_and_named_with_a_greeting_only_check(application, al
 def test_mariadb_is_healthy_when_the_probe_logs_in_with_the_connection_information(
     application, alice_actor: Actor, mariadb_account: tuple[str, str]
 ) -> None:
-    service = require_service("mariadb")
     user, password = mariadb_account
-    component = component_with(
+    instance = service_instance(
+        "mariadb",
         application,
         alice_actor,
         name="mysql",
         protocol="mysql",
-        port=service.port,
         variables={"MYSQL_USER": user, "MYSQL_PASSWORD": password, "MYSQL_DATABASE": "test"},
         use_credentials=True,
     )
-    instance = add_instance(component, service.host, alice_actor)
 
     sweep_rounds(1)
 
@@ -95,20 +92,18 @@ def test_mariadb_is_healthy_when_the_probe_logs_in_with_the_connection_informati
 def test_mariadb_is_unhealthy_at_the_auth_stage_with_wrong_credentials_after_the_failure_threshold(
     application, alice_actor: Actor, mariadb_account: tuple[str, str]
 ) -> None:
-    service = require_service("mariadb")
     user, _ = mariadb_account
     wrong = f"wrong-{secrets.token_hex(6)}"
-    component = component_with(
+    instance = service_instance(
+        "mariadb",
         application,
         alice_actor,
         name="mysql",
         protocol="mysql",
-        port=service.port,
         variables={"MYSQL_USER": user, "MYSQL_PASSWORD": wrong},
         use_credentials=True,
         failure_threshold=2,
     )
-    instance = add_instance(component, service.host, alice_actor)
 
     sweep_rounds(1)
     after_one = fresh(instance)
@@ -129,9 +124,7 @@ def test_mariadb_is_unhealthy_at_the_auth_stage_with_wrong_credentials_after_the
 
 @pytest.mark.postgres
 def test_postgresql_is_healthy_without_credentials(application, alice_actor: Actor) -> None:
-    service = require_service("postgres")
-    component = component_with(application, alice_actor, name="pg", protocol="postgresql", port=service.port)
-    instance = add_instance(component, service.host, alice_actor)
+    instance = service_instance("postgres", application, alice_actor, name="pg", protocol="postgresql")
 
     sweep_rounds(1)
 
@@ -145,16 +138,15 @@ def test_postgresql_is_healthy_when_the_probe_logs_in_and_reports_the_version(
     application, alice_actor: Actor
 ) -> None:
     service = require_service("postgres")
-    component = component_with(
+    instance = service_instance(
+        "postgres",
         application,
         alice_actor,
         name="pg",
         protocol="postgresql",
-        port=service.port,
         variables={"PG_USER": service.user, "PG_PASSWORD": "unused-with-trust", "PG_DATABASE": "postgres"},
         use_credentials=True,
     )
-    instance = add_instance(component, service.host, alice_actor)
 
     sweep_rounds(1)
 
@@ -167,19 +159,17 @@ def test_postgresql_is_healthy_when_the_probe_logs_in_and_reports_the_version(
 def test_postgresql_is_unhealthy_at_the_auth_stage_for_an_unknown_role(
     application, alice_actor: Actor
 ) -> None:
-    service = require_service("postgres")
     role = f"nobody_{secrets.token_hex(4)}"
-    component = component_with(
+    instance = service_instance(
+        "postgres",
         application,
         alice_actor,
         name="pg",
         protocol="postgresql",
-        port=service.port,
         variables={"PG_USER": role, "PG_PASSWORD": "x"},
         use_credentials=True,
         failure_threshold=1,
     )
-    instance = add_instance(component, service.host, alice_actor)
 
     sweep_rounds(1)
 
@@ -194,17 +184,9 @@ def test_postgresql_is_unhealthy_at_the_auth_stage_for_an_unknown_role(
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def redis_account() -> Iterator[tuple[str, str]]:
-    with support.redis_account("kato_sweep") as account:
-        yield account
-
-
 @pytest.mark.redis
 def test_redis_is_healthy_without_credentials(application, alice_actor: Actor) -> None:
-    service = require_service("redis")
-    component = component_with(application, alice_actor, name="cache", protocol="redis", port=service.port)
-    instance = add_instance(component, service.host, alice_actor)
+    instance = service_instance("redis", application, alice_actor, name="cache", protocol="redis")
 
     sweep_rounds(1)
 
@@ -217,18 +199,16 @@ def test_redis_is_healthy_without_credentials(application, alice_actor: Actor) -
 def test_redis_is_healthy_with_an_acl_user_from_the_connection_information(
     application, alice_actor: Actor, redis_account: tuple[str, str]
 ) -> None:
-    service = require_service("redis")
     user, password = redis_account
-    component = component_with(
+    instance = service_instance(
+        "redis",
         application,
         alice_actor,
         name="cache",
         protocol="redis",
-        port=service.port,
         variables={"REDIS_USER": user, "REDIS_PASSWORD": password},
         use_credentials=True,
     )
-    instance = add_instance(component, service.host, alice_actor)
 
     sweep_rounds(1)
 
@@ -239,19 +219,17 @@ def test_redis_is_healthy_with_an_acl_user_from_the_connection_information(
 def test_redis_is_unhealthy_at_the_auth_stage_with_a_wrong_password(
     application, alice_actor: Actor, redis_account: tuple[str, str]
 ) -> None:
-    service = require_service("redis")
     user, _ = redis_account
-    component = component_with(
+    instance = service_instance(
+        "redis",
         application,
         alice_actor,
         name="cache",
         protocol="redis",
-        port=service.port,
         variables={"REDIS_USER": user, "REDIS_PASSWORD": "definitely-wrong"},
         use_credentials=True,
         failure_threshold=2,
     )
-    instance = add_instance(component, service.host, alice_actor)
 
     sweep_rounds(2)
 

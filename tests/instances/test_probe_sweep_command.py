@@ -11,8 +11,13 @@ from django.core.management import call_command
 from components.audit import Actor
 from instances.models import Status
 from tests.instances import sweeping
-from tests.instances.probe_servers import close_at_once
-from tests.instances.sweeping import add_instance, checked_component, closed_port, fresh
+from tests.instances.sweeping import (
+    checked_component,
+    fresh,
+    offline_instance,
+    refused_instance,
+    served_instance,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_jitter")]
 serve = sweeping.serve
@@ -32,11 +37,9 @@ def probe_sweep(*args: str) -> re.Match[str]:
 def test_it_probes_the_due_instances_and_prints_the_count_per_status(
     application, alice_actor: Actor, serve
 ) -> None:
-    server = serve(close_at_once)
-    component = checked_component(application, alice_actor, failure_threshold=1)
-    up = add_instance(component, f"127.0.0.1:{server.port}", alice_actor)
-    down = add_instance(component, f"127.0.0.1:{closed_port()}", alice_actor)
-    add_instance(component, "127.0.0.1:5999", alice_actor, is_online=False)
+    _, component, up = served_instance(serve, application, alice_actor, failure_threshold=1)
+    down = refused_instance(component, alice_actor)
+    offline_instance(component, alice_actor)
 
     summary = probe_sweep()
 
@@ -47,9 +50,7 @@ def test_it_probes_the_due_instances_and_prints_the_count_per_status(
 
 
 def test_it_probes_nothing_before_the_instances_are_due_again(application, alice_actor: Actor, serve) -> None:
-    server = serve(close_at_once)
-    component = checked_component(application, alice_actor)
-    add_instance(component, f"127.0.0.1:{server.port}", alice_actor)
+    server, _, _ = served_instance(serve, application, alice_actor)
     probe_sweep()
 
     summary = probe_sweep()
@@ -61,9 +62,7 @@ def test_it_probes_nothing_before_the_instances_are_due_again(application, alice
 def test_all_probes_every_online_instance_whatever_its_schedule(
     application, alice_actor: Actor, serve
 ) -> None:
-    server = serve(close_at_once)
-    component = checked_component(application, alice_actor, success_threshold=2)
-    add_instance(component, f"127.0.0.1:{server.port}", alice_actor)
+    server, _, _ = served_instance(serve, application, alice_actor, success_threshold=2)
     probe_sweep()
 
     summary = probe_sweep("--all")
@@ -74,7 +73,7 @@ def test_all_probes_every_online_instance_whatever_its_schedule(
 
 def test_it_says_so_when_there_is_one_instance_not_ready_yet(application, alice_actor: Actor) -> None:
     component = checked_component(application, alice_actor, failure_threshold=3)
-    add_instance(component, f"127.0.0.1:{closed_port()}", alice_actor)
+    refused_instance(component, alice_actor)
 
     summary = probe_sweep()
 

@@ -5,24 +5,25 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import secrets
-import socket
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from instances import probes
 from instances.probes import ProbeResult, ProbeTarget, is_denied, probe_many, probe_sync
+from tests.instances import probe_servers
 from tests.instances.probe_servers import (
     FakeMySQL,
     FakePostgres,
     Handler,
     LoopbackServer,
     RsaKey,
+    Serve,
     answer_and_hold,
     blocked_host_greeting,
     close_at_once,
+    closed_port,
     http_response,
     make_rsa_key,
     make_self_signed_certificate,
@@ -31,7 +32,7 @@ from tests.instances.probe_servers import (
     send_and_hold,
     tls_server_context,
 )
-from tests.support import mariadb_account, mysql_as_root, redis_account, require_service
+from tests.support import mysql_as_root, require_service
 
 # What KATO_DENIED_NETWORKS holds by default: link-local (with the cloud metadata address),
 # unspecified, multicast.
@@ -40,34 +41,12 @@ DEFAULT_DENIED = [
     for network in ("169.254.0.0/16", "0.0.0.0/8", "224.0.0.0/4", "fe80::/10", "::/128", "ff00::/8")
 ]
 
-Serve = Callable[..., LoopbackServer]
-
-
-@pytest.fixture
-def serve() -> Iterator[Serve]:
-    """Start loopback servers with a handler; all are stopped after the test."""
-    servers: list[LoopbackServer] = []
-
-    def start(handler: Handler, **options: object) -> LoopbackServer:
-        server = LoopbackServer(handler, **options)  # type: ignore[arg-type]
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.close()
+serve = probe_servers.serve
 
 
 @pytest.fixture(scope="module")
 def rsa_key(tmp_path_factory: pytest.TempPathFactory) -> RsaKey:
     return make_rsa_key(tmp_path_factory.mktemp("rsa"))
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def target_for(server: LoopbackServer, kind: str = "tcp", **options: object) -> ProbeTarget:
@@ -360,12 +339,6 @@ def test_it_probes_an_ipv6_loopback_listener(serve: Serve) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def mariadb_user() -> Iterator[tuple[str, str]]:
-    with mariadb_account("kato_probe") as account:
-        yield account
-
-
 def mariadb_target(**options: object) -> ProbeTarget:
     service = require_service("mariadb")
     return ProbeTarget(kind="mysql", host=service.host, port=service.port, **options)  # type: ignore[arg-type]
@@ -378,8 +351,8 @@ def test_it_reads_the_mariadb_greeting_without_credentials() -> None:
     assert result.server_info.startswith("MariaDB 10.")
 
 
-def test_it_logs_in_to_mariadb_runs_a_query_and_quits_cleanly(mariadb_user: tuple[str, str]) -> None:
-    user, password = mariadb_user
+def test_it_logs_in_to_mariadb_runs_a_query_and_quits_cleanly(mariadb_account: tuple[str, str]) -> None:
+    user, password = mariadb_account
     aborted_before = mysql_as_root(
         "SHOW GLOBAL STATUS WHERE Variable_name IN ('Aborted_clients', 'Aborted_connects')"
     )
@@ -396,9 +369,9 @@ def test_it_logs_in_to_mariadb_runs_a_query_and_quits_cleanly(mariadb_user: tupl
 
 
 def test_it_reports_a_wrong_mariadb_password_at_the_auth_stage_without_revealing_it(
-    mariadb_user: tuple[str, str],
+    mariadb_account: tuple[str, str],
 ) -> None:
-    user, _ = mariadb_user
+    user, _ = mariadb_account
     wrong = f"wrong-{secrets.token_hex(8)}"
 
     result = probe_sync(mariadb_target(username=user, password=wrong))
@@ -571,12 +544,6 @@ def test_it_says_so_when_postgresql_wants_a_password_and_none_is_configured(serv
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def redis_user() -> Iterator[tuple[str, str]]:
-    with redis_account("kato_probe") as account:
-        yield account
-
-
 def redis_target(**options: object) -> ProbeTarget:
     service = require_service("redis")
     return ProbeTarget(kind="redis", host=service.host, port=service.port, **options)  # type: ignore[arg-type]
@@ -589,8 +556,8 @@ def test_it_pings_redis_and_reports_the_version() -> None:
     assert result.server_info.startswith("Redis 7")
 
 
-def test_it_authenticates_with_a_redis_acl_user(redis_user: tuple[str, str]) -> None:
-    user, password = redis_user
+def test_it_authenticates_with_a_redis_acl_user(redis_account: tuple[str, str]) -> None:
+    user, password = redis_account
 
     result = probe_sync(redis_target(username=user, password=password))
 
@@ -598,8 +565,8 @@ def test_it_authenticates_with_a_redis_acl_user(redis_user: tuple[str, str]) -> 
     assert result.server_info.startswith("Redis 7")
 
 
-def test_it_reports_a_wrong_redis_password_at_the_auth_stage(redis_user: tuple[str, str]) -> None:
-    user, _ = redis_user
+def test_it_reports_a_wrong_redis_password_at_the_auth_stage(redis_account: tuple[str, str]) -> None:
+    user, _ = redis_account
 
     result = probe_sync(redis_target(username=user, password="definitely-wrong"))
 

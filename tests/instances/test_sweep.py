@@ -18,7 +18,16 @@ from instances.models import Instance, Status
 from instances.sweep import claim_due, dispatch_round, probe_component_now, probe_instances_now, sweep_round
 from tests.instances import sweeping
 from tests.instances.probe_servers import close_at_once, http_response, never_answer
-from tests.instances.sweeping import add_instance, checked_component, closed_port, fresh, time_passes
+from tests.instances.sweeping import (
+    add_instance,
+    checked_component,
+    fresh,
+    not_due_yet,
+    offline_instance,
+    refused_instance,
+    served_instance,
+    time_passes,
+)
 
 pytestmark = pytest.mark.usefixtures("no_jitter")
 serve = sweeping.serve
@@ -68,7 +77,7 @@ def test_it_does_not_claim_an_instance_before_it_is_due_unless_asked_for_everyth
 ) -> None:
     component = checked_component(application, alice_actor)
     instance = add_instance(component, "127.0.0.1:5000", alice_actor)
-    Instance.objects.update(next_probe_at=timezone.now() + timedelta(minutes=5))
+    not_due_yet()
 
     assert claim_due() == []
     assert [claim.instance_id for claim in claim_due(everything=True)] == [instance.pk]
@@ -124,9 +133,7 @@ def test_the_tick_hands_out_the_round_in_chunks_of_ids_once_committed(
 def test_a_chunk_task_probes_and_records_its_instances(
     application, alice_actor: Actor, serve, django_capture_on_commit_callbacks
 ) -> None:
-    server = serve(close_at_once)
-    component = checked_component(application, alice_actor)
-    instance = add_instance(component, f"127.0.0.1:{server.port}", alice_actor)
+    _, _, instance = served_instance(serve, application, alice_actor)
     enqueued: list[list[list[object]]] = []
     with django_capture_on_commit_callbacks(execute=True):
         dispatch_round(enqueue=enqueued.append)
@@ -141,9 +148,7 @@ def test_a_chunk_task_probes_and_records_its_instances(
 def test_a_chunk_that_waited_until_its_instances_were_claimed_again_does_not_probe_them(
     application, alice_actor: Actor, serve, django_capture_on_commit_callbacks
 ) -> None:
-    server = serve(close_at_once)
-    component = checked_component(application, alice_actor)
-    add_instance(component, f"127.0.0.1:{server.port}", alice_actor)
+    server, _, _ = served_instance(serve, application, alice_actor)
     late: list[list[list[object]]] = []
     with django_capture_on_commit_callbacks(execute=True):
         dispatch_round(enqueue=late.append)
@@ -162,7 +167,7 @@ def test_a_chunk_that_waited_until_its_instances_were_claimed_again_does_not_pro
 def test_the_tick_task_claims_nothing_when_nothing_is_due(application, alice_actor: Actor) -> None:
     component = checked_component(application, alice_actor)
     add_instance(component, "127.0.0.1:5000", alice_actor)
-    Instance.objects.update(next_probe_at=timezone.now() + timedelta(minutes=5))
+    not_due_yet()
 
     assert tasks.sweep_tick() == 0
 
@@ -176,12 +181,10 @@ def test_the_tick_task_claims_nothing_when_nothing_is_due(application, alice_act
 def test_probe_now_probes_every_online_instance_whatever_its_schedule(
     application, alice_actor: Actor, serve
 ) -> None:
-    server = serve(close_at_once)
-    component = checked_component(application, alice_actor, failure_threshold=1)
-    up = add_instance(component, f"127.0.0.1:{server.port}", alice_actor)
-    down = add_instance(component, f"127.0.0.1:{closed_port()}", alice_actor)
-    add_instance(component, "127.0.0.1:5999", alice_actor, is_online=False)
-    Instance.objects.update(next_probe_at=timezone.now() + timedelta(minutes=5))
+    _, component, up = served_instance(serve, application, alice_actor, failure_threshold=1)
+    down = refused_instance(component, alice_actor)
+    offline_instance(component, alice_actor)
+    not_due_yet()
 
     probed = probe_component_now(component=component, actor=alice_actor)
 
@@ -197,9 +200,7 @@ def test_probe_now_probes_every_online_instance_whatever_its_schedule(
 
 @pytest.mark.django_db
 def test_probe_now_works_with_the_health_check_off(application, alice_actor: Actor, serve) -> None:
-    server = serve(close_at_once)
-    component = checked_component(application, alice_actor, enabled=False)
-    add_instance(component, f"127.0.0.1:{server.port}", alice_actor)
+    _, component, _ = served_instance(serve, application, alice_actor, enabled=False)
 
     [(instance, result)] = probe_component_now(component=component, actor=alice_actor)
 
@@ -212,10 +213,8 @@ def test_probe_now_works_with_the_health_check_off(application, alice_actor: Act
 def test_probe_now_of_chosen_instances_leaves_out_the_offline_ones(
     application, alice_actor: Actor, serve
 ) -> None:
-    server = serve(close_at_once)
-    component = checked_component(application, alice_actor)
-    online = add_instance(component, f"127.0.0.1:{server.port}", alice_actor)
-    offline = add_instance(component, "127.0.0.1:5999", alice_actor, is_online=False)
+    _, component, online = served_instance(serve, application, alice_actor)
+    offline = offline_instance(component, alice_actor)
 
     probed = probe_instances_now(instances=[online, offline], actor=alice_actor)
 

@@ -9,8 +9,14 @@ from components.audit import Actor
 from components.models import AuditEvent
 from instances.models import Instance, Status
 from tests.instances import sweeping
-from tests.instances.probe_servers import close_at_once
-from tests.instances.sweeping import add_instance, checked_component, closed_port, fresh
+from tests.instances.sweeping import (
+    add_instance,
+    closed_port,
+    fresh,
+    offline_instance,
+    refused_instance,
+    served_instance,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_jitter")]
 serve = sweeping.serve
@@ -31,9 +37,7 @@ def messages_of(response) -> list[str]:
 def test_probe_now_on_components_probes_their_online_instances_and_says_what_failed(
     operator_client, application, alice_actor: Actor, serve
 ) -> None:
-    server = serve(close_at_once)
-    component = checked_component(application, alice_actor, name="mysql", failure_threshold=1)
-    up = add_instance(component, f"127.0.0.1:{server.port}", alice_actor)
+    _, component, up = served_instance(serve, application, alice_actor, name="mysql", failure_threshold=1)
     down_port = closed_port()
     down = add_instance(component, f"127.0.0.1:{down_port}", alice_actor)
 
@@ -55,11 +59,9 @@ def test_probe_now_on_components_probes_their_online_instances_and_says_what_fai
 def test_probe_now_on_instances_probes_the_chosen_online_ones(
     operator_client, application, alice_actor: Actor, serve
 ) -> None:
-    server = serve(close_at_once)
-    component = checked_component(application, alice_actor)
-    chosen = add_instance(component, f"127.0.0.1:{server.port}", alice_actor)
-    other = add_instance(component, f"127.0.0.1:{closed_port()}", alice_actor)
-    offline = add_instance(component, "127.0.0.1:5999", alice_actor, is_online=False)
+    server, component, chosen = served_instance(serve, application, alice_actor)
+    other = refused_instance(component, alice_actor)
+    offline = offline_instance(component, alice_actor)
 
     response = operator_client.post(
         reverse("admin:instances_instance_changelist"),
@@ -77,10 +79,8 @@ def test_probe_now_on_instances_probes_the_chosen_online_ones(
 
 
 def test_the_instance_list_shows_each_status(operator_client, application, alice_actor: Actor, serve) -> None:
-    server = serve(close_at_once)
-    component = checked_component(application, alice_actor)
-    add_instance(component, f"127.0.0.1:{server.port}", alice_actor)
-    add_instance(component, "127.0.0.1:5999", alice_actor, is_online=False)
+    server, component, _ = served_instance(serve, application, alice_actor)
+    offline_instance(component, alice_actor)
     Instance.objects.filter(port=server.port).update(health="healthy")
 
     response = operator_client.get(reverse("admin:instances_instance_changelist"))
