@@ -9,6 +9,7 @@ scramble, the SCRAM proof, the quit message) the way a real server would.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import os
@@ -218,9 +219,16 @@ def serve() -> Iterator[Serve]:
 
 def closed_port() -> int:
     """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return closed_ports(1)[0]
+
+
+def closed_ports(count: int) -> list[int]:
+    """Distinct loopback ports nothing listens on: all bound at once, so none repeats, then released."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
 
 
 # --------------------------------------------------------------------------------------------

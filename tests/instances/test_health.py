@@ -22,6 +22,8 @@ from instances.sweep import claim_due, claims_from_payload, claims_to_payload, r
 from tests.instances import sweeping
 from tests.instances.probe_servers import (
     close_at_once,
+    closed_port,
+    closed_ports,
     http_response,
     make_self_signed_certificate,
     tls_server_context,
@@ -29,7 +31,6 @@ from tests.instances.probe_servers import (
 from tests.instances.sweeping import (
     add_instance,
     checked_component,
-    closed_port,
     fresh,
     refused_instance,
     served_instance,
@@ -418,8 +419,8 @@ def test_a_round_costs_the_same_few_statements_for_few_or_many_instances(
 
     def statements_for_a_round(instances: int) -> int:
         Instance.objects.all().delete()
-        for n in range(instances):
-            add_instance(components[n % 3], f"127.0.0.{1 + n // 250}:{closed_port()}", alice_actor)
+        for n, port in enumerate(closed_ports(instances)):
+            add_instance(components[n % 3], f"127.0.0.1:{port}", alice_actor)
         time_passes()
         with CaptureQueriesContext(connection) as queries:
             report = sweep_round()
