@@ -360,7 +360,10 @@ class AuditEvent(models.Model):
     )
     component_label = models.CharField(max_length=64, blank=True)
     actor = models.CharField(max_length=16, choices=Actor.choices)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    # Indexed only where set (audit_user): most events are the instance API's or the sweep's.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, db_index=False
+    )
     action = models.CharField(max_length=64)
     detail = models.JSONField(default=dict, blank=True)
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
@@ -370,6 +373,7 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(fields=["team", "-created_at"], name="audit_team_recent"),
             models.Index(fields=["component", "-created_at"], name="audit_component_recent"),
+            models.Index(fields=["user"], name="audit_user", condition=Q(user__isnull=False)),
         ]
 
     def __str__(self) -> str:

@@ -11,6 +11,7 @@ import ipaddress
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
@@ -31,11 +32,7 @@ class Address:
 
     @property
     def is_ip(self) -> bool:
-        try:
-            ipaddress.ip_address(self.host)
-        except ValueError:
-            return False
-        return True
+        return _ip(self.host) is not None
 
     def __str__(self) -> str:
         return format_address(self.host, self.port, self.scheme)
@@ -95,13 +92,19 @@ def _parse_port(text: str, raw: str) -> int:
     return int(text)
 
 
+@lru_cache(maxsize=1024)
+def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The IP address ``host`` writes, or None for a name (parsed once for each recent host)."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
+
+
 def _normalise_host(host: str, raw: str) -> str:
     host = host.lower().rstrip(".")
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    else:
+    ip = _ip(host)
+    if ip is not None:
         if ip.version == 6 and ip.ipv4_mapped:
             return str(ip.ipv4_mapped)
         return str(ip)
@@ -124,9 +127,9 @@ def check_policy(
     address: Address, denied_networks: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]
 ) -> None:
     """Refuse an IP literal inside a denied network (names are checked again after DNS by the probes)."""
-    if not address.is_ip:
+    ip = _ip(address.host)
+    if ip is None:
         return
-    ip = ipaddress.ip_address(address.host)
     for network in denied_networks:
         if ip.version == network.version and ip in network:
             raise AddressError(f"{address.host} is in a denied network ({network}); it cannot be registered.")

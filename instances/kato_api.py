@@ -25,8 +25,8 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
-from django.db.backends.utils import CursorWrapper
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import method_decorator
 from django.views import View
@@ -112,11 +112,13 @@ class Throttle:
         return True
 
 
+@lru_cache(maxsize=8)
+def _throttle_of(limit: int, window_s: int) -> Throttle:
+    return Throttle(limit=limit, window_s=window_s)
+
+
 def _throttle() -> Throttle:
-    return Throttle(
-        limit=getattr(settings, "KATO_API_WRONG_SECRET_LIMIT", 10),
-        window_s=getattr(settings, "KATO_API_WRONG_SECRET_WINDOW_S", 300),
-    )
+    return _throttle_of(settings.KATO_API_WRONG_SECRET_LIMIT, settings.KATO_API_WRONG_SECRET_WINDOW_S)
 
 
 # Reading the request.
@@ -243,21 +245,30 @@ class _Addition:
         }
 
 
-def _prepared_cursor() -> CursorWrapper:
-    """A cursor whose repeated statements PostgreSQL parses and plans once per connection.
+def _fetch_one(db: BaseDatabaseWrapper, sql: str, params: Any) -> tuple[Any, ...] | None:
+    """Run one statement and return its first row.
 
-    Django's PostgreSQL cursors bind parameters on the client, which rules out prepared
-    statements; a server-binding cursor on the same connection lets psycopg prepare a statement
-    after a few uses (``prepare_threshold`` in the database settings). Django's own wrapper goes
-    around it, so the query is counted and logged like any other.
+    On PostgreSQL the statement runs on a server-binding cursor kept with the connection: Django's
+    PostgreSQL cursors bind parameters on the client, which rules out prepared statements, while
+    this one lets psycopg prepare a statement after a few uses (``prepare_threshold`` in the
+    database settings), and keeping it saves building a cursor on every request. Django's own
+    wrapper goes around it, so the query is counted and logged like any other, and database errors
+    are Django's.
     """
-    if connection.vendor != "postgresql":
-        return connection.cursor()
-    import psycopg
+    if db.vendor != "postgresql":
+        with db.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+    db.ensure_connection()
+    raw = db.connection
+    kept = getattr(db, "_kato_server_cursor", None)
+    if kept is None or kept.connection is not raw or kept.closed:
+        import psycopg
 
-    connection.ensure_connection()
-    raw = psycopg.Cursor(connection.connection)
-    return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+        kept = db._kato_server_cursor = psycopg.Cursor(raw)
+    cursor = db.make_debug_cursor(kept) if db.queries_logged else db.make_cursor(kept)
+    cursor.execute(sql, params)
+    return cursor.fetchone()
 
 
 _COMPONENT_COLUMNS = "c.id, c.name, c.team_id, c.registration, c.secret_key, c.kind"
@@ -353,7 +364,8 @@ def _lookup(service_id: str, address: Address | None, addition: _Addition | None
     queries than PostgreSQL spends answering them.
     """
     components, instances = Component._meta.db_table, Instance._meta.db_table
-    if addition is not None and connection.vendor == "postgresql":
+    db = connections[DEFAULT_DB_ALIAS]
+    if addition is not None and db.vendor == "postgresql":
         sql = _lookup_and_add_statement()
         params: Any = {**addition.params(), "service_id": service_id}
     elif address is None:
@@ -367,9 +379,7 @@ def _lookup(service_id: str, address: Address | None, addition: _Addition | None
             "WHERE c.service_id = %s"
         )
         params = [address.host, address.port or 0, service_id]
-    with _prepared_cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
+    row = _fetch_one(db, sql, params)
     if row is None:
         raise KatoError(404, "component_not_found", "There is no third-party component with this id.")
     found = _Found(service_id, _Row(*row))

@@ -141,6 +141,10 @@ KATO_DENIED_NETWORKS = env_networks(
     # Link-local (with the cloud metadata address 169.254.169.254), unspecified and multicast.
     ["169.254.0.0/16", "fe80::/10", "0.0.0.0/8", "::/128", "224.0.0.0/4", "ff00::/8"],
 )
+# The instance API answers 429 to a client address after this many wrong secret keys for one
+# component within the window.
+KATO_API_WRONG_SECRET_LIMIT = env_int("KATO_API_WRONG_SECRET_LIMIT", 10, maximum=10_000)
+KATO_API_WRONG_SECRET_WINDOW_S = env_int("KATO_API_WRONG_SECRET_WINDOW_S", 300, maximum=86_400)
 KATO_PROBE_CONCURRENCY = env_int("KATO_PROBE_CONCURRENCY", 200, maximum=10_000)
 KATO_SWEEP_TICK_S = env_int("KATO_SWEEP_TICK_S", 5, maximum=3600)
 KATO_SWEEP_JITTER_S = env_int("KATO_SWEEP_JITTER_S", 2, minimum=0, maximum=3600)

@@ -8,6 +8,7 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.db import connection
 from django.test import override_settings
 
 from components import services
@@ -201,6 +202,22 @@ def test_a_put_that_adds_an_instance_is_one_statement_on_postgresql(
     assert response.content == SUCCESS
     assert Instance.objects.filter(component=api_component, host="10.0.0.8").count() == 1
     assert AuditEvent.objects.filter(component=api_component, action="instance.add").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_puts_keep_working_on_a_new_database_connection(postgres_database, client, api_component):
+    """The statement's cursor is kept with the connection; when the connection is replaced (as
+    CONN_MAX_AGE does), the next PUT must use the new one."""
+    secret = api_component.secret_key
+    for n in range(1, 8):  # past psycopg's prepare threshold: the statement is prepared on the server
+        assert put(client, api_component, {"secret_key": secret, "ip": f"10.0.0.{n}"}).content == SUCCESS
+    connection.close()
+
+    assert put(client, api_component, {"secret_key": secret, "ip": "10.0.1.1"}).content == SUCCESS
+    assert put(client, api_component, {"secret_key": secret, "ip": "10.0.0.1"}).content == SUCCESS
+    assert put(client, api_component, {"secret_key": "wrong", "ip": "10.0.1.2"}).status_code == 401
+    hosts = set(Instance.objects.filter(component=api_component).values_list("host", flat=True))
+    assert hosts == {f"10.0.0.{n}" for n in range(1, 8)} | {"10.0.1.1"}
 
 
 def _row(obj, *, leave_out: set[str]) -> dict:
