@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection
-from django.test import override_settings
+from django.test import Client, override_settings
 
 from components import services
 from components.audit import Actor
@@ -403,3 +403,18 @@ def test_the_instance_api_checks_the_host_and_sends_security_headers(client, api
     )
     assert refused.status_code == 400
     assert not Instance.objects.exists()
+
+
+@pytest.mark.parametrize("shortcut", [True, False], ids=["shortcut", "whole-middleware-stack"])
+def test_scripts_need_no_csrf_token(settings, api_component, shortcut):
+    """Through the middleware shortcut or the whole stack, a PUT with the secret key is enough."""
+    if not shortcut:
+        settings.MIDDLEWARE = [
+            name for name in settings.MIDDLEWARE if not name.endswith("InstanceApiShortcut")
+        ]
+    strict = Client(enforce_csrf_checks=True)
+
+    response = put(strict, api_component, {"secret_key": api_component.secret_key, "ip": "10.0.0.7"})
+
+    assert response.content == SUCCESS
+    assert Instance.objects.filter(component=api_component, host="10.0.0.7").exists()
