@@ -74,3 +74,31 @@ def test_it_names_the_variable_of_a_malformed_value(tmp_path, name, value):
     result = start(tmp_path, **{name: value})
     assert result.returncode != 0
     assert name in result.stderr
+
+
+def test_the_embedded_broker_keeps_its_files_under_the_var_folder(tmp_path):
+    """kombu's filesystem transport writes its exchange table relative to the working folder
+    unless told otherwise; a worker started from a checkout must not write into it."""
+    workdir, var = tmp_path / "workdir", tmp_path / "var"
+    workdir.mkdir()
+    environment = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SECRET_KEY", "DEBUG"}}
+    environment.update(
+        KATO_VAR_DIR=str(var), PYTHONPATH=str(ROOT), DJANGO_SETTINGS_MODULE="kato_console.settings"
+    )
+    broadcast = (
+        "import django; django.setup()\n"
+        "from kato_console.celery import app\n"
+        "app.control.ping(timeout=0.1)\n"  # a broadcast: it declares the control exchange
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", broadcast],
+        cwd=workdir,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert list(workdir.iterdir()) == []
+    assert list((var / "broker" / "control").glob("*.pidbox.exchange"))
