@@ -16,4 +16,5 @@ RUN mkdir -p /var/lib/kato \
 USER kato
 
 EXPOSE 8000
-CMD ["gunicorn", "kato_console.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# --worker-tmp-dir: the workers' heartbeat file on tmpfs; a container's /tmp is disk-backed (gunicorn FAQ).
+CMD ["gunicorn", "kato_console.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--worker-tmp-dir", "/dev/shm", "--access-logfile", "-"]
