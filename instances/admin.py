@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from components.audit import Actor
-from instances.models import HealthCheck, Instance, Status
+from instances.models import HealthCheck, Instance, Status, WrongSecret
 from instances.probes import ProbeResult
 from instances.sweep import probe_instances_now
 
@@ -91,3 +91,19 @@ class HealthCheckAdmin(admin.ModelAdmin):
     search_fields = ["component__name", "component__service_id"]
     list_select_related = ["component"]
     autocomplete_fields = ["component"]
+
+
+@admin.register(WrongSecret)
+class WrongSecretAdmin(admin.ModelAdmin):
+    """Clients the instance API counts wrong secret keys for; deleting a row lifts its 429 at once."""
+
+    list_display = ["component", "client", "failures", "window_ends_at"]
+    search_fields = ["client", "component__name", "component__service_id"]
+    list_select_related = ["component"]
+    ordering = ["-window_ends_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: WrongSecret | None = None) -> bool:
+        return False

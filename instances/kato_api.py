@@ -18,16 +18,17 @@ import ipaddress
 import json
 import logging
 import math
-import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import cached_property, lru_cache
 from typing import Any, NamedTuple
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
@@ -37,7 +38,7 @@ from components.models import AuditEvent, Component, Registration
 from components.services import ComponentError
 from components.validation import SERVICE_ID_RE
 from instances.addresses import Address, AddressError, check_policy, parse_address
-from instances.models import HealthCheck, Instance, Source, instance_status
+from instances.models import HealthCheck, Instance, Source, WrongSecret, instance_status
 from instances.services import added_detail, instance_delete, instance_set_online, instance_upsert
 
 logger = logging.getLogger(__name__)
@@ -79,36 +80,50 @@ MODIFIED = _envelope_bytes(200, "success", "Successfully modified", None, None)
 
 @dataclass(frozen=True)
 class Throttle:
+    """After ``limit`` wrong secret keys from one client address for one component, within
+    ``window_s`` seconds of the first, that client is answered 429 until the window ends.
+
+    The counts are ``WrongSecret`` rows, shared by every web process; the lookup statement reads
+    the requesting client's row, so checking costs no query of its own.
+    """
+
     limit: int
     window_s: int
 
-    def _key(self, service_id: str, client: str) -> str:
-        return f"kws:{service_id}:{client}"
+    def blocked(self, row: _Row) -> bool:
+        return row.failures is not None and row.failures >= self.limit
 
-    def blocked(self, service_id: str, client: str) -> bool:
-        return (cache.get(self._key(service_id, client)) or 0) >= self.limit
+    def retry_after_s(self, row: _Row) -> int:
+        """Seconds until the client's window ends."""
+        left = (_as_datetime(row.window_ends_at) - timezone.now()).total_seconds()
+        return max(1, min(self.window_s, math.ceil(left)))
 
-    def retry_after_s(self, service_id: str, client: str) -> int:
-        """Seconds until the window of the first counted failure ends (the whole window if unknown)."""
-        until = cache.get(self._key(service_id, client) + ":until")
-        if until is None:
-            return self.window_s
-        return max(1, min(self.window_s, math.ceil(until - time.time())))
+    def record_failure(self, component_id: int, client: str) -> None:
+        """Count one more wrong secret (a new window if the last one has ended), and forget the
+        component's ended windows."""
+        now = timezone.now()
+        adapt = connection.ops.adapt_datetimefield_value
+        table = WrongSecret._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (component_id, client, failures, window_ends_at) "  # noqa: S608
+                "VALUES (%s, %s, 1, %s) ON CONFLICT (component_id, client) DO UPDATE SET "
+                f"failures = CASE WHEN {table}.window_ends_at <= %s THEN 1 ELSE {table}.failures + 1 END, "
+                f"window_ends_at = CASE WHEN {table}.window_ends_at <= %s "
+                f"THEN excluded.window_ends_at ELSE {table}.window_ends_at END",
+                [component_id, client, adapt(now + timedelta(seconds=self.window_s)), adapt(now), adapt(now)],
+            )
+            cursor.execute(
+                f"DELETE FROM {table} WHERE component_id = %s AND window_ends_at <= %s",  # noqa: S608
+                [component_id, adapt(now)],
+            )
 
-    def record_failure(self, service_id: str, client: str) -> None:
-        key = self._key(service_id, client)
-        if self._start(key):
-            return
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add() and incr()
-            self._start(key)
 
-    def _start(self, key: str) -> bool:
-        if not cache.add(key, 1, timeout=self.window_s):
-            return False
-        cache.set(key + ":until", time.time() + self.window_s, timeout=self.window_s)
-        return True
+def _as_datetime(value: datetime | str) -> datetime:
+    """A timestamp as the database driver returns it outside the ORM: aware from psycopg, naive
+    UTC (or text) from SQLite."""
+    parsed = value if isinstance(value, datetime) else parse_datetime(value)
+    return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=UTC)
 
 
 @lru_cache(maxsize=8)
@@ -176,8 +191,9 @@ def _presented_secret(request: HttpRequest, body: dict[str, Any]) -> str | None:
 
 
 class _Row(NamedTuple):
-    """The lookup's answer: the component, the instance at the request's address (if any) and the
-    instance the statement itself added (a PUT of a new address on PostgreSQL)."""
+    """The lookup's answer: the component, the requesting client's wrong secrets in their current
+    window (if any), the instance at the request's address (if any) and the instance the statement
+    itself added (a PUT of a new address on PostgreSQL)."""
 
     id: int
     name: str
@@ -185,6 +201,8 @@ class _Row(NamedTuple):
     registration: str
     secret_key: str
     kind: str
+    failures: int | None
+    window_ends_at: datetime | str | None
     instance_id: int | None = None
     is_online: bool | None = None
     scheme: str | None = None
@@ -271,6 +289,7 @@ def _fetch_one(db: BaseDatabaseWrapper, sql: str, params: Any) -> tuple[Any, ...
 
 
 _COMPONENT_COLUMNS = "c.id, c.name, c.team_id, c.registration, c.secret_key, c.kind"
+_THROTTLE_COLUMNS = "w.failures, w.window_ends_at"
 
 
 def _insert_values(model: type[Any], given: dict[str, str]) -> tuple[str, str]:
@@ -303,7 +322,8 @@ def _insert_values(model: type[Any], given: dict[str, str]) -> tuple[str, str]:
 @lru_cache(maxsize=1)
 def _lookup_and_add_statement() -> str:
     """One statement for a PUT on PostgreSQL: find the component and the instance at the address,
-    and when there is none and the secret matches, add the instance and its audit event.
+    and when there is none, the secret matches and the client is not throttled, add the instance
+    and its audit event.
 
     Built once from the models: table and column names, and the models' own defaults, are
     formatted in; every value from the request is a parameter. Its answer is the lookup's row plus
@@ -336,48 +356,68 @@ def _lookup_and_add_statement() -> str:
             "remote_addr": "%(remote_addr)s::inet",
         },
     )
-    components, instances, events = (
+    components, instances, events, wrong = (
         Component._meta.db_table,
         Instance._meta.db_table,
         AuditEvent._meta.db_table,
+        WrongSecret._meta.db_table,
     )
     return (
         f"WITH c AS (SELECT {_COMPONENT_COLUMNS} FROM {components} c WHERE c.service_id = %(service_id)s), "  # noqa: S608
+        f"w AS (SELECT w.failures, w.window_ends_at FROM {wrong} w JOIN c ON w.component_id = c.id "
+        "WHERE w.client = %(client)s::text AND w.window_ends_at > %(now)s::timestamptz), "
         f"i AS (SELECT i.id, i.is_online, i.scheme FROM {instances} i JOIN c ON i.component_id = c.id "
         "WHERE i.host = %(host)s::text AND COALESCE(i.port, 0) = %(port_or_zero)s::integer), "
         f"added AS (INSERT INTO {instances} ({instance_columns}) SELECT {instance_values} FROM c "
         f"WHERE c.registration = '{Registration.API}' "
         "AND sha256(convert_to(c.secret_key, 'UTF8')) = %(secret_digest)s::bytea "
         "AND NOT EXISTS (SELECT 1 FROM i) "
+        "AND NOT EXISTS (SELECT 1 FROM w WHERE w.failures >= %(limit)s::integer) "
         "ON CONFLICT DO NOTHING RETURNING id), "
         f"event AS (INSERT INTO {events} ({event_columns}) SELECT {event_values} FROM c, added) "
-        f"SELECT {_COMPONENT_COLUMNS}, i.id, i.is_online, i.scheme, (SELECT id FROM added) FROM c LEFT JOIN i ON TRUE"
+        f"SELECT {_COMPONENT_COLUMNS}, {_THROTTLE_COLUMNS}, i.id, i.is_online, i.scheme, (SELECT id FROM added) "
+        "FROM c LEFT JOIN w ON TRUE LEFT JOIN i ON TRUE"
     )
 
 
-def _lookup(service_id: str, address: Address | None, addition: _Addition | None = None) -> _Found:
-    """Load the component (and the instance at ``address``) with one hand-written query; on
-    PostgreSQL, add the instance in the same statement when ``addition`` says so.
+def _lookup(
+    service_id: str, address: Address | None, client: str, addition: _Addition | None = None
+) -> _Found:
+    """Load the component, the client's wrong secrets and the instance at ``address`` with one
+    hand-written query; on PostgreSQL, add the instance in the same statement when ``addition``
+    says so.
 
     This is the hot path of every deploy hook's PUT; the ORM would spend more time compiling the
     queries than PostgreSQL spends answering them.
     """
     components, instances = Component._meta.db_table, Instance._meta.db_table
     db = connections[DEFAULT_DB_ALIAS]
+    now = db.ops.adapt_datetimefield_value(timezone.now())
     if addition is not None and db.vendor == "postgresql":
         sql = _lookup_and_add_statement()
-        params: Any = {**addition.params(), "service_id": service_id}
-    elif address is None:
-        # Only table names from the models are formatted in; every value is a parameter.
-        sql = f"SELECT {_COMPONENT_COLUMNS} FROM {components} c WHERE c.service_id = %s"  # noqa: S608
-        params = [service_id]
+        params: Any = {
+            **addition.params(),
+            "service_id": service_id,
+            "client": client,
+            "now": now,
+            "limit": _throttle().limit,
+        }
     else:
-        sql = (
-            f"SELECT {_COMPONENT_COLUMNS}, i.id, i.is_online, i.scheme FROM {components} c "  # noqa: S608
-            f"LEFT JOIN {instances} i ON i.component_id = c.id AND i.host = %s AND COALESCE(i.port, 0) = %s "
-            "WHERE c.service_id = %s"
+        # Only table names from the models are formatted in; every value is a parameter.
+        columns, joins = (
+            f"{_COMPONENT_COLUMNS}, {_THROTTLE_COLUMNS}",
+            (
+                f"LEFT JOIN {WrongSecret._meta.db_table} w "
+                "ON w.component_id = c.id AND w.client = %s AND w.window_ends_at > %s "
+            ),
         )
-        params = [address.host, address.port or 0, service_id]
+        params = [client, now]
+        if address is not None:
+            columns += ", i.id, i.is_online, i.scheme"
+            joins += f"LEFT JOIN {instances} i ON i.component_id = c.id AND i.host = %s AND COALESCE(i.port, 0) = %s "
+            params += [address.host, address.port or 0]
+        sql = f"SELECT {columns} FROM {components} c {joins}WHERE c.service_id = %s"  # noqa: S608
+        params.append(service_id)
     row = _fetch_one(db, sql, params)
     if row is None:
         raise KatoError(404, "component_not_found", "There is no third-party component with this id.")
@@ -391,9 +431,10 @@ def _lookup(service_id: str, address: Address | None, addition: _Addition | None
     return found
 
 
-def _authenticate(request: HttpRequest, found: _Found, presented: str | None, blocked: bool) -> None:
-    if blocked:
-        wait_s = _throttle().retry_after_s(found.service_id, _client_address(request))
+def _authenticate(found: _Found, presented: str | None, client: str) -> None:
+    throttle = _throttle()
+    if throttle.blocked(found.row):
+        wait_s = throttle.retry_after_s(found.row)
         raise KatoError(
             429,
             "too_many_wrong_secrets",
@@ -405,8 +446,7 @@ def _authenticate(request: HttpRequest, found: _Found, presented: str | None, bl
             401, "secret_key_missing", "The secret key is missing: send secret_key or Authorization: Bearer."
         )
     if not hmac.compare_digest(presented.encode(), found.row.secret_key.encode()):
-        client = _client_address(request)
-        _throttle().record_failure(found.service_id, client)
+        throttle.record_failure(found.row.id, client)
         logger.info("Wrong secret key for component %s from %s", found.service_id, client)
         raise KatoError(401, "secret_key_invalid", "The secret key is not valid for this component.")
 
@@ -496,12 +536,11 @@ class ThirdPartyInstancesApi(View):
             # so that they tell nothing to a stranger.
             address, invalid = _address_or_error(body) if request.method != "GET" else (None, None)
             presented = _presented_secret(request, body)
-            blocked = _throttle().blocked(service_id, _client_address(request))
-            addition = None
-            if request.method == "PUT" and not blocked:
-                addition = _addition(request, body, address, presented)
-            found = _lookup(service_id, address, addition)
-            _authenticate(request, found, presented, blocked)
+            client = _client_address(request)
+            addition = _addition(request, body, address, presented) if request.method == "PUT" else None
+            found = _lookup(service_id, address, client, addition)
+            # A throttled client gets 429 whatever it sends (the statement adds nothing for it).
+            _authenticate(found, presented, client)
             if invalid is not None:
                 raise invalid
             if request.method == "GET":

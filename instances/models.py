@@ -191,3 +191,27 @@ class HealthCheck(models.Model):
             raise ValidationError({"timeout_s": TIMEOUT_BELOW_INTERVAL})
         if self.kind == CheckKind.HTTP and self.path and not self.path.startswith("/"):
             raise ValidationError({"path": "The path starts with a slash, as in /healthz."})
+
+
+class WrongSecret(models.Model):
+    """Wrong secret keys sent to the instance API from one client address for one component,
+    counted over a window that starts with the first of them (DESIGN.md section 5: the throttle).
+
+    Kept in the database, not in a cache: every web process sees the same counts without a shared
+    cache server, and the instance API reads a client's count in the statement that looks up the
+    component, so a PUT makes no call besides that one.
+    """
+
+    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="+", db_index=False)
+    client = models.CharField(max_length=45, help_text="The client's IP address, or “unknown”.")
+    failures = models.PositiveIntegerField()
+    window_ends_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            # Also the index the instance API looks a client up by (it starts with the component).
+            models.UniqueConstraint(fields=["component", "client"], name="wrong_secret_unique_client"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.failures} wrong secret keys from {self.client}"

@@ -120,18 +120,14 @@ if not DEBUG:
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
+# Nothing the console shares between processes lives in a cache (the instance API's wrong-secret
+# counts are in the database), so the in-process cache is enough.
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "kato-console",
     }
 }
-REDIS_CACHE_URL = env_str("KATO_CACHE_URL")
-if REDIS_CACHE_URL:
-    CACHES["default"] = {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_CACHE_URL,
-    }
 
 # Kato Console's own settings.
 KATO_PUBLIC_URL = env_url("KATO_PUBLIC_URL", "http://127.0.0.1:8000", schemes=("http", "https")).rstrip("/")

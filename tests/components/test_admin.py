@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
+
 import pytest
 from django.contrib import admin
+from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from components import services
 from instances.addresses import parse_address
+from instances.models import WrongSecret
 from instances.services import instance_add
 
 pytestmark = pytest.mark.django_db
@@ -32,6 +38,12 @@ def populated(api_component, static_component, internal_component, alice_actor, 
 
     ApiToken.objects.create(
         user=alice_actor.user, name="ci", prefix="abcd1234", digest=token_digest("k" * 40)
+    )
+    WrongSecret.objects.create(
+        component=api_component,
+        client="198.51.100.1",
+        failures=10,
+        window_ends_at=timezone.now() + timedelta(minutes=5),
     )
     return {"secrets": [SECRET_VALUE, api_component.secret_key]}
 
@@ -125,3 +137,21 @@ def test_the_regenerate_secret_key_action_replaces_the_key(admin_client_, popula
     api_component.refresh_from_db()
     assert api_component.secret_key != old
     assert old not in response.content.decode() and api_component.secret_key not in response.content.decode()
+
+
+def test_deleting_a_wrong_secret_count_lifts_the_clients_429(admin_client_, populated, api_component):
+    url = f"/console/third_party/{api_component.service_id}"
+    right = json.dumps({"secret_key": api_component.secret_key, "ip": "10.0.0.9"})
+    throttled = WrongSecret.objects.get(client="198.51.100.1")
+    listed = admin_client_.get(reverse("admin:instances_wrongsecret_changelist")).content.decode()
+    assert "198.51.100.1" in listed
+    assert (
+        Client().put(url, right, content_type="application/json", REMOTE_ADDR="198.51.100.1").status_code
+        == 429
+    )
+
+    admin_client_.post(reverse("admin:instances_wrongsecret_delete", args=[throttled.pk]), {"post": "yes"})
+
+    response = Client().put(url, right, content_type="application/json", REMOTE_ADDR="198.51.100.1")
+    assert response.status_code == 200
+    assert not WrongSecret.objects.exists()

@@ -6,15 +6,17 @@ import json
 import socket
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test import Client, override_settings
+from django.utils import timezone
 
 from components import services
 from components.audit import Actor
 from components.models import AuditEvent
-from instances.models import Instance
+from instances.models import Instance, WrongSecret
 
 pytestmark = pytest.mark.django_db
 
@@ -360,6 +362,84 @@ def test_too_many_wrong_secrets_from_one_client_are_answered_429(client, api_com
         REMOTE_ADDR="198.51.100.2",
     )
     assert other.content == SUCCESS
+
+
+def wrong_put(client, component, remote_addr: str = "198.51.100.1"):
+    return put(client, component, {"secret_key": "wrong", "ip": "10.0.0.7"}, REMOTE_ADDR=remote_addr)
+
+
+@pytest.mark.both_databases
+@override_settings(KATO_API_WRONG_SECRET_LIMIT=3, KATO_API_WRONG_SECRET_WINDOW_S=60)
+def test_wrong_secrets_are_counted_in_the_database_per_component_and_client(client, api_component):
+    for _ in range(2):
+        assert wrong_put(client, api_component).status_code == 401
+    assert wrong_put(client, api_component, "198.51.100.2").status_code == 401
+
+    counts = dict(WrongSecret.objects.filter(component=api_component).values_list("client", "failures"))
+    assert counts == {"198.51.100.1": 2, "198.51.100.2": 1}
+    row = WrongSecret.objects.get(component=api_component, client="198.51.100.1")
+    assert 59 <= (row.window_ends_at - timezone.now()).total_seconds() <= 60
+
+
+@pytest.mark.both_databases
+@override_settings(
+    KATO_API_WRONG_SECRET_LIMIT=2,
+    CACHES={"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}},
+)
+def test_the_throttle_needs_no_cache(client, api_component):
+    """A cache that keeps nothing (as each of several processes' own caches would be, to the
+    others) does not lift the throttle: the counts are in the database."""
+    for _ in range(2):
+        assert wrong_put(client, api_component).status_code == 401
+
+    blocked = put(
+        client,
+        api_component,
+        {"secret_key": api_component.secret_key, "ip": "10.0.0.8"},
+        REMOTE_ADDR="198.51.100.1",
+    )
+
+    assert_envelope(blocked, 429, "too_many_wrong_secrets")
+    assert not Instance.objects.exists()
+
+
+@pytest.mark.both_databases
+@override_settings(KATO_API_WRONG_SECRET_LIMIT=2, KATO_API_WRONG_SECRET_WINDOW_S=300)
+def test_retry_after_counts_down_and_an_ended_window_starts_again(client, api_component):
+    for _ in range(2):
+        wrong_put(client, api_component)
+    WrongSecret.objects.filter(component=api_component).update(
+        window_ends_at=timezone.now() + timedelta(seconds=42)
+    )
+    right = {"secret_key": api_component.secret_key, "ip": "10.0.0.8"}
+
+    blocked = put(client, api_component, right, REMOTE_ADDR="198.51.100.1")
+    assert blocked.status_code == 429 and 41 <= int(blocked["Retry-After"]) <= 42
+
+    # The window ends: the right secret works again, and the next wrong one starts a new count.
+    WrongSecret.objects.filter(component=api_component).update(
+        window_ends_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert put(client, api_component, right, REMOTE_ADDR="198.51.100.1").content == SUCCESS
+    assert wrong_put(client, api_component).status_code == 401
+    assert WrongSecret.objects.get(component=api_component, client="198.51.100.1").failures == 1
+
+
+@pytest.mark.both_databases
+def test_a_wrong_secret_forgets_the_components_ended_windows(client, api_component):
+    ended = timezone.now() - timedelta(seconds=1)
+    WrongSecret.objects.bulk_create(
+        [
+            WrongSecret(component=api_component, client=f"203.0.113.{n}", failures=9, window_ends_at=ended)
+            for n in range(5)
+        ]
+    )
+
+    wrong_put(client, api_component)
+
+    assert list(WrongSecret.objects.filter(component=api_component).values_list("client", flat=True)) == [
+        "198.51.100.1"
+    ]
 
 
 # Concurrency on PostgreSQL, against a live server.
