@@ -39,6 +39,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # The client's address from X-Forwarded-For, only behind KATO_TRUSTED_PROXIES (kato_console/proxies.py).
+    "kato_console.proxies.TrustedProxies",
     # Scripts' calls to the instance API skip the rest of the stack (see instances/middleware.py).
     "instances.middleware.InstanceApiShortcut",
     "django.middleware.security.SecurityMiddleware",
@@ -137,6 +139,8 @@ KATO_DENIED_NETWORKS = env_networks(
     # Link-local (with the cloud metadata address 169.254.169.254), unspecified and multicast.
     ["169.254.0.0/16", "fe80::/10", "0.0.0.0/8", "::/128", "224.0.0.0/4", "ff00::/8"],
 )
+# Reverse proxies whose X-Forwarded-For names the client (none by default: the peer is the client).
+KATO_TRUSTED_PROXIES = env_networks("KATO_TRUSTED_PROXIES", [])
 # The instance API answers 429 to a client address after this many wrong secret keys for one
 # component within the window.
 KATO_API_WRONG_SECRET_LIMIT = env_int("KATO_API_WRONG_SECRET_LIMIT", 10, maximum=10_000)

@@ -66,6 +66,8 @@ def test_it_refuses_a_malformed_database_url(tmp_path, url):
         ("DEBUG", "maybe"),
         ("KATO_PROBE_CONCURRENCY", "many"),
         ("KATO_DENIED_NETWORKS", "10.0.0.0/33"),
+        ("KATO_TRUSTED_PROXIES", "proxy.example.com"),
+        ("KATO_API_WRONG_SECRET_LIMIT", "0"),
         ("CELERY_BROKER_URL", "kafka://broker"),
         ("KATO_PUBLIC_URL", "console.example.com"),
     ],

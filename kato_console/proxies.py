@@ -1,0 +1,51 @@
+"""The client's address behind reverse proxies the console trusts.
+
+By default the client is the connection's peer (``REMOTE_ADDR``), and ``X-Forwarded-For`` is ignored:
+anyone can send it. When ``KATO_TRUSTED_PROXIES`` names the proxies' networks, a request that comes
+from one of them takes its client from ``X-Forwarded-For``: the rightmost address that is not itself a
+trusted proxy (addresses further left were written by the client and prove nothing). The instance
+API's wrong-secret throttle and the audit trail then tell clients apart instead of seeing the proxy.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.exceptions import MiddlewareNotUsed
+from django.http import HttpRequest, HttpResponse
+
+
+class TrustedProxies:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.networks = tuple(settings.KATO_TRUSTED_PROXIES)
+        if not self.networks:
+            raise MiddlewareNotUsed  # Nothing to do on any request.
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        meta = request.META
+        forwarded = meta.get("HTTP_X_FORWARDED_FOR")
+        if forwarded and self._trusted(meta.get("REMOTE_ADDR", "")):
+            meta["REMOTE_ADDR"] = self._client(meta["REMOTE_ADDR"], forwarded)
+        return self.get_response(request)
+
+    def _client(self, peer: str, forwarded: str) -> str:
+        client = peer
+        for hop in reversed(forwarded.split(",")):
+            try:
+                address = ipaddress.ip_address(hop.strip())
+            except ValueError:
+                break  # Not an address: nothing to its left can be trusted either.
+            client = str(address)
+            if not self._trusted(client):
+                break
+        return client
+
+    def _trusted(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip.version == network.version and ip in network for network in self.networks)
