@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from components.models import Actor as ActorKind
@@ -12,6 +14,19 @@ REDACTED = "[redacted]"
 _SECRET_WORDS = ("secret", "password", "token", "key")
 
 
+@lru_cache(maxsize=4096)
+def client_ip(remote_addr: str | None) -> str | None:
+    """A client's address as the audit trail and the throttle record it: a plain IP address (an
+    IPv6 zone such as %eth0 dropped), or None for anything else (a Unix socket, say)."""
+    try:
+        ip = ipaddress.ip_address(remote_addr or "")
+    except ValueError:
+        return None
+    if getattr(ip, "scope_id", None):
+        ip = ipaddress.ip_address(str(ip).partition("%")[0])
+    return str(ip)
+
+
 @dataclass(frozen=True)
 class Actor:
     """The requester of a change: a signed-in user, an API token's user, the API secret key, or the system."""
@@ -19,6 +34,9 @@ class Actor:
     kind: str
     user: Any = None
     remote_addr: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "remote_addr", client_ip(self.remote_addr))
 
     @classmethod
     def for_user(cls, user: Any, remote_addr: str | None = None) -> Actor:

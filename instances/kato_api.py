@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import math
@@ -32,7 +31,7 @@ from django.utils.dateparse import parse_datetime
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from components.audit import Actor
+from components.audit import Actor, client_ip
 from components.models import Actor as ActorKind
 from components.models import AuditEvent, Component, Registration
 from components.services import ComponentError
@@ -138,17 +137,9 @@ def _throttle() -> Throttle:
 # Reading the request.
 
 
-@lru_cache(maxsize=4096)
-def _as_ip(remote_addr: str) -> str | None:
-    try:
-        return str(ipaddress.ip_address(remote_addr))
-    except ValueError:
-        return None
-
-
 def _client_ip(request: HttpRequest) -> str | None:
     """The client's IP address, or None when the server gives none (a Unix socket, say)."""
-    return _as_ip(request.META.get("REMOTE_ADDR") or "")
+    return client_ip(request.META.get("REMOTE_ADDR"))
 
 
 def _client_address(request: HttpRequest) -> str:

@@ -498,3 +498,18 @@ def test_scripts_need_no_csrf_token(settings, api_component, shortcut):
 
     assert response.content == SUCCESS
     assert Instance.objects.filter(component=api_component, host="10.0.0.7").exists()
+
+
+@pytest.mark.both_databases
+def test_a_link_local_client_with_a_zone_is_recorded_by_its_address(client, api_component):
+    """A client on an IPv6 link-local address arrives as fe80::…%eth0; the zone is no part of it."""
+    zoned = "fe80::7%eth0"
+
+    assert wrong_put(client, api_component, zoned).status_code == 401
+    added = put(
+        client, api_component, {"secret_key": api_component.secret_key, "ip": "10.0.0.7"}, REMOTE_ADDR=zoned
+    )
+
+    assert added.content == SUCCESS
+    assert list(WrongSecret.objects.values_list("client", flat=True)) == ["fe80::7"]
+    assert AuditEvent.objects.get(action="instance.add").remote_addr == "fe80::7"
