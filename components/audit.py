@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from components.models import Actor as ActorKind
 from components.models import AuditEvent, Component, Team
+from instances.addresses import parse_ip
 
 REDACTED = "[redacted]"
 _SECRET_WORDS = ("secret", "password", "token", "key")
 
 
-@lru_cache(maxsize=4096)
 def client_ip(remote_addr: str | None) -> str | None:
     """A client's address as the audit trail and the throttle record it: a plain IP address (an
     IPv6 zone such as %eth0 dropped), or None for anything else (a Unix socket, say)."""
-    try:
-        ip = ipaddress.ip_address(remote_addr or "")
-    except ValueError:
-        return None
-    if getattr(ip, "scope_id", None):
-        ip = ipaddress.ip_address(str(ip).partition("%")[0])
-    return str(ip)
+    ip = parse_ip((remote_addr or "").partition("%")[0])
+    return str(ip) if ip is not None else None
 
 
 @dataclass(frozen=True)

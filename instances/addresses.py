@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 DEFAULT_PORTS = {"http": 80, "https": 443}
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _HOST_PORT = re.compile(r"^(?P<host>[^:\[\]]+)(?::(?P<port>[^:]*))?$")
@@ -32,7 +34,7 @@ class Address:
 
     @property
     def is_ip(self) -> bool:
-        return _ip(self.host) is not None
+        return parse_ip(self.host) is not None
 
     def __str__(self) -> str:
         return format_address(self.host, self.port, self.scheme)
@@ -92,18 +94,32 @@ def _parse_port(text: str, raw: str) -> int:
     return int(text)
 
 
-@lru_cache(maxsize=1024)
-def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """The IP address ``host`` writes, or None for a name (parsed once for each recent host)."""
+@lru_cache(maxsize=8192)
+def parse_ip(text: str) -> IPAddress | None:
+    """The IP address ``text`` writes, or None for anything else. Cached: the same addresses come
+    back on every PUT and every sweep, and parsing is a visible share of either."""
     try:
-        return ipaddress.ip_address(host)
+        return ipaddress.ip_address(text)
     except ValueError:
         return None
 
 
+def network_containing(ip: IPAddress, networks: Sequence[IPNetwork]) -> IPNetwork | None:
+    """The first of ``networks`` that holds ``ip``; an IPv4-mapped IPv6 address (::ffff:a.b.c.d)
+    is judged as the IPv4 address it reaches, too."""
+    candidates = [ip]
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        candidates.append(ip.ipv4_mapped)
+    for network in networks:
+        for candidate in candidates:
+            if candidate.version == network.version and candidate in network:
+                return network
+    return None
+
+
 def _normalise_host(host: str, raw: str) -> str:
     host = host.lower().rstrip(".")
-    ip = _ip(host)
+    ip = parse_ip(host)
     if ip is not None:
         if ip.version == 6 and ip.ipv4_mapped:
             return str(ip.ipv4_mapped)
@@ -123,13 +139,9 @@ def _shown(raw: str) -> str:
     return repr(text)
 
 
-def check_policy(
-    address: Address, denied_networks: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]
-) -> None:
+def check_policy(address: Address, denied_networks: Sequence[IPNetwork]) -> None:
     """Refuse an IP literal inside a denied network (names are checked again after DNS by the probes)."""
-    ip = _ip(address.host)
-    if ip is None:
-        return
-    for network in denied_networks:
-        if ip.version == network.version and ip in network:
-            raise AddressError(f"{address.host} is in a denied network ({network}); it cannot be registered.")
+    ip = parse_ip(address.host)
+    network = network_containing(ip, denied_networks) if ip is not None else None
+    if network is not None:
+        raise AddressError(f"{address.host} is in a denied network ({network}); it cannot be registered.")

@@ -20,7 +20,6 @@ import errno
 import functools
 import hashlib
 import hmac
-import ipaddress
 import logging
 import os
 import random
@@ -35,11 +34,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from instances.addresses import IPNetwork, network_containing, parse_ip
+
 logger = logging.getLogger(__name__)
 
 PROBE_KINDS = ("tcp", "http", "mysql", "postgresql", "redis")
-
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # The longest line (HTTP status line, Redis reply line) and the largest protocol message we accept.
 # Anything bigger is not what a healthy server sends to a probe, and reading it would cost memory
@@ -335,7 +334,7 @@ async def _connect_socket(address: str, port: int) -> socket.socket:
 
 async def _resolve(host: str, port: int) -> list[str]:
     host = host.strip().removeprefix("[").removesuffix("]")
-    if _is_ip_literal(host):
+    if parse_ip(host) is not None:
         return [host]
     if not host:
         raise _ProbeFailure("dns", "no host name given")
@@ -352,19 +351,6 @@ async def _resolve(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
-def _is_ip_literal(host: str) -> bool:
-    return _parse_ip(host) is not None
-
-
-@functools.lru_cache(maxsize=8192)
-def _parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    # A sweep probes the same addresses every few seconds; parsing is a visible share of a probe's CPU.
-    try:
-        return ipaddress.ip_address(text)
-    except ValueError:
-        return None
-
-
 def _allowed_addresses(addresses: list[str], denied_networks: Sequence[IPNetwork]) -> list[str]:
     allowed = [address for address in addresses if not is_denied(address, denied_networks)]
     if not allowed:
@@ -375,18 +361,10 @@ def _allowed_addresses(addresses: list[str], denied_networks: Sequence[IPNetwork
 
 
 def _denying_network(ip: str, denied_networks: Sequence[IPNetwork]) -> IPNetwork | None:
-    address = _parse_ip(ip)
+    address = parse_ip(ip)
     if address is None:
         raise ValueError(f"{ip!r} is not an IP address")
-    candidates: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = [address]
-    # ::ffff:169.254.169.254 reaches 169.254.169.254: an IPv4-mapped address is judged as IPv4 too.
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        candidates.append(address.ipv4_mapped)
-    for network in denied_networks:
-        for candidate in candidates:
-            if candidate.version == network.version and candidate in network:
-                return network
-    return None
+    return network_containing(address, denied_networks)
 
 
 @functools.cache

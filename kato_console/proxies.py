@@ -9,12 +9,13 @@ API's wrong-secret throttle and the audit trail then tell clients apart instead 
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
 from django.http import HttpRequest, HttpResponse
+
+from instances.addresses import network_containing, parse_ip
 
 
 class TrustedProxies:
@@ -34,9 +35,8 @@ class TrustedProxies:
     def _client(self, peer: str, forwarded: str) -> str:
         client = peer
         for hop in reversed(forwarded.split(",")):
-            try:
-                address = ipaddress.ip_address(hop.strip())
-            except ValueError:
+            address = parse_ip(hop.strip())
+            if address is None:
                 break  # Not an address: nothing to its left can be trusted either.
             client = str(address)
             if not self._trusted(client):
@@ -44,8 +44,5 @@ class TrustedProxies:
         return client
 
     def _trusted(self, address: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        return any(ip.version == network.version and ip in network for network in self.networks)
+        ip = parse_ip(address)
+        return ip is not None and network_containing(ip, self.networks) is not None
