@@ -24,13 +24,17 @@ def _start(command: list[str]) -> subprocess.Popen[bytes]:
 
 
 def _stop(children: list[subprocess.Popen[bytes]]) -> None:
+    # SIGTERM goes to each child's main process only. Celery's main process then makes a warm
+    # shutdown of its pool; signalling the whole group would kill the pool's processes under it,
+    # and it would log each as an ERROR ("exited with 'signal 15 (SIGTERM)'").
     for child in children:
         if child.poll() is None:
-            os.killpg(child.pid, signal.SIGTERM)
+            child.terminate()
     deadline = time.monotonic() + GRACE_S
     for child in children:
         with contextlib.suppress(subprocess.TimeoutExpired):
             child.wait(timeout=max(0.1, deadline - time.monotonic()))
+    # Whatever is left of a group after the grace period (a hung pool process, say) is killed.
     for child in children:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(child.pid, signal.SIGKILL)
