@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from kato_console.env import (
@@ -34,6 +35,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "django_celery_beat",
+    "axes",
     "components",
     "instances",
 ]
@@ -52,6 +54,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it answers a locked-out login with the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "kato_console.urls"
@@ -91,6 +95,22 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# django-axes counts failed logins (the console's and the admin's login pages) and refuses a user
+# name from a client address after KATO_LOGIN_FAILURE_LIMIT of them, for KATO_LOGIN_COOLOFF_MIN
+# minutes. The API's tokens never go through authenticate(), so they are not affected.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("KATO_LOGIN_FAILURE_LIMIT", 5, maximum=1000)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("KATO_LOGIN_COOLOFF_MIN", 15, maximum=10_080))
+# By user name and address together: a guesser is stopped without locking the user out elsewhere.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The same client address as the rest of the console (X-Forwarded-For only from KATO_TRUSTED_PROXIES).
+AXES_CLIENT_IP_CALLABLE = "kato_console.proxies.client_address"
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "apps"
 LOGOUT_REDIRECT_URL = "login"
