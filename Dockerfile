@@ -17,4 +17,5 @@ USER kato
 
 EXPOSE 8000
 # --worker-tmp-dir: the workers' heartbeat file on tmpfs; a container's /tmp is disk-backed (gunicorn FAQ).
-CMD ["gunicorn", "kato_console.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--worker-tmp-dir", "/dev/shm", "--access-logfile", "-"]
+# --access-logformat: the path only (%(U)s), never the query string, which may carry ?secret_key=.
+CMD ["gunicorn", "kato_console.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--worker-tmp-dir", "/dev/shm", "--access-logfile", "-", "--access-logformat", "%(h)s %(l)s %(u)s %(t)s \"%(m)s %(U)s %(H)s\" %(s)s %(b)s %(L)s"]

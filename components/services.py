@@ -343,6 +343,8 @@ def env_var_set(
     description: str = "",
 ) -> EnvVar:
     """Create or update a variable by name; generated variables cannot be edited by hand."""
+    if scope == Scope.OUTER:
+        _lock_dependency_graph(component.team_id)
     var = EnvVar.objects.filter(component=component, name=name).first()
     created = var is None
     if var is None:
@@ -420,8 +422,7 @@ def dependency_add(
     A target whose port has no internal service is refused unless ``open_inner`` confirms that the
     internal service should be turned on (as Kato asks before it does so).
     """
-    # Lock the dependent component so that two concurrent additions cannot together make a cycle.
-    Component.objects.select_for_update().filter(pk__in=[component.pk, target.pk]).exists()
+    _lock_dependency_graph(component.team_id, target.team_id)
     dependency = Dependency(component=component, target=target)
     try:
         dependency.clean()
@@ -448,6 +449,19 @@ def dependency_add(
         detail={"target": target.service_name},
     )
     return dependency
+
+
+def _lock_dependency_graph(*team_ids: int) -> None:
+    """Serialise the changes to a team's dependencies and connection-information names.
+
+    The rules that span components (no cycle; no variable received from two dependencies) are
+    checked by reading other rows, so two concurrent changes could each pass and together break
+    them. Every such change first locks its team's row, always in the order of the teams' ids:
+    they run one after the other, and the second sees what the first committed, with no deadlock.
+    """
+    list(
+        Team.objects.select_for_update().filter(pk__in=sorted(set(team_ids))).order_by("pk").values_list("pk")
+    )
 
 
 def _refuse_name_collisions(*, component: Component, target: Component) -> None:

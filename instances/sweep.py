@@ -19,14 +19,17 @@ A round goes like this (DESIGN.md section 7):
    while the slow probes still wait out their timeout, then the rest.
 
 ``sweep_round`` does all of it in the foreground (``manage.py probe_sweep``); ``probe_component_now``
-and ``probe_instances_now`` probe right away, whatever ``next_probe_at`` says ("Probe now").
+and ``probe_instances_now`` probe right away, whatever ``next_probe_at`` says ("Probe now"), for at
+most ``KATO_PROBE_NOW_WAIT_S`` seconds: what is still running then goes on in a Celery worker.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import gc
+import math
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
@@ -53,6 +56,9 @@ except ImportError:  # optional: the sweep runs on asyncio's own event loop with
     uvloop = None
 
 T = TypeVar("T")
+
+# "Probe now" without a time limit (in a worker, where nobody waits for the answer).
+NO_LIMIT = math.inf
 
 # A claim reaches at least this far beyond the probe's own timeout and start delay.
 _CLAIM_MARGIN_S = 1
@@ -278,24 +284,107 @@ def sweep_round(*, everything: bool = False) -> RoundReport:
 # --------------------------------------------------------------------------------------------
 
 
-def probe_component_now(*, component: Component, actor: Actor) -> list[tuple[Instance, ProbeResult]]:
+class ProbedNow(list[tuple[Instance, ProbeResult]]):
+    """What "Probe now" found within its wait: each instance, as stored afterwards, with its result.
+
+    ``pending`` are the instances whose probes had not finished when the wait was over: they go on in
+    a Celery worker (``instances.tasks.probe_now``), which records them as the sweep does.
+    """
+
+    def __init__(
+        self, probed: Iterable[tuple[Instance, ProbeResult]] = (), *, pending: Sequence[Instance] = ()
+    ) -> None:
+        super().__init__(probed)
+        self.pending = list(pending)
+
+
+def probe_component_now(*, component: Component, actor: Actor, wait_s: float | None = None) -> ProbedNow:
     """Probe every online instance of the component right away, whatever ``next_probe_at`` says
     (and even with the health check off), record the results as the sweep does, and return each
-    instance, as stored afterwards, with its result."""
-    return probe_instances_now(instances=component.instances.filter(is_online=True), actor=actor)
-
-
-def probe_instances_now(*, instances: Iterable[Instance], actor: Actor) -> list[tuple[Instance, ProbeResult]]:
-    """Probe these instances right away (the offline ones are left out) and record the results."""
-    claims = [Claim(instance.pk, instance.generation) for instance in instances if instance.is_online]
-    pairs = run_claims(claims, jitter_s=0).results
-    fresh = Instance.objects.select_related("component__health_check").in_bulk(
-        [claim.instance_id for claim, _ in pairs]
+    instance, as stored afterwards, with its result; see ``probe_instances_now`` for ``wait_s``."""
+    return probe_instances_now(
+        instances=component.instances.filter(is_online=True), actor=actor, wait_s=wait_s
     )
+
+
+def probe_instances_now(
+    *, instances: Iterable[Instance], actor: Actor, wait_s: float | None = None
+) -> ProbedNow:
+    """Probe these instances right away (the offline ones are left out) and record the results.
+
+    Waits at most ``wait_s`` seconds (``KATO_PROBE_NOW_WAIT_S`` by default, ``NO_LIMIT`` for none): a
+    web request must not be held for a silent target's whole timeout. The probes
+    still running then are stopped here and handed to a Celery worker, which probes those instances
+    again and records them; they are returned as ``pending``.
+    """
+    wait = settings.KATO_PROBE_NOW_WAIT_S if wait_s is None else wait_s
+    claims = [Claim(instance.pk, instance.generation) for instance in instances if instance.is_online]
+    pairs, unfinished = _probe_now_within(claims, wait_s=wait)
+    wanted = [claim.instance_id for claim, _ in pairs] + [claim.instance_id for claim in unfinished]
+    fresh = Instance.objects.select_related("component__health_check").in_bulk(wanted)
     probed = [(fresh[claim.instance_id], result) for claim, result in pairs if claim.instance_id in fresh]
-    probed.sort(key=lambda pair: (pair[0].component.name, pair[0].host, pair[0].port or 0, pair[0].pk))
+    probed.sort(key=lambda pair: _instance_order(pair[0]))
+    pending = sorted(
+        (fresh[claim.instance_id] for claim in unfinished if claim.instance_id in fresh), key=_instance_order
+    )
     _audit_probe_now(probed, actor)
-    return probed
+    if pending:
+        _continue_in_worker(pending, actor)
+    return ProbedNow(probed, pending=pending)
+
+
+def _instance_order(instance: Instance) -> tuple[str, str, int, int]:
+    return (instance.component.name, instance.host, instance.port or 0, instance.pk)
+
+
+def _probe_now_within(
+    claims: Sequence[Claim], *, wait_s: float | None
+) -> tuple[list[tuple[Claim, ProbeResult]], list[Claim]]:
+    """Probe the claims and record what finished within ``wait_s``; returns the recorded pairs and
+    the claims whose probes were still running (and were stopped)."""
+    plan = probe_plan(claims)
+    targets = [(claim, target) for claim, target in plan if isinstance(target, ProbeTarget)]
+    known = [(claim, result) for claim, result in plan if isinstance(result, ProbeResult)]
+    finished = _run_async(_probe_for_at_most([target for _, target in targets], wait_s=wait_s))
+    pairs = [(targets[index][0], result) for index, result in sorted(finished.items())]
+    unfinished = [claim for index, (claim, _) in enumerate(targets) if index not in finished]
+    record_probe_results(pairs + known)
+    return pairs + known, unfinished
+
+
+async def _probe_for_at_most(targets: list[ProbeTarget], *, wait_s: float | None) -> dict[int, ProbeResult]:
+    """The results, by index, of the probes that finished within ``wait_s``; the rest are cancelled
+    (their connections closed), so nothing of them outlives the call."""
+    finished: dict[int, ProbeResult] = {}
+    if not targets:
+        return finished
+    probing = asyncio.ensure_future(
+        probe_many(
+            targets,
+            concurrency=settings.KATO_PROBE_CONCURRENCY,
+            denied_networks=settings.KATO_DENIED_NETWORKS,
+            on_result=finished.__setitem__,
+        )
+    )
+    try:
+        await asyncio.wait({probing}, timeout=None if wait_s is None or math.isinf(wait_s) else wait_s)
+    finally:
+        probing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await probing
+    return finished
+
+
+def _continue_in_worker(pending: list[Instance], actor: Actor) -> None:
+    from instances.tasks import probe_now
+
+    payload = {
+        "instance_ids": [instance.pk for instance in pending],
+        "user_id": getattr(actor.user, "pk", None),
+        "remote_addr": actor.remote_addr,
+    }
+    # Once the caller's transaction, if any, is committed: the worker must see what it sees.
+    transaction.on_commit(lambda: probe_now.delay(**payload))
 
 
 def _audit_probe_now(probed: list[tuple[Instance, ProbeResult]], actor: Actor) -> None:

@@ -60,3 +60,19 @@ def ensure_sweep_schedule(*, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> No
             "Change the interval here; disable rather than delete (it is re-created at migrate)."
         ),
     )
+
+
+@shared_task(ignore_result=True)
+def probe_now(instance_ids: list[int], user_id: int | None = None, remote_addr: str | None = None) -> int:
+    """Finish a "Probe now" whose request stopped waiting: probe these instances, without a time
+    limit, and record the results; returns how many were probed."""
+    from django.contrib.auth import get_user_model
+
+    from components.audit import Actor
+    from instances.models import Instance
+
+    user = get_user_model().objects.filter(pk=user_id).first() if user_id is not None else None
+    actor = Actor.for_user(user, remote_addr) if user is not None else Actor.system()
+    instances = Instance.objects.filter(pk__in=instance_ids, is_online=True)
+    # In the worker nothing waits for the answer: no time limit but the check's own timeout.
+    return len(sweep.probe_instances_now(instances=instances, actor=actor, wait_s=sweep.NO_LIMIT))

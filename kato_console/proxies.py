@@ -18,6 +18,13 @@ from django.http import HttpRequest, HttpResponse
 from instances.addresses import network_containing, parse_ip
 
 
+def client_address(request: HttpRequest) -> str | None:
+    """The client's address as the console sees it (after ``TrustedProxies``): for django-axes."""
+    from components.audit import client_ip
+
+    return client_ip(request.META.get("REMOTE_ADDR"))
+
+
 class TrustedProxies:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.networks = tuple(settings.KATO_TRUSTED_PROXIES)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
+
+from csp.constants import NONE, SELF
 
 from kato_console.env import (
     database_config,
@@ -33,7 +36,10 @@ INSTALLED_APPS = [
     "django_htmx",
     "rest_framework",
     "drf_spectacular",
+    # Swagger UI's assets, served from the console's static files: /api/docs/ works offline.
+    "drf_spectacular_sidecar",
     "django_celery_beat",
+    "axes",
     "components",
     "instances",
 ]
@@ -44,6 +50,7 @@ MIDDLEWARE = [
     # Scripts' calls to the instance API skip the rest of the stack (see instances/middleware.py).
     "instances.middleware.InstanceApiShortcut",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -52,6 +59,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it answers a locked-out login with the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "kato_console.urls"
@@ -91,6 +100,22 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# django-axes counts failed logins (the console's and the admin's login pages) and refuses a user
+# name from a client address after KATO_LOGIN_FAILURE_LIMIT of them, for KATO_LOGIN_COOLOFF_MIN
+# minutes. The API's tokens never go through authenticate(), so they are not affected.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("KATO_LOGIN_FAILURE_LIMIT", 5, maximum=1000)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("KATO_LOGIN_COOLOFF_MIN", 15, maximum=10_080))
+# By user name and address together: a guesser is stopped without locking the user out elsewhere.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The same client address as the rest of the console (X-Forwarded-For only from KATO_TRUSTED_PROXIES).
+AXES_CLIENT_IP_CALLABLE = "kato_console.proxies.client_address"
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "apps"
 LOGOUT_REDIRECT_URL = "login"
@@ -120,6 +145,22 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Every page: scripts, styles and everything else from the console itself only; no inline script or
+# style (the pages keep theirs in static/), no plug-ins, no framing.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 X_FRAME_OPTIONS = "DENY"
 
 # Nothing the console shares between processes lives in a cache (the instance API's wrong-secret
@@ -149,6 +190,8 @@ KATO_PROBE_CONCURRENCY = env_int("KATO_PROBE_CONCURRENCY", 200, maximum=10_000)
 KATO_SWEEP_TICK_S = env_int("KATO_SWEEP_TICK_S", 5, maximum=3600)
 KATO_SWEEP_JITTER_S = env_int("KATO_SWEEP_JITTER_S", 2, minimum=0, maximum=3600)
 KATO_SWEEP_CHUNK = env_int("KATO_SWEEP_CHUNK", 500, maximum=100_000)
+# "Probe now" answers within this many seconds; probes still running then go on in a Celery worker.
+KATO_PROBE_NOW_WAIT_S = env_int("KATO_PROBE_NOW_WAIT_S", 5, minimum=1, maximum=60)
 
 # Celery: the embedded default is kombu's filesystem transport under var/, which needs no server.
 CELERY_BROKER_URL = env_url(
@@ -192,6 +235,8 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -49,4 +49,5 @@ def test_the_console_services_share_one_image_and_take_their_settings_from_the_e
             "redis://"
         )
         assert env["DEBUG"] == "0"
-    assert "migrate" in services["web"]["command"] and "gunicorn" in services["web"]["command"]
+    web_command = " ".join(services["web"]["command"])
+    assert "migrate" in web_command and "gunicorn" in web_command

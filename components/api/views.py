@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -721,14 +722,21 @@ class HealthCheckApi(ConsoleApi):
         return self.answer(check)
 
 
+class ProbeNowSerializer(serializers.Serializer):
+    results = s.ProbeResultSerializer(many=True, help_text="The probes that finished within the wait.")
+    pending = s.InstanceSerializer(many=True, help_text="Still being probed, by a background worker.")
+    detail = serializers.CharField(help_text="Where the pending results will appear.")
+
+
 class ProbeApi(ConsoleApi):
     @extend_schema(
         operation_id="components_probe",
         tags=["instances"],
-        summary="Probe every online instance now and answer with the results",
+        summary="Probe every online instance now and answer with the results that arrive within "
+        "KATO_PROBE_NOW_WAIT_S seconds",
         parameters=[SERVICE_ID_PARAM],
         request=None,
-        responses={200: s.ProbeResultSerializer(many=True), **error_responses(401, 403, 404, 501)},
+        responses={200: ProbeNowSerializer, **error_responses(401, 403, 404, 501)},
     )
     def post(self, request: Request, service_id: str) -> Response:
         component = self.get_component(service_id)
@@ -741,7 +749,7 @@ class ProbeApi(ConsoleApi):
                 },
                 status=status.HTTP_501_NOT_IMPLEMENTED,
             )
-        results = probe_component_now(component=component, actor=self.actor())
+        probed = probe_component_now(component=component, actor=self.actor())
         rows = [
             {
                 "instance": instance,
@@ -751,9 +759,30 @@ class ProbeApi(ConsoleApi):
                 "error": result.error,
                 "server_info": result.server_info,
             }
-            for instance, result in results
+            for instance, result in probed
         ]
-        return Response(s.ProbeResultSerializer(rows, many=True).data)
+        pending = getattr(probed, "pending", [])
+        return Response(
+            ProbeNowSerializer(
+                {"results": rows, "pending": pending, "detail": _probe_now_detail(pending)}
+            ).data
+        )
+
+
+def _probe_now_detail(pending: list[Any]) -> str:
+    if not pending:
+        return "Every online instance was probed."
+    longest = max(_check_timeout_s(instance) for instance in pending)
+    return (
+        f"{len(pending)} instance(s) did not answer within {settings.KATO_PROBE_NOW_WAIT_S} s; a background "
+        f"worker probes them again and their results will appear on the instance list within about "
+        f"{longest + 5} s."
+    )
+
+
+def _check_timeout_s(instance: Instance) -> int:
+    check = getattr(instance.component, "health_check", None)
+    return check.timeout_s if check is not None else HealthCheck._meta.get_field("timeout_s").default
 
 
 def _probe_component_now() -> Any:

@@ -110,7 +110,8 @@ def test_probe_now_answers_each_online_instance_with_its_result(
     )
     response = api.post(url(static_component, "/probe"))
     assert response.status_code == 200, response.json()
-    results = {row["instance"]["port"]: row for row in response.json()}
+    results = {row["instance"]["port"]: row for row in response.json()["results"]}
+    assert response.json()["pending"] == []
     assert set(results) == {port, closed_port}
     assert results[port]["ok"] is True and results[port]["latency_ms"] is not None
     assert results[port]["instance"]["status"] == "healthy"
@@ -122,7 +123,7 @@ def test_probe_now_answers_each_online_instance_with_its_result(
 def test_probe_now_with_nothing_online_answers_an_empty_list(api, static_component):
     response = api.post(url(static_component, "/probe/"))
     assert response.status_code == 200
-    assert response.json() == []
+    assert response.json()["results"] == [] and response.json()["pending"] == []
 
 
 def test_probe_now_answers_501_where_probing_on_demand_is_missing(api, static_component, monkeypatch):
