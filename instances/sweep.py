@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import functools
 import gc
+import logging
 import math
 import time
 from collections import Counter, defaultdict
@@ -43,6 +44,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from components.audit import Actor, audit_record
 from components.models import Component
@@ -56,6 +58,8 @@ except ImportError:  # optional: the sweep runs on asyncio's own event loop with
     uvloop = None
 
 T = TypeVar("T")
+
+logger = logging.getLogger(__name__)
 
 # "Probe now" without a time limit (in a worker, where nobody waits for the answer).
 NO_LIMIT = math.inf
@@ -384,7 +388,23 @@ def _continue_in_worker(pending: list[Instance], actor: Actor) -> None:
         "remote_addr": actor.remote_addr,
     }
     # Once the caller's transaction, if any, is committed: the worker must see what it sees.
-    transaction.on_commit(lambda: probe_now.delay(**payload))
+    transaction.on_commit(lambda: _hand_over(probe_now, payload))
+
+
+def _hand_over(task: Any, payload: dict[str, Any]) -> None:
+    """Queue the rest of a "Probe now"; with the broker out of reach the answer still stands, and
+    the instances are probed by the sweep's next round when their check is on."""
+    try:
+        task.delay(**payload)
+    except OperationalError as error:
+        logger.warning(
+            "Probe now: %s unfinished probe(s) not handed to a worker: %s",
+            len(payload["instance_ids"]),
+            error,
+        )
+        Instance.objects.filter(pk__in=payload["instance_ids"], is_online=True).update(
+            next_probe_at=timezone.now()
+        )
 
 
 def _audit_probe_now(probed: list[tuple[Instance, ProbeResult]], actor: Actor) -> None:
