@@ -355,8 +355,11 @@ def port_services(request: HttpRequest, service_id: str, number: int) -> HttpRes
     port = _port(component, number)
     form = PortServicesForm(request.POST)
     form.is_valid()  # Two check boxes: anything posted is a valid on or off.
+    # Only what the user switched, so that a refusal speaks of the switch they touched.
+    changes = {field: on for field, on in form.cleaned_data.items() if getattr(port, field) != on}
     try:
-        services.port_update(port=port, actor=_actor(request), **form.cleaned_data)
+        if changes:
+            services.port_update(port=port, actor=_actor(request), **changes)
     except ComponentError as error:
         add_service_errors(form, error)
         return _ports_response(request, component, "", failed=(port.number, form))

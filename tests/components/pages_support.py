@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.db import connection
 
 from components.models import Application, AuditEvent, Component, ComponentKind, Port, Registration
 from instances.models import HealthCheck, Instance
@@ -22,21 +22,21 @@ def text(response: Any) -> str:
     return response.content.decode()
 
 
-def seed(application: Application, *, components: int, instances: int) -> Component:
+def seed(application: Application, *, components: int, instances: int, prefix: str = "seed") -> Component:
     """``components`` third-party components of ``instances`` instances each, a port and a health check,
     made with bulk inserts; returns the first one (its pages are the ones measured)."""
-    made = Component.objects.bulk_create(
+    Component.objects.bulk_create(
         Component(
             application=application,
             team_id=application.team_id,
-            name=f"seed-{n:04d}",
-            service_name=f"seed-{n:04d}",
+            name=f"{prefix}-{n:04d}",
+            service_name=f"{prefix}-{n:04d}",
             kind=ComponentKind.THIRD_PARTY,
             registration=Registration.STATIC,
         )
         for n in range(components)
     )
-    made = list(Component.objects.filter(application=application, name__startswith="seed-"))
+    made = list(Component.objects.filter(application=application, name__startswith=f"{prefix}-"))
     HealthCheck.objects.bulk_create(HealthCheck(component=c) for c in made)
     Port.objects.bulk_create(
         Port(component=c, number=3306, protocol="mysql", alias="SEED", of_third_party=True) for c in made

@@ -68,7 +68,16 @@ def test_every_page_shows_the_frame_with_the_current_tab_marked(alice_client, wo
     page = response.content.decode()
     assert '<a href="/apps/">Applications</a>' in page and "Shop" in page
     assert "Third-party · Static addresses" in page and "3306/mysql" in page
-    for label in ("Overview", "Ports", "Connection information", "Dependencies", "Environment", "Health check", "Events", "Settings"):
+    for label in (
+        "Overview",
+        "Ports",
+        "Connection information",
+        "Dependencies",
+        "Environment",
+        "Health check",
+        "Events",
+        "Settings",
+    ):
         assert f">{label}</a>" in page
     assert page.count('aria-current="page"') == 1
 
@@ -77,7 +86,14 @@ def test_a_viewer_sees_every_page_without_write_buttons(client, victor_the_viewe
     client.force_login(victor_the_viewer)
     for url_name in PAGES:
         page = client.get(reverse(url_name, args=[world[0].service_id])).content.decode()
-        for button in ("Add instance", "Add port", "Add variable", "Add dependency", "Take offline", "Probe now"):
+        for button in (
+            "Add instance",
+            "Add port",
+            "Add variable",
+            "Add dependency",
+            "Take offline",
+            "Probe now",
+        ):
             assert f">{button}</button>" not in page, (url_name, button)
 
 
@@ -98,7 +114,9 @@ def test_another_team_gets_404_on_every_page_fragment_and_write(client, bob_from
         url = reverse(url_name, args=[component.service_id])
         assert client.get(url).status_code == 404, url
         assert client.get(url, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="instance-table").status_code == 404
-    assert client.get(reverse("component-environment-download", args=[component.service_id])).status_code == 404
+    assert (
+        client.get(reverse("component-environment-download", args=[component.service_id])).status_code == 404
+    )
     for url, data in _writes(component, instance, target):
         assert client.post(url, data).status_code == 404, url
     assert component.instances.count() == 1

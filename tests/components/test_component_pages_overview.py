@@ -18,7 +18,13 @@ def _url(component, name: str = "component", *args) -> str:
 
 
 def test_it_adds_an_instance_and_swaps_the_instances_card(alice_client, static_component):
-    response = hx(alice_client, "post", _url(static_component, "component-instance-add"), "instances", {"address": "[2001:db8::7]:3306"})
+    response = hx(
+        alice_client,
+        "post",
+        _url(static_component, "component-instance-add"),
+        "instances",
+        {"address": "[2001:db8::7]:3306"},
+    )
     assert response.status_code == 200
     assert text(response).lstrip().startswith('<section class="card" id="instances"')
     assert "[2001:db8::7]:3306" in text(response)
@@ -26,7 +32,9 @@ def test_it_adds_an_instance_and_swaps_the_instances_card(alice_client, static_c
 
 
 def test_without_javascript_adding_an_instance_redirects_to_the_overview(alice_client, static_component):
-    response = alice_client.post(_url(static_component, "component-instance-add"), {"address": "db.example.com:3306"}, follow=True)
+    response = alice_client.post(
+        _url(static_component, "component-instance-add"), {"address": "db.example.com:3306"}, follow=True
+    )
     assert "Added the instance db.example.com:3306." in text(response)
     assert static_component.instances.get().host == "db.example.com"
 
@@ -40,7 +48,13 @@ def test_without_javascript_adding_an_instance_redirects_to_the_overview(alice_c
     ],
 )
 def test_it_shows_why_an_address_is_refused_under_the_field(alice_client, static_component, address, message):
-    response = hx(alice_client, "post", _url(static_component, "component-instance-add"), "instances", {"address": address})
+    response = hx(
+        alice_client,
+        "post",
+        _url(static_component, "component-instance-add"),
+        "instances",
+        {"address": address},
+    )
     assert response.status_code == 200
     assert 'class="field-error"' in text(response) and message in text(response)
     assert not static_component.instances.exists()
@@ -48,7 +62,9 @@ def test_it_shows_why_an_address_is_refused_under_the_field(alice_client, static
 
 def test_it_refuses_an_instance_the_component_already_has(alice_client, static_component, alice_actor):
     instance_add(component=static_component, address=parse_address("10.0.0.7:3306"), actor=alice_actor)
-    response = alice_client.post(_url(static_component, "component-instance-add"), {"address": "10.0.0.7:3306"})
+    response = alice_client.post(
+        _url(static_component, "component-instance-add"), {"address": "10.0.0.7:3306"}
+    )
     assert "mysql already has the instance 10.0.0.7:3306." in text(response)
     assert static_component.instances.count() == 1
 
@@ -86,7 +102,7 @@ def test_the_instance_table_is_paginated_with_counts_above_it(alice_client, appl
     assert "Page 1 of 3" in first and "120 in all" in first
     assert "40 offline" in first and "80 not ready" in first
     poll = hx(alice_client, "get", _url(component) + "?page=3", "instance-table")
-    assert 'hx-get="/components/%s/?page=3"' % component.service_id in text(poll)  # the poll keeps its page
+    assert f'hx-get="/components/{component.service_id}/?page=3"' in text(poll)  # the poll keeps its page
     assert "Page 3 of 3" in text(poll)
     assert text(poll).count("Take offline") + text(poll).count("Bring online") == 20
 
