@@ -114,7 +114,9 @@ def test_a_script_registers_an_instance_with_the_shown_curl_line(
     assert api_component.instances.get().is_online is False
 
 
-def test_probe_now_shows_a_reachable_instance(static_component, alice_actor, tcp_listener, logged_in_page, live_server):
+def test_probe_now_shows_a_reachable_instance(
+    static_component, alice_actor, tcp_listener, logged_in_page, live_server
+):
     test = "component_pages_probe"
     host, port = tcp_listener
     instance_add(component=static_component, address=parse_address(f"{host}:{port}"), actor=alice_actor)
