@@ -65,3 +65,58 @@ def component_for_user(user: Any, service_id: str) -> Component:
 
 def events_for_component(component: Component, *, limit: int = 100) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(component=component).select_related("user")[:limit]
+
+
+def component_page_for_user(user: Any, service_id: str) -> Component:
+    """The user's component for its pages: with its ports and health check but without its instances,
+    which may be thousands (the pages count and page them in SQL); 404 for any other team's."""
+    component = (
+        Component.objects.filter(team__in=teams_for_user(user), service_id=service_id)
+        .select_related("application", "team", "health_check")
+        .prefetch_related("ports")
+        .first()
+    )
+    if component is None:
+        raise Http404("No such component.")
+    return component
+
+
+def component_events(component: Component, *, action: str = "") -> QuerySet[AuditEvent]:
+    """The component's audit trail, newest first (the audit_component_recent index), optionally one action."""
+    events = (
+        AuditEvent.objects.filter(component=component).select_related("user").order_by("-created_at", "-id")
+    )
+    return events.filter(action=action) if action else events
+
+
+def component_event_actions(component: Component) -> list[str]:
+    """The actions that occur in the component's audit trail, for the events page's filter."""
+    return sorted(
+        AuditEvent.objects.filter(component=component).order_by().values_list("action", flat=True).distinct()
+    )
+
+
+def dependency_choices(component: Component) -> QuerySet[Component]:
+    """The components ``component`` could depend on: its team's, not itself, not already a target."""
+    return (
+        Component.objects.filter(team_id=component.team_id)
+        .exclude(pk=component.pk)
+        .exclude(dependents__component=component)
+        .select_related("application")
+        .order_by("name", "pk")
+    )
+
+
+def dependencies_of(component: Component) -> QuerySet[Component]:
+    """The components ``component`` depends on, with their ports."""
+    return (
+        Component.objects.filter(dependents__component=component)
+        .select_related("application")
+        .prefetch_related("ports")
+        .order_by("name", "pk")
+    )
+
+
+def dependents_of(component: Component) -> QuerySet[Component]:
+    """The components that depend on ``component``."""
+    return Component.objects.filter(dependencies__target=component).order_by("name", "pk")

@@ -17,7 +17,6 @@ from django.utils.text import slugify
 
 from components.audit import Actor, audit_record
 from components.models import (
-    THIRD_PARTY_ONE_PORT,
     ApiToken,
     Application,
     Component,
@@ -39,6 +38,12 @@ if TYPE_CHECKING:
     from instances.addresses import Address
 
 logger = logging.getLogger(__name__)
+
+# The words Kato's users know; the page and the console API both say them (the database constraint
+# keeps its own message for the rare concurrent insert, so that this needs no migration).
+THIRD_PARTY_ONE_PORT = (
+    "third-party components can only have one port: change or delete the existing port instead."
+)
 
 
 class ComponentError(Exception):

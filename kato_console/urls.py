@@ -6,6 +6,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from components import views as component_views
+from components import views_component as pages
 from components import views_tokens
 from instances import kato_api
 
@@ -15,17 +16,79 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("apps/", component_views.application_list, name="apps"),
     path("apps/<slug:slug>/", component_views.application_detail, name="application"),
-    path("components/<str:service_id>/", component_views.component_overview, name="component"),
+    path("components/<str:service_id>/", pages.overview, name="component"),
     path(
         "components/<str:service_id>/secret-key/reveal/",
-        component_views.secret_key_reveal,
+        pages.secret_key_reveal,
         name="component-secret-key-reveal",
     ),
     path(
         "components/<str:service_id>/secret-key/regenerate/",
-        component_views.secret_key_regenerate,
+        pages.secret_key_regenerate,
         name="component-secret-key-regenerate",
     ),
+    path("components/<str:service_id>/instances/", pages.instance_add, name="component-instance-add"),
+    path(
+        "components/<str:service_id>/instances/<int:pk>/online/",
+        pages.instance_set_online,
+        name="component-instance-online",
+    ),
+    path(
+        "components/<str:service_id>/instances/<int:pk>/delete/",
+        pages.instance_delete,
+        name="component-instance-delete",
+    ),
+    path("components/<str:service_id>/settings/", pages.settings_page, name="component-settings"),
+    path("components/<str:service_id>/delete/", pages.component_delete, name="component-delete"),
+    path("components/<str:service_id>/ports/", pages.ports, name="component-ports"),
+    path(
+        "components/<str:service_id>/ports/<int:number>/", pages.port_services, name="component-port-services"
+    ),
+    path(
+        "components/<str:service_id>/ports/<int:number>/delete/",
+        pages.port_delete,
+        name="component-port-delete",
+    ),
+    path(
+        "components/<str:service_id>/connection-info/",
+        pages.connection_info,
+        name="component-connection-info",
+    ),
+    path(
+        "components/<str:service_id>/connection-info/<str:name>/edit/",
+        pages.env_edit,
+        name="component-env-edit",
+    ),
+    path(
+        "components/<str:service_id>/connection-info/<str:name>/delete/",
+        pages.env_delete,
+        name="component-env-delete",
+    ),
+    path(
+        "components/<str:service_id>/connection-info/<str:name>/reveal/",
+        pages.env_reveal,
+        name="component-env-reveal",
+    ),
+    path("components/<str:service_id>/dependencies/", pages.dependencies, name="component-dependencies"),
+    path(
+        "components/<str:service_id>/dependencies/<str:target_id>/remove/",
+        pages.dependency_remove,
+        name="component-dependency-remove",
+    ),
+    path("components/<str:service_id>/environment/", pages.environment_page, name="component-environment"),
+    path(
+        "components/<str:service_id>/environment/reveal/",
+        pages.environment_reveal,
+        name="component-environment-reveal",
+    ),
+    path(
+        "components/<str:service_id>/environment.env",
+        pages.environment_download,
+        name="component-environment-download",
+    ),
+    path("components/<str:service_id>/health-check/", pages.health_check, name="component-health-check"),
+    path("components/<str:service_id>/health-check/probe/", pages.probe_now, name="component-probe-now"),
+    path("components/<str:service_id>/events/", pages.events, name="component-events"),
     path("account/tokens/", views_tokens.api_tokens, name="api-tokens"),
     path("admin/", admin.site.urls),
     # The Kato-compatible, secret-keyed instance endpoint (trailing slash optional).

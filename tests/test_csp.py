@@ -49,7 +49,7 @@ def test_the_overview_with_a_revealed_key_has_no_inline_handler(api_component, c
     html = client.post(
         f"/components/{api_component.service_id}/secret-key/reveal/", HTTP_HX_REQUEST="true"
     ).content.decode()
-    assert 'data-copy-target="secret-key"' in html
+    assert 'data-copy="#secret-key"' in html
     assert not HANDLER_ATTRIBUTE.findall(html) and not INLINE_SCRIPT.findall(html)
 
 

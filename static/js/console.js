@@ -1,17 +1,23 @@
-// Kato Console's page behaviour, kept out of the markup: the Content-Security-Policy allows no
-// inline script. Listeners sit on the document, so content that htmx swaps in works too.
-(function () {
-  "use strict";
+// Kato Console's own behaviour: small, plain JavaScript, loaded from our origin (no inline script).
+"use strict";
 
-  // <button data-copy-target="secret-key">Copy</button> copies the text of #secret-key.
-  document.addEventListener("click", function (event) {
-    var button = event.target.closest("[data-copy-target]");
-    if (!button || !navigator.clipboard) {
-      return;
-    }
-    var source = document.getElementById(button.getAttribute("data-copy-target"));
-    if (source) {
-      navigator.clipboard.writeText(source.textContent);
-    }
+// Marks the page as scripted before it is drawn, so buttons only needed without JavaScript
+// (.no-js) are hidden from the start and nothing shifts.
+document.documentElement.classList.add("js");
+
+// Copy buttons: <button data-copy="#element-id">Copy</button> copies that element's text.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest("[data-copy]");
+  if (!button || !navigator.clipboard) {
+    return;
+  }
+  var source = document.querySelector(button.getAttribute("data-copy"));
+  if (!source) {
+    return;
+  }
+  navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+    var label = button.textContent;
+    button.textContent = "Copied";
+    window.setTimeout(function () { button.textContent = label; }, 1500);
   });
-})();
+});

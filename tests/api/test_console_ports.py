@@ -41,7 +41,9 @@ def test_a_third_party_component_gets_one_port_only(api, static_component, alice
     response = api.post(url(static_component, "/ports/"), {"number": 3307}, format="json")
     assert response.status_code == 400
     assert response.json() == {
-        "number": ["A third-party component has one port; change or delete the existing port instead."]
+        "number": [
+            "third-party components can only have one port: change or delete the existing port instead."
+        ]
     }
     assert Port.objects.filter(component=static_component).count() == 1
 

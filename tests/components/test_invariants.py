@@ -109,7 +109,7 @@ def test_it_refuses_a_second_port_on_a_third_party_component(static_component, a
     services.port_create(component=static_component, number=3306, protocol="mysql", actor=alice_actor)
     with pytest.raises(ComponentError) as excinfo:
         services.port_create(component=static_component, number=3307, protocol="mysql", actor=alice_actor)
-    assert "A third-party component has one port" in message_of(excinfo)
+    assert "third-party components can only have one port" in message_of(excinfo)
     assert static_component.ports.count() == 1
     refused_by_database(lambda: Port.objects.create(component=static_component, number=3308, alias="OTHER"))
 

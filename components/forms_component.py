@@ -1,0 +1,114 @@
+"""The forms of a component's pages: they check the shape of what was typed; the services decide the rest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from components.models import Component, Protocol
+from components.services import ComponentError
+from instances.models import CheckKind
+
+
+def add_service_errors(
+    form: forms.Form, error: ComponentError, *, field_map: dict[str, str] | None = None
+) -> None:
+    """Put a service's refusal under the field it names, or above the form ("" and unknown fields)."""
+    field_map = field_map or {}
+    for field, messages in error.messages.items():
+        name = field_map.get(field, field)
+        for message in messages:
+            form.add_error(name if name in form.fields else None, message)
+
+
+class RenameForm(forms.Form):
+    name = forms.CharField(label="Component name", max_length=64)
+    service_name = forms.CharField(
+        label="Service name",
+        max_length=63,
+        help_text="A DNS label, unique in the team: dependents reach the component by it.",
+    )
+
+
+class AddressForm(forms.Form):
+    address = forms.CharField(
+        label="Address",
+        max_length=300,
+        help_text="10.0.0.7, 10.0.0.7:3306, [2001:db8::7]:3306, db.example.com:3306 or https://api.example.com",
+    )
+
+
+class PortForm(forms.Form):
+    number = forms.IntegerField(label="Port", min_value=1, max_value=65535)
+    protocol = forms.ChoiceField(label="Protocol", choices=Protocol.choices, initial=Protocol.TCP)
+    alias = forms.CharField(
+        label="Alias",
+        max_length=64,
+        required=False,
+        help_text="Prefix of the generated variables (ALIAS_HOST, ALIAS_PORT); derived from the service name when empty.",
+    )
+
+
+class PortServicesForm(forms.Form):
+    inner_service = forms.BooleanField(label="Internal service", required=False)
+    outer_service = forms.BooleanField(label="External service", required=False)
+
+
+class EnvVarForm(forms.Form):
+    name = forms.CharField(label="Name", max_length=128)
+    value = forms.CharField(label="Value", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    secret = forms.BooleanField(
+        label="Secret", required=False, help_text="Masked on every page; each reveal is audited."
+    )
+    description = forms.CharField(label="Description", max_length=255, required=False)
+
+
+class EnvVarEditForm(EnvVarForm):
+    """Editing keeps the name; a secret's value is kept when the field is left empty."""
+
+    def __init__(self, *args: Any, keep_secret: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["name"].disabled = True
+        if keep_secret:
+            self.fields["value"].help_text = "The value is secret: leave this empty to keep it."
+
+
+class DependencyForm(forms.Form):
+    target = forms.ModelChoiceField(
+        label="Component",
+        queryset=Component.objects.none(),
+        to_field_name="service_id",
+        empty_label="Choose a component",
+        error_messages={"invalid_choice": "Choose one of your team's components."},
+    )
+    open_inner = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, choices: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["target"].queryset = choices
+
+
+class HealthCheckForm(forms.Form):
+    enabled = forms.BooleanField(label="Enabled", required=False)
+    kind = forms.ChoiceField(label="Kind", choices=CheckKind.choices)
+    path = forms.CharField(
+        label="Path", max_length=500, required=False, help_text="HTTP checks only, e.g. /healthz."
+    )
+    interval_s = forms.IntegerField(label="Interval (seconds)", min_value=1, max_value=86400)
+    timeout_s = forms.IntegerField(label="Timeout (seconds)", min_value=1, max_value=600)
+    success_threshold = forms.IntegerField(label="Success threshold", min_value=1, max_value=100)
+    failure_threshold = forms.IntegerField(label="Failure threshold", min_value=1, max_value=100)
+    use_credentials = forms.BooleanField(
+        label="Use credentials",
+        required=False,
+        help_text="Log in with the component's connection information (*_USER, *_PASSWORD).",
+    )
+
+
+class EventFilterForm(forms.Form):
+    action = forms.ChoiceField(label="Action", required=False)
+
+    def __init__(self, *args: Any, actions: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["action"].choices = [("", "All actions"), *((a, a) for a in actions)]

@@ -1,0 +1,728 @@
+"""The pages of one component, under /components/<service_id>/ (DESIGN.md section 4).
+
+Every view loads the component through a selector scoped by the user (another team's is a 404),
+answers a viewer's write with 403, writes through exactly one service and maps the service's
+refusal onto the form. An HTMX request that targets a fragment gets the fragment; anything else
+gets the whole page, so every form also works as a plain post.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Prefetch, prefetch_related_objects
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from components import environment, selectors, services
+from components.audit import Actor
+from components.forms_component import (
+    AddressForm,
+    DependencyForm,
+    EnvVarEditForm,
+    EnvVarForm,
+    EventFilterForm,
+    HealthCheckForm,
+    PortForm,
+    PortServicesForm,
+    RenameForm,
+    add_service_errors,
+)
+from components.models import Component, EnvVar, Port, Registration, Scope
+from components.services import ComponentError
+from instances import services as instance_services
+from instances.health import greeting_only_warning
+from instances.models import HealthCheck, Instance, Status
+from instances.selectors import instance_page, instance_status_counts, status_from_counts
+from instances.sweep import probe_component_now
+
+EVENTS_PER_PAGE = 50
+
+TABS = (
+    ("overview", "Overview", "component"),
+    ("ports", "Ports", "component-ports"),
+    ("connection-info", "Connection information", "component-connection-info"),
+    ("dependencies", "Dependencies", "component-dependencies"),
+    ("environment", "Environment", "component-environment"),
+    ("health-check", "Health check", "component-health-check"),
+    ("events", "Events", "component-events"),
+)
+
+
+# Loading, permissions and the frame
+
+
+def _actor(request: HttpRequest) -> Actor:
+    return Actor.for_user(request.user, request.META.get("REMOTE_ADDR"))
+
+
+def _component(request: HttpRequest, service_id: str) -> tuple[Component, bool]:
+    """The user's component (404 for another team's) and whether the user may change it."""
+    component = selectors.component_page_for_user(request.user, service_id)
+    membership = selectors.membership_for(request.user, component.team)
+    return component, bool(membership and membership.can_write)
+
+
+def _writable(request: HttpRequest, service_id: str) -> Component:
+    component, can_write = _component(request, service_id)
+    if not can_write:
+        raise PermissionDenied("Viewers can look at a component but not change it.")
+    return component
+
+
+def _frame(component: Component, can_write: bool, tab: str) -> dict[str, Any]:
+    """What the component frame (header, tabs) shows on every page."""
+    counts = instance_status_counts(component)
+    return {
+        "component": component,
+        "can_write": can_write,
+        "tab": tab,
+        "tabs": TABS,
+        "ports": list(component.ports.all()),
+        "status": status_from_counts(counts),
+        "counts": counts,
+    }
+
+
+def _targets(request: HttpRequest, fragment_id: str) -> bool:
+    """Whether this is an HTMX request that swaps the fragment with this id."""
+    return bool(request.htmx and not request.htmx.boosted and request.htmx.target == fragment_id)
+
+
+def _page_or_fragment(
+    request: HttpRequest, page: str, fragment: str, fragment_id: str, context: dict[str, Any]
+) -> HttpResponse:
+    template = fragment if _targets(request, fragment_id) else page
+    return render(request, template, context)
+
+
+def _done(request: HttpRequest, url_name: str, component: Component, message: str) -> HttpResponse:
+    """After a plain (non-HTMX) post succeeded: say so and show the page again (post/redirect/get)."""
+    messages.success(request, message)
+    return redirect(url_name, component.service_id)
+
+
+# Overview and its instance table
+
+
+def _instance_table(component: Component, can_write: bool, page_number: object) -> dict[str, Any]:
+    """The small context of the live instance table (it is polled every 5 seconds)."""
+    page = instance_page(component, page_number)
+    return {
+        "component": component,
+        "can_write": can_write,
+        "page": page,
+        "rows": [(instance, instance.status) for instance in page.object_list],
+        "counts": instance_status_counts(component),
+        "static": component.registration == Registration.STATIC,
+    }
+
+
+def _overview(request: HttpRequest, component: Component, can_write: bool, **extra: Any) -> dict[str, Any]:
+    check = _health_check(component)
+    context = _frame(component, can_write, "overview")
+    context.update(_instance_table(component, can_write, request.GET.get("page")))
+    context.update(
+        {
+            "health_check": check,
+            "check_warning": greeting_only_warning(check) if check is not None and check.enabled else "",
+            "api_url": component.instance_api_url,
+            "revealed_key": "",
+            "address_form": AddressForm(),
+        }
+    )
+    context.update(extra)
+    return context
+
+
+def _health_check(component: Component) -> HealthCheck | None:
+    try:
+        return component.health_check
+    except HealthCheck.DoesNotExist:
+        return None
+
+
+def _stops_polling(context: dict[str, Any]) -> bool:
+    """Nothing to watch: no instance is online, and none can arrive from a script (static registration
+    or an internal component). An API-registered component keeps polling: instances come from its API."""
+    online = sum(n for status, n in context["counts"].items() if status != Status.OFFLINE)
+    return online == 0 and not context["component"].uses_api_registration
+
+
+@login_required
+def overview(request: HttpRequest, service_id: str) -> HttpResponse:
+    component, can_write = _component(request, service_id)
+    if _targets(request, "instance-table"):
+        context = _instance_table(component, can_write, request.GET.get("page"))
+        response = render(request, "components/_instance_table.html", context)
+        if _stops_polling(context):
+            response.status_code = 286  # htmx stops polling on 286.
+        return response
+    return render(request, "components/overview.html", _overview(request, component, can_write))
+
+
+@login_required
+@require_POST
+def secret_key_reveal(request: HttpRequest, service_id: str) -> HttpResponse:
+    component = _writable(request, service_id)
+    key = services.secret_key_reveal(component=component, actor=_actor(request))
+    context = _overview(request, component, True, revealed_key=key)
+    template = "components/_api_registration.html" if request.htmx else "components/overview.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_POST
+def secret_key_regenerate(request: HttpRequest, service_id: str) -> HttpResponse:
+    component = _writable(request, service_id)
+    key = services.secret_key_regenerate(component=component, actor=_actor(request))
+    messages.success(request, "A new secret key was generated; the old one no longer works.")
+    context = _overview(request, component, True, revealed_key=key)
+    template = "components/_api_registration.html" if request.htmx else "components/overview.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_POST
+def instance_add(request: HttpRequest, service_id: str) -> HttpResponse:
+    component = _writable(request, service_id)
+    form = AddressForm(request.POST)
+    if form.is_valid():
+        try:
+            address = instance_services.address_parse_checked(form.cleaned_data["address"])
+            instance = instance_services.instance_add(
+                component=component, address=address, actor=_actor(request)
+            )
+        except ComponentError as error:
+            add_service_errors(form, error)
+        else:
+            if not _targets(request, "instances"):
+                return _done(request, "component", component, f"Added the instance {instance.address}.")
+            form = AddressForm()
+    context = _overview(request, component, True, address_form=form)
+    return _page_or_fragment(
+        request, "components/overview.html", "components/_instances.html", "instances", context
+    )
+
+
+def _instance(component: Component, pk: int) -> Instance:
+    instance = component.instances.filter(pk=pk).first()
+    if instance is None:
+        raise Http404("No such instance.")
+    return instance
+
+
+def _after_instance_change(request: HttpRequest, component: Component, message: str) -> HttpResponse:
+    page = request.POST.get("page") or "1"
+    if _targets(request, "instance-table"):
+        return render(request, "components/_instance_table.html", _instance_table(component, True, page))
+    messages.success(request, message)
+    return redirect(f"{reverse('component', args=[component.service_id])}?page={page}")
+
+
+@login_required
+@require_POST
+def instance_set_online(request: HttpRequest, service_id: str, pk: int) -> HttpResponse:
+    component = _writable(request, service_id)
+    instance = _instance(component, pk)
+    is_online = request.POST.get("is_online") == "1"
+    instance_services.instance_set_online(instance=instance, is_online=is_online, actor=_actor(request))
+    state = "back online" if is_online else "offline"
+    return _after_instance_change(request, component, f"{instance.address} is {state}.")
+
+
+@login_required
+def instance_delete(request: HttpRequest, service_id: str, pk: int) -> HttpResponse:
+    component = _writable(request, service_id)
+    instance = _instance(component, pk)
+    if request.method != "POST" or request.POST.get("confirm") != "yes":
+        context = {
+            **_frame(component, True, "overview"),
+            "instance": instance,
+            "page_number": request.GET.get("page", "1"),
+        }
+        return render(request, "components/instance_delete.html", context)
+    instance_services.instance_delete(instance=instance, actor=_actor(request))
+    return _after_instance_change(request, component, f"Deleted the instance {instance.address}.")
+
+
+# Settings: rename and delete
+
+
+@login_required
+def settings_page(request: HttpRequest, service_id: str) -> HttpResponse:
+    component, can_write = _component(request, service_id)
+    form = RenameForm(initial={"name": component.name, "service_name": component.service_name})
+    if request.method == "POST":
+        if not can_write:
+            raise PermissionDenied("Viewers can look at a component but not change it.")
+        form = RenameForm(request.POST)
+        if form.is_valid():
+            try:
+                services.component_update(component=component, actor=_actor(request), **form.cleaned_data)
+            except ComponentError as error:
+                add_service_errors(form, error)
+                component.refresh_from_db()
+            else:
+                return _done(request, "component-settings", component, "Saved the component's names.")
+    context = {**_frame(component, can_write, "settings"), "form": form}
+    return render(request, "components/settings.html", context)
+
+
+@login_required
+def component_delete(request: HttpRequest, service_id: str) -> HttpResponse:
+    component = _writable(request, service_id)
+    dependents = list(selectors.dependents_of(component))
+    if request.method == "POST" and request.POST.get("confirm") == "yes":
+        try:
+            services.component_delete(component=component, actor=_actor(request))
+        except ComponentError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, f"Deleted the component {component.name}.")
+            return redirect("application", component.application.slug)
+    context = {**_frame(component, True, "settings"), "dependents": dependents}
+    return render(request, "components/delete.html", context)
+
+
+# Ports
+
+
+def _ports(component: Component, can_write: bool, **extra: Any) -> dict[str, Any]:
+    context = _frame(component, can_write, "ports")
+    failed_number, failed_form = extra.pop("failed", (None, None))
+    context["port_rows"] = [
+        (port, failed_form if port.number == failed_number else PortServicesForm(initial=_services_of(port)))
+        for port in context["ports"]
+    ]
+    context["port_form"] = PortForm()
+    context.update(extra)
+    return context
+
+
+def _services_of(port: Port) -> dict[str, bool]:
+    return {"inner_service": port.inner_service, "outer_service": port.outer_service}
+
+
+def _ports_response(request: HttpRequest, component: Component, message: str, **extra: Any) -> HttpResponse:
+    if not extra and not _targets(request, "ports"):
+        return _done(request, "component-ports", component, message)
+    component = selectors.component_page_for_user(request.user, component.service_id)
+    context = _ports(component, True, **extra)
+    return _page_or_fragment(request, "components/ports.html", "components/_ports.html", "ports", context)
+
+
+@login_required
+def ports(request: HttpRequest, service_id: str) -> HttpResponse:
+    if request.method == "POST":
+        return _port_add(request, service_id)
+    component, can_write = _component(request, service_id)
+    return _page_or_fragment(
+        request, "components/ports.html", "components/_ports.html", "ports", _ports(component, can_write)
+    )
+
+
+def _port_add(request: HttpRequest, service_id: str) -> HttpResponse:
+    component = _writable(request, service_id)
+    form = PortForm(request.POST)
+    if form.is_valid():
+        try:
+            port = services.port_create(component=component, actor=_actor(request), **form.cleaned_data)
+        except ComponentError as error:
+            add_service_errors(form, error)
+        else:
+            return _ports_response(request, component, f"Added port {port.number}/{port.protocol}.")
+    return _ports_response(request, component, "", port_form=form)
+
+
+def _port(component: Component, number: int) -> Port:
+    port = next((port for port in component.ports.all() if port.number == number), None)
+    if port is None:
+        raise Http404("No such port.")
+    return port
+
+
+@login_required
+@require_POST
+def port_services(request: HttpRequest, service_id: str, number: int) -> HttpResponse:
+    component = _writable(request, service_id)
+    port = _port(component, number)
+    form = PortServicesForm(request.POST)
+    form.is_valid()  # Two check boxes: anything posted is a valid on or off.
+    # Only what the user switched, so that a refusal speaks of the switch they touched.
+    changes = {field: on for field, on in form.cleaned_data.items() if getattr(port, field) != on}
+    try:
+        if changes:
+            services.port_update(port=port, actor=_actor(request), **changes)
+    except ComponentError as error:
+        add_service_errors(form, error)
+        return _ports_response(request, component, "", failed=(port.number, form))
+    return _ports_response(request, component, f"Saved the services of port {port.number}.")
+
+
+@login_required
+@require_POST
+def port_delete(request: HttpRequest, service_id: str, number: int) -> HttpResponse:
+    component = _writable(request, service_id)
+    port = _port(component, number)
+    services.port_delete(port=port, actor=_actor(request))
+    return _ports_response(request, component, f"Deleted port {number}.")
+
+
+# Connection information
+
+
+def _connection_info(component: Component, can_write: bool, **extra: Any) -> dict[str, Any]:
+    context = _frame(component, can_write, "connection-info")
+    # The generated ALIAS_HOST / ALIAS_PORT values come from the best routed instance.
+    prefetch_related_objects(
+        [component], Prefetch("instances", queryset=Instance.objects.order_by("host", "port", "id"))
+    )
+    variables = list(component.env_vars.filter(scope=Scope.OUTER).order_by("name"))
+    context["variables"] = [(var, _shown_value(component, var)) for var in variables]
+    context["env_form"] = EnvVarForm()
+    context["revealed"] = set()
+    context.update(extra)
+    return context
+
+
+def _shown_value(component: Component, var: EnvVar) -> str:
+    return environment.generated_value(component, var) if var.generated else var.value
+
+
+def _variable(component: Component, name: str) -> EnvVar:
+    var = component.env_vars.filter(name=name).first()
+    if var is None:
+        raise Http404("No such variable.")
+    return var
+
+
+def _connection_info_response(
+    request: HttpRequest, component: Component, message: str, **extra: Any
+) -> HttpResponse:
+    if not extra and not _targets(request, "connection-info"):
+        return _done(request, "component-connection-info", component, message)
+    context = _connection_info(component, True, **extra)
+    return _page_or_fragment(
+        request,
+        "components/connection_info.html",
+        "components/_connection_info.html",
+        "connection-info",
+        context,
+    )
+
+
+@login_required
+def connection_info(request: HttpRequest, service_id: str) -> HttpResponse:
+    if request.method == "POST":
+        return _env_add(request, service_id)
+    component, can_write = _component(request, service_id)
+    context = _connection_info(component, can_write)
+    return _page_or_fragment(
+        request,
+        "components/connection_info.html",
+        "components/_connection_info.html",
+        "connection-info",
+        context,
+    )
+
+
+def _env_add(request: HttpRequest, service_id: str) -> HttpResponse:
+    component = _writable(request, service_id)
+    form = EnvVarForm(request.POST)
+    if form.is_valid():
+        try:
+            var = services.env_var_create(
+                component=component, actor=_actor(request), scope=Scope.OUTER, **form.cleaned_data
+            )
+        except ComponentError as error:
+            add_service_errors(form, error)
+        else:
+            return _connection_info_response(request, component, f"Added the variable {var.name}.")
+    return _connection_info_response(request, component, "", env_form=form)
+
+
+@login_required
+def env_edit(request: HttpRequest, service_id: str, name: str) -> HttpResponse:
+    component = _writable(request, service_id)
+    var = _variable(component, name)
+    if var.generated:
+        raise Http404("A generated variable cannot be edited.")
+    initial = {
+        "name": var.name,
+        "value": "" if var.secret else var.value,
+        "secret": var.secret,
+        "description": var.description,
+    }
+    form = EnvVarEditForm(initial=initial, keep_secret=var.secret)
+    if request.method == "POST":
+        form = EnvVarEditForm(request.POST, initial=initial, keep_secret=var.secret)
+        if form.is_valid():
+            data = form.cleaned_data
+            value = var.value if var.secret and not data["value"] else data["value"]
+            try:
+                services.env_var_set(
+                    component=component, name=var.name, actor=_actor(request), value=value,
+                    scope=var.scope, secret=data["secret"], description=data["description"],
+                )  # fmt: skip
+            except ComponentError as error:
+                add_service_errors(form, error)
+            else:
+                return _done(
+                    request, "component-connection-info", component, f"Saved the variable {var.name}."
+                )
+    context = {**_frame(component, True, "connection-info"), "form": form, "variable": var}
+    return render(request, "components/env_edit.html", context)
+
+
+@login_required
+@require_POST
+def env_delete(request: HttpRequest, service_id: str, name: str) -> HttpResponse:
+    component = _writable(request, service_id)
+    var = _variable(component, name)
+    try:
+        services.env_var_delete(var=var, actor=_actor(request))
+    except ComponentError as error:
+        messages.error(request, str(error))
+        return redirect("component-connection-info", component.service_id)
+    return _connection_info_response(request, component, f"Deleted the variable {name}.")
+
+
+@login_required
+@require_POST
+def env_reveal(request: HttpRequest, service_id: str, name: str) -> HttpResponse:
+    component = _writable(request, service_id)
+    var = _variable(component, name)
+    services.env_reveal(
+        component=component, actor=_actor(request), names=[var.name], via="page:connection-info"
+    )
+    if _targets(request, f"var-{var.name}"):
+        row = {
+            "var": var,
+            "value": var.value,
+            "revealed": {var.name},
+            "component": component,
+            "can_write": True,
+        }
+        return render(request, "components/_env_row.html", row)
+    context = _connection_info(component, True, revealed={var.name})
+    return render(request, "components/connection_info.html", context)
+
+
+# Dependencies
+
+
+def _dependencies(component: Component, can_write: bool, **extra: Any) -> dict[str, Any]:
+    context = _frame(component, can_write, "dependencies")
+    choices = selectors.dependency_choices(component)
+    context.update(
+        {
+            "targets": list(selectors.dependencies_of(component)),
+            "dependents": list(selectors.dependents_of(component)),
+            "dependency_form": DependencyForm(choices=choices),
+            "confirm_target": None,
+        }
+    )
+    context.update(extra)
+    return context
+
+
+@login_required
+def dependencies(request: HttpRequest, service_id: str) -> HttpResponse:
+    if request.method == "POST":
+        return _dependency_add(request, service_id)
+    component, can_write = _component(request, service_id)
+    return _page_or_fragment(
+        request,
+        "components/dependencies.html",
+        "components/_dependencies.html",
+        "dependencies",
+        _dependencies(component, can_write),
+    )
+
+
+def _dependency_add(request: HttpRequest, service_id: str) -> HttpResponse:
+    component = _writable(request, service_id)
+    form = DependencyForm(request.POST, choices=selectors.dependency_choices(component))
+    extra: dict[str, Any] = {"dependency_form": form}
+    if form.is_valid():
+        target = form.cleaned_data["target"]
+        try:
+            services.dependency_add(
+                component=component,
+                target=target,
+                actor=_actor(request),
+                open_inner=form.cleaned_data["open_inner"],
+            )
+        except ComponentError as error:
+            if "open_inner" in error.messages:
+                # Not a refusal: the target's port needs its internal service, and the user is asked first.
+                extra.update(confirm_target=target, confirm_message=" ".join(error.messages["open_inner"]))
+            else:
+                add_service_errors(form, error)
+        else:
+            if not _targets(request, "dependencies"):
+                return _done(
+                    request,
+                    "component-dependencies",
+                    component,
+                    f"{component.name} now depends on {target.name}.",
+                )
+            extra = {}
+    context = _dependencies(component, True, **extra)
+    return _page_or_fragment(
+        request, "components/dependencies.html", "components/_dependencies.html", "dependencies", context
+    )
+
+
+@login_required
+@require_POST
+def dependency_remove(request: HttpRequest, service_id: str, target_id: str) -> HttpResponse:
+    component = _writable(request, service_id)
+    target = selectors.dependencies_of(component).filter(service_id=target_id).first()
+    if target is None:
+        raise Http404("No such dependency.")
+    services.dependency_remove(component=component, target=target, actor=_actor(request))
+    if not _targets(request, "dependencies"):
+        return _done(
+            request,
+            "component-dependencies",
+            component,
+            f"{component.name} no longer depends on {target.name}.",
+        )
+    context = _dependencies(component, True)
+    return render(request, "components/_dependencies.html", context)
+
+
+# The effective environment
+
+
+def _environment(component: Component, can_write: bool, *, reveal: bool = False) -> dict[str, Any]:
+    context = _frame(component, can_write, "environment")
+    prefetch_related_objects(
+        [component], Prefetch("instances", queryset=Instance.objects.order_by("host", "port", "id"))
+    )
+    context["entries"] = environment.effective_environment(component)
+    context["reveal"] = reveal
+    context["has_secrets"] = bool(environment.secret_names(context["entries"]))
+    return context
+
+
+@login_required
+def environment_page(request: HttpRequest, service_id: str) -> HttpResponse:
+    component, can_write = _component(request, service_id)
+    return render(request, "components/environment.html", _environment(component, can_write))
+
+
+@login_required
+@require_POST
+def environment_reveal(request: HttpRequest, service_id: str) -> HttpResponse:
+    component = _writable(request, service_id)
+    context = _environment(component, True, reveal=True)
+    names = environment.secret_names(context["entries"])
+    services.env_reveal(component=component, actor=_actor(request), names=names, via="page:environment")
+    return _page_or_fragment(
+        request, "components/environment.html", "components/_environment.html", "environment", context
+    )
+
+
+@login_required
+def environment_download(request: HttpRequest, service_id: str) -> HttpResponse:
+    component, can_write = _component(request, service_id)
+    prefetch_related_objects(
+        [component], Prefetch("instances", queryset=Instance.objects.order_by("host", "port", "id"))
+    )
+    entries = environment.effective_environment(component)
+    if can_write:
+        names = environment.secret_names(entries)
+        services.env_reveal(
+            component=component, actor=_actor(request), names=names, via="page:environment.env"
+        )
+    response = HttpResponse(
+        environment.render_dotenv(component, entries, reveal=can_write),
+        content_type="text/plain; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="{component.service_name}.env"'
+    response["Cache-Control"] = "no-store"  # It may hold secret values.
+    return response
+
+
+# Health check
+
+
+def _health_check_form(check: HealthCheck | None) -> HealthCheckForm:
+    check = check or HealthCheck()
+    return HealthCheckForm(initial={field: getattr(check, field) for field in HealthCheckForm.base_fields})
+
+
+def _health_page(component: Component, can_write: bool, **extra: Any) -> dict[str, Any]:
+    check = _health_check(component)
+    context = _frame(component, can_write, "health-check")
+    context.update(
+        {
+            "health_check": check,
+            "form": _health_check_form(check),
+            "check_warning": greeting_only_warning(check) if check is not None and check.enabled else "",
+            "probe_results": None,
+        }
+    )
+    context.update(extra)
+    return context
+
+
+@login_required
+def health_check(request: HttpRequest, service_id: str) -> HttpResponse:
+    component, can_write = _component(request, service_id)
+    extra: dict[str, Any] = {}
+    if request.method == "POST":
+        if not can_write:
+            raise PermissionDenied("Viewers can look at a component but not change it.")
+        form = HealthCheckForm(request.POST)
+        if form.is_valid():
+            try:
+                instance_services.health_check_update(
+                    component=component, actor=_actor(request), **form.cleaned_data
+                )
+            except ComponentError as error:
+                add_service_errors(form, error)
+            else:
+                return _done(
+                    request, "component-health-check", component, "Saved the health check; it applies now."
+                )
+        extra["form"] = form
+    context = _health_page(component, can_write, **extra)
+    return render(request, "components/health_check.html", context)
+
+
+@login_required
+@require_POST
+def probe_now(request: HttpRequest, service_id: str) -> HttpResponse:
+    component = _writable(request, service_id)
+    results = probe_component_now(component=component, actor=_actor(request))
+    if _targets(request, "probe-results"):
+        return render(request, "components/_probe_results.html", {"probe_results": results})
+    component = selectors.component_page_for_user(request.user, service_id)
+    return render(
+        request, "components/health_check.html", _health_page(component, True, probe_results=results)
+    )
+
+
+# Events
+
+
+@login_required
+def events(request: HttpRequest, service_id: str) -> HttpResponse:
+    component, can_write = _component(request, service_id)
+    form = EventFilterForm(request.GET or None, actions=selectors.component_event_actions(component))
+    action = form.cleaned_data["action"] if form.is_valid() else ""
+    page = Paginator(selectors.component_events(component, action=action), EVENTS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    context = {**_frame(component, can_write, "events"), "filter_form": form, "action": action, "page": page}
+    return _page_or_fragment(request, "components/events.html", "components/_events.html", "events", context)

@@ -1,0 +1,66 @@
+"""The Environment page: every variable with its source and overrides, secrets masked, and the .env download."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from components import services
+from components.models import AuditEvent
+from tests.components.pages_support import hx, text
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def phpmyadmin(internal_component, static_component, alice_actor):
+    services.env_var_set(component=static_component, name="MYSQL_USER", value="shop", actor=alice_actor)
+    services.env_var_set(
+        component=static_component, name="MYSQL_PASSWORD", value="s3cret-pw", secret=True, actor=alice_actor
+    )
+    services.dependency_add(component=internal_component, target=static_component, actor=alice_actor)
+    services.env_var_set(
+        component=internal_component, name="MYSQL_USER", value="admin", scope="inner", actor=alice_actor
+    )
+    return internal_component
+
+
+def _url(component, name: str = "component-environment") -> str:
+    return reverse(name, args=[component.service_id])
+
+
+def test_it_shows_each_variable_with_its_source_and_overrides(alice_client, phpmyadmin):
+    page = text(alice_client.get(_url(phpmyadmin)))
+    assert "MYSQL_PASSWORD" in page and "s3cret-pw" not in page
+    assert '<code class="value">shop</code>' in page and "yes, by phpmyadmin" in page
+    assert '<code class="value">admin</code>' in page and ">own<" in page
+    assert ">mysql</a>" in page
+
+
+def test_revealing_secrets_is_audited(alice_client, phpmyadmin):
+    response = hx(alice_client, "post", _url(phpmyadmin, "component-environment-reveal"), "environment")
+    assert "s3cret-pw" in text(response) and text(response).lstrip().startswith(
+        '<section class="card" id="environment"'
+    )
+    assert AuditEvent.objects.get(action="env.reveal").detail == {
+        "variables": ["MYSQL_PASSWORD"],
+        "via": "page:environment",
+    }
+
+
+def test_the_download_is_a_dotenv_file_that_is_never_cached(alice_client, phpmyadmin):
+    response = alice_client.get(_url(phpmyadmin, "component-environment-download"))
+    assert response["Cache-Control"] == "no-store"
+    assert response["Content-Disposition"] == 'attachment; filename="phpmyadmin.env"'
+    body = text(response)
+    assert "MYSQL_PASSWORD=s3cret-pw" in body and "MYSQL_USER=admin" in body
+    assert "# MYSQL_USER from mysql is overridden by phpmyadmin" in body
+    assert AuditEvent.objects.filter(action="env.reveal", detail__via="page:environment.env").exists()
+
+
+def test_a_viewer_downloads_without_secret_values_and_cannot_reveal(client, victor_the_viewer, phpmyadmin):
+    client.force_login(victor_the_viewer)
+    body = text(client.get(_url(phpmyadmin, "component-environment-download")))
+    assert "s3cret-pw" not in body and "# MYSQL_PASSWORD from mysql is secret" in body
+    assert "Reveal secrets" not in text(client.get(_url(phpmyadmin)))
+    assert client.post(_url(phpmyadmin, "component-environment-reveal")).status_code == 403

@@ -1,0 +1,81 @@
+"""The Health check page: change the check at once, the MySQL greeting-only warning, probe now."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from instances.addresses import parse_address
+from instances.models import HealthCheck
+from instances.services import instance_add
+from tests.components.pages_support import hx, text
+
+pytestmark = pytest.mark.django_db
+
+VALID = {
+    "enabled": "on",
+    "kind": "tcp",
+    "path": "/",
+    "interval_s": "10",
+    "timeout_s": "3",
+    "success_threshold": "1",
+    "failure_threshold": "3",
+}
+
+
+def _url(component, name: str = "component-health-check") -> str:
+    return reverse(name, args=[component.service_id])
+
+
+def test_it_saves_the_check_at_once(alice_client, static_component):
+    response = alice_client.post(
+        _url(static_component), {**VALID, "kind": "http", "path": "/healthz", "interval_s": "30"}, follow=True
+    )
+    assert "Saved the health check; it applies now." in text(response)
+    check = HealthCheck.objects.get(component=static_component)
+    assert (check.kind, check.path, check.interval_s) == ("http", "/healthz", 30)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"timeout_s": "10"}, "The timeout must be shorter than the interval."),
+        ({"interval_s": "0"}, "Ensure this value is greater than or equal to 1."),
+        ({"failure_threshold": ""}, "This field is required."),
+        ({"kind": "http", "path": "healthz"}, "The path starts with a slash"),
+        ({"kind": "smtp"}, "Select a valid choice."),
+    ],
+)
+def test_it_shows_each_validation_message(alice_client, static_component, changes, message):
+    response = alice_client.post(_url(static_component), {**VALID, **changes})
+    assert response.status_code == 200 and message in text(response)
+    assert HealthCheck.objects.get(component=static_component).interval_s == 10
+
+
+def test_a_mysql_check_without_credentials_warns_about_blocked_hosts(alice_client, static_component):
+    alice_client.post(_url(static_component), {**VALID, "kind": "mysql"})
+    page = text(alice_client.get(_url(static_component)))
+    assert "max_connect_errors" in page
+    alice_client.post(_url(static_component), {**VALID, "kind": "mysql", "use_credentials": "on"})
+    assert "max_connect_errors" not in text(alice_client.get(_url(static_component)))
+
+
+def test_probe_now_shows_each_instance_result(alice_client, static_component, alice_actor, tcp_listener):
+    host, port = tcp_listener
+    instance_add(component=static_component, address=parse_address(f"{host}:{port}"), actor=alice_actor)
+    instance_add(component=static_component, address=parse_address("127.0.0.1:1"), actor=alice_actor)
+    response = hx(alice_client, "post", _url(static_component, "component-probe-now"), "probe-results")
+    body = text(response)
+    assert body.lstrip().startswith('<div id="probe-results"')
+    assert (
+        f"127.0.0.1:{port}" in body and "reachable" in body and "unreachable" in body and "connect:" in body
+    )
+
+
+def test_probe_now_without_javascript_renders_the_page(
+    alice_client, static_component, alice_actor, tcp_listener
+):
+    host, port = tcp_listener
+    instance_add(component=static_component, address=parse_address(f"{host}:{port}"), actor=alice_actor)
+    page = text(alice_client.post(_url(static_component, "component-probe-now")))
+    assert "<h1>" in page and f"127.0.0.1:{port}" in page and "reachable" in page
