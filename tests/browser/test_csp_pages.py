@@ -47,7 +47,7 @@ def test_the_copy_button_copies_the_revealed_key_under_the_policy(api_component,
     violations, outside = watch(page, live_server)
     page.goto(f"{live_server.url}/components/{api_component.service_id}/")
     page.get_by_role("region", name="API registration").get_by_role("button", name="Reveal").click()
-    page.get_by_role("button", name="Copy").click()
+    page.get_by_role("button", name="Copy the secret key").click()
     copied = ""
     for _ in range(50):
         copied = page.evaluate("() => navigator.clipboard.readText()")
