@@ -31,6 +31,7 @@ from django.utils.dateparse import parse_datetime
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
+from components.api.parsers import BadJson, parse_json_body
 from components.audit import Actor, client_ip
 from components.models import Actor as ActorKind
 from components.models import AuditEvent, Component, Registration
@@ -148,9 +149,7 @@ def _client_address(request: HttpRequest) -> str:
 
 
 def _read_json(request: HttpRequest) -> dict[str, Any]:
-    declared = request.META.get("CONTENT_LENGTH") or "0"
-    if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
-        raise KatoError(413, "body_too_large", "The request body is larger than 64 KiB.")
+    _check_length(request.META)
     raw = request.body
     if len(raw) > MAX_BODY_BYTES:
         raise KatoError(413, "body_too_large", "The request body is larger than 64 KiB.")
@@ -162,14 +161,25 @@ def _read_json(request: HttpRequest) -> dict[str, Any]:
             415, "unsupported_media_type", "Send the body as JSON, with Content-Type: application/json."
         )
     try:
-        body = json.loads(raw or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise KatoError(400, "malformed_json", "The request body is not valid JSON.") from None
+        body = parse_json_body(raw or b"{}")
+    except BadJson as error:
+        raise KatoError(400, "malformed_json", str(error)) from None
     if not isinstance(body, dict):
         raise KatoError(
             400, "body_not_object", 'The request body must be a JSON object, such as {"ip": "10.0.0.7"}.'
         )
     return body
+
+
+def _check_length(meta: dict[str, Any]) -> None:
+    declared = meta.get("CONTENT_LENGTH") or ""
+    if not declared and meta.get("HTTP_TRANSFER_ENCODING"):
+        # The WSGI servers differ on a chunked body (some pass it decoded, some not at all), and
+        # Django reads none without a length: refuse it rather than take it for an empty body.
+        raise KatoError(411, "length_required", "Send the body with a Content-Length header, not in chunks.")
+    # isdigit() alone accepts ² and other digits that int() refuses.
+    if declared and not (declared.isascii() and declared.isdigit()) or int(declared or 0) > MAX_BODY_BYTES:
+        raise KatoError(413, "body_too_large", "The request body is larger than 64 KiB.")
 
 
 def _presented_secret(request: HttpRequest, body: dict[str, Any]) -> str | None:

@@ -45,4 +45,4 @@ class TrustedProxies:
 
     def _trusted(self, address: str) -> bool:
         ip = parse_ip(address)
-        return ip is not None and network_containing(ip, self.networks) is not None
+        return ip is not None and network_containing(ip, self.networks, embedded=False) is not None
