@@ -39,7 +39,13 @@ from components.services import ComponentError
 from components.validation import SERVICE_ID_RE
 from instances.addresses import Address, AddressError, check_policy, parse_address
 from instances.models import HealthCheck, Instance, Source, WrongSecret, instance_status
-from instances.services import added_detail, instance_delete, instance_set_online, instance_upsert
+from instances.services import (
+    InstanceLimitReached,
+    added_detail,
+    instance_delete,
+    instance_set_online,
+    instance_upsert,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -374,6 +380,8 @@ def _lookup_and_add_statement() -> str:
         "AND sha256(convert_to(c.secret_key, 'UTF8')) = %(secret_digest)s::bytea "
         "AND NOT EXISTS (SELECT 1 FROM i) "
         "AND NOT EXISTS (SELECT 1 FROM w WHERE w.failures >= %(limit)s::integer) "
+        # The instance limit; PostgreSQL evaluates this dearer condition last (or not at all).
+        f"AND (SELECT count(*) FROM {instances} n WHERE n.component_id = c.id) < %(max_instances)s::integer "
         "ON CONFLICT DO NOTHING RETURNING id), "
         f"event AS (INSERT INTO {events} ({event_columns}) SELECT {event_values} FROM c, added) "
         f"SELECT {_COMPONENT_COLUMNS}, {_THROTTLE_COLUMNS}, i.id, i.is_online, i.scheme, (SELECT id FROM added) "
@@ -402,6 +410,7 @@ def _lookup(
             "client": client,
             "now": now,
             "limit": _throttle().limit,
+            "max_instances": settings.KATO_MAX_INSTANCES_PER_COMPONENT,
         }
     else:
         # Only table names from the models are formatted in; every value is a parameter.
@@ -576,6 +585,8 @@ class ThirdPartyInstancesApi(View):
                 pass  # Deleted since the lookup: add it again.
         try:  # Not there at the lookup: a new address on SQLite, or one a concurrent request just added.
             instance_upsert(component=found.component, address=address, is_online=is_online, actor=actor)
+        except InstanceLimitReached as error:
+            raise KatoError(409, "instance_limit_reached", str(error)) from None
         except ComponentError as error:
             raise KatoError(400, "ip_invalid", str(error)) from None
         return HttpResponse(MODIFIED, content_type="application/json")

@@ -145,6 +145,9 @@ KATO_TRUSTED_PROXIES = env_networks("KATO_TRUSTED_PROXIES", [])
 # component within the window.
 KATO_API_WRONG_SECRET_LIMIT = env_int("KATO_API_WRONG_SECRET_LIMIT", 10, maximum=10_000)
 KATO_API_WRONG_SECRET_WINDOW_S = env_int("KATO_API_WRONG_SECRET_WINDOW_S", 300, maximum=86_400)
+# The most instances one component may have, whoever adds them (instance API, console API, pages,
+# admin); under concurrent adds it can be passed by the number of adds in flight (README).
+KATO_MAX_INSTANCES_PER_COMPONENT = env_int("KATO_MAX_INSTANCES_PER_COMPONENT", 1000, maximum=1_000_000)
 KATO_PROBE_CONCURRENCY = env_int("KATO_PROBE_CONCURRENCY", 200, maximum=10_000)
 KATO_SWEEP_TICK_S = env_int("KATO_SWEEP_TICK_S", 5, maximum=3600)
 KATO_SWEEP_JITTER_S = env_int("KATO_SWEEP_JITTER_S", 2, minimum=0, maximum=3600)
