@@ -556,9 +556,10 @@ def api_token_revoke(*, token: ApiToken) -> None:
 
 
 @transaction.atomic
-def secret_key_reveal(*, component: Component, actor: Actor) -> str:
-    """The component's API secret key, for a member who asked to see it; the reveal is audited."""
+def secret_key_reveal(*, component: Component, actor: Actor, via: str = "page") -> str:
+    """The component's API secret key, for a member who asked to see it; the reveal is audited,
+    with where it was shown (``via``: the overview page, or the console API operation)."""
     if component.registration != Registration.API:
         raise ComponentError("Only components with API registration have a secret key.")
-    audit_record(actor=actor, component=component, action="secret_key.reveal")
+    audit_record(actor=actor, component=component, action="secret_key.reveal", detail={"via": via})
     return component.secret_key

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from components import selectors, services
@@ -80,6 +81,7 @@ def _writable_component(request: HttpRequest, service_id: str) -> Component:
     return component
 
 
+@never_cache  # The answer carries the secret key.
 @login_required
 @require_POST
 def secret_key_reveal(request: HttpRequest, service_id: str) -> HttpResponse:
@@ -92,6 +94,7 @@ def secret_key_reveal(request: HttpRequest, service_id: str) -> HttpResponse:
     return render(request, template, context)
 
 
+@never_cache  # The answer carries the new secret key.
 @login_required
 @require_POST
 def secret_key_regenerate(request: HttpRequest, service_id: str) -> HttpResponse:
