@@ -118,7 +118,6 @@ STORAGES = {
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
@@ -141,6 +140,10 @@ KATO_DENIED_NETWORKS = env_networks(
 )
 # Reverse proxies whose X-Forwarded-For names the client (none by default: the peer is the client).
 KATO_TRUSTED_PROXIES = env_networks("KATO_TRUSTED_PROXIES", [])
+if KATO_TRUSTED_PROXIES:
+    # Only the trusted proxies may say that the client's connection was HTTPS: kato_console/proxies.py
+    # removes X-Forwarded-Proto from every other peer's request.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # The instance API answers 429 to a client address after this many wrong secret keys for one
 # component within the window.
 KATO_API_WRONG_SECRET_LIMIT = env_int("KATO_API_WRONG_SECRET_LIMIT", 10, maximum=10_000)
