@@ -54,6 +54,13 @@ READ_ERRORS = (401, 404)
 WRITE_ERRORS = (400, 401, 403, 404)
 
 
+class _Conflict(exceptions.APIException):
+    """A change that lost a race with a concurrent one."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
 class ConsoleApi(APIView):
     permission_classes = [IsAuthenticated, TeamRolePermission]
     # Set by a view whose answer carries a secret (the API secret key, revealed values): the answer
@@ -108,7 +115,9 @@ class ConsoleApi(APIView):
         return reveal
 
     def handle_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, ComponentError):
+        if isinstance(exc, services.ComponentConflict):
+            exc = _Conflict(str(exc))
+        elif isinstance(exc, ComponentError):
             exc = exceptions.ValidationError(
                 {
                     ("non_field_errors" if field in ("", "__all__") else field): msgs
