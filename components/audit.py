@@ -48,18 +48,31 @@ SYSTEM = Actor.system()
 
 
 def redact(detail: dict[str, Any], *, secret_names: set[str] | None = None) -> dict[str, Any]:
-    """Replace every value whose key looks secret (or is a named secret variable) by a marker."""
-    secret_names = secret_names or set()
-    cleaned: dict[str, Any] = {}
-    for key, value in detail.items():
-        lowered = key.lower()
-        if key in secret_names or any(word in lowered for word in _SECRET_WORDS):
-            cleaned[key] = REDACTED if value not in (None, "") else value
-        elif isinstance(value, dict):
-            cleaned[key] = redact(value, secret_names=secret_names)
-        else:
-            cleaned[key] = value
-    return cleaned
+    """Replace every text under a key that looks secret (or is a named secret variable) by a marker.
+
+    Only values are redacted, not words: a boolean, a number or null under such a key (the
+    ``secret`` flag of a variable, ``use_credentials``) tells nothing secret and is kept, while every
+    string under it, however deep in dicts and lists, is hidden.
+    """
+    names = secret_names or set()
+    return {key: _redacted(value, _looks_secret(key, names), names) for key, value in detail.items()}
+
+
+def _looks_secret(key: object, names: set[str]) -> bool:
+    lowered = str(key).lower()
+    return key in names or any(word in lowered for word in _SECRET_WORDS)
+
+
+def _redacted(value: Any, secret: bool, names: set[str]) -> Any:
+    if isinstance(value, dict):
+        return {
+            key: _redacted(item, secret or _looks_secret(key, names), names) for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_redacted(item, secret, names) for item in value]
+    if secret and isinstance(value, str) and value:
+        return REDACTED
+    return value
 
 
 def audit_record(

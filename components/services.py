@@ -77,10 +77,21 @@ def _validated_save(obj: Any) -> None:
     except ValidationError as error:
         raise ComponentError.from_validation(error) from None
     except IntegrityError as error:
-        # A concurrent writer got there first; the database constraint is the last word.
-        raise ComponentError(
-            f"The change conflicts with another one made at the same time ({error})."
-        ) from None
+        # A concurrent writer got there first; the database constraint is the last word. Its
+        # text names tables and values, so the person gets the constraint's own message instead.
+        raise ComponentConflict(_conflict_message(obj, error)) from None
+
+
+class ComponentConflict(ComponentError):
+    """A change lost a race with a concurrent one (a database constraint refused it)."""
+
+
+def _conflict_message(obj: Any, error: IntegrityError) -> str:
+    name = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None) or ""
+    for constraint in obj._meta.constraints:
+        if constraint.name == name or (not name and constraint.name in str(error)):
+            return str(constraint.get_violation_error_message())
+    return "The change conflicts with another one made at the same time; reload and try again."
 
 
 # Teams and applications
@@ -575,9 +586,10 @@ def api_token_revoke(*, token: ApiToken) -> None:
 
 
 @transaction.atomic
-def secret_key_reveal(*, component: Component, actor: Actor) -> str:
-    """The component's API secret key, for a member who asked to see it; the reveal is audited."""
+def secret_key_reveal(*, component: Component, actor: Actor, via: str = "page") -> str:
+    """The component's API secret key, for a member who asked to see it; the reveal is audited,
+    with where it was shown (``via``: the overview page, or the console API operation)."""
     if component.registration != Registration.API:
         raise ComponentError("Only components with API registration have a secret key.")
-    audit_record(actor=actor, component=component, action="secret_key.reveal")
+    audit_record(actor=actor, component=component, action="secret_key.reveal", detail={"via": via})
     return component.secret_key

@@ -18,6 +18,7 @@ from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from components import environment, selectors, services
@@ -167,6 +168,7 @@ def overview(request: HttpRequest, service_id: str) -> HttpResponse:
     return render(request, "components/overview.html", _overview(request, component, can_write))
 
 
+@never_cache  # The answer carries the secret key.
 @login_required
 @require_POST
 def secret_key_reveal(request: HttpRequest, service_id: str) -> HttpResponse:
@@ -177,6 +179,7 @@ def secret_key_reveal(request: HttpRequest, service_id: str) -> HttpResponse:
     return render(request, template, context)
 
 
+@never_cache  # The answer carries the new secret key.
 @login_required
 @require_POST
 def secret_key_regenerate(request: HttpRequest, service_id: str) -> HttpResponse:
@@ -494,6 +497,7 @@ def env_delete(request: HttpRequest, service_id: str, name: str) -> HttpResponse
     return _connection_info_response(request, component, f"Deleted the variable {name}.")
 
 
+@never_cache  # The answer carries secret values.
 @login_required
 @require_POST
 def env_reveal(request: HttpRequest, service_id: str, name: str) -> HttpResponse:
@@ -620,6 +624,7 @@ def environment_page(request: HttpRequest, service_id: str) -> HttpResponse:
     return render(request, "components/environment.html", _environment(component, can_write))
 
 
+@never_cache  # The answer carries secret values.
 @login_required
 @require_POST
 def environment_reveal(request: HttpRequest, service_id: str) -> HttpResponse:

@@ -19,6 +19,9 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _HOST_PORT = re.compile(r"^(?P<host>[^:\[\]]+)(?::(?P<port>[^:]*))?$")
 _BRACKETED = re.compile(r"^\[(?P<host>[^\]]+)\](?::(?P<port>.*))?$")
+# A host every dot-separated part of which is a number as inet_aton reads one (decimal, octal with a
+# leading 0, or hexadecimal with 0x): the resolver takes it for an IPv4 address, not a name.
+_NUMERIC_HOST = re.compile(r"(?:(?:0x[0-9a-f]*|[0-9]*)\.)*(?:0x[0-9a-f]*|[0-9]+)")
 MAX_ADDRESS_LENGTH = 300
 
 
@@ -89,7 +92,8 @@ def _split_host_port(text: str, raw: str) -> tuple[str, str | None]:
 
 
 def _parse_port(text: str, raw: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 65535:
+    # isdigit() alone accepts ², ① and other digits that int() refuses: only ASCII digits are a port.
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 65535:
         raise AddressError(f"{_shown(raw)} has an invalid port: a port is a number from 1 to 65535.")
     return int(text)
 
@@ -104,17 +108,66 @@ def parse_ip(text: str) -> IPAddress | None:
         return None
 
 
-def network_containing(ip: IPAddress, networks: Sequence[IPNetwork]) -> IPNetwork | None:
-    """The first of ``networks`` that holds ``ip``; an IPv4-mapped IPv6 address (::ffff:a.b.c.d)
-    is judged as the IPv4 address it reaches, too."""
-    candidates = [ip]
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        candidates.append(ip.ipv4_mapped)
+def network_containing(
+    ip: IPAddress, networks: Sequence[IPNetwork], *, embedded: bool = True
+) -> IPNetwork | None:
+    """The first of ``networks`` that holds ``ip``.
+
+    An IPv6 address that carries an IPv4 address is judged as that IPv4 address too: with
+    ``embedded`` (the default, for deciding what is denied) every carrier a network may translate or
+    tunnel to the IPv4 address (see ``embedded_ipv4``); without it only an IPv4-mapped address
+    (::ffff:a.b.c.d), which is how a dual-stack socket names an IPv4 peer.
+    """
+    candidates: list[IPAddress] = [ip]
+    if isinstance(ip, ipaddress.IPv6Address):
+        candidates += embedded_ipv4(ip) if embedded else [ip.ipv4_mapped] if ip.ipv4_mapped else []
     for network in networks:
         for candidate in candidates:
             if candidate.version == network.version and candidate in network:
                 return network
     return None
+
+
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+_NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+# Where RFC 6052 puts the IPv4 address for the NAT64 prefix lengths a /48 allows (48, 56, 64,
+# 96): (bit offset, bits) pieces of the 128-bit address, skipping the reserved octet at bits 64-71.
+_RFC6052_LAYOUTS = (
+    ((48, 16), (72, 16)),
+    ((56, 8), (72, 24)),
+    ((72, 32),),
+    ((96, 32),),
+)
+
+
+@lru_cache(maxsize=8192)
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> tuple[ipaddress.IPv4Address, ...]:
+    """The IPv4 addresses an IPv6 address reaches or carries: IPv4-mapped (::ffff:a.b.c.d),
+    IPv4-compatible (::a.b.c.d), NAT64 (64:ff9b::/96, and every RFC 6052 layout of the local-use
+    64:ff9b:1::/48, whose prefix length the operator chooses), 6to4 (2002::/16) and Teredo
+    (2001::/32: the server and the client)."""
+    found: list[ipaddress.IPv4Address] = []
+    if ip.ipv4_mapped is not None:
+        found.append(ip.ipv4_mapped)
+    if ip in _IPV4_COMPATIBLE and int(ip) > 1:  # :: and ::1 are IPv6's own.
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    if ip in _NAT64_WELL_KNOWN:
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    if ip in _NAT64_LOCAL:
+        found += [_rfc6052_ipv4(int(ip), layout) for layout in _RFC6052_LAYOUTS]
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found += list(ip.teredo)
+    return tuple(found)
+
+
+def _rfc6052_ipv4(value: int, layout: tuple[tuple[int, int], ...]) -> ipaddress.IPv4Address:
+    result = 0
+    for offset, bits in layout:
+        result = (result << bits) | ((value >> (128 - offset - bits)) & ((1 << bits) - 1))
+    return ipaddress.IPv4Address(result)
 
 
 def _normalise_host(host: str, raw: str) -> str:
@@ -126,8 +179,13 @@ def _normalise_host(host: str, raw: str) -> str:
         return str(ip)
     if ":" in host or "%" in host:
         raise AddressError(f"{_shown(raw)} is not a valid IPv6 address.")
-    if re.fullmatch(r"[0-9.]+", host):
-        raise AddressError(f"{_shown(raw)} is not a valid IPv4 address.")
+    if _NUMERIC_HOST.fullmatch(host):
+        # The system resolver reads 0xa9fea9fe, 2852039166, 0251.0376.0251.0376 or 169.254.43518
+        # as an IPv4 address (inet_aton): only the canonical dotted quad is accepted, so that the
+        # policy sees the address the probes would reach.
+        raise AddressError(
+            f"{_shown(raw)} is not a valid IPv4 address: write it as four decimal numbers, such as 10.0.0.7."
+        )
     labels = host.split(".")
     if len(host) > 253 or not all(_LABEL.match(label) for label in labels):
         raise AddressError(f"{_shown(raw)} is not a valid IP address or DNS name.")
@@ -140,7 +198,8 @@ def _shown(raw: str) -> str:
 
 
 def check_policy(address: Address, denied_networks: Sequence[IPNetwork]) -> None:
-    """Refuse an IP literal inside a denied network (names are checked again after DNS by the probes)."""
+    """Refuse an IP literal inside a denied network, or an IPv6 address that carries an IPv4
+    address inside one (names are checked again after DNS by the probes)."""
     ip = parse_ip(address.host)
     network = network_containing(ip, denied_networks) if ip is not None else None
     if network is not None:

@@ -31,6 +31,7 @@ from django.utils.dateparse import parse_datetime
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
+from components.api.parsers import BadJson, parse_json_body
 from components.audit import Actor, client_ip
 from components.models import Actor as ActorKind
 from components.models import AuditEvent, Component, Registration
@@ -38,7 +39,13 @@ from components.services import ComponentError
 from components.validation import SERVICE_ID_RE
 from instances.addresses import Address, AddressError, check_policy, parse_address
 from instances.models import HealthCheck, Instance, Source, WrongSecret, instance_status
-from instances.services import added_detail, instance_delete, instance_set_online, instance_upsert
+from instances.services import (
+    InstanceLimitReached,
+    added_detail,
+    instance_delete,
+    instance_set_online,
+    instance_upsert,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -148,9 +155,7 @@ def _client_address(request: HttpRequest) -> str:
 
 
 def _read_json(request: HttpRequest) -> dict[str, Any]:
-    declared = request.META.get("CONTENT_LENGTH") or "0"
-    if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
-        raise KatoError(413, "body_too_large", "The request body is larger than 64 KiB.")
+    _check_length(request.META)
     raw = request.body
     if len(raw) > MAX_BODY_BYTES:
         raise KatoError(413, "body_too_large", "The request body is larger than 64 KiB.")
@@ -162,14 +167,25 @@ def _read_json(request: HttpRequest) -> dict[str, Any]:
             415, "unsupported_media_type", "Send the body as JSON, with Content-Type: application/json."
         )
     try:
-        body = json.loads(raw or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise KatoError(400, "malformed_json", "The request body is not valid JSON.") from None
+        body = parse_json_body(raw or b"{}")
+    except BadJson as error:
+        raise KatoError(400, "malformed_json", str(error)) from None
     if not isinstance(body, dict):
         raise KatoError(
             400, "body_not_object", 'The request body must be a JSON object, such as {"ip": "10.0.0.7"}.'
         )
     return body
+
+
+def _check_length(meta: dict[str, Any]) -> None:
+    declared = meta.get("CONTENT_LENGTH") or ""
+    if not declared and meta.get("HTTP_TRANSFER_ENCODING"):
+        # The WSGI servers differ on a chunked body (some pass it decoded, some not at all), and
+        # Django reads none without a length: refuse it rather than take it for an empty body.
+        raise KatoError(411, "length_required", "Send the body with a Content-Length header, not in chunks.")
+    # isdigit() alone accepts ² and other digits that int() refuses.
+    if declared and not (declared.isascii() and declared.isdigit()) or int(declared or 0) > MAX_BODY_BYTES:
+        raise KatoError(413, "body_too_large", "The request body is larger than 64 KiB.")
 
 
 def _presented_secret(request: HttpRequest, body: dict[str, Any]) -> str | None:
@@ -364,6 +380,8 @@ def _lookup_and_add_statement() -> str:
         "AND sha256(convert_to(c.secret_key, 'UTF8')) = %(secret_digest)s::bytea "
         "AND NOT EXISTS (SELECT 1 FROM i) "
         "AND NOT EXISTS (SELECT 1 FROM w WHERE w.failures >= %(limit)s::integer) "
+        # The instance limit; PostgreSQL evaluates this dearer condition last (or not at all).
+        f"AND (SELECT count(*) FROM {instances} n WHERE n.component_id = c.id) < %(max_instances)s::integer "
         "ON CONFLICT DO NOTHING RETURNING id), "
         f"event AS (INSERT INTO {events} ({event_columns}) SELECT {event_values} FROM c, added) "
         f"SELECT {_COMPONENT_COLUMNS}, {_THROTTLE_COLUMNS}, i.id, i.is_online, i.scheme, (SELECT id FROM added) "
@@ -392,6 +410,7 @@ def _lookup(
             "client": client,
             "now": now,
             "limit": _throttle().limit,
+            "max_instances": settings.KATO_MAX_INSTANCES_PER_COMPONENT,
         }
     else:
         # Only table names from the models are formatted in; every value is a parameter.
@@ -566,6 +585,8 @@ class ThirdPartyInstancesApi(View):
                 pass  # Deleted since the lookup: add it again.
         try:  # Not there at the lookup: a new address on SQLite, or one a concurrent request just added.
             instance_upsert(component=found.component, address=address, is_online=is_online, actor=actor)
+        except InstanceLimitReached as error:
+            raise KatoError(409, "instance_limit_reached", str(error)) from None
         except ComponentError as error:
             raise KatoError(400, "ip_invalid", str(error)) from None
         return HttpResponse(MODIFIED, content_type="application/json")

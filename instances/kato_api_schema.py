@@ -85,7 +85,8 @@ _ERRORS = {
     "401": "The secret key is missing or wrong.",
     "404": "No such component (or, for DELETE, no such instance).",
     "405": "Another method than GET, PUT and DELETE.",
-    "409": "The component does not use API registration.",
+    "409": "The component does not use API registration, or (PUT) it has as many instances as KATO_MAX_INSTANCES_PER_COMPONENT allows.",
+    "411": "The body was sent in chunks without a Content-Length.",
     "413": "The body is larger than 64 KiB.",
     "415": "The body is not JSON.",
     "429": "Too many wrong secret keys from this client address; try again later.",
@@ -148,7 +149,7 @@ def add_kato_endpoint(result: dict[str, Any], generator: Any, request: Any, publ
         "description": "The secret key (GET only; or send Authorization: Bearer).",
     }
     common = ("401", "404", "409", "429")
-    body_errors = ("400", "413", "415")
+    body_errors = ("400", "411", "413", "415")
     get = _operation(
         "List instances",
         "The component's instances with their status.",

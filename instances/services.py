@@ -26,6 +26,26 @@ def address_parse_checked(raw: object) -> Address:
     return address
 
 
+class InstanceLimitReached(ComponentError):
+    """The component has as many instances as KATO_MAX_INSTANCES_PER_COMPONENT allows."""
+
+
+def check_instance_limit(component: Component) -> None:
+    """Refuse one more instance once the component has the most the installation allows.
+
+    Checked before the insert, so concurrent adds can pass the limit by the number in flight."""
+    limit = settings.KATO_MAX_INSTANCES_PER_COMPONENT
+    if Instance.objects.filter(component=component).count() >= limit:
+        raise InstanceLimitReached(
+            {
+                "address": [
+                    f"{component.name} already has {limit} instances, the most one component may have; "
+                    "delete one before adding another."
+                ]
+            }
+        )
+
+
 def _reset_health(instance: Instance) -> None:
     instance.health = Health.UNKNOWN
     instance.consecutive_successes = 0
@@ -72,6 +92,7 @@ def instance_add(
     instance = _new_instance(component=component, address=address, is_online=is_online, source=source)
     if Instance.objects.filter(component=component, host=address.host, port=address.port).exists():
         raise ComponentError({"address": [f"{component.name} already has the instance {instance.address}."]})
+    check_instance_limit(component)
     _validated_save(instance)
     _audit_added(instance, actor)
     return instance
@@ -89,6 +110,8 @@ def instance_upsert(
     comes here for the rest.)
     """
     instance = _new_instance(component=component, address=address, is_online=is_online, source=Source.API)
+    if not Instance.objects.filter(component=component, host=address.host, port=address.port).exists():
+        check_instance_limit(component)
     try:
         with transaction.atomic():
             instance.save(force_insert=True)

@@ -5,6 +5,10 @@ anyone can send it. When ``KATO_TRUSTED_PROXIES`` names the proxies' networks, a
 from one of them takes its client from ``X-Forwarded-For``: the rightmost address that is not itself a
 trusted proxy (addresses further left were written by the client and prove nothing). The instance
 API's wrong-secret throttle and the audit trail then tell clients apart instead of seeing the proxy.
+
+Likewise ``X-Forwarded-Proto`` (``SECURE_PROXY_SSL_HEADER``, set only when there are trusted proxies)
+says the client's connection was HTTPS only when a trusted proxy sends it: a request from any other
+peer loses the header, so that it is never taken for a secure one.
 """
 
 from __future__ import annotations
@@ -31,11 +35,16 @@ class TrustedProxies:
         if not self.networks:
             raise MiddlewareNotUsed  # Nothing to do on any request.
         self.get_response = get_response
+        proto = getattr(settings, "SECURE_PROXY_SSL_HEADER", None)
+        self.proto_header = proto[0] if proto else "HTTP_X_FORWARDED_PROTO"
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         meta = request.META
+        if not self._trusted(meta.get("REMOTE_ADDR", "")):
+            meta.pop(self.proto_header, None)
+            return self.get_response(request)
         forwarded = meta.get("HTTP_X_FORWARDED_FOR")
-        if forwarded and self._trusted(meta.get("REMOTE_ADDR", "")):
+        if forwarded:
             meta["REMOTE_ADDR"] = self._client(meta["REMOTE_ADDR"], forwarded)
         return self.get_response(request)
 
@@ -52,4 +61,4 @@ class TrustedProxies:
 
     def _trusted(self, address: str) -> bool:
         ip = parse_ip(address)
-        return ip is not None and network_containing(ip, self.networks) is not None
+        return ip is not None and network_containing(ip, self.networks, embedded=False) is not None

@@ -143,7 +143,6 @@ STORAGES = {
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 # Every page: scripts, styles and everything else from the console itself only; no inline script or
 # style (the pages keep theirs in static/), no plug-ins, no framing.
@@ -182,10 +181,17 @@ KATO_DENIED_NETWORKS = env_networks(
 )
 # Reverse proxies whose X-Forwarded-For names the client (none by default: the peer is the client).
 KATO_TRUSTED_PROXIES = env_networks("KATO_TRUSTED_PROXIES", [])
+if KATO_TRUSTED_PROXIES:
+    # Only the trusted proxies may say that the client's connection was HTTPS: kato_console/proxies.py
+    # removes X-Forwarded-Proto from every other peer's request.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # The instance API answers 429 to a client address after this many wrong secret keys for one
 # component within the window.
 KATO_API_WRONG_SECRET_LIMIT = env_int("KATO_API_WRONG_SECRET_LIMIT", 10, maximum=10_000)
 KATO_API_WRONG_SECRET_WINDOW_S = env_int("KATO_API_WRONG_SECRET_WINDOW_S", 300, maximum=86_400)
+# The most instances one component may have, whoever adds them (instance API, console API, pages,
+# admin); under concurrent adds it can be passed by the number of adds in flight (README).
+KATO_MAX_INSTANCES_PER_COMPONENT = env_int("KATO_MAX_INSTANCES_PER_COMPONENT", 1000, maximum=1_000_000)
 KATO_PROBE_CONCURRENCY = env_int("KATO_PROBE_CONCURRENCY", 200, maximum=10_000)
 KATO_SWEEP_TICK_S = env_int("KATO_SWEEP_TICK_S", 5, maximum=3600)
 KATO_SWEEP_JITTER_S = env_int("KATO_SWEEP_JITTER_S", 2, minimum=0, maximum=3600)
@@ -225,6 +231,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # DRF's JSON parser with a 400, not a 500, for deep nesting and lone surrogates.
+    "DEFAULT_PARSER_CLASSES": [
+        "components.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {

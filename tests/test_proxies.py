@@ -79,3 +79,52 @@ def test_a_peer_outside_the_trusted_proxies_cannot_forward_an_address(behind_pro
     put(api_component, "wrong", "198.51.100.1", forwarded="10.8.0.9")
 
     assert counted_clients(api_component) == {"198.51.100.1": 1}
+
+
+@pytest.fixture
+def https_only(settings, behind_proxy):
+    """Plain HTTP is redirected to HTTPS, and a trusted proxy's X-Forwarded-Proto says which is which."""
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+
+def login_page(remote_addr: str, proto: str = "https"):
+    return Client().get("/accounts/login/", REMOTE_ADDR=remote_addr, HTTP_X_FORWARDED_PROTO=proto)
+
+
+def test_x_forwarded_proto_from_a_trusted_proxy_makes_the_request_secure(https_only):
+    assert login_page(PROXY).status_code == 200
+    assert login_page(PROXY, proto="http").status_code == 301
+
+
+@pytest.mark.parametrize("peer", ["198.51.100.7", "10.8.1.2", "::1", "unix-socket"])
+def test_x_forwarded_proto_from_any_other_peer_is_ignored(https_only, peer):
+    response = login_page(peer)
+    assert response.status_code == 301 and response["Location"].startswith("https://")
+
+
+def test_without_trusted_proxies_x_forwarded_proto_is_not_honoured(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = "from django.conf import settings; print(settings.SECURE_PROXY_SSL_HEADER)"
+    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "KATO_TRUSTED_PROXIES"}}
+    env.update(
+        DEBUG="0",
+        SECRET_KEY="x" * 64,
+        KATO_VAR_DIR=str(tmp_path),
+        DJANGO_SETTINGS_MODULE="kato_console.settings",
+    )
+    root = Path(__file__).resolve().parent.parent
+    run = [sys.executable, "-c", f"import django; django.setup(); {code}"]
+    assert (
+        subprocess.run(run, cwd=root, env=env, capture_output=True, text=True, timeout=60).stdout.strip()
+        == "None"
+    )
+    env["KATO_TRUSTED_PROXIES"] = "10.8.0.0/24"
+    trusted = subprocess.run(
+        run, cwd=root, env=env, capture_output=True, text=True, timeout=60
+    ).stdout.strip()
+    assert trusted == "('HTTP_X_FORWARDED_PROTO', 'https')"

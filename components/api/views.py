@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils.cache import patch_cache_control
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
@@ -54,8 +55,34 @@ READ_ERRORS = (401, 404)
 WRITE_ERRORS = (400, 401, 403, 404)
 
 
+class _Conflict(exceptions.APIException):
+    """A change that lost a race with a concurrent one."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
 class ConsoleApi(APIView):
     permission_classes = [IsAuthenticated, TeamRolePermission]
+    # Set by a view whose answer carries a secret (the API secret key, revealed values): the answer
+    # is then sent with Cache-Control: no-store, so that no browser or proxy keeps a copy.
+    secret_bearing = False
+
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if self.secret_bearing:
+            patch_cache_control(response, no_store=True)
+        return response
+
+    def component_detail(self, component: Component, *, via: str = "") -> dict[str, Any]:
+        """The component as the API shows it; when that includes the secret key, the answer is not
+        stored and, if ``via`` names the read, the reveal is audited like the overview page's."""
+        data = _component_detail(self.request, component)
+        if data.get("secret_key"):
+            self.secret_bearing = True
+            if via:
+                services.secret_key_reveal(component=component, actor=self.actor(), via=via)
+        return data
 
     def actor(self) -> Actor:
         token = isinstance(self.request.auth, ApiToken)
@@ -74,6 +101,11 @@ class ConsoleApi(APIView):
         return component
 
     def reveal_requested(self, team: Team, *, default: bool = False) -> bool:
+        reveal = self._reveal_requested(team, default=default)
+        self.secret_bearing = self.secret_bearing or reveal
+        return reveal
+
+    def _reveal_requested(self, team: Team, *, default: bool) -> bool:
         query = s.RevealQuerySerializer(data=self.request.query_params)
         query.is_valid(raise_exception=True)
         if "reveal" not in self.request.query_params:
@@ -84,7 +116,9 @@ class ConsoleApi(APIView):
         return reveal
 
     def handle_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, ComponentError):
+        if isinstance(exc, services.ComponentConflict):
+            exc = _Conflict(str(exc))
+        elif isinstance(exc, ComponentError):
             exc = exceptions.ValidationError(
                 {
                     ("non_field_errors" if field in ("", "__all__") else field): msgs
@@ -182,7 +216,7 @@ class ComponentListApi(ConsoleApi):
             application=application, actor=self.actor(), **data
         )
         component = selectors.component_for_user(request.user, component.service_id)
-        return Response(_component_detail(request, component), status=status.HTTP_201_CREATED)
+        return Response(self.component_detail(component), status=status.HTTP_201_CREATED)
 
     def _application(self, slug: str, team: str) -> Any:
         applications = selectors.applications_for_user(self.request.user).filter(slug=slug)
@@ -222,7 +256,7 @@ class ComponentDetailApi(ConsoleApi):
         responses={200: s.ComponentDetailSerializer, **error_responses(*READ_ERRORS)},
     )
     def get(self, request: Request, service_id: str) -> Response:
-        return Response(_component_detail(request, self.get_component(service_id)))
+        return Response(self.component_detail(self.get_component(service_id), via="api:components.retrieve"))
 
     @extend_schema(
         operation_id="components_update",
@@ -237,7 +271,7 @@ class ComponentDetailApi(ConsoleApi):
         changes = _validated(s.ComponentUpdateSerializer, request.data)
         if changes:
             services.component_update(component=component, actor=self.actor(), **changes)
-        return Response(_component_detail(request, component))
+        return Response(self.component_detail(component, via="api:components.update"))
 
     @extend_schema(
         operation_id="components_delete",
@@ -263,6 +297,7 @@ class SecretKeyApi(ConsoleApi):
     def post(self, request: Request, service_id: str) -> Response:
         component = self.get_component(service_id)
         key = services.secret_key_regenerate(component=component, actor=self.actor())
+        self.secret_bearing = True
         return Response(s.SecretKeySerializer({"secret_key": key, "api_url": s.api_url(component)}).data)
 
 

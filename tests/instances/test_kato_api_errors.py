@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from components.models import AuditEvent
 from instances.addresses import parse_address
 from instances.models import Instance
 from instances.services import instance_add
+from tests.bad_inputs import DENIED_SPELLINGS, NON_ASCII_PORTS
 
 pytestmark = pytest.mark.django_db
 
@@ -114,10 +117,91 @@ CASES = [
     ("PATCH", "PATCH", body(), "application/json", 405, "method_not_allowed"),
 ]
 
+# Classes of input that Python accepts somewhere and refuses elsewhere: each must be a 400, never a 500.
+for port_spelling in NON_ASCII_PORTS:
+    CASES.append(
+        (f"port {port_spelling!a}", "PUT", body(ip=port_spelling), "application/json", 400, "ip_invalid")
+    )
+for denied in DENIED_SPELLINGS:
+    CASES.append((f"denied {denied}", "PUT", body(ip=denied), "application/json", 400, "ip_invalid"))
+CASES += [
+    (
+        "lone surrogate in secret_key",
+        "PUT",
+        body(secret_key="\ud800"),
+        "application/json",
+        400,
+        "malformed_json",
+    ),
+    ("lone surrogate in ip", "PUT", body(ip="10.0.0.7\udfff"), "application/json", 400, "malformed_json"),
+    (
+        "lone surrogate in is_online",
+        "PUT",
+        body(is_online="\udc00"),
+        "application/json",
+        400,
+        "malformed_json",
+    ),
+    ("lone surrogate in a key", "PUT", {**body(), "\ud800": 1}, "application/json", 400, "malformed_json"),
+    (
+        "lone surrogate nested",
+        "PUT",
+        body(extra={"a": ["\udbff"]}),
+        "application/json",
+        400,
+        "malformed_json",
+    ),
+    (
+        "lone surrogate as UTF-8 bytes",
+        "PUT",
+        b'{"secret_key": "\xed\xa0\x80", "ip": "10.0.0.7"}',
+        "application/json",
+        400,
+        "malformed_json",
+    ),
+    ("lone surrogate on DELETE", "DELETE", body(ip="\ud800"), "application/json", 400, "malformed_json"),
+    ("60,000 nested arrays", "PUT", b"[" * 60_000, "application/json", 400, "malformed_json"),
+    ("15,000 nested objects", "PUT", b'{"":' * 15_000, "application/json", 400, "malformed_json"),
+    (
+        "deep nesting inside the object",
+        "PUT",
+        b'{"ip": "10.0.0.7", "x": ' + b"[" * 30_000 + b"]" * 30_000 + b"}",
+        "application/json",
+        400,
+        "malformed_json",
+    ),
+    ("deep nesting on DELETE", "DELETE", b"[" * 60_000, "application/json", 400, "malformed_json"),
+    ("overlong UTF-8", "PUT", b'{"ip": "\xc0\xaf"}', "application/json", 400, "malformed_json"),
+    ("lone continuation byte", "PUT", b'{"ip": "\x80"}', "application/json", 400, "malformed_json"),
+    ("truncated UTF-8", "PUT", b'{"ip": "\xe2\x82"}', "application/json", 400, "malformed_json"),
+    ("UTF-16 body", "PUT", '{"ip": "10.0.0.7"}'.encode("utf-16"), "application/json", 400, "malformed_json"),
+    ("NaN", "PUT", b'{"ip": "10.0.0.7", "is_online": NaN}', "application/json", 400, "malformed_json"),
+    ("Infinity", "PUT", b'{"ip": Infinity}', "application/json", 400, "malformed_json"),
+    ("-Infinity", "PUT", b'{"ip": "10.0.0.7", "x": -Infinity}', "application/json", 400, "malformed_json"),
+    (
+        "a 5,000-digit number",
+        "PUT",
+        b'{"ip": "10.0.0.7", "x": 1' + b"0" * 5_000 + b"}",
+        "application/json",
+        400,
+        "malformed_json",
+    ),
+    ("a huge exponent as ip", "PUT", body(ip=1e308), "application/json", 400, "ip_invalid"),
+    (
+        "a huge exponent as is_online",
+        "PUT",
+        b'{"secret_key": "@SECRET@", "ip": "10.0.0.7", "is_online": 1e999999}',
+        "application/json",
+        400,
+        "is_online_invalid",
+    ),
+]
+
 
 def send(client, method: str, path: str, payload, content_type: str, secret: str):
     if isinstance(payload, dict):
         payload = json.dumps({k: (secret if v is SECRET else v) for k, v in payload.items()}).encode()
+    payload = payload.replace(b"@SECRET@", secret.encode())
     return client.generic(method, path, data=payload, content_type=content_type)
 
 
@@ -163,6 +247,19 @@ def test_a_bad_request_gets_its_status_and_changes_nothing(
     assert snapshot(existing) == before
 
 
+@pytest.mark.parametrize("length", ["\u00b2", "\u0663", "12a", "-1"])
+def test_a_content_length_that_is_not_ascii_digits_is_refused_not_a_500(client, existing, length):
+    response = client.generic(
+        "PUT",
+        f"/console/third_party/{existing.service_id}",
+        data=b'{"ip": "10.0.0.9"}',
+        content_type="application/json",
+        CONTENT_LENGTH=length,
+    )
+    assert response.status_code == 413 and response.json()["msg"] == "body_too_large"
+    assert not Instance.objects.filter(host="10.0.0.9").exists()
+
+
 @pytest.mark.parametrize("service_id", ["0" * 32, "not-an-id", "A" * 32, "x" * 500])
 def test_an_unknown_component_id_is_404_not_a_500(client, service_id):
     response = client.put(
@@ -196,3 +293,41 @@ def test_get_wants_the_secret_too(client, existing):
 
 def test_there_are_at_least_25_bad_request_cases():
     assert len(CASES) >= 25
+
+
+_TEXT = st.text(
+    st.one_of(st.characters(), st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF)), max_size=12
+)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | _TEXT,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(_TEXT, children, max_size=4),
+    max_leaves=20,
+)
+_FIELDS = st.fixed_dictionaries(
+    {},
+    optional={
+        "ip": _JSON | st.sampled_from(NON_ASCII_PORTS + DENIED_SPELLINGS),
+        "is_online": _JSON,
+        "secret_key": _JSON,
+    },
+)
+_BODIES = st.one_of(
+    _FIELDS.map(lambda d: json.dumps(d).encode()),
+    _JSON.map(lambda v: json.dumps(v).encode()),
+    st.binary(max_size=64),
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=_BODIES, method=st.sampled_from(["PUT", "DELETE"]), with_key=st.booleans())
+def test_no_body_makes_the_instance_api_answer_500(client, existing, body, method, with_key):
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {existing.secret_key}"} if with_key else {}
+    response = client.generic(
+        method,
+        f"/console/third_party/{existing.service_id}",
+        data=body,
+        content_type="application/json",
+        **headers,
+    )
+    assert response.status_code < 500
+    assert list(response.json()) == ["msg", "code", "data", "msg_show"]
