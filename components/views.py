@@ -1,4 +1,4 @@
-"""The console's pages for applications and components."""
+"""The console's pages for components (the applications pages are in views_applications)."""
 
 from __future__ import annotations
 
@@ -13,34 +13,12 @@ from components import selectors, services
 from components.audit import Actor
 from components.models import Component
 from instances.health import greeting_only_warning
-from instances.selectors import component_status, instance_statuses, routed_count
+from instances.selectors import component_status, instance_statuses
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     return redirect("apps")
-
-
-@login_required
-def application_list(request: HttpRequest) -> HttpResponse:
-    applications = selectors.applications_for_user(request.user)
-    return render(request, "components/application_list.html", {"applications": applications})
-
-
-@login_required
-def application_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    application = selectors.application_for_user(request.user, slug)
-    components = selectors.components_for_user(request.user).filter(application=application)
-    rows = [
-        {
-            "component": component,
-            "status": component_status(component),
-            "routed": routed_count(component),
-            "total": len(component.instances.all()),
-        }
-        for component in components
-    ]
-    return render(request, "components/application_detail.html", {"application": application, "rows": rows})
 
 
 def _overview_context(request: HttpRequest, component: Component, *, revealed: str = "") -> dict:
