@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from components.models import Application, Component, Protocol, Registration, Team
 from components.services import ComponentError
-from components.validation import service_name_from, service_name_validator
+from components.validation import service_name_from
 from instances.addresses import Address
 from instances.services import address_parse_checked
 
@@ -32,7 +32,9 @@ def add_service_errors(
 
 
 class ApplicationForm(forms.Form):
-    name = forms.CharField(label="Name", max_length=100)
+    name = forms.CharField(
+        label="Name", max_length=100, error_messages={"required": "Give the application a name."}
+    )
     team = forms.ModelChoiceField(label="Team", queryset=Team.objects.none(), empty_label=None)
 
     def __init__(self, *args: Any, teams: QuerySet[Team], **kwargs: Any) -> None:
@@ -49,7 +51,9 @@ class ApplicationForm(forms.Form):
 
 
 class InternalComponentForm(forms.Form):
-    name = forms.CharField(label="Component name", max_length=64)
+    name = forms.CharField(
+        label="Component name", max_length=64, error_messages={"required": "Give the component a name."}
+    )
     image = forms.CharField(
         label="Image", max_length=255, required=False, help_text="The container image, e.g. phpmyadmin:5."
     )
@@ -83,7 +87,9 @@ class ThirdPartyForm(forms.Form):
     (their number changes as people add and remove them): ``rows`` holds them with their errors,
     and ``address`` carries the errors about the addresses as a whole."""
 
-    name = forms.CharField(label="Component name", max_length=64)
+    name = forms.CharField(
+        label="Component name", max_length=64, error_messages={"required": "Give the component a name."}
+    )
     application = forms.ChoiceField(label="Application")
     new_application_name = forms.CharField(label="New application name", max_length=100, required=False)
     team = forms.ModelChoiceField(label="Team", queryset=Team.objects.none(), required=False)
@@ -147,10 +153,6 @@ class ThirdPartyForm(forms.Form):
         name = self.cleaned_data["name"].strip()
         if not name:
             raise ValidationError("Give the component a name.")
-        try:
-            service_name_validator(service_name_from(name))
-        except ValidationError:
-            raise ValidationError("Start the name with a letter, e.g. mysql or rds-mysql.") from None
         return name
 
     def clean(self) -> dict[str, Any]:
