@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
@@ -10,10 +11,16 @@ from django.db.models import F
 from django.utils import timezone
 
 from components.audit import Actor, audit_record
-from components.models import Component
-from components.services import ComponentError, _validated_save
+from components.models import Application, Component, Protocol, Team
+from components.services import (
+    ComponentError,
+    _validated_save,
+    application_create,
+    component_create_with_addresses,
+    port_create,
+)
 from instances.addresses import Address, AddressError, check_policy, parse_address
-from instances.models import Health, HealthCheck, Instance, Source
+from instances.models import CheckKind, Health, HealthCheck, Instance, Source
 
 
 def address_parse_checked(raw: object) -> Address:
@@ -213,3 +220,58 @@ def health_check_update(*, component: Component, actor: Actor, **changes: Any) -
         detail={f: {"from": before[f], "to": v} for f, v in changes.items() if before[f] != v},
     )
     return check
+
+
+# The Add Third-Party Component wizard's last step
+
+
+def check_kind_for(*, protocol: str, addresses: Sequence[Address] = ()) -> str:
+    """The health-check (and probe) kind a component's protocol or addresses call for."""
+    if protocol in (CheckKind.MYSQL, CheckKind.POSTGRESQL, CheckKind.REDIS, CheckKind.HTTP):
+        return protocol
+    if addresses and all(address.scheme for address in addresses):
+        return CheckKind.HTTP
+    return CheckKind.TCP
+
+
+def _renamed(error: ComponentError, names: dict[str, str]) -> ComponentError:
+    return ComponentError({names.get(field, field): msgs for field, msgs in error.messages.items()})
+
+
+@transaction.atomic
+def third_party_component_register(
+    *,
+    name: str,
+    registration: str,
+    actor: Actor,
+    application: Application | None = None,
+    team: Team | None = None,
+    new_application_name: str = "",
+    addresses: Sequence[Address] = (),
+    port: int | None = None,
+    protocol: str = "",
+) -> Component:
+    """Create a third-party component with everything the wizard gathered, or nothing at all.
+
+    The application is ``application``, or a new one called ``new_application_name`` in
+    ``team``; then the component, its instances (static registration), its port when one is
+    given, and a health check of the kind its protocol calls for. Errors name the wizard's
+    fields: ``new_application_name``, ``name``, ``port``, ``address``.
+    """
+    if application is None:
+        try:
+            application = application_create(team=team, name=new_application_name, actor=actor)
+        except ComponentError as error:
+            raise _renamed(error, {"name": "new_application_name"}) from None
+    component = component_create_with_addresses(
+        application=application, name=name, actor=actor, registration=registration, addresses=addresses
+    )
+    if port is not None:
+        try:
+            port_create(component=component, number=port, protocol=protocol or Protocol.TCP, actor=actor)
+        except ComponentError as error:
+            raise _renamed(error, {"number": "port", "alias": "port"}) from None
+    kind = check_kind_for(protocol=protocol, addresses=addresses)
+    if kind != component.health_check.kind:
+        health_check_update(component=component, kind=kind, actor=actor)
+    return component

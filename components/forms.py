@@ -1,0 +1,215 @@
+"""Forms of the applications pages and of the Add Third-Party Component wizard."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.urls import reverse
+
+from components.models import Application, Component, Protocol, Registration, Team
+from components.services import ComponentError
+from components.validation import service_name_from
+from instances.addresses import Address
+from instances.services import address_parse_checked
+
+NEW_APPLICATION = "new"
+
+
+def add_service_errors(
+    form: forms.Form, error: ComponentError, *, aliases: dict[str, str] | None = None
+) -> None:
+    """Put a refused change's messages under the form's fields; the rest above the form."""
+    for field, messages in error.messages.items():
+        field = (aliases or {}).get(field, field)
+        for message in messages:
+            form.add_error(field if field in form.fields else None, message)
+
+
+class ApplicationForm(forms.Form):
+    name = forms.CharField(
+        label="Name", max_length=100, error_messages={"required": "Give the application a name."}
+    )
+    team = forms.ModelChoiceField(label="Team", queryset=Team.objects.none(), empty_label=None)
+
+    def __init__(self, *args: Any, teams: QuerySet[Team], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = teams
+        self.only_team = None
+        if len(teams) == 1:
+            # One team to choose from: no need to ask.
+            self.only_team = teams[0]
+            del self.fields["team"]
+
+    def chosen_team(self) -> Team:
+        return self.only_team or self.cleaned_data["team"]
+
+
+class InternalComponentForm(forms.Form):
+    name = forms.CharField(
+        label="Component name", max_length=64, error_messages={"required": "Give the component a name."}
+    )
+    image = forms.CharField(
+        label="Image", max_length=255, required=False, help_text="The container image, e.g. phpmyadmin:5."
+    )
+
+
+@dataclass
+class AddressRow:
+    key: str
+    value: str
+    error: str = ""
+
+    @property
+    def id(self) -> str:
+        return f"address-{self.key}"
+
+
+def new_row_key() -> str:
+    return secrets.token_hex(4)
+
+
+def address_rows(values: Iterable[str], keys: Iterable[str] = ()) -> list[AddressRow]:
+    keys = list(keys)
+    return [
+        AddressRow(key=keys[i] if i < len(keys) and keys[i].isalnum() else new_row_key(), value=value)
+        for i, value in enumerate(values)
+    ]
+
+
+class ThirdPartyForm(forms.Form):
+    """Step 1: "Fill in third-party service information". The address rows are not Django fields
+    (their number changes as people add and remove them): ``rows`` holds them with their errors,
+    and ``address`` carries the errors about the addresses as a whole."""
+
+    name = forms.CharField(
+        label="Component name", max_length=64, error_messages={"required": "Give the component a name."}
+    )
+    application = forms.ChoiceField(label="Application")
+    new_application_name = forms.CharField(label="New application name", max_length=100, required=False)
+    team = forms.ModelChoiceField(label="Team", queryset=Team.objects.none(), required=False)
+    registration = forms.ChoiceField(
+        label="Registration method",
+        choices=[(Registration.STATIC, "Static addresses"), (Registration.API, "API registration")],
+        widget=forms.RadioSelect,
+        initial=Registration.STATIC,
+    )
+    address = forms.CharField(label="Component address", required=False)
+    port = forms.IntegerField(label="Port", min_value=1, max_value=65535, required=False)
+    protocol = forms.ChoiceField(
+        label="Protocol", choices=[("", "Not specified"), *Protocol.choices], required=False
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        applications: QuerySet[Application],
+        teams: QuerySet[Team],
+        rows: list[AddressRow] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.applications = {str(app.pk): app for app in applications}
+        self.fields["application"].choices = [
+            *((pk, self._application_label(app)) for pk, app in self.applications.items()),
+            (NEW_APPLICATION, "New application"),
+        ]
+        self.teams = list(teams)
+        self.fields["team"].queryset = teams
+        if len(self.teams) < 2:
+            del self.fields["team"]
+        self.rows = rows if rows is not None else [AddressRow(key=new_row_key(), value="")]
+        self.addresses: list[Address] = []
+        self._validate_on_leave()
+
+    def _validate_on_leave(self) -> None:
+        """Each field is checked when the person leaves it (htmx posts the form to the validate
+        view, which answers the field's fragment); radio buttons need no check."""
+        url = reverse("wizard-validate")
+        for name, field in self.fields.items():
+            if name in ("registration", "address"):
+                continue
+            changed = "change" if isinstance(field.widget, forms.Select) else "blur changed"
+            field.widget.attrs.update(
+                {
+                    "hx-post": url,
+                    "hx-trigger": changed,
+                    "hx-target": f"#field-{name}",
+                    "hx-swap": "outerHTML",
+                    "aria-describedby": f"id_{name}-error",
+                }
+            )
+
+    def _application_label(self, app: Application) -> str:
+        several = len({a.team_id for a in self.applications.values()}) > 1
+        return f"{app.name} ({app.team.name})" if several else app.name
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise ValidationError("Give the component a name.")
+        return name
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        team = self._clean_application(data)
+        if team is not None and data.get("name"):
+            self._refuse_taken_name(team, data["name"])
+        if data.get("registration") == Registration.STATIC:
+            self._clean_rows(data.get("port"))
+        return data
+
+    def _clean_application(self, data: dict[str, Any]) -> Team | None:
+        choice = data.get("application")
+        if choice in self.applications:
+            data["new_application_name"] = ""
+            return self.applications[choice].team
+        if choice != NEW_APPLICATION:
+            return None
+        if not (data.get("new_application_name") or "").strip():
+            self.add_error("new_application_name", "Give the new application a name.")
+        data["new_application_name"] = (data.get("new_application_name") or "").strip()
+        if "team" in self.fields and data.get("team") is None:
+            self.add_error("team", "Choose the team the new application belongs to.")
+            return None
+        data["team"] = data.get("team") or (self.teams[0] if self.teams else None)
+        return data["team"]
+
+    def _refuse_taken_name(self, team: Team, name: str) -> None:
+        service_name = service_name_from(name)
+        if Component.objects.filter(team=team, service_name=service_name).exists():
+            self.add_error(
+                "name",
+                f"{team.name} already has a component with the service name {service_name}; choose another name.",
+            )
+
+    def _clean_rows(self, port: int | None) -> None:
+        seen: set[Address] = set()
+        for row in self.rows:
+            if row.value.strip():
+                row.error = self._row_error(row.value, port, seen)
+        if not any(row.value.strip() for row in self.rows):
+            self.add_error("address", "Give at least one address, such as 10.0.0.7:3306.")
+        elif any(row.error for row in self.rows):
+            self.add_error("address", "Correct the addresses marked below.")
+
+    def _row_error(self, value: str, port: int | None, seen: set[Address]) -> str:
+        try:
+            address = address_parse_checked(value)
+        except ComponentError as error:
+            return " ".join(error.messages["address"])
+        if address.port is None and port is None:
+            return f"{address} has no port: write it as {address}:3306, say, or fill in Port."
+        if address in seen:
+            return f"{address} is listed twice."
+        seen.add(address)
+        self.addresses.append(address)
+        return ""
+
+    def row(self, key: str) -> AddressRow | None:
+        return next((row for row in self.rows if row.key == key), None)

@@ -1,0 +1,135 @@
+"""The applications pages: the list with "New application", an application's components and
+topology, and the "Internal component" form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Page, Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from components import selectors, services, topology
+from components.audit import Actor
+from components.forms import ApplicationForm, InternalComponentForm, add_service_errors
+from components.models import Application, Component, ComponentKind
+from instances.selectors import application_topology, components_with_counts, writable_teams_for_user
+
+APPLICATIONS_PER_PAGE = 50
+COMPONENTS_PER_PAGE = 50
+
+
+def _actor(request: HttpRequest) -> Actor:
+    return Actor.for_user(request.user, request.META.get("REMOTE_ADDR"))
+
+
+def _page(request: HttpRequest, items: Any, per_page: int) -> Page:
+    return Paginator(items, per_page).get_page(request.GET.get("page"))
+
+
+def _fragment(request: HttpRequest, target: str) -> bool:
+    return bool(request.htmx and not request.htmx.boosted and request.htmx.target == target)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def application_list(request: HttpRequest) -> HttpResponse:
+    """The user's applications; "New application" opens the form in place (GET ?new=1) and the
+    form posts back here."""
+    teams = writable_teams_for_user(request.user)
+    form = None
+    if request.method == "POST":
+        if not teams.exists():
+            raise PermissionDenied("Viewers cannot create applications.")
+        form = ApplicationForm(request.POST, teams=teams)
+        if form.is_valid():
+            return _application_create(request, form)
+    elif "new" in request.GET and teams.exists():
+        form = ApplicationForm(teams=teams)
+    context = {
+        "form": form,
+        "can_create": teams.exists(),
+        "page": _page(request, selectors.applications_for_user(request.user), APPLICATIONS_PER_PAGE),
+    }
+    if form is not None and _fragment(request, "new-application"):
+        return render(request, "applications/_application_form.html", context)
+    return render(request, "applications/application_list.html", context)
+
+
+def _application_create(request: HttpRequest, form: ApplicationForm) -> HttpResponse:
+    try:
+        application = services.application_create(
+            team=form.chosen_team(), name=form.cleaned_data["name"], actor=_actor(request)
+        )
+    except services.ComponentError as error:
+        add_service_errors(form, error)
+        context = {"form": form, "can_create": True}
+        if _fragment(request, "new-application"):
+            return render(request, "applications/_application_form.html", context)
+        context["page"] = _page(request, selectors.applications_for_user(request.user), APPLICATIONS_PER_PAGE)
+        return render(request, "applications/application_list.html", context)
+    return open_page(request, reverse("application", args=[application.slug]))
+
+
+def open_page(request: HttpRequest, url: str) -> HttpResponse:
+    """Open ``url``: a full navigation for htmx (HX-Location), a redirect otherwise."""
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Location"] = url
+        return response
+    return redirect(url)
+
+
+def _can_write(request: HttpRequest, application: Application) -> bool:
+    membership = selectors.membership_for(request.user, application.team)
+    return bool(membership and membership.can_write)
+
+
+@login_required
+def application_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    application = selectors.application_for_user(request.user, slug)
+    components = components_with_counts(
+        Component.objects.filter(application=application).order_by("name", "pk")
+    )
+    context = {
+        "application": application,
+        "can_write": _can_write(request, application),
+        "page": _page(request, components, COMPONENTS_PER_PAGE),
+    }
+    if _fragment(request, "component-table"):
+        return render(request, "applications/_component_table.html", context)
+    graph = application_topology(application)
+    context["topology"] = topology.layout(graph.nodes, graph.edges) if graph.nodes else None
+    context["topology_too_many"] = graph.too_many
+    return render(request, "applications/application_detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def internal_component_new(request: HttpRequest, slug: str) -> HttpResponse:
+    """ "Internal component": a name and an image, created at once."""
+    application = selectors.application_for_user(request.user, slug)
+    if not _can_write(request, application):
+        raise PermissionDenied("Viewers cannot add components.")
+    form = InternalComponentForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        try:
+            component = services.component_create(
+                application=application,
+                name=form.cleaned_data["name"],
+                image=form.cleaned_data["image"],
+                kind=ComponentKind.INTERNAL,
+                actor=_actor(request),
+            )
+        except services.ComponentError as error:
+            add_service_errors(form, error, aliases={"service_name": "name"})
+        else:
+            return open_page(request, reverse("component", args=[component.service_id]))
+    context = {"application": application, "form": form}
+    if _fragment(request, "add-component"):
+        return render(request, "applications/_internal_form.html", context)
+    return render(request, "applications/internal_component.html", context)
