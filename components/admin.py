@@ -236,7 +236,7 @@ class DependencyInline(ReadOnlyInline):
     fields = ["target"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Dependency]:
-        return super().get_queryset(request).select_related("target")
+        return super().get_queryset(request).select_related("component", "target")
 
 
 def masked_value(var: EnvVar) -> str:
@@ -279,7 +279,7 @@ class ComponentAdmin(ThroughServices):
     list_select_related = ["application", "team"]
     autocomplete_fields = ["application"]
     inlines = [PortInline, EnvVarInline, HealthCheckInline, DependencyInline]
-    actions = ["regenerate_secret_key", "probe_now", "delete_selected"]
+    actions = ["regenerate_secret_key", "probe_now"]
 
     def get_fields(self, request: HttpRequest, obj: Component | None = None) -> list[str]:
         fields = list(ComponentForm.Meta.fields)
@@ -348,7 +348,6 @@ class PortAdmin(ThroughServices):
     search_fields = ["component__name", "alias"]
     list_select_related = ["component"]
     autocomplete_fields = ["component"]
-    actions = ["delete_selected"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Port | None = None) -> list[str]:
         return ["component"] if obj is not None else []
@@ -365,7 +364,6 @@ class EnvVarAdmin(ThroughServices):
     search_fields = ["name", "component__name", "description"]
     list_select_related = ["component"]
     autocomplete_fields = ["component"]
-    actions = ["delete_selected"]
 
     @admin.display(description="value")
     def shown_value(self, obj: EnvVar) -> str:
@@ -392,7 +390,6 @@ class DependencyAdmin(ThroughServices):
     list_filter = ["created_at"]
     list_select_related = ["component", "target"]
     autocomplete_fields = ["component", "target"]
-    actions = ["delete_selected"]
 
     def has_change_permission(self, request: HttpRequest, obj: Dependency | None = None) -> bool:
         # A dependency is added or removed, never changed.

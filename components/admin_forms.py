@@ -124,6 +124,17 @@ class ThroughServices(RefuseSecretLookups):
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         """Inlines only display; each of their rows is changed on its own page, through its service."""
+        for formset in formsets:
+            # Nothing is saved, but the admin's change message reads what a save would have set.
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        """Django's bulk delete, with each deletion made (or refused) by the service."""
+        actions = super().get_actions(request)
+        if "delete_selected" in actions:
+            _, name, description = actions["delete_selected"]
+            actions["delete_selected"] = (type(self).delete_selected, name, description)
+        return actions
 
     def delete_with_service(self, obj: Any, actor: Actor) -> None:
         raise NotImplementedError
@@ -152,7 +163,6 @@ class ThroughServices(RefuseSecretLookups):
             info = (self.opts.app_label, self.opts.model_name)
             return HttpResponseRedirect(reverse("admin:{}_{}_change".format(*info), args=[object_id]))
 
-    @admin.action(permissions=["delete"], description="Delete selected %(verbose_name_plural)s")
     def delete_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         """Django's confirmation page, then one service call per object; refusals are reported."""
         if not request.POST.get("post"):

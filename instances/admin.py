@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from components.admin_forms import RefuseSecretLookups, ServiceForm, ThroughServices
 from components.audit import Actor, actor_from_request
 from components.models import Component
+from components.services import ComponentError
 from instances.models import Health, HealthCheck, Instance, Status, WrongSecret
 from instances.probes import ProbeResult
 from instances.services import (
@@ -126,7 +127,7 @@ class InstanceAdmin(ThroughServices):
         "generation",
     ]
     autocomplete_fields = ["component"]
-    actions = ["probe_now", "delete_selected"]
+    actions = ["probe_now"]
 
     def get_fields(self, request: HttpRequest, obj: Instance | None = None) -> list[str]:
         fields = list(InstanceForm.Meta.fields)
@@ -187,8 +188,9 @@ class HealthCheckAdmin(ThroughServices):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: HealthCheck | None = None) -> bool:
-        return False
+    def delete_with_service(self, obj: HealthCheck, actor: Actor) -> None:
+        # Not refused by permission: that would also forbid deleting the component it belongs to.
+        raise ComponentError("A health check goes with its component; turn it off instead of deleting it.")
 
 
 @admin.register(WrongSecret)
