@@ -170,7 +170,7 @@ class ThroughServices(RefuseSecretLookups):
         deleted, refusals = self.delete_each(request, list(queryset))
         if deleted:
             self.message_user(
-                request, f"Deleted {deleted} {self.opts.verbose_name_plural}.", messages.SUCCESS
+                request, f"Deleted {deleted} {model_ngettext(self.opts, deleted)}.", messages.SUCCESS
             )
         for refusal in refusals:
             self.message_user(request, refusal, messages.ERROR)
