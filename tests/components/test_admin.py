@@ -235,30 +235,6 @@ def inline_management(prefix: str, total: int = 0, initial: int = 0) -> dict[str
     }
 
 
-def component_change_data(component, **extra) -> dict:
-    """The component change form as the page posted it when its inlines were editable."""
-    data = {"name": component.name, "service_name": component.service_name, "image": component.image}
-    for prefix in ("ports", "env_vars", "instances", "health_check", "dependencies"):
-        data.update(inline_management(prefix))
-    data.update(extra)
-    return data
-
-
-def test_the_component_page_never_adds_a_second_port_to_a_third_party_component(
-    admin_client_, populated, static_component
-):
-    data = component_change_data(
-        static_component,
-        **{**inline_management("ports", total=1), "ports-0-number": 3307, "ports-0-protocol": "tcp"},
-        **{"ports-0-alias": "OTHER", "ports-0-component": static_component.pk},
-    )
-    response = admin_client_.post(
-        reverse("admin:components_component_change", args=[static_component.pk]), data
-    )
-    assert response.status_code in (200, 302)
-    assert list(static_component.ports.values_list("number", flat=True)) == [3306]
-
-
 def test_adding_a_component_creates_it_with_its_health_check_and_audit_event(
     admin_client_, populated, application
 ):

@@ -111,7 +111,14 @@ def test_the_instance_form_refuses_denied_and_malformed_addresses(
 ) -> None:
     response = operator_client.post(
         reverse("admin:instances_instance_add"),
-        {"component": static_component.pk, "address": address, "is_online": "on"},
+        # "host" as the form once had it, which took any text as a host name.
+        {
+            "component": static_component.pk,
+            "address": address,
+            "host": address,
+            "source": "static",
+            "is_online": "on",
+        },
     )
 
     assert response.status_code == 200
