@@ -7,11 +7,16 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
 from components import services
-from components.audit import Actor
+from components.admin_forms import MASK, RefuseSecretLookups, ServiceForm, ThroughServices
+from components.audit import Actor, actor_from_request
 from components.models import (
     ApiToken,
     Application,
@@ -23,11 +28,10 @@ from components.models import (
     Port,
     Team,
 )
+from components.validation import service_name_from
 from instances.admin import report_probes
-from instances.models import HealthCheck, Instance
+from instances.models import Health, HealthCheck, Instance, Status
 from instances.sweep import probe_instances_now
-
-MASK = "••••••••"
 
 
 class MembershipInline(admin.TabularInline):
@@ -37,7 +41,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(RefuseSecretLookups):
     list_display = ["name", "slug", "created_at"]
     search_fields = ["name", "slug"]
     list_filter = ["created_at"]
@@ -46,7 +50,7 @@ class TeamAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(RefuseSecretLookups):
     list_display = ["user", "team", "role", "created_at"]
     list_filter = ["role", "team"]
     search_fields = ["user__username", "team__name"]
@@ -55,7 +59,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(Application)
-class ApplicationAdmin(admin.ModelAdmin):
+class ApplicationAdmin(RefuseSecretLookups):
     list_display = ["name", "slug", "team", "created_at"]
     list_filter = ["team"]
     search_fields = ["name", "slug", "team__name"]
@@ -64,17 +68,80 @@ class ApplicationAdmin(admin.ModelAdmin):
     autocomplete_fields = ["team"]
 
 
-class EnvVarForm(forms.ModelForm):
+class ComponentForm(ServiceForm):
+    """Add a component with ``component_create``; change its names or image with ``component_update``."""
+
+    class Meta:
+        model = Component
+        fields = ["application", "name", "service_name", "kind", "registration", "image"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "service_name" in self.fields:
+            self.fields["service_name"].required = False
+            self.fields["service_name"].help_text = "Left empty, it is derived from the name."
+
+    def write(self, actor: Actor) -> Component:
+        data = self.cleaned_data
+        if self.instance.pk is None:
+            fields = {f: data.get(f) or "" for f in ("kind", "registration", "service_name", "image")}
+            return services.component_create(
+                application=data["application"], name=data["name"], actor=actor, **fields
+            )
+        component = Component.objects.select_related("team").get(pk=self.instance.pk)
+        changes = {f: data[f] for f in ("name", "service_name", "image") if f in self.changed_data}
+        if "service_name" in changes and not changes["service_name"]:
+            changes["service_name"] = service_name_from(data.get("name") or component.name)
+        if not changes:
+            return component
+        return services.component_update(component=component, actor=actor, **changes)
+
+
+class PortForm(ServiceForm):
+    """Add a port with ``port_create`` (the alias is derived when left empty); change it with ``port_update``."""
+
+    class Meta:
+        model = Port
+        fields = ["component", "number", "protocol", "alias", "inner_service", "outer_service"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "alias" in self.fields:
+            self.fields["alias"].required = False
+            self.fields[
+                "alias"
+            ].help_text = (
+                "Left empty, it is derived from the service name (mysql → MYSQL); on a change, it stays."
+            )
+
+    def write(self, actor: Actor) -> Port:
+        data = self.cleaned_data
+        if self.instance.pk is None:
+            return services.port_create(
+                component=data["component"],
+                actor=actor,
+                **{f: data[f] for f in ("number", "protocol", "alias", "inner_service", "outer_service")},
+            )
+        port = Port.objects.select_related("component__team").get(pk=self.instance.pk)
+        changes = {f: data[f] for f in PORT_CHANGES if f in self.changed_data and (f != "alias" or data[f])}
+        return services.port_update(port=port, actor=actor, **changes) if changes else port
+
+
+PORT_CHANGES = ("number", "protocol", "alias", "inner_service", "outer_service")
+
+
+class EnvVarForm(ServiceForm):
     """Secret values are write-only here: the field is never filled in, and left empty it keeps the value."""
 
     class Meta:
         model = EnvVar
-        fields = ["name", "value", "scope", "secret", "description"]
+        fields = ["component", "name", "value", "scope", "secret", "description"]
         widgets = {"value": forms.TextInput(attrs={"size": 30})}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if self.instance.pk and self.instance.secret:
+        # A view-only user's form has no value field at all.
+        if "value" in self.fields and self.instance.pk and self.instance.secret:
             self.fields["value"].widget = forms.PasswordInput(render_value=False, attrs={"placeholder": MASK})
             self.fields["value"].help_text = "Secret: leave empty to keep the current value."
             self.initial["value"] = ""
@@ -85,61 +152,147 @@ class EnvVarForm(forms.ModelForm):
             return self.instance.value
         return value
 
+    def write(self, actor: Actor) -> EnvVar:
+        data = self.cleaned_data
+        fields = {f: data.get(f, "") for f in ("value", "scope", "description")}
+        fields["secret"] = bool(data.get("secret"))
+        if self.instance.pk is None:
+            return services.env_var_create(
+                component=data["component"], name=data["name"], actor=actor, **fields
+            )
+        var = EnvVar.objects.select_related("component__team").get(pk=self.instance.pk)
+        return services.env_var_set(component=var.component, name=var.name, actor=actor, **fields)
 
-class PortInline(admin.TabularInline):
-    model = Port
+
+class DependencyForm(ServiceForm):
+    open_inner = forms.BooleanField(
+        required=False,
+        label="Turn the target's internal service on",
+        help_text="Needed when the target's port has no internal service: the dependent could not reach it.",
+    )
+
+    class Meta:
+        model = Dependency
+        fields = ["component", "target"]
+
+    def write(self, actor: Actor) -> Dependency:
+        data = self.cleaned_data
+        return services.dependency_add(
+            component=data["component"], target=data["target"], actor=actor, open_inner=data["open_inner"]
+        )
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """A component's rows, listed; each is added or changed on its own admin page, through its service."""
+
     extra = 0
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class PortInline(ReadOnlyInline):
+    model = Port
     fields = ["number", "protocol", "alias", "inner_service", "outer_service"]
 
 
-class EnvVarInline(admin.TabularInline):
+class EnvVarInline(ReadOnlyInline):
     model = EnvVar
-    form = EnvVarForm
-    extra = 0
+    fields = ["name", "shown_value", "scope", "secret", "generated", "description"]
+    readonly_fields = fields
     verbose_name = "connection information / variable"
     verbose_name_plural = "connection information and variables"
 
-
-class InstanceInline(admin.TabularInline):
-    model = Instance
-    extra = 0
-    fields = [
-        "host",
-        "port",
-        "scheme",
-        "is_online",
-        "source",
-        "health",
-        "latency_ms",
-        "last_checked_at",
-        "last_error",
-    ]
-    readonly_fields = ["health", "latency_ms", "last_checked_at", "last_error"]
+    @admin.display(description="value")
+    def shown_value(self, obj: EnvVar) -> str:
+        return masked_value(obj)
 
 
 class HealthCheckInline(admin.StackedInline):
     model = HealthCheck
     extra = 0
-    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
-class DependencyInline(admin.TabularInline):
+class DependencyInline(ReadOnlyInline):
     model = Dependency
     fk_name = "component"
-    extra = 0
-    autocomplete_fields = ["target"]
+    fields = ["target"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Dependency]:
+        return super().get_queryset(request).select_related("component", "target")
+
+
+def masked_value(var: EnvVar) -> str:
+    return MASK if var.secret else var.value
+
+
+def instance_counts(component: Component) -> dict[str, int]:
+    """The component's instances per status (instances.models.Status), in one query."""
+    check = HealthCheck.objects.filter(component=component).first()
+    checked = bool(check and check.enabled)
+    online = Q(is_online=True)
+    counts = component.instances.aggregate(
+        total=Count("pk"),
+        offline=Count("pk", filter=~online),
+        healthy=Count("pk", filter=online & Q(health=Health.HEALTHY)),
+        unhealthy=Count("pk", filter=online & Q(health=Health.UNHEALTHY)),
+        other=Count("pk", filter=online & ~Q(health__in=[Health.HEALTHY, Health.UNHEALTHY])),
+    )
+    if not checked:
+        return {
+            "total": counts["total"],
+            Status.OFFLINE: counts["offline"],
+            Status.UNKNOWN: counts["total"] - counts["offline"],
+        }
+    return {
+        "total": counts["total"],
+        Status.HEALTHY: counts["healthy"],
+        Status.NOTREADY: counts["other"],
+        Status.UNHEALTHY: counts["unhealthy"],
+        Status.OFFLINE: counts["offline"],
+    }
 
 
 @admin.register(Component)
-class ComponentAdmin(admin.ModelAdmin):
+class ComponentAdmin(ThroughServices):
+    form = ComponentForm
     list_display = ["name", "service_name", "application", "team", "kind", "registration", "created_at"]
     list_filter = ["kind", "registration", "team"]
     search_fields = ["name", "service_name", "service_id", "application__name"]
     list_select_related = ["application", "team"]
-    readonly_fields = ["service_id", "secret_key_state"]
     autocomplete_fields = ["application"]
-    inlines = [PortInline, EnvVarInline, InstanceInline, HealthCheckInline, DependencyInline]
+    inlines = [PortInline, EnvVarInline, HealthCheckInline, DependencyInline]
     actions = ["regenerate_secret_key", "probe_now"]
+
+    def get_fields(self, request: HttpRequest, obj: Component | None = None) -> list[str]:
+        fields = list(ComponentForm.Meta.fields)
+        return fields if obj is None else [*fields, "service_id", "secret_key_state", "instances"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Component | None = None) -> list[str]:
+        if obj is None:
+            return []
+        return ["application", "kind", "registration", "service_id", "secret_key_state", "instances"]
+
+    def get_inlines(self, request: HttpRequest, obj: Component | None) -> list[Any]:
+        # A new component's ports, variables and dependencies are added once it exists.
+        return self.inlines if obj is not None else []
 
     @admin.display(description="API secret key")
     def secret_key_state(self, obj: Component) -> str:
@@ -147,22 +300,24 @@ class ComponentAdmin(admin.ModelAdmin):
             return "—"
         return f"{MASK} (set; reveal it on the component's overview page, or regenerate it with the action)"
 
-    def save_model(self, request: HttpRequest, obj: Component, form: Any, change: bool) -> None:
-        obj.team_id = obj.application.team_id
-        super().save_model(request, obj, form, change)
+    @admin.display(description="instances")
+    def instances(self, obj: Component) -> str:
+        """A count per status and a link to the instance list, not one form per instance."""
+        counts = instance_counts(obj)
+        total = counts.pop("total")
+        url = reverse("admin:instances_instance_changelist") + f"?component__id__exact={obj.pk}"
+        parts = ", ".join(f"{n} {Status(status).label.lower()}" for status, n in counts.items() if n)
+        return format_html('<a href="{}">{} instance(s)</a>{}', url, total, f" — {parts}" if parts else "")
 
-    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
-        super().save_formset(request, form, formset, change)
-        if formset.model is Port:
-            for port in form.instance.ports.all():
-                services.port_sync_generated_env(port)
+    def delete_with_service(self, obj: Component, actor: Actor) -> None:
+        services.component_delete(component=obj, actor=actor)
 
     @admin.action(description="Regenerate the API secret key")
     def regenerate_secret_key(self, request: HttpRequest, queryset: QuerySet[Component]) -> None:
         done = 0
         for component in queryset.select_related("team"):
             try:
-                services.secret_key_regenerate(component=component, actor=Actor.for_user(request.user))
+                services.secret_key_regenerate(component=component, actor=actor_from_request(request))
                 done += 1
             except services.ComponentError as error:
                 self.message_user(request, f"{component.name}: {error}", messages.WARNING)
@@ -173,7 +328,7 @@ class ComponentAdmin(admin.ModelAdmin):
 
     @admin.action(description="Probe now (every online instance)")
     def probe_now(self, request: HttpRequest, queryset: QuerySet[Component]) -> None:
-        actor = Actor.for_user(request.user, request.META.get("REMOTE_ADDR"))
+        actor = actor_from_request(request)
         # All at once: one component's silent instances do not hold up the next one's probes.
         probed = probe_instances_now(
             instances=Instance.objects.filter(component__in=queryset, is_online=True), actor=actor
@@ -186,45 +341,66 @@ class ComponentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Port)
-class PortAdmin(admin.ModelAdmin):
+class PortAdmin(ThroughServices):
+    form = PortForm
     list_display = ["component", "number", "protocol", "alias", "inner_service", "outer_service"]
     list_filter = ["protocol", "inner_service", "outer_service"]
     search_fields = ["component__name", "alias"]
     list_select_related = ["component"]
     autocomplete_fields = ["component"]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Port | None = None) -> list[str]:
+        return ["component"] if obj is not None else []
+
+    def delete_with_service(self, obj: Port, actor: Actor) -> None:
+        services.port_delete(port=obj, actor=actor)
+
 
 @admin.register(EnvVar)
-class EnvVarAdmin(admin.ModelAdmin):
+class EnvVarAdmin(ThroughServices):
     form = EnvVarForm
     list_display = ["name", "component", "scope", "shown_value", "secret", "generated"]
     list_filter = ["scope", "secret", "generated"]
     search_fields = ["name", "component__name", "description"]
     list_select_related = ["component"]
+    autocomplete_fields = ["component"]
 
     @admin.display(description="value")
     def shown_value(self, obj: EnvVar) -> str:
-        return MASK if obj.secret else obj.value
+        return masked_value(obj)
 
     def get_fields(self, request: HttpRequest, obj: EnvVar | None = None) -> list[str]:
-        return ["component", *EnvVarForm.Meta.fields]
+        # Whoever may only look sees the masked value, never the value in a read-only field.
+        value = "value" if self.has_change_permission(request, obj) else "shown_value"
+        return ["component", "name", value, "scope", "secret", "description"]
 
-    def get_form(self, request: HttpRequest, obj: EnvVar | None = None, **kwargs: Any) -> Any:
-        kwargs["fields"] = ["component", *EnvVarForm.Meta.fields]
-        return super().get_form(request, obj, **kwargs)
+    def get_readonly_fields(self, request: HttpRequest, obj: EnvVar | None = None) -> list[str]:
+        masked = [] if self.has_change_permission(request, obj) else ["shown_value"]
+        return [*masked, "component", "name"] if obj is not None else masked
+
+    def delete_with_service(self, obj: EnvVar, actor: Actor) -> None:
+        services.env_var_delete(var=obj, actor=actor)
 
 
 @admin.register(Dependency)
-class DependencyAdmin(admin.ModelAdmin):
+class DependencyAdmin(ThroughServices):
+    form = DependencyForm
     list_display = ["component", "target", "created_at"]
     search_fields = ["component__name", "target__name"]
     list_filter = ["created_at"]
     list_select_related = ["component", "target"]
     autocomplete_fields = ["component", "target"]
 
+    def has_change_permission(self, request: HttpRequest, obj: Dependency | None = None) -> bool:
+        # A dependency is added or removed, never changed.
+        return False
+
+    def delete_with_service(self, obj: Dependency, actor: Actor) -> None:
+        services.dependency_remove(component=obj.component, target=obj.target, actor=actor)
+
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(RefuseSecretLookups):
     list_display = ["prefix", "name", "user", "created_at", "last_used_at"]
     list_filter = ["created_at"]
     search_fields = ["name", "prefix", "user__username"]
@@ -238,7 +414,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(RefuseSecretLookups):
     list_display = ["created_at", "team", "component_label", "actor", "user", "action", "remote_addr"]
     list_filter = ["actor", "action", "team"]
     search_fields = ["action", "component_label", "user__username", "remote_addr"]
@@ -253,3 +429,14 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# The users' admin, with the same refusal of lookups on a secret (the password hash, API tokens).
+User = get_user_model()
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+
+
+@admin.register(User)
+class KatoUserAdmin(RefuseSecretLookups, UserAdmin):
+    pass

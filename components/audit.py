@@ -47,6 +47,12 @@ class Actor:
 SYSTEM = Actor.system()
 
 
+def actor_from_request(request: Any) -> Actor:
+    """The signed-in user of a page or admin request, with the client address the audit trail keeps
+    (``REMOTE_ADDR``, which the trusted-proxies middleware has already resolved)."""
+    return Actor.for_user(request.user, request.META.get("REMOTE_ADDR"))
+
+
 def redact(detail: dict[str, Any], *, secret_names: set[str] | None = None) -> dict[str, Any]:
     """Replace every text under a key that looks secret (or is a named secret variable) by a marker.
 

@@ -1,14 +1,28 @@
-"""Admin for instances and health checks."""
+"""Admin for instances and health checks; every write goes through instances.services."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
-from components.audit import Actor
-from instances.models import HealthCheck, Instance, Status, WrongSecret
+from components.admin_forms import RefuseSecretLookups, ServiceForm, ThroughServices
+from components.audit import Actor, actor_from_request
+from components.models import Component
+from components.services import ComponentError
+from instances.models import Health, HealthCheck, Instance, Status, WrongSecret
 from instances.probes import ProbeResult
+from instances.services import (
+    HEALTH_CHECK_FIELDS,
+    address_parse_checked,
+    health_check_update,
+    instance_add,
+    instance_delete,
+    instance_update,
+)
 from instances.sweep import probe_instances_now
 
 
@@ -31,24 +45,77 @@ def report_probes(
         model_admin.message_user(request, f"{summary}.", messages.SUCCESS)
 
 
+class InstanceForm(ServiceForm):
+    """One address field, read by the address parser and checked against the network policy."""
+
+    address = forms.CharField(
+        max_length=300,
+        help_text="10.0.0.7, 10.0.0.7:3306, [2001:db8::7]:3306, db.example.com:3306 or https://api.example.com",
+    )
+
+    class Meta:
+        model = Instance
+        fields = ["component", "address", "is_online"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and "address" in self.fields:
+            self.initial["address"] = self.instance.address
+
+    def write(self, actor: Actor) -> Instance:
+        data = self.cleaned_data
+        address = address_parse_checked(data["address"])
+        if self.instance.pk is None:
+            return instance_add(
+                component=data["component"], address=address, is_online=data["is_online"], actor=actor
+            )
+        instance = Instance.objects.select_related("component__team").get(pk=self.instance.pk)
+        return instance_update(instance=instance, address=address, is_online=data["is_online"], actor=actor)
+
+
+class StatusFilter(admin.SimpleListFilter):
+    """The status the console shows (instances.models.Status), not the stored health."""
+
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return list(Status.choices)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Instance]) -> QuerySet[Instance]:
+        checked = Q(component__health_check__enabled=True)
+        online = Q(is_online=True)
+        conditions = {
+            Status.OFFLINE: ~online,
+            Status.UNKNOWN: online & ~checked,
+            Status.HEALTHY: online & checked & Q(health=Health.HEALTHY),
+            Status.UNHEALTHY: online & checked & Q(health=Health.UNHEALTHY),
+            Status.NOTREADY: online & checked & Q(health=Health.UNKNOWN),
+        }
+        condition = conditions.get(self.value())
+        return queryset if condition is None else queryset.filter(condition)
+
+
 @admin.register(Instance)
-class InstanceAdmin(admin.ModelAdmin):
+class InstanceAdmin(ThroughServices):
+    form = InstanceForm
+    # The status only: the stored health means nothing while the check is off ("unknown").
     list_display = [
         "address",
         "component",
         "status",
         "is_online",
         "source",
-        "health",
         "latency_ms",
         "last_checked_at",
         "server_info",
     ]
-    list_filter = ["is_online", "source", "health"]
+    list_filter = [StatusFilter, "is_online", "source"]
     search_fields = ["host", "component__name", "component__service_id", "server_info"]
     list_select_related = ["component", "component__health_check"]
     readonly_fields = [
-        "health",
+        "status",
+        "source",
         "consecutive_successes",
         "consecutive_failures",
         "last_checked_at",
@@ -62,13 +129,23 @@ class InstanceAdmin(admin.ModelAdmin):
     autocomplete_fields = ["component"]
     actions = ["probe_now"]
 
+    def get_fields(self, request: HttpRequest, obj: Instance | None = None) -> list[str]:
+        fields = list(InstanceForm.Meta.fields)
+        return fields if obj is None else [*fields, *self.readonly_fields]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Instance | None = None) -> list[str]:
+        return ["component", *self.readonly_fields] if obj is not None else []
+
     @admin.display(description="status")
     def status(self, obj: Instance) -> str:
         return Status(obj.status).label
 
+    def delete_with_service(self, obj: Instance, actor: Actor) -> None:
+        instance_delete(instance=obj, actor=actor)
+
     @admin.action(description="Probe now")
     def probe_now(self, request: HttpRequest, queryset: QuerySet[Instance]) -> None:
-        actor = Actor.for_user(request.user, request.META.get("REMOTE_ADDR"))
+        actor = actor_from_request(request)
         probed = probe_instances_now(instances=queryset, actor=actor)
         report_probes(self, request, "Probe now", probed)
         offline = queryset.filter(is_online=False).count()
@@ -76,8 +153,24 @@ class InstanceAdmin(admin.ModelAdmin):
             self.message_user(request, f"{offline} offline instance(s) were not probed.", messages.INFO)
 
 
+class HealthCheckForm(ServiceForm):
+    class Meta:
+        model = HealthCheck
+        fields = ["component", *HEALTH_CHECK_FIELDS]
+
+    def write(self, actor: Actor) -> HealthCheck:
+        component = Component.objects.select_related("team").get(pk=self.instance.component_id)
+        changes = {f: self.cleaned_data[f] for f in HEALTH_CHECK_FIELDS if f in self.changed_data}
+        if not changes:
+            return HealthCheck.objects.get(pk=self.instance.pk)
+        return health_check_update(component=component, actor=actor, **changes)
+
+
 @admin.register(HealthCheck)
-class HealthCheckAdmin(admin.ModelAdmin):
+class HealthCheckAdmin(ThroughServices):
+    """Changed through ``health_check_update``; every component gets its check when it is created."""
+
+    form = HealthCheckForm
     list_display = [
         "component",
         "enabled",
@@ -90,11 +183,18 @@ class HealthCheckAdmin(admin.ModelAdmin):
     list_filter = ["enabled", "kind", "use_credentials"]
     search_fields = ["component__name", "component__service_id"]
     list_select_related = ["component"]
-    autocomplete_fields = ["component"]
+    readonly_fields = ["component"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def delete_with_service(self, obj: HealthCheck, actor: Actor) -> None:
+        # Not refused by permission: that would also forbid deleting the component it belongs to.
+        raise ComponentError("A health check goes with its component; turn it off instead of deleting it.")
 
 
 @admin.register(WrongSecret)
-class WrongSecretAdmin(admin.ModelAdmin):
+class WrongSecretAdmin(RefuseSecretLookups):
     """Clients the instance API counts wrong secret keys for; deleting a row lifts its 429 at once."""
 
     list_display = ["component", "client", "failures", "window_ends_at"]

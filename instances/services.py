@@ -170,6 +170,43 @@ def instance_set_online(
 
 
 @transaction.atomic
+def instance_update(*, instance: Instance, address: Address, is_online: bool, actor: Actor) -> Instance:
+    """Move an instance to another address and set its intent.
+
+    A new address starts over: health unknown, counts cleared, and the generation raised, so that a
+    probe result for the old address that is still on its way is dropped, not recorded for the new
+    one. The address has been parsed and checked against the policy by the caller.
+    """
+    component = instance.component
+    current = Instance.objects.select_for_update().get(pk=instance.pk)
+    if (address.host, address.port, address.scheme) == (current.host, current.port, current.scheme):
+        if current.is_online == is_online:
+            return current
+        current.component = component
+        return instance_set_online(instance=current, is_online=is_online, actor=actor)
+    taken = Instance.objects.filter(component=component, host=address.host, port=address.port)
+    if taken.exclude(pk=current.pk).exists():
+        raise ComponentError({"address": [f"{component.name} already has an instance at this address."]})
+    before = current.address
+    current.component = component
+    current.host, current.port, current.scheme, current.is_online = (
+        address.host,
+        address.port,
+        address.scheme,
+        is_online,
+    )
+    _reset_health(current)
+    _validated_save(current)
+    audit_record(
+        actor=actor,
+        component=component,
+        action="instance.update",
+        detail={"address": {"from": before, "to": current.address}, "is_online": is_online},
+    )
+    return current
+
+
+@transaction.atomic
 def instance_delete(*, instance: Instance, actor: Actor) -> None:
     audit_record(
         actor=actor,

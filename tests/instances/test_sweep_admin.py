@@ -88,3 +88,112 @@ def test_the_instance_list_shows_each_status(operator_client, application, alice
     html = response.content.decode()
     assert '<td class="field-status">Healthy</td>' in html
     assert '<td class="field-status">Offline</td>' in html
+
+
+# The instance form reads one address with the parser and the network policy, through the services.
+
+
+def test_the_instance_form_reads_host_and_port_from_one_address(operator_client, static_component) -> None:
+    response = operator_client.post(
+        reverse("admin:instances_instance_add"),
+        {"component": static_component.pk, "address": "127.0.0.1:3306", "is_online": "on"},
+    )
+
+    assert response.status_code == 302
+    instance = Instance.objects.get()
+    assert (instance.host, instance.port, instance.source) == ("127.0.0.1", 3306, "static")
+    assert AuditEvent.objects.get(action="instance.add").user.username == "operator"
+
+
+@pytest.mark.parametrize("address", ["169.254.169.254", "FE80::1", "a b;$(id)"])
+def test_the_instance_form_refuses_denied_and_malformed_addresses(
+    operator_client, static_component, address: str
+) -> None:
+    response = operator_client.post(
+        reverse("admin:instances_instance_add"),
+        # "host" as the form once had it, which took any text as a host name.
+        {
+            "component": static_component.pk,
+            "address": address,
+            "host": address,
+            "source": "static",
+            "is_online": "on",
+        },
+    )
+
+    assert response.status_code == 200
+    assert 'class="errorlist' in response.content.decode()
+    assert not Instance.objects.exists()
+
+
+def test_moving_an_instance_starts_it_over_so_a_stale_probe_is_dropped(
+    operator_client, static_component, alice_actor: Actor
+) -> None:
+    instance = add_instance(static_component, "10.0.0.7:3306", alice_actor)
+    Instance.objects.filter(pk=instance.pk).update(health="healthy", consecutive_successes=3)
+    before = fresh(instance).generation
+
+    response = operator_client.post(
+        reverse("admin:instances_instance_change", args=[instance.pk]),
+        {"address": "10.0.0.8:3306", "is_online": "on"},
+    )
+
+    assert response.status_code == 302
+    moved = fresh(instance)
+    assert (moved.host, moved.port, moved.health, moved.consecutive_successes) == (
+        "10.0.0.8",
+        3306,
+        "unknown",
+        0,
+    )
+    assert moved.generation > before
+    event = AuditEvent.objects.get(action="instance.update")
+    assert event.detail["address"] == {"from": "10.0.0.7:3306", "to": "10.0.0.8:3306"}
+
+
+def test_the_instance_list_shows_the_status_not_a_health_that_contradicts_it(
+    operator_client, static_component, alice_actor: Actor
+) -> None:
+    add_instance(static_component, "10.0.0.7:3306", alice_actor)
+    static_component.health_check.enabled = False
+    static_component.health_check.save()
+    Instance.objects.update(health="healthy")
+
+    html = operator_client.get(reverse("admin:instances_instance_changelist")).content.decode()
+
+    assert '<td class="field-status">Unknown</td>' in html
+    assert "field-health" not in html
+    unknown = operator_client.get(reverse("admin:instances_instance_changelist"), {"status": "unknown"})
+    assert "10.0.0.7:3306" in unknown.content.decode()
+
+
+def test_changing_the_health_check_in_the_admin_goes_through_the_service(
+    operator_client, static_component, alice_actor: Actor
+) -> None:
+    check = static_component.health_check
+    data = {
+        "enabled": "on",
+        "kind": "tcp",
+        "path": "/",
+        "interval_s": 30,
+        "timeout_s": 40,
+        "success_threshold": 1,
+        "failure_threshold": 3,
+        "username_var": "",
+        "password_var": "",
+        "verify_tls": "on",
+    }
+    refused = operator_client.post(reverse("admin:instances_healthcheck_change", args=[check.pk]), data)
+    assert (
+        refused.status_code == 200
+        and "The timeout must be shorter than the interval." in refused.content.decode()
+    )
+
+    saved = operator_client.post(
+        reverse("admin:instances_healthcheck_change", args=[check.pk]), {**data, "timeout_s": 5}
+    )
+
+    assert saved.status_code == 302
+    check.refresh_from_db()
+    assert (check.interval_s, check.timeout_s) == (30, 5)
+    assert AuditEvent.objects.get(action="health_check.update").detail["interval_s"] == {"from": 10, "to": 30}

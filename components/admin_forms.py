@@ -1,0 +1,196 @@
+"""The admin through the services: forms that write with one service call, and the rules every
+admin page of Kato Console shares (no lookup on a secret, every write and delete through a service).
+
+An admin form rehearses its service call in ``clean()``, inside a savepoint that is always rolled
+back, so every rule the service keeps shows as an error next to the field, exactly as the API
+reports it; ``save_model`` then makes the same call for real. A refusal that still happens there
+(a concurrent change in between) becomes an error message, never a 500.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected as confirm_delete_selected
+from django.contrib.admin.utils import model_ngettext
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models, transaction
+from django.db.models import QuerySet
+from django.db.models.constants import LOOKUP_SEP
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+
+from components.audit import Actor, actor_from_request
+from components.services import ComponentError
+
+MASK = "••••••••"
+
+# Fields whose values must never be narrowed down by a changelist filter (``?secret_key__regex=^h``
+# would recover a key one character at a time), directly or across a relation.
+SECRET_FIELDS = frozenset(
+    {
+        "components.Component.secret_key",
+        "components.EnvVar.value",
+        "components.ApiToken.digest",
+        "auth.User.password",
+    }
+)
+
+
+def touches_secret(model: type[models.Model], lookup: str) -> bool:
+    """Whether a lookup such as ``component__env_vars__value__regex`` reaches a secret field."""
+    for part in lookup.split(LOOKUP_SEP):
+        try:
+            field = model._meta.get_field(part)
+        except FieldDoesNotExist:
+            return False
+        if f"{model._meta.label}.{field.name}" in SECRET_FIELDS:
+            return True
+        if not field.is_relation or field.related_model is None:
+            return False
+        model = field.related_model
+    return False
+
+
+class RefuseSecretLookups(admin.ModelAdmin):
+    """A changelist filter on a secret field answers 400 (Django's DisallowedModelAdminLookup)."""
+
+    def lookup_allowed(self, lookup: str, value: Any, request: HttpRequest | None = None) -> bool:
+        if touches_secret(self.model, lookup):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+
+class _Rehearsal(Exception):
+    """Raised to roll back a rehearsed service call that succeeded."""
+
+
+def add_component_error(form: forms.BaseForm, error: ComponentError) -> None:
+    """Put a service's refusal next to the fields it names (on the form as a whole otherwise)."""
+    for field, texts in error.messages.items():
+        for text in texts:
+            form.add_error(field if field in form.fields else None, text)
+
+
+class ServiceForm(forms.ModelForm):
+    """A ModelForm whose save is exactly one service call, made by ``write``."""
+
+    actor: Actor | None = None  # Set by the admin for each request.
+
+    def write(self, actor: Actor) -> models.Model:
+        raise NotImplementedError
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if not self._errors:
+            self._rehearse()
+        return cleaned
+
+    def _rehearse(self) -> None:
+        try:
+            with transaction.atomic():
+                self.write(self.actor)
+                raise _Rehearsal
+        except _Rehearsal:
+            pass
+        except ComponentError as error:
+            add_component_error(self, error)
+
+    def _post_clean(self) -> None:
+        # The service validated the change; the model's own checks would only repeat its messages.
+        self.instance = forms.models.construct_instance(
+            self, self.instance, self._meta.fields, self._meta.exclude
+        )
+
+
+def _copy_into(obj: models.Model, saved: models.Model) -> None:
+    """Give the admin's object what the service stored (its id, derived fields) for the messages and redirects."""
+    for field in saved._meta.concrete_fields:
+        setattr(obj, field.attname, getattr(saved, field.attname))
+    obj._state.adding = False
+
+
+class ThroughServices(RefuseSecretLookups):
+    """Every write and delete of this admin page goes through a service, with the request's actor."""
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.actor = actor_from_request(request)  # modelform_factory made this class for this request.
+        return form
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        _copy_into(obj, form.write(actor_from_request(request)))
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """Inlines only display; each of their rows is changed on its own page, through its service."""
+        for formset in formsets:
+            # Nothing is saved, but the admin's change message reads what a save would have set.
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        """Django's bulk delete, with each deletion made (or refused) by the service."""
+        actions = super().get_actions(request)
+        if "delete_selected" in actions:
+            _, name, description = actions["delete_selected"]
+            actions["delete_selected"] = (type(self).delete_selected, name, description)
+        return actions
+
+    def delete_with_service(self, obj: Any, actor: Actor) -> None:
+        raise NotImplementedError
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        self.delete_with_service(obj, actor_from_request(request))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+    def changeform_view(
+        self, request: HttpRequest, object_id: str | None = None, *args: Any, **kwargs: Any
+    ) -> Any:
+        try:
+            return super().changeform_view(request, object_id, *args, **kwargs)
+        except ComponentError as error:  # Refused after the form's rehearsal: rolled back.
+            self.message_user(request, str(error), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except ComponentError as error:
+            self.message_user(request, str(error), messages.ERROR)
+            info = (self.opts.app_label, self.opts.model_name)
+            return HttpResponseRedirect(reverse("admin:{}_{}_change".format(*info), args=[object_id]))
+
+    def delete_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        """Django's confirmation page, then one service call per object; refusals are reported."""
+        if not request.POST.get("post"):
+            return confirm_delete_selected(self, request, queryset)
+        deleted, refusals = self.delete_each(request, list(queryset))
+        if deleted:
+            self.message_user(
+                request, f"Deleted {deleted} {model_ngettext(self.opts, deleted)}.", messages.SUCCESS
+            )
+        for refusal in refusals:
+            self.message_user(request, refusal, messages.ERROR)
+        return None
+
+    def delete_each(self, request: HttpRequest, objects: list[Any]) -> tuple[int, list[str]]:
+        """Delete what the service allows; objects the others depend on go after them."""
+        actor, deleted, refusals = actor_from_request(request), 0, []
+        while objects:
+            refusals, left = [], []
+            for obj in objects:
+                try:
+                    with transaction.atomic():
+                        self.delete_with_service(obj, actor)
+                    deleted += 1
+                except ComponentError as error:
+                    refusals.append(str(error))
+                    left.append(obj)
+            if len(left) == len(objects):
+                break
+            objects = left
+        return deleted, refusals
