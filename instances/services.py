@@ -162,6 +162,7 @@ HEALTH_CHECK_FIELDS = (
     "username_var",
     "password_var",
     "verify_tls",
+    "credential_networks",
 )
 
 

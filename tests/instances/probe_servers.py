@@ -656,3 +656,36 @@ def _pg_read(client: Client, expected_kind: bytes) -> bytes:
 
 def _pg_error(message: str) -> bytes:
     return b"SFATAL\0C28P01\0M" + message.encode() + b"\0\0"
+
+
+# --------------------------------------------------------------------------------------------
+# A fake Redis that records every command
+# --------------------------------------------------------------------------------------------
+
+
+def recording_redis(client: Client) -> None:
+    """Answers like a Redis without a password and records each command in ``notes["commands"]``."""
+    commands: list[list[bytes]] = []
+    client.notes["commands"] = commands
+    while True:
+        command = _redis_read_command(client)
+        commands.append(command)
+        name = command[0].upper()
+        if name == b"PING":
+            client.send(b"+PONG\r\n")
+        elif name == b"INFO":
+            body = b"# Server\r\nredis_version:7.2.4\r\n"
+            client.send(b"$%d\r\n%s\r\n" % (len(body), body))
+        else:
+            client.send(b"+OK\r\n")
+        if name == b"QUIT":
+            return
+
+
+def _redis_read_command(client: Client) -> list[bytes]:
+    count = int(client.recv_until(b"\r\n")[1:-2])
+    parts = []
+    for _ in range(count):
+        length = int(client.recv_until(b"\r\n")[1:-2])
+        parts.append(client.recv_exactly(length + 2)[:-2])
+    return parts
