@@ -2,7 +2,9 @@
 
 ``probe_plan`` turns claimed instances into ``ProbeTarget`` values: the check's kind, path, timeout
 and TLS switch, the instance's port (or the component's), and, when the check uses credentials,
-the user name, password and database from the component's connection information.
+the user name, password and database from the component's connection information. Credentials go
+only to instances the team trusts (``credentials_withheld_reason``): the others get the
+greeting-only check, and their recorded result says so.
 
 ``record_probe_results`` applies the kubelet's rules: an instance becomes healthy after
 ``success_threshold`` successes in a row and unhealthy after ``failure_threshold`` failures in a
@@ -30,10 +32,18 @@ from django.utils import timezone
 from components.audit import SYSTEM, redact
 from components.models import AuditEvent, EnvVar, Port, Scope
 from instances.addresses import DEFAULT_PORTS, format_address
-from instances.models import CheckKind, Health, HealthCheck, Instance
+from instances.models import (
+    CREDENTIAL_KINDS,
+    CheckKind,
+    Health,
+    HealthCheck,
+    Instance,
+    credentials_withheld_reason,
+)
 from instances.probes import ProbeResult, ProbeTarget
 
-_CREDENTIAL_KINDS = frozenset({CheckKind.MYSQL, CheckKind.POSTGRESQL, CheckKind.REDIS})
+# Added to the server info of a probe that did not log in because credentials were withheld.
+WITHHELD_NOTE = "greeting only: credentials withheld"
 
 
 class InstanceRow(NamedTuple):
@@ -46,6 +56,7 @@ class InstanceRow(NamedTuple):
     host: str
     port: int | None
     scheme: str
+    source: str
     health: str
     successes: int
     failures: int
@@ -61,6 +72,7 @@ class InstanceRow(NamedTuple):
     password_var: str | None
     success_threshold: int | None
     failure_threshold: int | None
+    credential_networks: list[str] | str | None  # JSON, decoded or not depending on the query
 
 
 # The ORM lookups of InstanceRow's fields, in order (the sweep's claim on PostgreSQL returns the
@@ -73,6 +85,7 @@ ROW_FIELDS = (
     "host",
     "port",
     "scheme",
+    "source",
     "health",
     "consecutive_successes",
     "consecutive_failures",
@@ -88,6 +101,7 @@ ROW_FIELDS = (
     "component__health_check__password_var",
     "component__health_check__success_threshold",
     "component__health_check__failure_threshold",
+    "component__health_check__credential_networks",
 )
 
 
@@ -164,7 +178,17 @@ def _claim_holds(claim: Claim, row: InstanceRow) -> bool:
 
 
 def _needs_credentials(row: InstanceRow) -> bool:
-    return bool(row.use_credentials) and row.kind in _CREDENTIAL_KINDS
+    return bool(row.use_credentials) and row.kind in CREDENTIAL_KINDS and not withheld_reason(row)
+
+
+def withheld_reason(row: InstanceRow) -> str:
+    """Why a credentialed check probes this instance greeting-only, or "" (DESIGN.md section 7)."""
+    if not (row.use_credentials and row.kind in CREDENTIAL_KINDS):
+        return ""
+    networks = row.credential_networks or []
+    if isinstance(networks, str):  # the PostgreSQL claim returns the JSON column as text
+        networks = json.loads(networks)
+    return credentials_withheld_reason(source=row.source, host=row.host, networks=networks)
 
 
 def _component_ports(component_ids: Iterable[int]) -> dict[int, tuple[int, str]]:
@@ -322,6 +346,8 @@ def _outcomes(results: Sequence[tuple[Claim, ProbeResult]]) -> list[_Outcome]:
         state = rows.get(claim.instance_id)
         if state is None or state.generation != claim.generation:
             continue
+        if withheld_reason(state):
+            result = replace(result, server_info=_with_note(result.server_info))
         health, successes, failures = next_health(
             health=state.health,
             successes=state.successes,
@@ -332,6 +358,10 @@ def _outcomes(results: Sequence[tuple[Claim, ProbeResult]]) -> list[_Outcome]:
         )
         outcomes.append(_Outcome(state, result, health, successes, failures))
     return outcomes
+
+
+def _with_note(server_info: str) -> str:
+    return f"{server_info} ({WITHHELD_NOTE})" if server_info else WITHHELD_NOTE
 
 
 # What each element of the JSON document that carries a round's results holds, in order, and the
@@ -503,4 +533,17 @@ def greeting_only_warning(check: HealthCheck) -> str:
         "runs FLUSH HOSTS — which would also lock out anything else connecting from that address. "
         'Turn on "use credentials" so the probe logs in with the component\'s connection information '
         "(*_USER and *_PASSWORD) and always finishes the handshake."
+    )
+
+
+def credentials_withheld_warning(check: HealthCheck, withheld: Sequence[str]) -> str:
+    """A sentence for the UI and the API when the credentialed check skips the login somewhere."""
+    if not withheld:
+        return ""
+    listed = ", ".join(withheld[:5]) + (f" and {len(withheld) - 5} more" if len(withheld) > 5 else "")
+    return (
+        f"The check does not log in to {listed}: these addresses were registered through the instance "
+        "API, which anyone holding the secret key can use, so they get the greeting-only check instead. "
+        "An owner can add the networks your servers are in to the check's credential networks "
+        "(IP addresses only), or a member can add the address to the component."
     )

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Sequence
+from functools import lru_cache
+
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -9,7 +13,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 
 from components.models import Component
-from instances.addresses import format_address
+from instances.addresses import IPNetwork, format_address, network_containing, parse_ip
 
 
 class Source(models.TextChoices):
@@ -117,6 +121,16 @@ class Instance(models.Model):
     def is_routed(self) -> bool:
         return self.status in (Status.HEALTHY, Status.UNKNOWN)
 
+    @property
+    def credentials_withheld(self) -> str:
+        """Why the health check logs in to this instance without credentials, or ""."""
+        check = getattr(self.component, "health_check", None)
+        if check is None or not check.sends_credentials:
+            return ""
+        return credentials_withheld_reason(
+            source=self.source, host=self.host, networks=check.credential_networks
+        )
+
 
 def instance_status(instance: Instance, check_enabled: bool) -> str:
     if not instance.is_online:
@@ -139,6 +153,71 @@ class CheckKind(models.TextChoices):
 
 
 TIMEOUT_BELOW_INTERVAL = "The timeout must be shorter than the interval."
+CREDENTIAL_KINDS = frozenset({CheckKind.MYSQL, CheckKind.POSTGRESQL, CheckKind.REDIS})
+
+# What a health check may ask for (README, "Connectivity tests"). A probe holds a worker's slot,
+# and a "probe now" the web request, for up to its timeout.
+TIMEOUT_S_MAX = 30
+INTERVAL_S_MIN = 5
+INTERVAL_S_MAX = 86400
+THRESHOLD_MAX = 100
+CREDENTIAL_NETWORKS_MAX = 50
+
+
+def credentials_withheld_reason(*, source: str, host: str, networks: Sequence[str]) -> str:
+    """Why a credentialed check must not log in to an instance, or "" when it may.
+
+    Whoever holds a component's instance-API secret key can register any address; logging in
+    there would hand the password to the owner of that address. So credentials go to addresses
+    a team member registered, and to API-registered IP addresses inside the networks an owner
+    allowed. An API-registered DNS name is never trusted: what it resolves to is up to whoever
+    controls its zone, and could change between a check here and the probe's own lookup.
+    """
+    if source != Source.API:
+        return ""
+    ip = parse_ip(host)
+    if ip is None:
+        return (
+            "credentials withheld: the address is a DNS name registered through the instance API; "
+            "only IP addresses inside the check's credential networks get the login"
+        )
+    if network_containing(ip, _parsed_networks(tuple(networks))) is not None:
+        return ""
+    return (
+        "credentials withheld: the address was registered through the instance API and is outside "
+        "the check's credential networks"
+    )
+
+
+@lru_cache(maxsize=1024)
+def _parsed_networks(networks: tuple[str, ...]) -> tuple[IPNetwork, ...]:
+    parsed = []
+    for network in networks:
+        try:
+            parsed.append(ipaddress.ip_network(network, strict=False))
+        except (TypeError, ValueError):
+            continue  # validated on save; a bad stored value trusts nothing
+    return tuple(parsed)
+
+
+def normalise_networks(values: object) -> list[str]:
+    """The networks as canonical CIDR strings; ValidationError naming the first bad one."""
+    if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
+        raise ValidationError("Give a list of networks in CIDR notation, such as 10.0.0.0/8.")
+    if len(values) > CREDENTIAL_NETWORKS_MAX:
+        raise ValidationError(f"At most {CREDENTIAL_NETWORKS_MAX} networks.")
+    normalised = []
+    for value in values:
+        try:
+            network = ipaddress.ip_network(value.strip(), strict=False)
+        except ValueError:
+            raise ValidationError(
+                f"{value!r} is not a network in CIDR notation, such as 10.0.0.0/8."
+            ) from None
+        if network.prefixlen == 0:
+            raise ValidationError(f"{value!r} holds every address; name the networks your databases are in.")
+        normalised.append(str(network))
+    return list(dict.fromkeys(normalised))
 
 
 class HealthCheck(models.Model):
@@ -147,16 +226,16 @@ class HealthCheck(models.Model):
     kind = models.CharField(max_length=16, choices=CheckKind.choices, default=CheckKind.TCP)
     path = models.CharField(max_length=500, default="/", blank=True)
     interval_s = models.PositiveIntegerField(
-        default=10, validators=[MinValueValidator(1), MaxValueValidator(86400)]
+        default=10, validators=[MinValueValidator(INTERVAL_S_MIN), MaxValueValidator(INTERVAL_S_MAX)]
     )
     timeout_s = models.PositiveIntegerField(
-        default=3, validators=[MinValueValidator(1), MaxValueValidator(600)]
+        default=3, validators=[MinValueValidator(1), MaxValueValidator(TIMEOUT_S_MAX)]
     )
     success_threshold = models.PositiveIntegerField(
-        default=1, validators=[MinValueValidator(1), MaxValueValidator(100)]
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(THRESHOLD_MAX)]
     )
     failure_threshold = models.PositiveIntegerField(
-        default=3, validators=[MinValueValidator(1), MaxValueValidator(100)]
+        default=3, validators=[MinValueValidator(1), MaxValueValidator(THRESHOLD_MAX)]
     )
     use_credentials = models.BooleanField(default=False)
     username_var = models.CharField(
@@ -166,6 +245,12 @@ class HealthCheck(models.Model):
         max_length=128, blank=True, help_text="Defaults to the first *_PASSWORD variable."
     )
     verify_tls = models.BooleanField(default=True)
+    credential_networks = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Networks (CIDR, e.g. 10.0.0.0/8) whose addresses registered through the instance API "
+        "get the login too; members' addresses always do. Empty: none.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -181,12 +266,30 @@ class HealthCheck(models.Model):
                 violation_error_message=TIMEOUT_BELOW_INTERVAL,
             ),
             models.CheckConstraint(condition=Q(kind__in=CheckKind.values), name="healthcheck_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(timeout_s__gte=1, timeout_s__lte=TIMEOUT_S_MAX)
+                & Q(interval_s__gte=INTERVAL_S_MIN, interval_s__lte=INTERVAL_S_MAX)
+                & Q(success_threshold__lte=THRESHOLD_MAX, failure_threshold__lte=THRESHOLD_MAX),
+                name="healthcheck_limits",
+                violation_error_message=(
+                    f"Timeout 1–{TIMEOUT_S_MAX} s, interval {INTERVAL_S_MIN}–{INTERVAL_S_MAX} s, "
+                    f"thresholds 1–{THRESHOLD_MAX}."
+                ),
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} check of {self.component}"
 
+    @property
+    def sends_credentials(self) -> bool:
+        return self.use_credentials and self.kind in CREDENTIAL_KINDS
+
     def clean(self) -> None:
+        try:
+            self.credential_networks = normalise_networks(self.credential_networks)
+        except ValidationError as error:
+            raise ValidationError({"credential_networks": error.messages}) from None
         if self.timeout_s is not None and self.interval_s is not None and self.timeout_s >= self.interval_s:
             raise ValidationError({"timeout_s": TIMEOUT_BELOW_INTERVAL})
         if self.kind == CheckKind.HTTP and self.path and not self.path.startswith("/"):

@@ -229,6 +229,7 @@ HEALTH_CHECK_FIELDS = (
     "username_var",
     "password_var",
     "verify_tls",
+    "credential_networks",
 )
 
 

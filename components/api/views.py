@@ -30,7 +30,7 @@ from components.api.renderers import DotenvRenderer, ShellRenderer
 from components.api.schema import error_responses
 from components.audit import Actor
 from components.models import Actor as ActorKind
-from components.models import ApiToken, Component, Dependency, EnvVar, Port, Team
+from components.models import ApiToken, Component, Dependency, EnvVar, Port, Role, Team
 from components.services import ComponentError
 from components.validation import ENV_NAME_RE, SERVICE_ID_RE
 from instances import services as instance_services
@@ -713,21 +713,34 @@ class InstanceDetailApi(ConsoleApi):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def health_check_warnings(check: HealthCheck) -> list[str]:
+def health_check_warnings(check: HealthCheck, withheld: list[str]) -> list[str]:
     """What the person configuring the check should know (the MySQL greeting-only probe, for one)."""
-    from instances.health import greeting_only_warning
+    from instances.health import credentials_withheld_warning, greeting_only_warning
 
-    warning = greeting_only_warning(check)
-    return [warning] if warning else []
+    warnings = [greeting_only_warning(check), credentials_withheld_warning(check, withheld)]
+    return [warning for warning in warnings if warning]
 
 
 class HealthCheckApi(ConsoleApi):
     def check_of(self, component: Component) -> HealthCheck:
         return getattr(component, "health_check", None) or HealthCheck(component=component)
 
+    def check_owner_for_networks(self, component: Component, changes: dict[str, Any]) -> None:
+        # The networks decide who receives the component's passwords: an owner's decision.
+        current = self.check_of(component).credential_networks
+        if "credential_networks" not in changes or changes["credential_networks"] == current:
+            return
+        membership = selectors.membership_for(self.request.user, component.team)
+        if membership is None or membership.role != Role.OWNER:
+            raise exceptions.PermissionDenied("Only owners can change the credential networks.")
+
     def answer(self, check: HealthCheck) -> Response:
         data = {field: getattr(check, field) for field in instance_services.HEALTH_CHECK_FIELDS}
-        data["warnings"] = health_check_warnings(check)
+        withheld = [
+            instance.address for instance in check.component.instances.all() if instance.credentials_withheld
+        ]
+        data["credentials_withheld"] = withheld
+        data["warnings"] = health_check_warnings(check, withheld)
         return Response(s.HealthCheckSerializer(data).data)
 
     @extend_schema(
@@ -751,6 +764,7 @@ class HealthCheckApi(ConsoleApi):
     def put(self, request: Request, service_id: str) -> Response:
         component = self.get_component(service_id)
         changes = _validated(s.HealthCheckSerializer, request.data)
+        self.check_owner_for_networks(component, changes)
         if not changes:
             return self.answer(self.check_of(component))
         check = instance_services.health_check_update(component=component, actor=self.actor(), **changes)

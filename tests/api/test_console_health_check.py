@@ -6,11 +6,12 @@ import socket
 
 import pytest
 
-from components.models import AuditEvent
+from components import services
+from components.models import AuditEvent, Role
 from instances.addresses import parse_address
-from instances.models import HealthCheck, Instance
+from instances.models import HealthCheck, Instance, Source
 from instances.services import instance_add
-from tests.api.conftest import url
+from tests.api.conftest import token_client, url
 
 pytestmark = pytest.mark.django_db
 
@@ -66,6 +67,10 @@ def test_a_mysql_check_without_credentials_warns_about_blocked_hosts(api, static
         ({"timeout_s": "soon"}, "timeout_s"),
         ({"success_threshold": 0}, "success_threshold"),
         ({"failure_threshold": 101}, "failure_threshold"),
+        ({"interval_s": 4}, "interval_s"),
+        ({"timeout_s": 31, "interval_s": 60}, "timeout_s"),
+        ({"credential_networks": ["10.0.0.0/33"]}, "credential_networks"),
+        ({"credential_networks": "10.0.0.0/8"}, "credential_networks"),
         ({"kind": "http", "path": "healthz"}, "path"),
         ({"enabled": "perhaps"}, "enabled"),
         ({"warnings": "ignored", "interval_s": -1}, "interval_s"),
@@ -133,3 +138,56 @@ def test_probe_now_answers_501_where_probing_on_demand_is_missing(api, static_co
     response = api.post(url(static_component, "/probe"))
     assert response.status_code == 501
     assert "not available" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("body", "limit"),
+    [
+        ({"timeout_s": 31, "interval_s": 60}, "less than or equal to 30"),
+        ({"interval_s": 4}, "greater than or equal to 5"),
+        ({"success_threshold": 101}, "less than or equal to 100"),
+    ],
+)
+def test_it_names_the_limit_a_value_is_outside_of(api, static_component, body, limit):
+    response = api.put(url(static_component, "/health-check"), body, format="json")
+    assert response.status_code == 400
+    assert limit in str(response.json())
+
+
+@pytest.fixture
+def owner_api(django_user_model, team):
+    user = django_user_model.objects.create_user(username="olga", password="olga-password-1")
+    services.membership_set(team=team, user=user, role=Role.OWNER)
+    return token_client(user)
+
+
+def test_an_owner_sets_the_credential_networks_in_canonical_form(owner_api, api_component):
+    body = {"credential_networks": ["10.0.0.0/8", "192.168.1.7/24", "2001:db8::/32"]}
+    response = owner_api.put(url(api_component, "/health-check"), body, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["credential_networks"] == ["10.0.0.0/8", "192.168.1.0/24", "2001:db8::/32"]
+    assert (
+        HealthCheck.objects.get(component=api_component).credential_networks
+        == response.json()["credential_networks"]
+    )
+
+
+def test_only_an_owner_changes_the_credential_networks(api, api_component):
+    response = api.put(
+        url(api_component, "/health-check"), {"credential_networks": ["0.0.0.0/1"]}, format="json"
+    )
+    assert response.status_code == 403
+    assert response.json()["detail"] == "Only owners can change the credential networks."
+    assert not HealthCheck.objects.filter(component=api_component, credential_networks=["0.0.0.0/1"]).exists()
+
+
+def test_it_lists_the_instances_the_credentialed_check_does_not_log_in_to(api, api_component, alice_actor):
+    Instance.objects.create(component=api_component, host="203.0.113.9", port=6379, source=Source.API)
+    instance_add(component=api_component, address=parse_address("10.0.0.7:6379"), actor=alice_actor)
+    body = {"kind": "redis", "use_credentials": True}
+    response = api.put(url(api_component, "/health-check"), body, format="json")
+    assert response.json()["credentials_withheld"] == ["203.0.113.9:6379"]
+    assert "203.0.113.9:6379" in response.json()["warnings"][0]
+    instances = {row["address"]: row for row in api.get(url(api_component, "/instances/")).json()}
+    assert "registered through the instance API" in instances["203.0.113.9:6379"]["credentials_withheld"]
+    assert instances["10.0.0.7:6379"]["credentials_withheld"] == ""

@@ -24,6 +24,7 @@ FIELDS = {
     "last_checked_at",
     "last_error",
     "server_info",
+    "credentials_withheld",
 }
 
 

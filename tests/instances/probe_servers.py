@@ -361,6 +361,7 @@ def make_rsa_key(directory: Path) -> RsaKey:
 # --------------------------------------------------------------------------------------------
 
 _CAPABILITIES = 0x1 | 0x8 | 0x200 | 0x2000 | 0x8000 | 0x80000
+_CLIENT_SSL = 0x800
 
 
 @dataclass
@@ -370,7 +371,10 @@ class FakeMySQL:
     ``account_plugin`` is the account's authentication plugin; when it differs from
     ``default_plugin`` (announced in the greeting) the server sends an AuthSwitchRequest, as a
     real one does. ``full_auth`` makes caching_sha2_password skip its cache and ask for the
-    password encrypted with ``rsa_key``.
+    password itself: over TLS (``tls``: the greeting offers CLIENT_SSL) it takes it as it comes;
+    without TLS a hostile one sends ``rsa_key`` unasked and waits for the password encrypted to
+    it, and one without a key takes whatever came for a wrong password ("Access denied").
+    ``notes["full_auth_answer"]`` is what the client answered to the full-authentication request.
     """
 
     password: str
@@ -379,12 +383,17 @@ class FakeMySQL:
     account_plugin: str = "caching_sha2_password"
     full_auth: bool = False
     rsa_key: RsaKey | None = None
+    tls: ssl.SSLContext | None = None
     scrambles: list[bytes] = field(default_factory=list)
 
     def __call__(self, client: Client) -> None:
         scramble = _mysql_scramble()
         _send_packet(client, 0, self._greeting(scramble))
         sequence, response = _read_packet(client)
+        if self.tls is not None and len(response) == 32 and _flags(response) & _CLIENT_SSL:
+            client.start_tls(self.tls)  # the SSLRequest: the handshake response follows in TLS
+            client.notes["tls_version"] = client.sock.version()  # type: ignore[attr-defined]
+            sequence, response = _read_packet(client)
         client.notes.update(_parse_handshake_response(response))
         answer: bytes = client.notes["auth_response"]  # type: ignore[assignment]
         if client.notes["plugin"] != self.account_plugin:
@@ -397,9 +406,14 @@ class FakeMySQL:
             user = client.notes["username"]
             message = f"Access denied for user '{user}'@'localhost' (using password: YES)"
             _send_packet(client, sequence + 1, b"\xff\x15\x04#28000" + message.encode())
+            client.notes["denied"] = True
             return
         _send_packet(client, sequence + 1, b"\x00\x00\x00\x02\x00\x00\x00")
         self._serve_commands(client)
+
+    @property
+    def _capabilities(self) -> int:
+        return _CAPABILITIES | (_CLIENT_SSL if self.tls is not None else 0)
 
     def _greeting(self, scramble: bytes) -> bytes:
         return (
@@ -409,10 +423,10 @@ class FakeMySQL:
             + (42).to_bytes(4, "little")
             + scramble[:8]
             + b"\0"
-            + (_CAPABILITIES & 0xFFFF).to_bytes(2, "little")
+            + (self._capabilities & 0xFFFF).to_bytes(2, "little")
             + bytes([255])
             + (2).to_bytes(2, "little")
-            + (_CAPABILITIES >> 16).to_bytes(2, "little")
+            + (self._capabilities >> 16).to_bytes(2, "little")
             + bytes([21])
             + bytes(10)
             + scramble[8:]
@@ -436,12 +450,16 @@ class FakeMySQL:
         return self._full_auth(client, sequence, scramble)
 
     def _full_auth(self, client: Client, sequence: int, scramble: bytes) -> tuple[bool, int]:
-        assert self.rsa_key is not None
         _send_packet(client, sequence + 1, b"\x01\x04")  # perform full authentication
-        sequence, request = _read_packet(client)
-        client.notes["asked_for_key"] = request == b"\x02"
+        sequence, answer = _read_packet(client)
+        client.notes["full_auth_answer"] = answer
+        if self.tls is not None:
+            return answer == self.password.encode() + b"\0", sequence
+        if self.rsa_key is None:
+            return False, sequence
         _send_packet(client, sequence + 1, b"\x01" + self.rsa_key.public_pem)
         sequence, encrypted = _read_packet(client)
+        client.notes["encrypted_password"] = encrypted
         password = _xor(self.rsa_key.decrypt_oaep(encrypted), scramble)
         return password == self.password.encode() + b"\0", sequence
 
@@ -493,8 +511,12 @@ def _read_packet(client: Client) -> tuple[int, bytes]:
     return header[3], client.recv_exactly(int.from_bytes(header[:3], "little"))
 
 
+def _flags(payload: bytes) -> int:
+    return int.from_bytes(payload[:4], "little")
+
+
 def _parse_handshake_response(payload: bytes) -> dict[str, object]:
-    flags = int.from_bytes(payload[:4], "little")
+    flags = _flags(payload)
     pos = 4 + 4 + 1 + 23
     username, pos = _cstring(payload, pos)
     auth_length = payload[pos]
@@ -634,3 +656,36 @@ def _pg_read(client: Client, expected_kind: bytes) -> bytes:
 
 def _pg_error(message: str) -> bytes:
     return b"SFATAL\0C28P01\0M" + message.encode() + b"\0\0"
+
+
+# --------------------------------------------------------------------------------------------
+# A fake Redis that records every command
+# --------------------------------------------------------------------------------------------
+
+
+def recording_redis(client: Client) -> None:
+    """Answers like a Redis without a password and records each command in ``notes["commands"]``."""
+    commands: list[list[bytes]] = []
+    client.notes["commands"] = commands
+    while True:
+        command = _redis_read_command(client)
+        commands.append(command)
+        name = command[0].upper()
+        if name == b"PING":
+            client.send(b"+PONG\r\n")
+        elif name == b"INFO":
+            body = b"# Server\r\nredis_version:7.2.4\r\n"
+            client.send(b"$%d\r\n%s\r\n" % (len(body), body))
+        else:
+            client.send(b"+OK\r\n")
+        if name == b"QUIT":
+            return
+
+
+def _redis_read_command(client: Client) -> list[bytes]:
+    count = int(client.recv_until(b"\r\n")[1:-2])
+    parts = []
+    for _ in range(count):
+        length = int(client.recv_until(b"\r\n")[1:-2])
+        parts.append(client.recv_exactly(length + 2)[:-2])
+    return parts

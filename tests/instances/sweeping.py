@@ -37,7 +37,7 @@ def checked_component(
     component = services.component_create(application=application, name=name, actor=actor)
     if port is not None:
         services.port_create(component=component, number=port, protocol="tcp", actor=actor)
-    settings = {"timeout_s": 1, "interval_s": 2, **check}
+    settings = {"timeout_s": 1, "interval_s": 5, **check}
     health_check_update(component=component, actor=actor, **settings)
     return component
 

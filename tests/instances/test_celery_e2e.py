@@ -117,7 +117,7 @@ def test_a_worker_with_beat_keeps_an_instances_health_current_without_anyone_cal
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
     component = checked_component(
-        application, alice_actor, interval_s=2, timeout_s=1, success_threshold=1, failure_threshold=1
+        application, alice_actor, interval_s=5, timeout_s=1, success_threshold=1, failure_threshold=1
     )
     instance = add_instance(component, f"127.0.0.1:{port}", alice_actor)
     every_second()

@@ -394,16 +394,62 @@ def test_it_logs_in_with_caching_sha2_fast_auth(serve: Serve) -> None:
     assert client.notes["quit"] is True
 
 
-def test_it_logs_in_with_caching_sha2_full_auth_over_rsa(serve: Serve, rsa_key: RsaKey) -> None:
+def test_it_never_sends_the_password_to_a_mysql_server_that_wants_it_without_tls(
+    serve: Serve, rsa_key: RsaKey
+) -> None:
+    # A hostile server: no TLS on offer, caching_sha2 full authentication, its own RSA key sent
+    # unasked. Encrypted to that key, the password would be the server's to read.
     server = serve(FakeMySQL(password="full-secret", full_auth=True, rsa_key=rsa_key))
 
     result = probe_sync(target_for(server, "mysql", username="app", password="full-secret"))
 
+    assert_failed(result, "auth", "the server wants the password in clear without TLS; refused")
+    [client] = server.wait_for_clients(1)
+    assert client.notes["full_auth_answer"] == b""  # neither a key request nor the password
+    assert "encrypted_password" not in client.notes
+    assert b"full-secret" not in client.received
+
+
+def test_it_ends_a_refused_mysql_login_with_an_answer_the_server_counts_as_a_failed_login(
+    serve: Serve,
+) -> None:
+    server = serve(FakeMySQL(password="full-secret", full_auth=True))
+
+    result = probe_sync(target_for(server, "mysql", username="app", password="full-secret"))
+
+    assert_failed(result, "auth", "the server wants the password in clear without TLS; refused")
+    [client] = server.wait_for_clients(1)
+    # The server finished the handshake with "Access denied", not with an interrupted one.
+    assert client.notes["denied"] is True
+
+
+def test_it_logs_in_to_mysql_over_tls_when_the_server_offers_it_and_sends_the_password_only_inside(
+    serve: Serve, self_signed: tuple[Path, Path]
+) -> None:
+    tls = tls_server_context(*self_signed, [])
+    server = serve(FakeMySQL(password="full-secret", full_auth=True, tls=tls))
+
+    result = probe_sync(target_for(server, "mysql", username="app", password="full-secret", database="shop"))
+
     assert result.ok, result
     [client] = server.wait_for_clients(1)
-    assert client.notes["asked_for_key"] is True
-    assert b"full-secret" not in client.received  # the password travelled encrypted
+    assert str(client.notes["tls_version"]).startswith("TLS")
+    assert client.notes["full_auth_answer"] == b"full-secret\0"  # read by the server, inside TLS
+    assert client.notes["database"] == "shop"
     assert client.notes["quit"] is True
+
+
+def test_it_upgrades_a_fast_caching_sha2_login_to_tls_when_offered(
+    serve: Serve, self_signed: tuple[Path, Path]
+) -> None:
+    server = serve(FakeMySQL(password="fast-secret", tls=tls_server_context(*self_signed, [])))
+
+    result = probe_sync(target_for(server, "mysql", username="app", password="fast-secret"))
+
+    assert result.ok, result
+    [client] = server.wait_for_clients(1)
+    assert str(client.notes["tls_version"]).startswith("TLS")
+    assert client.notes["query"] == "SELECT 1"
 
 
 def test_it_reports_a_wrong_caching_sha2_password_at_the_auth_stage(serve: Serve) -> None:
@@ -529,6 +575,18 @@ def test_it_logs_in_to_postgresql_over_tls_when_the_server_offers_it(
     [client] = server.wait_for_clients(1)
     assert str(client.notes["tls_version"]).startswith("TLS")  # the password went encrypted
     assert client.notes["terminated"] is True
+
+
+def test_it_refuses_to_send_a_postgresql_password_in_clear_without_tls(serve: Serve) -> None:
+    # A hostile server: it answers the SSLRequest with N, then asks for the password in clear.
+    server = serve(FakePostgres(user="app", password="clear-secret", method="password"))
+
+    result = probe_sync(target_for(server, "postgresql", username="app", password="clear-secret"))
+
+    assert_failed(result, "auth", "the server wants the password in clear without TLS; refused")
+    [client] = server.wait_for_clients(1)
+    assert b"clear-secret" not in client.received
+    assert bytes(client.received).endswith(b"X\x00\x00\x00\x04")  # Terminate: a clean goodbye
 
 
 def test_it_says_so_when_postgresql_wants_a_password_and_none_is_configured(serve: Serve) -> None:

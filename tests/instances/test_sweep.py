@@ -61,13 +61,13 @@ def test_it_claims_long_enough_for_a_delayed_probe_to_finish(
     application, alice_actor: Actor, settings
 ) -> None:
     settings.KATO_SWEEP_JITTER_S = 5
-    component = checked_component(application, alice_actor, interval_s=2, timeout_s=1)
+    component = checked_component(application, alice_actor, interval_s=5, timeout_s=1)
     instance = add_instance(component, "127.0.0.1:5000", alice_actor)
     before = timezone.now()
 
     claim_due()
 
-    # Started up to 5 s late and given 1 s: not due again for 5 + 1 + 1 s, although the interval is 2 s.
+    # Started up to 5 s late and given 1 s: not due again for 5 + 1 + 1 s, although the interval is 5 s.
     assert fresh(instance).next_probe_at >= before + timedelta(seconds=7)
 
 
