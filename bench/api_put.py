@@ -69,19 +69,19 @@ import json, sys, django
 django.setup()
 from django.db import connection
 from components import services
-from components.audit import Actor
+from kato_console.core.audit import Actor
 from instances.addresses import parse_address
-from instances.services import instance_add
+from instances.services import component_create, instance_add
 actor = Actor.system()
 team = services.team_create(name="Bench")
 app = services.application_create(team=team, name="bench", actor=actor)
 # A console in use: other components and their instances, and statistics on them.
 components, instances_each = int(sys.argv[1]), int(sys.argv[2])
 for n in range(components):
-    other = services.component_create(application=app, name=f"other-{n}", registration="api", actor=actor)
+    other = component_create(application=app, name=f"other-{n}", registration="api", actor=actor)
     for m in range(instances_each):
         instance_add(component=other, address=parse_address(f"10.1.{n}.{m + 1}:3306"), actor=actor, source="api")
-component = services.component_create(application=app, name="legacy", registration="api", actor=actor)
+component = component_create(application=app, name="legacy", registration="api", actor=actor)
 with connection.cursor() as cursor:
     cursor.execute("ANALYZE")
 print(json.dumps({"service_id": component.service_id, "secret_key": component.secret_key}))

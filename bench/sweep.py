@@ -194,10 +194,11 @@ def populate(ports: dict[str, list[int]]) -> dict[str, Any]:
     from django.utils import timezone
 
     from components import services
-    from components.audit import Actor
     from components.models import Role
+    from instances import services as instance_services
     from instances.models import HealthCheck, Instance
     from instances.services import health_check_update
+    from kato_console.core.audit import Actor
 
     user = get_user_model().objects.create_user(username="bench", password="bench-password-1")
     team = services.team_create(name="Bench", owner=user)
@@ -212,7 +213,7 @@ def populate(ports: dict[str, list[int]]) -> dict[str, Any]:
     for kind, kind_ports in ports.items():
         for start in range(0, len(kind_ports), INSTANCES_PER_COMPONENT):
             name = f"{kind.replace('_', '-')}-{start // INSTANCES_PER_COMPONENT:03d}"
-            component = services.component_create(application=application, name=name, actor=actor)
+            component = instance_services.component_create(application=application, name=name, actor=actor)
             first_component = first_component or component
             health_check_update(
                 component=component,

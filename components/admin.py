@@ -16,22 +16,15 @@ from django.utils.html import format_html
 
 from components import services
 from components.admin_forms import MASK, RefuseSecretLookups, ServiceForm, ThroughServices
-from components.audit import Actor, actor_from_request
-from components.models import (
-    ApiToken,
-    Application,
-    AuditEvent,
-    Component,
-    Dependency,
-    EnvVar,
-    Membership,
-    Port,
-    Team,
-)
+from components.models import ApiToken, Application, Component, Dependency, EnvVar, Membership, Port, Team
 from components.validation import service_name_from
+from instances import services as instance_services
 from instances.admin import report_probes
 from instances.models import Health, HealthCheck, Instance, Status
 from instances.sweep import probe_instances_now
+from kato_console.core.audit import Actor
+from kato_console.core.errors import ComponentError
+from kato_console.core.models import AuditEvent
 
 
 class MembershipInline(admin.TabularInline):
@@ -85,7 +78,7 @@ class ComponentForm(ServiceForm):
         data = self.cleaned_data
         if self.instance.pk is None:
             fields = {f: data.get(f) or "" for f in ("kind", "registration", "service_name", "image")}
-            return services.component_create(
+            return instance_services.component_create(
                 application=data["application"], name=data["name"], actor=actor, **fields
             )
         component = Component.objects.select_related("team").get(pk=self.instance.pk)
@@ -317,9 +310,9 @@ class ComponentAdmin(ThroughServices):
         done = 0
         for component in queryset.select_related("team"):
             try:
-                services.secret_key_regenerate(component=component, actor=actor_from_request(request))
+                services.secret_key_regenerate(component=component, actor=Actor.from_request(request))
                 done += 1
-            except services.ComponentError as error:
+            except ComponentError as error:
                 self.message_user(request, f"{component.name}: {error}", messages.WARNING)
         if done:
             self.message_user(
@@ -328,7 +321,7 @@ class ComponentAdmin(ThroughServices):
 
     @admin.action(description="Probe now (every online instance)")
     def probe_now(self, request: HttpRequest, queryset: QuerySet[Component]) -> None:
-        actor = actor_from_request(request)
+        actor = Actor.from_request(request)
         # All at once: one component's silent instances do not hold up the next one's probes.
         probed = probe_instances_now(
             instances=Instance.objects.filter(component__in=queryset, is_online=True), actor=actor

@@ -22,8 +22,8 @@ from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
-from components.audit import Actor, actor_from_request
-from components.services import ComponentError
+from kato_console.core.audit import Actor
+from kato_console.core.errors import ComponentError
 
 MASK = "••••••••"
 
@@ -117,11 +117,11 @@ class ThroughServices(RefuseSecretLookups):
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         form = super().get_form(request, obj, change=change, **kwargs)
-        form.actor = actor_from_request(request)  # modelform_factory made this class for this request.
+        form.actor = Actor.from_request(request)  # modelform_factory made this class for this request.
         return form
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        _copy_into(obj, form.write(actor_from_request(request)))
+        _copy_into(obj, form.write(Actor.from_request(request)))
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         """Inlines only display; each of their rows is changed on its own page, through its service."""
@@ -141,7 +141,7 @@ class ThroughServices(RefuseSecretLookups):
         raise NotImplementedError
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        self.delete_with_service(obj, actor_from_request(request))
+        self.delete_with_service(obj, Actor.from_request(request))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
         for obj in queryset:
@@ -179,7 +179,7 @@ class ThroughServices(RefuseSecretLookups):
 
     def delete_each(self, request: HttpRequest, objects: list[Any]) -> tuple[int, list[str]]:
         """Delete what the service allows; objects the others depend on go after them."""
-        actor, deleted, refusals = actor_from_request(request), 0, []
+        actor, deleted, refusals = Actor.from_request(request), 0, []
         while objects:
             refusals, left = [], []
             for obj in objects:

@@ -6,25 +6,18 @@ the name of a dependency's variable overrides it, and the overridden entry stays
 marked with who overrode it, so that nothing is replaced silently.
 
 Generated ``A_HOST`` / ``A_PORT`` variables have no stored value: they are the component's internal
-address, ``<service_name>.<KATO_SERVICE_DOMAIN>`` and the port's number when the deployment has
-platform DNS, otherwise the host and port of its best routed instance.
+address, which depends on its instances, so the resolution that reads the database lives in
+``instances.environment``; this module is the pure part: the order and the overriding
+(``resolve``), and the output formats.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
-from django.conf import settings
-from django.db.models import Prefetch
-
-from components.models import Component, EnvVar, Scope
-
-if TYPE_CHECKING:
-    from instances.models import Instance
+from components.models import Component, EnvVar
 
 FORMATS = ("json", "dotenv", "shell")
 _BARE_DOTENV_VALUE = re.compile(r"^[A-Za-z0-9_./:@%+,=-]*$")
@@ -46,16 +39,20 @@ class EnvEntry:
         return self.overridden_by is None
 
 
-# Resolution
+# Resolution over loaded rows
 
 
-def effective_environment(component: Component) -> list[EnvEntry]:
-    """Every variable ``component`` receives: its dependencies' connection information, then its own."""
+def resolve(
+    component: Component, targets: Iterable[Component], value_of: Callable[[Component, EnvVar], str]
+) -> list[EnvEntry]:
+    """Every variable ``component`` receives: the connection information of ``targets`` (what it
+    depends on, with their outer variables loaded), then its own. ``value_of`` gives a variable's
+    value (a generated one's comes from the instances)."""
     inherited: list[EnvEntry] = []
     seen: dict[str, Component] = {}
-    for target in _dependency_targets(component):
+    for target in targets:
         for var in target.env_vars.all():
-            entry = _entry(target, var)
+            entry = _entry(target, var, value_of)
             # The services refuse two dependencies sharing a name; should it happen anyway (rows
             # written before the rule), the first one wins and the second says so.
             if var.name in seen:
@@ -63,7 +60,7 @@ def effective_environment(component: Component) -> list[EnvEntry]:
             else:
                 seen[var.name] = target
             inherited.append(entry)
-    own = [_entry(component, var) for var in component.env_vars.all()]
+    own = [_entry(component, var, value_of) for var in component.env_vars.all()]
     own_names = {entry.name for entry in own}
     inherited = [
         replace(entry, overridden_by=component) if entry.effective and entry.name in own_names else entry
@@ -81,96 +78,9 @@ def secret_names(entries: Iterable[EnvEntry]) -> list[str]:
     return sorted({entry.name for entry in entries if entry.secret and entry.effective})
 
 
-def generated_value(component: Component, var: EnvVar) -> str:
-    """The value of a generated ``A_HOST`` / ``A_PORT`` variable (uses the prefetched ports and instances)."""
-    for port in component.ports.all():
-        if var.name == f"{port.alias}_HOST":
-            return _internal_address(component, port.number)[0]
-        if var.name == f"{port.alias}_PORT":
-            return _internal_address(component, port.number)[1]
-    return var.value
-
-
-def best_routed_instance(component: Component) -> Instance | None:
-    """The instance dependents should reach: healthy first, then the lowest latency, then a stable order."""
-    from instances.models import Status
-    from instances.selectors import instance_statuses
-
-    routed = [
-        (instance, status)
-        for instance, status in instance_statuses(component)
-        if status in (Status.HEALTHY, Status.UNKNOWN)
-    ]
-    if not routed:
-        return None
-    return min(
-        routed,
-        key=lambda pair: (
-            pair[1] != Status.HEALTHY,
-            pair[0].latency_ms if pair[0].latency_ms is not None else math.inf,
-            pair[0].host,
-            pair[0].port or 0,
-            pair[0].pk,
-        ),
-    )[0]
-
-
-def _internal_address(component: Component, port_number: int) -> tuple[str, str]:
-    domain = (settings.KATO_SERVICE_DOMAIN or "").strip(".")
-    if domain:
-        return f"{component.service_name}.{domain}", str(port_number)
-    instance = best_routed_instance(component)
-    if instance is None:
-        # Nothing is routed right now: there is no host to give, but the port is still known.
-        return "", str(port_number)
-    return instance.host, str(instance.port or port_number)
-
-
-def _entry(owner: Component, var: EnvVar) -> EnvEntry:
-    value = generated_value(owner, var) if var.generated else var.value
-    return EnvEntry(name=var.name, value=value, secret=var.secret, source=owner, generated=var.generated)
-
-
-def _dependency_targets(component: Component) -> list[Component]:
-    from instances.models import Instance
-
-    return list(
-        Component.objects.filter(dependents__component=component)
-        .select_related("health_check", "application")
-        .prefetch_related(
-            Prefetch("env_vars", queryset=EnvVar.objects.filter(scope=Scope.OUTER).order_by("name")),
-            "ports",
-            Prefetch("instances", queryset=Instance.objects.order_by("host", "port", "id")),
-        )
-        .order_by("service_name", "pk")
-    )
-
-
-# Lookup for operators (management commands): the operator is not a team member, they run the server.
-
-
-def component_by_path(path: str, *, team: str = "") -> Component:
-    """The component ``<application slug>/<service name>``; raises LookupError with a sentence."""
-    app_slug, _, service_name = path.strip().partition("/")
-    if not app_slug or not service_name or "/" in service_name:
-        raise LookupError(f"{path!r} is not <application>/<component>, for example shop/mysql.")
-    candidates = Component.objects.filter(application__slug=app_slug, service_name=service_name)
-    if team:
-        candidates = candidates.filter(team__slug=team)
-    found = list(candidates.select_related("team", "application", "health_check")[:10])
-    if not found:
-        raise LookupError(f"There is no component {service_name!r} in an application {app_slug!r}.")
-    if len(found) > 1:
-        teams = ", ".join(sorted(c.team.slug for c in found))
-        raise LookupError(f"Several teams have {path}: {teams}. Say which one with --team.")
-    from instances.models import Instance
-
-    return (
-        Component.objects.select_related("team", "application", "health_check")
-        .prefetch_related(
-            "ports", Prefetch("instances", queryset=Instance.objects.order_by("host", "port", "id"))
-        )
-        .get(pk=found[0].pk)
+def _entry(owner: Component, var: EnvVar, value_of: Callable[[Component, EnvVar], str]) -> EnvEntry:
+    return EnvEntry(
+        name=var.name, value=value_of(owner, var), secret=var.secret, source=owner, generated=var.generated
     )
 
 

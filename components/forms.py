@@ -13,10 +13,10 @@ from django.db.models import QuerySet
 from django.urls import reverse
 
 from components.models import Application, Component, Protocol, Registration, Team
-from components.services import ComponentError
 from components.validation import service_name_from
 from instances.addresses import Address
 from instances.services import address_parse_checked
+from kato_console.core.errors import ComponentError
 
 NEW_APPLICATION = "new"
 

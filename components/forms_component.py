@@ -7,8 +7,8 @@ from typing import Any
 from django import forms
 
 from components.models import Component, Protocol
-from components.services import ComponentError
 from instances.models import CheckKind
+from kato_console.core.errors import ComponentError
 
 
 def add_service_errors(

@@ -7,6 +7,7 @@ break it.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 
 from django.conf import settings
@@ -28,6 +29,11 @@ from components.validation import (
 
 def new_service_id() -> str:
     return secrets.token_hex(16)
+
+
+def token_digest(key: str) -> str:
+    """What is stored of a personal API token: the SHA-256 digest of its key."""
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def new_secret_key() -> str:
@@ -165,16 +171,8 @@ class Component(TimeStamped):
         """The Kato-compatible instance API URL (it answers for API registration only)."""
         return f"{settings.KATO_PUBLIC_URL}/console/third_party/{self.service_id}"
 
-    def save(self, *args, **kwargs) -> None:
-        if self.application_id and not self.team_id:
-            self.team_id = self.application.team_id
-        if self.registration == Registration.API and not self.secret_key:
-            self.secret_key = new_secret_key()
-        super().save(*args, **kwargs)
-
     def clean(self) -> None:
-        if self.application_id and not self.team_id:
-            self.team_id = self.application.team_id
+        # The team and the secret key are set by components.services.component_create.
         if self.kind == ComponentKind.THIRD_PARTY:
             if self.registration not in Registration.values:
                 raise ValidationError(
@@ -327,63 +325,11 @@ class Dependency(TimeStamped):
     def __str__(self) -> str:
         return f"{self.component} → {self.target}"
 
-    def save(self, *args, **kwargs) -> None:
-        # The rules that span rows are checked on every ORM save, not only in forms.
-        self.clean()
-        super().save(*args, **kwargs)
-
     def clean(self) -> None:
-        from components.rules import check_dependency
-
-        check_dependency(self)
-
-
-class Actor(models.TextChoices):
-    USER = "user", "User"
-    API_KEY = "api-key", "API key"
-    API_TOKEN = "api-token", "API token"
-    SYSTEM = "system", "System"
-
-
-class AuditEvent(models.Model):
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    # team and component have no index of their own: audit_team_recent and audit_component_recent
-    # start with them, and every index is paid for by each event written.
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="audit_events", db_index=False)
-    component = models.ForeignKey(
-        Component,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="audit_events",
-        db_index=False,
-    )
-    component_label = models.CharField(max_length=64, blank=True)
-    actor = models.CharField(max_length=16, choices=Actor.choices)
-    # Indexed only where set (audit_user): most events are the instance API's or the sweep's.
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, db_index=False
-    )
-    action = models.CharField(max_length=64)
-    detail = models.JSONField(default=dict, blank=True)
-    remote_addr = models.GenericIPAddressField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [
-            models.Index(fields=["team", "-created_at"], name="audit_team_recent"),
-            models.Index(fields=["component", "-created_at"], name="audit_component_recent"),
-            models.Index(fields=["user"], name="audit_user", condition=Q(user__isnull=False)),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.action} by {self.actor_label}"
-
-    @property
-    def actor_label(self) -> str:
-        if self.actor in (Actor.USER, Actor.API_TOKEN) and self.user_id:
-            return self.user.get_username()
-        return self.actor
+        # The rules that span rows (no cycle, same team, no third-party dependent) are the
+        # services' (components.rules, called by dependency_add); PostgreSQL's triggers re-check them.
+        if self.component_id is not None and self.component_id == self.target_id:
+            raise ValidationError("A component cannot depend on itself.")
 
 
 class ApiToken(models.Model):

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from django.core.exceptions import ValidationError
 
-if TYPE_CHECKING:
-    from components.models import Dependency
+from components.models import Component, ComponentKind, Dependency
 
 
 def check_dependency(dependency: Dependency) -> None:
     """Refuse self-dependencies, dependencies of third-party components, duplicates and cycles."""
-    from components.models import ComponentKind, Dependency
-
     component, target = dependency.component, dependency.target
     if component.pk == target.pk:
         raise ValidationError("A component cannot depend on itself.")
@@ -37,8 +32,6 @@ def dependency_path(*, start: int, goal: int) -> list[str] | None:
 
     Walks the graph one level per query, so the cost is the depth of the graph, not its size.
     """
-    from components.models import Component, Dependency
-
     parents: dict[int, int | None] = {start: None}
     frontier = {start}
     while frontier:

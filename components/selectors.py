@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
-from components.models import Application, AuditEvent, Component, Membership, Team
+from components.models import Application, Component, Membership, Team
+from kato_console.core.models import AuditEvent
 
 
 def teams_for_user(user: Any) -> QuerySet[Team]:
@@ -43,13 +44,12 @@ def application_for_user(user: Any, slug: str) -> Application:
 
 
 def components_for_user(user: Any) -> QuerySet[Component]:
-    from instances.models import Instance
-
     return (
         Component.objects.filter(team__in=teams_for_user(user))
         .select_related("application", "team", "health_check")
         .prefetch_related(
-            "ports", Prefetch("instances", queryset=Instance.objects.order_by("host", "port", "id"))
+            "ports",
+            "instances",  # in the instances' own order: host, port, id
         )
         .order_by("name")
     )
@@ -61,10 +61,6 @@ def component_for_user(user: Any, service_id: str) -> Component:
     if component is None:
         raise Http404("No such component.")
     return component
-
-
-def events_for_component(component: Component, *, limit: int = 100) -> QuerySet[AuditEvent]:
-    return AuditEvent.objects.filter(component=component).select_related("user")[:limit]
 
 
 def component_page_for_user(user: Any, service_id: str) -> Component:

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
+from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils.text import slugify
 
-from components.audit import Actor, audit_record
 from components.models import (
     ApiToken,
     Application,
@@ -31,11 +30,12 @@ from components.models import (
     Scope,
     Team,
     new_secret_key,
+    token_digest,
 )
+from components.rules import check_dependency
 from components.validation import alias_from, service_name_from
-
-if TYPE_CHECKING:
-    from instances.addresses import Address
+from kato_console.core.audit import Actor, audit_record
+from kato_console.core.errors import ComponentError, validated_save
 
 logger = logging.getLogger(__name__)
 
@@ -46,61 +46,13 @@ THIRD_PARTY_ONE_PORT = (
 )
 
 
-class ComponentError(Exception):
-    """A change was refused; ``messages`` maps field names ("" for the whole object) to sentences."""
-
-    def __init__(self, message: str | dict[str, list[str]]) -> None:
-        if isinstance(message, dict):
-            self.messages = message
-            text = " ".join(m for msgs in message.values() for m in msgs)
-        else:
-            self.messages = {"": [message]}
-            text = message
-        super().__init__(text)
-
-    @classmethod
-    def from_validation(cls, error: ValidationError) -> ComponentError:
-        if hasattr(error, "error_dict"):
-            return cls(
-                {
-                    ("" if field == "__all__" else field): list(msgs)
-                    for field, msgs in error.message_dict.items()
-                }
-            )
-        return cls(" ".join(error.messages))
-
-
-def _validated_save(obj: Any) -> None:
-    try:
-        obj.full_clean()
-        obj.save()
-    except ValidationError as error:
-        raise ComponentError.from_validation(error) from None
-    except IntegrityError as error:
-        # A concurrent writer got there first; the database constraint is the last word. Its
-        # text names tables and values, so the person gets the constraint's own message instead.
-        raise ComponentConflict(_conflict_message(obj, error)) from None
-
-
-class ComponentConflict(ComponentError):
-    """A change lost a race with a concurrent one (a database constraint refused it)."""
-
-
-def _conflict_message(obj: Any, error: IntegrityError) -> str:
-    name = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None) or ""
-    for constraint in obj._meta.constraints:
-        if constraint.name == name or (not name and constraint.name in str(error)):
-            return str(constraint.get_violation_error_message())
-    return "The change conflicts with another one made at the same time; reload and try again."
-
-
 # Teams and applications
 
 
 @transaction.atomic
 def team_create(*, name: str, owner: Any = None, slug: str = "") -> Team:
     team = Team(name=name, slug=slug or slugify(name) or "team")
-    _validated_save(team)
+    validated_save(team)
     if owner is not None:
         Membership.objects.create(user=owner, team=team, role=Role.OWNER)
     return team
@@ -122,7 +74,7 @@ def application_create(*, team: Team, name: str, actor: Actor) -> Application:
     if Application.objects.filter(team=team, slug=slug).exists():
         raise ComponentError({"name": [f"The team already has an application called {name!r}."]})
     application = Application(team=team, name=name, slug=slug)
-    _validated_save(application)
+    validated_save(application)
     audit_record(team=team, actor=actor, action="application.create", detail={"name": name, "slug": slug})
     return application
 
@@ -141,9 +93,11 @@ def component_create(
     service_name: str = "",
     image: str = "",
 ) -> Component:
-    """Create a component; a third-party one gets a health check (and a secret key for API registration)."""
-    from instances.models import HealthCheck
+    """Create the component row (with a secret key for API registration) and audit it.
 
+    Doors call ``instances.services.component_create``, which adds the health check and the
+    instances; this is its first step.
+    """
     name = (name or "").strip()
     if kind == ComponentKind.INTERNAL:
         registration = ""
@@ -158,8 +112,7 @@ def component_create(
     )
     if component.registration == Registration.API:
         component.secret_key = new_secret_key()
-    _validated_save(component)
-    HealthCheck.objects.create(component=component, enabled=component.is_third_party)
+    validated_save(component)
     audit_record(
         team=application.team,
         actor=actor,
@@ -184,7 +137,7 @@ def component_update(*, component: Component, actor: Actor, **changes: Any) -> C
     before = {field: getattr(component, field) for field in changes}
     for field, value in changes.items():
         setattr(component, field, value)
-    _validated_save(component)
+    validated_save(component)
     audit_record(
         actor=actor,
         component=component,
@@ -250,7 +203,7 @@ def port_create(
         inner_service=inner_service,
         outer_service=outer_service,
     )
-    _validated_save(port)
+    validated_save(port)
     port_sync_generated_env(port)
     audit_record(
         actor=actor,
@@ -281,7 +234,7 @@ def port_update(*, port: Port, actor: Actor, **changes: Any) -> Port:
         )
     for field, value in changes.items():
         setattr(port, field, value)
-    _validated_save(port)
+    validated_save(port)
     port_sync_generated_env(port, old_alias=old_alias)
     audit_record(
         team=port.component.team,
@@ -372,7 +325,7 @@ def env_var_set(
     var.value, var.scope, var.secret, var.description = value, scope, secret, description
     if scope == Scope.OUTER:
         _refuse_dependent_collisions(component=component, names={name})
-    _validated_save(var)
+    validated_save(var)
     audit_record(
         actor=actor,
         component=component,
@@ -441,7 +394,7 @@ def dependency_add(
     _lock_dependency_graph(component.team_id, target.team_id)
     dependency = Dependency(component=component, target=target)
     try:
-        dependency.clean()
+        check_dependency(dependency)
     except ValidationError as error:
         raise ComponentError.from_validation(error) from None
     _refuse_name_collisions(component=component, target=target)
@@ -457,7 +410,7 @@ def dependency_add(
         )
     for port in closed:
         port_update(port=port, actor=actor, inner_service=True)
-    _validated_save(dependency)
+    validated_save(dependency)
     audit_record(
         actor=actor,
         component=component,
@@ -515,29 +468,7 @@ def dependency_remove(*, component: Component, target: Component, actor: Actor) 
     )
 
 
-# The console API: composite writes, reveals and personal API tokens
-
-
-@transaction.atomic
-def component_create_with_addresses(
-    *, application: Application, name: str, actor: Actor, addresses: Sequence[Address] = (), **fields: Any
-) -> Component:
-    """Create a component and, for static registration, its instances; all of it or nothing."""
-    from instances.services import instance_add
-
-    component = component_create(application=application, name=name, actor=actor, **fields)
-    if addresses and component.registration != Registration.STATIC:
-        raise ComponentError(
-            {
-                "addresses": [
-                    "Only a third-party component with static registration takes addresses; "
-                    "API registration adds instances through its API URL."
-                ]
-            }
-        )
-    for address in addresses:
-        instance_add(component=component, address=address, actor=actor)
-    return component
+# Reveals and personal API tokens
 
 
 @transaction.atomic
@@ -569,11 +500,9 @@ def env_reveal(*, component: Component, actor: Actor, names: Iterable[str], via:
 @transaction.atomic
 def api_token_create(*, user: Any, name: str = "") -> tuple[ApiToken, str]:
     """Make a personal API token; returns it with its key, which is shown once and never stored."""
-    from components.api.authentication import token_digest
-
     key = secrets.token_urlsafe(32)  # 256 bits from the operating system's CSPRNG.
     token = ApiToken(user=user, name=(name or "").strip()[:100], prefix=key[:8], digest=token_digest(key))
-    _validated_save(token)
+    validated_save(token)
     logger.info("API token %s created for user %s", token.pk, user.pk)
     return token, key
 

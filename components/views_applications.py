@@ -14,17 +14,15 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from components import selectors, services, topology
-from components.audit import Actor
 from components.forms import ApplicationForm, InternalComponentForm, add_service_errors
 from components.models import Application, Component, ComponentKind
+from instances import services as instance_services
 from instances.selectors import application_topology, components_with_counts, writable_teams_for_user
+from kato_console.core.audit import Actor
+from kato_console.core.errors import ComponentError
 
 APPLICATIONS_PER_PAGE = 50
 COMPONENTS_PER_PAGE = 50
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor.for_user(request.user, request.META.get("REMOTE_ADDR"))
 
 
 def _page(request: HttpRequest, items: Any, per_page: int) -> Page:
@@ -63,9 +61,9 @@ def application_list(request: HttpRequest) -> HttpResponse:
 def _application_create(request: HttpRequest, form: ApplicationForm) -> HttpResponse:
     try:
         application = services.application_create(
-            team=form.chosen_team(), name=form.cleaned_data["name"], actor=_actor(request)
+            team=form.chosen_team(), name=form.cleaned_data["name"], actor=Actor.from_request(request)
         )
-    except services.ComponentError as error:
+    except ComponentError as error:
         add_service_errors(form, error)
         context = {"form": form, "can_create": True}
         if _fragment(request, "new-application"):
@@ -118,14 +116,14 @@ def internal_component_new(request: HttpRequest, slug: str) -> HttpResponse:
     form = InternalComponentForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         try:
-            component = services.component_create(
+            component = instance_services.component_create(
                 application=application,
                 name=form.cleaned_data["name"],
                 image=form.cleaned_data["image"],
                 kind=ComponentKind.INTERNAL,
-                actor=_actor(request),
+                actor=Actor.from_request(request),
             )
-        except services.ComponentError as error:
+        except ComponentError as error:
             add_service_errors(form, error, aliases={"service_name": "name"})
         else:
             return open_page(request, reverse("component", args=[component.service_id]))

@@ -22,7 +22,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from components import environment, selectors, services
-from components.audit import Actor
 from components.forms_component import (
     AddressForm,
     DependencyForm,
@@ -36,12 +35,14 @@ from components.forms_component import (
     add_service_errors,
 )
 from components.models import Component, EnvVar, Port, Registration, Scope
-from components.services import ComponentError
+from instances import environment as resolved
 from instances import services as instance_services
 from instances.health import greeting_only_warning
 from instances.models import HealthCheck, Instance, Status
 from instances.selectors import instance_page, instance_status_counts, status_from_counts
 from instances.sweep import probe_component_now
+from kato_console.core.audit import Actor
+from kato_console.core.errors import ComponentError
 
 EVENTS_PER_PAGE = 50
 
@@ -57,10 +58,6 @@ TABS = (
 
 
 # Loading, permissions and the frame
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor.for_user(request.user, request.META.get("REMOTE_ADDR"))
 
 
 def _component(request: HttpRequest, service_id: str) -> tuple[Component, bool]:
@@ -173,7 +170,7 @@ def overview(request: HttpRequest, service_id: str) -> HttpResponse:
 @require_POST
 def secret_key_reveal(request: HttpRequest, service_id: str) -> HttpResponse:
     component = _writable(request, service_id)
-    key = services.secret_key_reveal(component=component, actor=_actor(request))
+    key = services.secret_key_reveal(component=component, actor=Actor.from_request(request))
     context = _overview(request, component, True, revealed_key=key)
     template = "components/_api_registration.html" if request.htmx else "components/overview.html"
     return render(request, template, context)
@@ -184,7 +181,7 @@ def secret_key_reveal(request: HttpRequest, service_id: str) -> HttpResponse:
 @require_POST
 def secret_key_regenerate(request: HttpRequest, service_id: str) -> HttpResponse:
     component = _writable(request, service_id)
-    key = services.secret_key_regenerate(component=component, actor=_actor(request))
+    key = services.secret_key_regenerate(component=component, actor=Actor.from_request(request))
     messages.success(request, "A new secret key was generated; the old one no longer works.")
     context = _overview(request, component, True, revealed_key=key)
     template = "components/_api_registration.html" if request.htmx else "components/overview.html"
@@ -200,7 +197,7 @@ def instance_add(request: HttpRequest, service_id: str) -> HttpResponse:
         try:
             address = instance_services.address_parse_checked(form.cleaned_data["address"])
             instance = instance_services.instance_add(
-                component=component, address=address, actor=_actor(request)
+                component=component, address=address, actor=Actor.from_request(request)
             )
         except ComponentError as error:
             add_service_errors(form, error)
@@ -235,7 +232,9 @@ def instance_set_online(request: HttpRequest, service_id: str, pk: int) -> HttpR
     component = _writable(request, service_id)
     instance = _instance(component, pk)
     is_online = request.POST.get("is_online") == "1"
-    instance_services.instance_set_online(instance=instance, is_online=is_online, actor=_actor(request))
+    instance_services.instance_set_online(
+        instance=instance, is_online=is_online, actor=Actor.from_request(request)
+    )
     state = "back online" if is_online else "offline"
     return _after_instance_change(request, component, f"{instance.address} is {state}.")
 
@@ -251,7 +250,7 @@ def instance_delete(request: HttpRequest, service_id: str, pk: int) -> HttpRespo
             "page_number": request.GET.get("page", "1"),
         }
         return render(request, "components/instance_delete.html", context)
-    instance_services.instance_delete(instance=instance, actor=_actor(request))
+    instance_services.instance_delete(instance=instance, actor=Actor.from_request(request))
     return _after_instance_change(request, component, f"Deleted the instance {instance.address}.")
 
 
@@ -268,7 +267,9 @@ def settings_page(request: HttpRequest, service_id: str) -> HttpResponse:
         form = RenameForm(request.POST)
         if form.is_valid():
             try:
-                services.component_update(component=component, actor=_actor(request), **form.cleaned_data)
+                services.component_update(
+                    component=component, actor=Actor.from_request(request), **form.cleaned_data
+                )
             except ComponentError as error:
                 add_service_errors(form, error)
                 component.refresh_from_db()
@@ -284,7 +285,7 @@ def component_delete(request: HttpRequest, service_id: str) -> HttpResponse:
     dependents = list(selectors.dependents_of(component))
     if request.method == "POST" and request.POST.get("confirm") == "yes":
         try:
-            services.component_delete(component=component, actor=_actor(request))
+            services.component_delete(component=component, actor=Actor.from_request(request))
         except ComponentError as error:
             messages.error(request, str(error))
         else:
@@ -336,7 +337,9 @@ def _port_add(request: HttpRequest, service_id: str) -> HttpResponse:
     form = PortForm(request.POST)
     if form.is_valid():
         try:
-            port = services.port_create(component=component, actor=_actor(request), **form.cleaned_data)
+            port = services.port_create(
+                component=component, actor=Actor.from_request(request), **form.cleaned_data
+            )
         except ComponentError as error:
             add_service_errors(form, error)
         else:
@@ -362,7 +365,7 @@ def port_services(request: HttpRequest, service_id: str, number: int) -> HttpRes
     changes = {field: on for field, on in form.cleaned_data.items() if getattr(port, field) != on}
     try:
         if changes:
-            services.port_update(port=port, actor=_actor(request), **changes)
+            services.port_update(port=port, actor=Actor.from_request(request), **changes)
     except ComponentError as error:
         add_service_errors(form, error)
         return _ports_response(request, component, "", failed=(port.number, form))
@@ -374,7 +377,7 @@ def port_services(request: HttpRequest, service_id: str, number: int) -> HttpRes
 def port_delete(request: HttpRequest, service_id: str, number: int) -> HttpResponse:
     component = _writable(request, service_id)
     port = _port(component, number)
-    services.port_delete(port=port, actor=_actor(request))
+    services.port_delete(port=port, actor=Actor.from_request(request))
     return _ports_response(request, component, f"Deleted port {number}.")
 
 
@@ -396,7 +399,7 @@ def _connection_info(component: Component, can_write: bool, **extra: Any) -> dic
 
 
 def _shown_value(component: Component, var: EnvVar) -> str:
-    return environment.generated_value(component, var) if var.generated else var.value
+    return resolved.generated_value(component, var)
 
 
 def _variable(component: Component, name: str) -> EnvVar:
@@ -442,7 +445,7 @@ def _env_add(request: HttpRequest, service_id: str) -> HttpResponse:
     if form.is_valid():
         try:
             var = services.env_var_create(
-                component=component, actor=_actor(request), scope=Scope.OUTER, **form.cleaned_data
+                component=component, actor=Actor.from_request(request), scope=Scope.OUTER, **form.cleaned_data
             )
         except ComponentError as error:
             add_service_errors(form, error)
@@ -471,7 +474,7 @@ def env_edit(request: HttpRequest, service_id: str, name: str) -> HttpResponse:
             value = var.value if var.secret and not data["value"] else data["value"]
             try:
                 services.env_var_set(
-                    component=component, name=var.name, actor=_actor(request), value=value,
+                    component=component, name=var.name, actor=Actor.from_request(request), value=value,
                     scope=var.scope, secret=data["secret"], description=data["description"],
                 )  # fmt: skip
             except ComponentError as error:
@@ -490,7 +493,7 @@ def env_delete(request: HttpRequest, service_id: str, name: str) -> HttpResponse
     component = _writable(request, service_id)
     var = _variable(component, name)
     try:
-        services.env_var_delete(var=var, actor=_actor(request))
+        services.env_var_delete(var=var, actor=Actor.from_request(request))
     except ComponentError as error:
         messages.error(request, str(error))
         return redirect("component-connection-info", component.service_id)
@@ -504,7 +507,7 @@ def env_reveal(request: HttpRequest, service_id: str, name: str) -> HttpResponse
     component = _writable(request, service_id)
     var = _variable(component, name)
     services.env_reveal(
-        component=component, actor=_actor(request), names=[var.name], via="page:connection-info"
+        component=component, actor=Actor.from_request(request), names=[var.name], via="page:connection-info"
     )
     if _targets(request, f"var-{var.name}"):
         row = {
@@ -561,7 +564,7 @@ def _dependency_add(request: HttpRequest, service_id: str) -> HttpResponse:
             services.dependency_add(
                 component=component,
                 target=target,
-                actor=_actor(request),
+                actor=Actor.from_request(request),
                 open_inner=form.cleaned_data["open_inner"],
             )
         except ComponentError as error:
@@ -592,7 +595,7 @@ def dependency_remove(request: HttpRequest, service_id: str, target_id: str) -> 
     target = selectors.dependencies_of(component).filter(service_id=target_id).first()
     if target is None:
         raise Http404("No such dependency.")
-    services.dependency_remove(component=component, target=target, actor=_actor(request))
+    services.dependency_remove(component=component, target=target, actor=Actor.from_request(request))
     if not _targets(request, "dependencies"):
         return _done(
             request,
@@ -612,7 +615,7 @@ def _environment(component: Component, can_write: bool, *, reveal: bool = False)
     prefetch_related_objects(
         [component], Prefetch("instances", queryset=Instance.objects.order_by("host", "port", "id"))
     )
-    context["entries"] = environment.effective_environment(component)
+    context["entries"] = resolved.effective_environment(component)
     context["reveal"] = reveal
     context["has_secrets"] = bool(environment.secret_names(context["entries"]))
     return context
@@ -631,7 +634,9 @@ def environment_reveal(request: HttpRequest, service_id: str) -> HttpResponse:
     component = _writable(request, service_id)
     context = _environment(component, True, reveal=True)
     names = environment.secret_names(context["entries"])
-    services.env_reveal(component=component, actor=_actor(request), names=names, via="page:environment")
+    services.env_reveal(
+        component=component, actor=Actor.from_request(request), names=names, via="page:environment"
+    )
     return _page_or_fragment(
         request, "components/environment.html", "components/_environment.html", "environment", context
     )
@@ -643,11 +648,11 @@ def environment_download(request: HttpRequest, service_id: str) -> HttpResponse:
     prefetch_related_objects(
         [component], Prefetch("instances", queryset=Instance.objects.order_by("host", "port", "id"))
     )
-    entries = environment.effective_environment(component)
+    entries = resolved.effective_environment(component)
     if can_write:
         names = environment.secret_names(entries)
         services.env_reveal(
-            component=component, actor=_actor(request), names=names, via="page:environment.env"
+            component=component, actor=Actor.from_request(request), names=names, via="page:environment.env"
         )
     response = HttpResponse(
         environment.render_dotenv(component, entries, reveal=can_write),
@@ -692,7 +697,7 @@ def health_check(request: HttpRequest, service_id: str) -> HttpResponse:
         if form.is_valid():
             try:
                 instance_services.health_check_update(
-                    component=component, actor=_actor(request), **form.cleaned_data
+                    component=component, actor=Actor.from_request(request), **form.cleaned_data
                 )
             except ComponentError as error:
                 add_service_errors(form, error)
@@ -709,7 +714,7 @@ def health_check(request: HttpRequest, service_id: str) -> HttpResponse:
 @require_POST
 def probe_now(request: HttpRequest, service_id: str) -> HttpResponse:
     component = _writable(request, service_id)
-    results = probe_component_now(component=component, actor=_actor(request))
+    results = probe_component_now(component=component, actor=Actor.from_request(request))
     if _targets(request, "probe-results"):
         return render(request, "components/_probe_results.html", {"probe_results": results})
     component = selectors.component_page_for_user(request.user, service_id)

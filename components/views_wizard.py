@@ -20,7 +20,6 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from components import selectors
-from components.audit import Actor
 from components.forms import (
     NEW_APPLICATION,
     AddressRow,
@@ -30,12 +29,13 @@ from components.forms import (
     new_row_key,
 )
 from components.models import Registration
-from components.services import ComponentError
 from components.views_applications import open_page
 from instances.addresses import Address, parse_address
 from instances.connectivity import TEST_TIMEOUT_S, address_tests
 from instances.selectors import writable_applications_for_user, writable_teams_for_user
 from instances.services import check_kind_for, third_party_component_register
+from kato_console.core.audit import Actor
+from kato_console.core.errors import ComponentError
 
 DRAFT_PREFIX = "kato-wizard:"
 STEP_FIELDS = ("name", "application", "new_application_name", "team", "registration", "port", "protocol")
@@ -283,7 +283,7 @@ def _register(request: HttpRequest, draft: dict[str, Any]) -> Any:
         addresses=_addresses(draft),
         port=draft["port"],
         protocol=draft["protocol"] or "",
-        actor=Actor.for_user(request.user, request.META.get("REMOTE_ADDR")),
+        actor=Actor.from_request(request),
     )
 
 

@@ -10,9 +10,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
 from components.admin_forms import RefuseSecretLookups, ServiceForm, ThroughServices
-from components.audit import Actor, actor_from_request
 from components.models import Component
-from components.services import ComponentError
 from instances.models import Health, HealthCheck, Instance, Status, WrongSecret
 from instances.probes import ProbeResult
 from instances.services import (
@@ -24,6 +22,8 @@ from instances.services import (
     instance_update,
 )
 from instances.sweep import probe_instances_now
+from kato_console.core.audit import Actor
+from kato_console.core.errors import ComponentError
 
 
 def report_probes(
@@ -145,7 +145,7 @@ class InstanceAdmin(ThroughServices):
 
     @admin.action(description="Probe now")
     def probe_now(self, request: HttpRequest, queryset: QuerySet[Instance]) -> None:
-        actor = actor_from_request(request)
+        actor = Actor.from_request(request)
         probed = probe_instances_now(instances=queryset, actor=actor)
         report_probes(self, request, "Probe now", probed)
         offline = queryset.filter(is_online=False).count()

@@ -29,8 +29,7 @@ from typing import NamedTuple
 from django.db import connection, transaction
 from django.utils import timezone
 
-from components.audit import SYSTEM, redact
-from components.models import AuditEvent, EnvVar, Port, Scope
+from components.models import EnvVar, Port, Scope
 from instances.addresses import DEFAULT_PORTS, format_address
 from instances.models import (
     CREDENTIAL_KINDS,
@@ -41,6 +40,7 @@ from instances.models import (
     credentials_withheld_reason,
 )
 from instances.probes import ProbeResult, ProbeTarget
+from kato_console.core.audit import SYSTEM, EventRow, audit_record_many
 
 # Added to the server info of a probe that did not log in because credentials were withheld.
 WITHHELD_NOTE = "greeting only: credentials withheld"
@@ -453,51 +453,21 @@ def _update_sql(vendor: str) -> str:
 
 
 def _audit_transitions(outcomes: list[_Outcome]) -> None:
-    """One audit event (actor ``system``) per health transition, with the stage and the error.
-
-    Like the results, the events go in as one JSON document in one INSERT: a first round, or a
-    network partition, turns thousands of instances at once, and building as many model objects
-    would cost more CPU than their probes did.
-    """
-    events = [
-        [
-            outcome.state.team_id,
-            outcome.state.component_id,
-            outcome.state.component_name,
-            f"instance.{outcome.health}",
-            redact(_transition_detail(outcome)),
-        ]
-        for outcome in outcomes
-        if outcome.health != outcome.state.health
-    ]
-    if not events:
-        return
-    created_at = connection.ops.adapt_datetimefield_value(timezone.now())
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _audit_insert_sql(connection.vendor),
-            [created_at, SYSTEM.kind, json.dumps(events, separators=(",", ":"))],
-        )
-
-
-@functools.cache
-def _audit_insert_sql(vendor: str) -> str:
-    table = AuditEvent._meta.db_table
-    if vendor == "postgresql":
-        team, component, label, action = (
-            f"CAST(e ->> {index} AS {AuditEvent._meta.get_field(name).db_type(connection)})"
-            for index, name in enumerate(("team", "component", "component_label", "action"))
-        )
-        detail = f"CAST(e -> 4 AS {AuditEvent._meta.get_field('detail').db_type(connection)})"
-        source = "json_array_elements(CAST(%s AS json)) AS e"
-    else:
-        team, component, label, action, detail = (
-            f"json_extract(e.value, '$[{index}]')" for index in range(5)
-        )
-        source = "json_each(%s) AS e"
-    return (
-        f"INSERT INTO {table} (created_at, actor, team_id, component_id, component_label, action, detail) "  # noqa: S608
-        f"SELECT %s, %s, {team}, {component}, {label}, {action}, {detail} FROM {source}"
+    """One audit event (actor ``system``) per health transition, with the stage and the error, all
+    in one statement."""
+    audit_record_many(
+        actor=SYSTEM,
+        events=[
+            EventRow(
+                outcome.state.team_id,
+                outcome.state.component_id,
+                outcome.state.component_name,
+                f"instance.{outcome.health}",
+                _transition_detail(outcome),
+            )
+            for outcome in outcomes
+            if outcome.health != outcome.state.health
+        ],
     )
 
 

@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property, lru_cache
 from typing import Any, NamedTuple
 
+import psycopg
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -30,12 +31,10 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
+from psycopg.sql import Literal
 
 from components.api.parsers import BadJson, parse_json_body
-from components.audit import Actor, client_ip
-from components.models import Actor as ActorKind
-from components.models import AuditEvent, Component, Registration
-from components.services import ComponentError
+from components.models import Component, Registration
 from components.validation import SERVICE_ID_RE
 from instances.addresses import Address, AddressError, check_policy, parse_address
 from instances.models import HealthCheck, Instance, Source, WrongSecret, instance_status
@@ -46,6 +45,10 @@ from instances.services import (
     instance_set_online,
     instance_upsert,
 )
+from kato_console.core.audit import Actor
+from kato_console.core.errors import ComponentError
+from kato_console.core.models import ActorKind, AuditEvent
+from kato_console.core.net import client_ip
 
 logger = logging.getLogger(__name__)
 
@@ -287,8 +290,6 @@ def _fetch_one(db: BaseDatabaseWrapper, sql: str, params: Any) -> tuple[Any, ...
     raw = db.connection
     kept = getattr(db, "_kato_server_cursor", None)
     if kept is None or kept.connection is not raw or kept.closed:
-        import psycopg
-
         kept = db._kato_server_cursor = psycopg.Cursor(raw)
     cursor = db.make_debug_cursor(kept) if db.queries_logged else db.make_cursor(kept)
     cursor.execute(sql, params)
@@ -306,8 +307,6 @@ def _insert_values(model: type[Any], given: dict[str, str]) -> tuple[str, str]:
     would insert it (a constant of the model, not of the request), and timestamps get the
     statement's time.
     """
-    from psycopg.sql import Literal
-
     columns, expressions = [], []
     for field in model._meta.concrete_fields:
         if field.primary_key:

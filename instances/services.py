@@ -1,4 +1,5 @@
-"""Writes to instances and health checks."""
+"""Writes to instances and health checks, and the writes that span both apps: creating a component
+with its health check and addresses (every door creates components here), the wizard's registration."""
 
 from __future__ import annotations
 
@@ -10,17 +11,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from components.audit import Actor, audit_record
-from components.models import Application, Component, Protocol, Team
-from components.services import (
-    ComponentError,
-    _validated_save,
-    application_create,
-    component_create_with_addresses,
-    port_create,
-)
+from components import services as component_services
+from components.models import Application, Component, Protocol, Registration, Team
+from components.services import application_create, port_create
 from instances.addresses import Address, AddressError, check_policy, parse_address
 from instances.models import CheckKind, Health, HealthCheck, Instance, Source
+from kato_console.core.audit import Actor, audit_record
+from kato_console.core.errors import ComponentError, validated_save
 
 
 def address_parse_checked(raw: object) -> Address:
@@ -31,6 +28,29 @@ def address_parse_checked(raw: object) -> Address:
     except AddressError as error:
         raise ComponentError({"address": [str(error)]}) from None
     return address
+
+
+@transaction.atomic
+def component_create(
+    *, application: Application, name: str, actor: Actor, addresses: Sequence[Address] = (), **fields: Any
+) -> Component:
+    """Create a component with its health check and, for static registration, its instances; all of
+    it or nothing. A third-party component's check is on (TCP until it is changed), an internal
+    one's off. ``fields`` are ``components.services.component_create``'s."""
+    component = component_services.component_create(application=application, name=name, actor=actor, **fields)
+    HealthCheck.objects.create(component=component, enabled=component.is_third_party)
+    if addresses and component.registration != Registration.STATIC:
+        raise ComponentError(
+            {
+                "addresses": [
+                    "Only a third-party component with static registration takes addresses; "
+                    "API registration adds instances through its API URL."
+                ]
+            }
+        )
+    for address in addresses:
+        instance_add(component=component, address=address, actor=actor)
+    return component
 
 
 class InstanceLimitReached(ComponentError):
@@ -100,7 +120,7 @@ def instance_add(
     if Instance.objects.filter(component=component, host=address.host, port=address.port).exists():
         raise ComponentError({"address": [f"{component.name} already has the instance {instance.address}."]})
     check_instance_limit(component)
-    _validated_save(instance)
+    validated_save(instance)
     _audit_added(instance, actor)
     return instance
 
@@ -196,7 +216,7 @@ def instance_update(*, instance: Instance, address: Address, is_online: bool, ac
         is_online,
     )
     _reset_health(current)
-    _validated_save(current)
+    validated_save(current)
     audit_record(
         actor=actor,
         component=component,
@@ -243,7 +263,7 @@ def health_check_update(*, component: Component, actor: Actor, **changes: Any) -
     before = {field: getattr(check, field) for field in changes}
     for field, value in changes.items():
         setattr(check, field, value)
-    _validated_save(check)
+    validated_save(check)
     Instance.objects.filter(component=component).update(
         health=Health.UNKNOWN,
         consecutive_successes=0,
@@ -301,7 +321,7 @@ def third_party_component_register(
             application = application_create(team=team, name=new_application_name, actor=actor)
         except ComponentError as error:
             raise _renamed(error, {"name": "new_application_name"}) from None
-    component = component_create_with_addresses(
+    component = component_create(
         application=application, name=name, actor=actor, registration=registration, addresses=addresses
     )
     if port is not None:

@@ -40,17 +40,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, TypeVar
 
+from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from components.audit import Actor, audit_record
 from components.models import Component
 from instances.health import ROW_FIELDS, Claim, InstanceRow, probe_plan, record_probe_results
 from instances.models import HealthCheck, Instance, instance_status
 from instances.probes import ProbeResult, ProbeTarget, probe_many
+from kato_console.core.audit import Actor, audit_record
 
 try:
     import uvloop
@@ -60,6 +61,8 @@ except ImportError:  # optional: the sweep runs on asyncio's own event loop with
 T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
+
+PROBE_NOW_TASK = "instances.tasks.probe_now"
 
 # "Probe now" without a time limit (in a worker, where nobody waits for the answer).
 NO_LIMIT = math.inf
@@ -380,22 +383,21 @@ async def _probe_for_at_most(targets: list[ProbeTarget], *, wait_s: float | None
 
 
 def _continue_in_worker(pending: list[Instance], actor: Actor) -> None:
-    from instances.tasks import probe_now
-
     payload = {
         "instance_ids": [instance.pk for instance in pending],
         "user_id": getattr(actor.user, "pk", None),
         "remote_addr": actor.remote_addr,
     }
     # Once the caller's transaction, if any, is committed: the worker must see what it sees.
-    transaction.on_commit(lambda: _hand_over(probe_now, payload))
+    transaction.on_commit(lambda: _hand_over(payload))
 
 
-def _hand_over(task: Any, payload: dict[str, Any]) -> None:
+def _hand_over(payload: dict[str, Any]) -> None:
     """Queue the rest of a "Probe now"; with the broker out of reach the answer still stands, and
     the instances are probed by the sweep's next round when their check is on."""
     try:
-        task.delay(**payload)
+        # By name: the task module imports this one (instances.tasks.probe_now).
+        current_app.send_task(PROBE_NOW_TASK, kwargs=payload)
     except OperationalError as error:
         logger.warning(
             "Probe now: %s unfinished probe(s) not handed to a worker: %s",

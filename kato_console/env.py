@@ -11,6 +11,7 @@ import os
 import secrets
 from pathlib import Path
 
+import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -78,8 +79,6 @@ def env_url(name: str, default: str, *, schemes: tuple[str, ...]) -> str:
 
 def database_config(name: str, default: str) -> dict:
     """Parse DATABASE_URL into Django's DATABASES entry, refusing anything malformed."""
-    import dj_database_url
-
     raw = env_url(name, default, schemes=("sqlite", "postgres", "postgresql", "pgsql"))
     try:
         config = dj_database_url.parse(raw, conn_max_age=60, conn_health_checks=False)

@@ -19,13 +19,11 @@ from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
 from django.http import HttpRequest, HttpResponse
 
-from instances.addresses import network_containing, parse_ip
+from kato_console.core.net import client_ip, network_containing, parse_ip
 
 
 def client_address(request: HttpRequest) -> str | None:
     """The client's address as the console sees it (after ``TrustedProxies``): for django-axes."""
-    from components.audit import client_ip
-
     return client_ip(request.META.get("REMOTE_ADDR"))
 
 

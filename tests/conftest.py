@@ -12,8 +12,9 @@ import pytest
 from django.db import connection
 
 from components import services
-from components.audit import Actor
 from components.models import Application, Component, ComponentKind, Registration, Role, Team
+from instances import services as instance_services
+from kato_console.core.audit import Actor
 from tests.support import _absent
 
 
@@ -128,21 +129,21 @@ def application(team, alice_actor) -> Application:
 
 @pytest.fixture
 def static_component(application, alice_actor) -> Component:
-    return services.component_create(
+    return instance_services.component_create(
         application=application, name="mysql", actor=alice_actor, registration=Registration.STATIC
     )
 
 
 @pytest.fixture
 def api_component(application, alice_actor) -> Component:
-    return services.component_create(
+    return instance_services.component_create(
         application=application, name="legacy-api", actor=alice_actor, registration=Registration.API
     )
 
 
 @pytest.fixture
 def internal_component(application, alice_actor) -> Component:
-    return services.component_create(
+    return instance_services.component_create(
         application=application,
         name="phpmyadmin",
         actor=alice_actor,

@@ -12,8 +12,10 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from components import services
-from components.models import AuditEvent, Component, ComponentKind, Dependency, EnvVar, Port
+from components.models import Component, ComponentKind, Dependency, EnvVar, Port
+from instances import services as instance_services
 from instances.models import HealthCheck, Instance
+from kato_console.core.models import AuditEvent
 from tests.api.conftest import token_client
 
 pytestmark = pytest.mark.django_db
@@ -103,7 +105,7 @@ def door(request, client, django_user_model, alice) -> AdminDoor | ApiDoor:
 
 @pytest.fixture
 def second_internal(application, alice_actor) -> Component:
-    return services.component_create(
+    return instance_services.component_create(
         application=application,
         name="adminer",
         actor=alice_actor,
@@ -118,7 +120,7 @@ def second_internal(application, alice_actor) -> Component:
 def test_it_refuses_a_second_port_on_a_third_party_component(door, static_component, alice_actor) -> None:
     services.port_create(component=static_component, number=3306, actor=alice_actor)
     door.add_port(static_component, number=3307)
-    assert "A third-party component has one port" in door.answer
+    assert "third-party components can only have one port" in door.answer
     assert list(static_component.ports.values_list("number", flat=True)) == [3306]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from typing import Any
 
@@ -10,11 +9,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from components.models import ApiToken
-
-
-def token_digest(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
+from components.models import ApiToken, token_digest
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):

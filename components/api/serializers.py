@@ -26,6 +26,8 @@ from instances.models import (
     normalise_networks,
 )
 from instances.selectors import ComponentStatus, component_status, routed_count
+from instances.services import address_parse_checked
+from kato_console.core.errors import ComponentError
 
 MAX_ADDRESSES = 100
 MAX_VALUE_LENGTH = 65536
@@ -214,9 +216,6 @@ class ComponentUpdateSerializer(serializers.Serializer):
 
 def parse_address_field(text: str) -> Address:
     """Parse one address and apply the network policy; the reason goes to the field's messages."""
-    from components.services import ComponentError
-    from instances.services import address_parse_checked
-
     try:
         return address_parse_checked(text)
     except ComponentError as error:

@@ -28,13 +28,16 @@ from components.api import serializers as s
 from components.api.permissions import TeamRolePermission, can_write
 from components.api.renderers import DotenvRenderer, ShellRenderer
 from components.api.schema import error_responses
-from components.audit import Actor
-from components.models import Actor as ActorKind
 from components.models import ApiToken, Component, Dependency, EnvVar, Port, Role, Team
-from components.services import ComponentError
 from components.validation import ENV_NAME_RE, SERVICE_ID_RE
+from instances import environment as resolved
 from instances import services as instance_services
+from instances.health import credentials_withheld_warning, greeting_only_warning
 from instances.models import HealthCheck, Instance
+from instances.sweep import probe_component_now
+from kato_console.core.audit import Actor
+from kato_console.core.errors import ComponentConflict, ComponentError
+from kato_console.core.models import ActorKind
 
 _MAX_ID = 2**63 - 1
 
@@ -116,7 +119,7 @@ class ConsoleApi(APIView):
         return reveal
 
     def handle_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, services.ComponentConflict):
+        if isinstance(exc, ComponentConflict):
             exc = _Conflict(str(exc))
         elif isinstance(exc, ComponentError):
             exc = exceptions.ValidationError(
@@ -212,9 +215,7 @@ class ComponentListApi(ConsoleApi):
         data = _validated(s.ComponentCreateSerializer, request.data)
         application = self._application(data.pop("application"), data.pop("team", ""))
         self.check_object_permissions(request, application.team)
-        component = services.component_create_with_addresses(
-            application=application, actor=self.actor(), **data
-        )
+        component = instance_services.component_create(application=application, actor=self.actor(), **data)
         component = selectors.component_for_user(request.user, component.service_id)
         return Response(self.component_detail(component), status=status.HTTP_201_CREATED)
 
@@ -398,7 +399,7 @@ class PortDetailApi(ConsoleApi):
 
 
 def _env_values(component: Component, variables: list[EnvVar]) -> dict[str, str]:
-    return {var.name: environment.generated_value(component, var) for var in variables if var.generated}
+    return {var.name: resolved.generated_value(component, var) for var in variables if var.generated}
 
 
 class EnvVarListApi(ConsoleApi):
@@ -545,7 +546,7 @@ class EffectiveEnvironmentApi(ConsoleApi):
         reveal = self.reveal_requested(
             component.team, default=text_format and can_write(request, component.team)
         )
-        entries = environment.effective_environment(component)
+        entries = resolved.effective_environment(component)
         if reveal:
             services.env_reveal(
                 component=component,
@@ -715,8 +716,6 @@ class InstanceDetailApi(ConsoleApi):
 
 def health_check_warnings(check: HealthCheck, withheld: list[str]) -> list[str]:
     """What the person configuring the check should know (the MySQL greeting-only probe, for one)."""
-    from instances.health import credentials_withheld_warning, greeting_only_warning
-
     warnings = [greeting_only_warning(check), credentials_withheld_warning(check, withheld)]
     return [warning for warning in warnings if warning]
 
@@ -785,19 +784,10 @@ class ProbeApi(ConsoleApi):
         "KATO_PROBE_NOW_WAIT_S seconds",
         parameters=[SERVICE_ID_PARAM],
         request=None,
-        responses={200: ProbeNowSerializer, **error_responses(401, 403, 404, 501)},
+        responses={200: ProbeNowSerializer, **error_responses(401, 403, 404)},
     )
     def post(self, request: Request, service_id: str) -> Response:
         component = self.get_component(service_id)
-        probe_component_now = _probe_component_now()
-        if probe_component_now is None:
-            return Response(
-                {
-                    "detail": "Probing on demand is not available in this installation yet; the background "
-                    "checks still run."
-                },
-                status=status.HTTP_501_NOT_IMPLEMENTED,
-            )
         probed = probe_component_now(component=component, actor=self.actor())
         rows = [
             {
@@ -810,7 +800,7 @@ class ProbeApi(ConsoleApi):
             }
             for instance, result in probed
         ]
-        pending = getattr(probed, "pending", [])
+        pending = probed.pending
         return Response(
             ProbeNowSerializer(
                 {"results": rows, "pending": pending, "detail": _probe_now_detail(pending)}
@@ -832,10 +822,3 @@ def _probe_now_detail(pending: list[Any]) -> str:
 def _check_timeout_s(instance: Instance) -> int:
     check = getattr(instance.component, "health_check", None)
     return check.timeout_s if check is not None else HealthCheck._meta.get_field("timeout_s").default
-
-
-def _probe_component_now() -> Any:
-    """The probe-on-demand service; an installation without it answers 501."""
-    from instances.sweep import probe_component_now
-
-    return probe_component_now

@@ -6,7 +6,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from components import services
-from components.models import Application, AuditEvent, Role
+from components.models import Application, Role
+from kato_console.core.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -7,10 +7,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from components import services
-from components.models import AuditEvent, Component, ComponentKind, Registration
+from components.models import Component, ComponentKind, Registration
+from instances import services as instance_services
 from instances.addresses import parse_address
 from instances.models import Instance
 from instances.services import instance_add
+from kato_console.core.models import AuditEvent
 from tests.api.conftest import url
 
 pytestmark = pytest.mark.django_db
@@ -139,7 +141,7 @@ def test_a_viewer_cannot_create_a_component(viewer_api, application):
 
 def test_it_lists_components_filtered_by_application(api, team, static_component, alice_actor):
     other = services.application_create(team=team, name="Blog", actor=alice_actor)
-    services.component_create(application=other, name="redis", actor=alice_actor)
+    instance_services.component_create(application=other, name="redis", actor=alice_actor)
     everything = api.get("/api/v1/components/").json()
     assert [c["service_name"] for c in everything] == ["mysql", "redis"]
     shop = api.get("/api/v1/components/?application=shop").json()
@@ -159,7 +161,7 @@ def test_the_components_list_costs_the_same_number_of_queries_however_many_there
 ):
     def make(count: int) -> None:
         for n in range(count):
-            component = services.component_create(
+            component = instance_services.component_create(
                 application=application, name=f"db{Component.objects.count()}-{n}", actor=alice_actor
             )
             services.port_create(component=component, number=3306, actor=alice_actor, inner_service=True)
@@ -179,7 +181,9 @@ def test_the_components_list_stays_within_a_fixed_budget(
     api, application, alice_actor, django_assert_max_num_queries
 ):
     for n in range(10):
-        component = services.component_create(application=application, name=f"db{n}", actor=alice_actor)
+        component = instance_services.component_create(
+            application=application, name=f"db{n}", actor=alice_actor
+        )
         instance_add(component=component, address=parse_address(f"10.0.0.{n + 1}"), actor=alice_actor)
     with django_assert_max_num_queries(6):
         assert len(api.get("/api/v1/components/").json()) == 10

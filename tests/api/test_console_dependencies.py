@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from components import services
-from components.models import AuditEvent, ComponentKind, Dependency, Port
+from components.models import ComponentKind, Dependency, Port
+from instances import services as instance_services
+from kato_console.core.models import AuditEvent
 from tests.api.conftest import url
 
 pytestmark = pytest.mark.django_db
@@ -52,7 +54,7 @@ def test_a_third_party_component_depends_on_nothing(api, static_component, inter
 
 
 def test_self_dependencies_and_cycles_are_refused(api, application, internal_component, alice_actor):
-    other = services.component_create(
+    other = instance_services.component_create(
         application=application, name="worker", kind=ComponentKind.INTERNAL, actor=alice_actor
     )
     services.dependency_add(component=other, target=internal_component, actor=alice_actor)
@@ -75,7 +77,7 @@ def test_an_unknown_target_is_a_400_naming_it(api, internal_component, target):
 
 
 def test_another_teams_component_cannot_be_a_target(api, internal_component, other_team, alice_actor):
-    stranger = services.component_create(
+    stranger = instance_services.component_create(
         application=services.application_create(team=other_team, name="Search", actor=alice_actor),
         name="elastic",
         actor=alice_actor,

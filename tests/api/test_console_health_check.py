@@ -7,10 +7,11 @@ import socket
 import pytest
 
 from components import services
-from components.models import AuditEvent, Role
+from components.models import Role
 from instances.addresses import parse_address
 from instances.models import HealthCheck, Instance, Source
 from instances.services import instance_add
+from kato_console.core.models import AuditEvent
 from tests.api.conftest import token_client, url
 
 pytestmark = pytest.mark.django_db
@@ -129,15 +130,6 @@ def test_probe_now_with_nothing_online_answers_an_empty_list(api, static_compone
     response = api.post(url(static_component, "/probe/"))
     assert response.status_code == 200
     assert response.json()["results"] == [] and response.json()["pending"] == []
-
-
-def test_probe_now_answers_501_where_probing_on_demand_is_missing(api, static_component, monkeypatch):
-    from components.api import views
-
-    monkeypatch.setattr(views, "_probe_component_now", lambda: None)
-    response = api.post(url(static_component, "/probe"))
-    assert response.status_code == 501
-    assert "not available" in response.json()["detail"]
 
 
 @pytest.mark.parametrize(

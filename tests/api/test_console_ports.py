@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from components import services
-from components.models import AuditEvent, EnvVar, Port
+from components.models import EnvVar, Port
+from kato_console.core.models import AuditEvent
 from tests.api.conftest import url
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from components import services
-from components.models import AuditEvent, Scope
+from components.models import Scope
+from instances import services as instance_services
+from kato_console.core.models import AuditEvent
 from tests.api.conftest import PHPMYADMIN_DOTENV
 
 pytestmark = pytest.mark.django_db
@@ -54,7 +56,9 @@ def test_component_env_says_what_it_cannot_find(phpmyadmin, path, message):
 
 def test_an_application_slug_two_teams_share_needs_the_team(phpmyadmin, other_team, alice_actor):
     shop = services.application_create(team=other_team, name="Shop", actor=alice_actor)
-    services.component_create(application=shop, name="phpmyadmin", kind="internal", actor=alice_actor)
+    instance_services.component_create(
+        application=shop, name="phpmyadmin", kind="internal", actor=alice_actor
+    )
     with pytest.raises(CommandError, match="--team"):
         _run("component_env", "shop/phpmyadmin")
     assert "MYSQL_USER=shop" in _run("component_env", "shop/phpmyadmin", "--team", "payments")

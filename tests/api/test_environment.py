@@ -7,12 +7,15 @@ import subprocess
 import pytest
 
 from components import services
-from components.audit import SYSTEM
-from components.environment import dotenv_quote, effective_environment, effective_values, shell_quote
-from components.models import AuditEvent, Component, ComponentKind, Scope
+from components.environment import dotenv_quote, effective_values, shell_quote
+from components.models import Component, ComponentKind, Scope
+from instances import services as instance_services
 from instances.addresses import parse_address
+from instances.environment import effective_environment
 from instances.models import Health, Instance
 from instances.services import health_check_update, instance_add
+from kato_console.core.audit import SYSTEM
+from kato_console.core.models import AuditEvent
 from tests.api.conftest import PHPMYADMIN_DOTENV, url
 
 pytestmark = pytest.mark.django_db
@@ -223,7 +226,7 @@ def test_errors_are_json_whatever_the_format(bob_api, phpmyadmin):
 
 
 def test_a_component_without_dependencies_has_its_own_variables(api, application, alice_actor):
-    lonely = services.component_create(
+    lonely = instance_services.component_create(
         application=application, name="cron", kind=ComponentKind.INTERNAL, actor=alice_actor
     )
     services.env_var_set(

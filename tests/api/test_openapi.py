@@ -13,10 +13,11 @@ from django.urls import URLPattern
 
 from components import services
 from components.api import urls as api_urls
-from components.audit import SYSTEM
 from components.models import ComponentKind, Registration, Role
+from instances import services as instance_services
 from instances.addresses import parse_address
 from instances.services import instance_add
+from kato_console.core.audit import SYSTEM
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMATHESIS = Path(sys.executable).with_name("st")
@@ -160,18 +161,18 @@ def _live_data(django_user_model):
     team = services.team_create(name="Payments")
     services.membership_set(team=team, user=user, role=Role.OWNER)
     application = services.application_create(team=team, name="Shop", actor=SYSTEM)
-    mysql = services.component_create(
+    mysql = instance_services.component_create(
         application=application, name="mysql", actor=SYSTEM, registration=Registration.STATIC
     )
     services.port_create(component=mysql, number=3306, actor=SYSTEM, inner_service=True)
     services.env_var_set(component=mysql, name="MYSQL_USER", value="shop", actor=SYSTEM)
     services.env_var_set(component=mysql, name="MYSQL_PASSWORD", value="pw", secret=True, actor=SYSTEM)
     instance = instance_add(component=mysql, address=parse_address("10.0.0.7"), actor=SYSTEM)
-    app = services.component_create(
+    app = instance_services.component_create(
         application=application, name="web", kind=ComponentKind.INTERNAL, actor=SYSTEM
     )
     services.dependency_add(component=app, target=mysql, actor=SYSTEM)
-    idle = services.component_create(
+    idle = instance_services.component_create(
         application=application, name="idle", actor=SYSTEM, registration=Registration.API
     )
     _, key = services.api_token_create(user=user, name="schemathesis")

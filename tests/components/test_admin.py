@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from components import services
+from instances import services as instance_services
 from instances.addresses import parse_address
 from instances.models import WrongSecret
 from instances.services import instance_add
@@ -112,16 +113,14 @@ def test_saving_a_secret_variable_with_an_empty_value_keeps_it(admin_client_, po
 
 
 def test_the_audit_trail_is_read_only(admin_client_, populated):
-    from components.models import AuditEvent
+    from kato_console.core.models import AuditEvent
 
     event = AuditEvent.objects.first()
-    response = admin_client_.get(reverse("admin:components_auditevent_change", args=[event.pk]))
+    response = admin_client_.get(reverse("admin:core_auditevent_change", args=[event.pk]))
     assert response.status_code == 200
     assert 'name="_save"' not in response.content.decode()
-    assert admin_client_.get(reverse("admin:components_auditevent_add")).status_code == 403
-    delete = admin_client_.post(
-        reverse("admin:components_auditevent_delete", args=[event.pk]), {"post": "yes"}
-    )
+    assert admin_client_.get(reverse("admin:core_auditevent_add")).status_code == 403
+    delete = admin_client_.post(reverse("admin:core_auditevent_delete", args=[event.pk]), {"post": "yes"})
     assert delete.status_code == 403
     assert AuditEvent.objects.filter(pk=event.pk).exists()
 
@@ -238,7 +237,8 @@ def inline_management(prefix: str, total: int = 0, initial: int = 0) -> dict[str
 def test_adding_a_component_creates_it_with_its_health_check_and_audit_event(
     admin_client_, populated, application
 ):
-    from components.models import AuditEvent, Component
+    from components.models import Component
+    from kato_console.core.models import AuditEvent
 
     data = {
         "application": application.pk,
@@ -283,8 +283,8 @@ def test_a_port_alias_that_clashes_with_a_variable_is_a_form_error(
 
 
 def populated_actor(populated):
-    from components.audit import Actor
     from components.models import ApiToken
+    from kato_console.core.audit import Actor
 
     return Actor.for_user(ApiToken.objects.get(name="ci").user, "127.0.0.1")
 
@@ -303,7 +303,8 @@ def test_it_refuses_to_delete_a_component_others_depend_on_and_says_why(
 def test_the_bulk_delete_removes_what_it_may_and_reports_the_refusal(
     admin_client_, populated, static_component, api_component
 ):
-    from components.models import AuditEvent, Component
+    from components.models import Component
+    from kato_console.core.models import AuditEvent
 
     response = admin_client_.post(
         reverse("admin:components_component_changelist"),
@@ -357,7 +358,7 @@ def test_the_dependency_rows_cost_no_query_each(
     with CaptureQueriesContext(connection) as one:
         admin_client_.get(url)
     for n in range(5):
-        target = services.component_create(application=application, name=f"db{n}", actor=alice_actor)
+        target = instance_services.component_create(application=application, name=f"db{n}", actor=alice_actor)
         services.dependency_add(component=internal_component, target=target, actor=alice_actor)
     with CaptureQueriesContext(connection) as six:
         response = admin_client_.get(url)

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from components import services
 from components.models import ComponentKind
+from instances import services as instance_services
 from instances.addresses import parse_address
 from instances.services import instance_add
 
@@ -30,7 +31,7 @@ def world(static_component, alice_actor):
     instance = instance_add(component=static_component, address=parse_address("10.0.0.7"), actor=alice_actor)
     services.port_create(component=static_component, number=3306, protocol="mysql", actor=alice_actor)
     services.env_var_set(component=static_component, name="MYSQL_USER", value="shop", actor=alice_actor)
-    target = services.component_create(
+    target = instance_services.component_create(
         application=static_component.application, name="cache", actor=alice_actor, kind=ComponentKind.INTERNAL
     )
     return static_component, instance, target

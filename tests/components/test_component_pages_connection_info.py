@@ -6,9 +6,10 @@ import pytest
 from django.urls import reverse
 
 from components import services
-from components.models import AuditEvent, EnvVar
+from components.models import EnvVar
 from instances.addresses import parse_address
 from instances.services import health_check_update, instance_add
+from kato_console.core.models import AuditEvent
 from tests.components.pages_support import hx, text
 
 pytestmark = pytest.mark.django_db

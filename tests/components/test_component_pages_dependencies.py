@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from components import services
 from components.models import ComponentKind, Dependency
+from instances import services as instance_services
 from tests.components.pages_support import hx, text
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +26,7 @@ def test_the_choice_offers_the_teams_other_components_only(
     alice_client, phpmyadmin, static_component, other_team, alice_actor
 ):
     elsewhere = services.application_create(team=other_team, name="Hidden", actor=alice_actor)
-    stranger = services.component_create(application=elsewhere, name="stranger", actor=alice_actor)
+    stranger = instance_services.component_create(application=elsewhere, name="stranger", actor=alice_actor)
     page = text(alice_client.get(_url(phpmyadmin)))
     assert f'<option value="{static_component.service_id}">mysql</option>' in page
     assert stranger.service_id not in page and f'<option value="{phpmyadmin.service_id}"' not in page
@@ -68,7 +69,7 @@ def test_a_third_party_component_cannot_depend_and_the_page_says_why(
 
 
 def test_a_cycle_is_refused_naming_the_components(alice_client, phpmyadmin, application, alice_actor):
-    web = services.component_create(
+    web = instance_services.component_create(
         application=application, name="web", actor=alice_actor, kind=ComponentKind.INTERNAL
     )
     services.dependency_add(component=web, target=phpmyadmin, actor=alice_actor)

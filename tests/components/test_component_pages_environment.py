@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from components import services
-from components.models import AuditEvent
+from kato_console.core.models import AuditEvent
 from tests.components.pages_support import hx, text
 
 pytestmark = pytest.mark.django_db

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from components import services
 from components.models import ComponentKind
+from instances import services as instance_services
 from tests.components.pages_support import query_count, seed
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +34,7 @@ def _world(team, alice_actor, *, name: str, components: int, instances: int):
     services.env_var_set(
         component=target, name="DB_PASSWORD", value="pw-123456", secret=True, actor=alice_actor
     )
-    app = services.component_create(
+    app = instance_services.component_create(
         application=application, name=f"{name}-app", actor=alice_actor, kind=ComponentKind.INTERNAL
     )
     services.dependency_add(component=app, target=target, actor=alice_actor, open_inner=True)

@@ -15,8 +15,9 @@ import pytest
 from django.db import connection
 
 from components import services
-from components.audit import Actor
 from components.models import Application, Component, ComponentKind, Dependency, EnvVar, Registration, Scope
+from instances import services as instance_services
+from kato_console.core.audit import Actor
 
 ROUNDS = 15
 
@@ -47,7 +48,7 @@ def at_once(*writes: Callable[[], Any]) -> list[str]:
 
 
 def internal(application: Application, actor: Actor, name: str) -> Component:
-    return services.component_create(
+    return instance_services.component_create(
         application=application, name=name, actor=actor, kind=ComponentKind.INTERNAL, image="app:1"
     )
 
@@ -79,7 +80,7 @@ def test_two_dependencies_never_both_get_the_same_new_variable_at_once(
     for round_ in range(ROUNDS):
         app = internal(application, alice_actor, f"app{round_}")
         targets = [
-            services.component_create(
+            instance_services.component_create(
                 application=application,
                 name=f"{name}{round_}",
                 actor=alice_actor,

@@ -8,10 +8,11 @@ from django.db import IntegrityError, connection, transaction
 
 from components import services
 from components.models import Component, ComponentKind, Dependency, EnvVar, Port, Registration
-from components.services import ComponentError
+from instances import services as instance_services
 from instances.addresses import parse_address
 from instances.models import HealthCheck, Instance
 from instances.services import instance_add
+from kato_console.core.errors import ComponentError
 
 pytestmark = [pytest.mark.both_databases, pytest.mark.django_db]
 
@@ -29,14 +30,18 @@ def message_of(excinfo: pytest.ExceptionInfo[ComponentError]) -> str:
 
 
 def test_it_derives_a_dns_label_service_name_from_the_display_name(application, alice_actor):
-    component = services.component_create(application=application, name="RDS MySQL (prod)", actor=alice_actor)
+    component = instance_services.component_create(
+        application=application, name="RDS MySQL (prod)", actor=alice_actor
+    )
     assert component.service_name == "rds-mysql-prod"
     assert len(component.service_id) == 32
 
 
 def test_it_refuses_a_service_name_that_is_not_a_dns_label(application, alice_actor):
     with pytest.raises(ComponentError) as excinfo:
-        services.component_create(application=application, name="db", service_name="DB_1", actor=alice_actor)
+        instance_services.component_create(
+            application=application, name="db", service_name="DB_1", actor=alice_actor
+        )
     assert "DNS label" in message_of(excinfo)
     assert not Component.objects.filter(name="db").exists()
     refused_by_database(
@@ -54,7 +59,7 @@ def test_it_refuses_a_second_component_with_the_same_service_name_in_a_team(
     static_component, application, alice_actor
 ):
     with pytest.raises(ComponentError) as excinfo:
-        services.component_create(
+        instance_services.component_create(
             application=application, name="MySQL", service_name="mysql", actor=alice_actor
         )
     assert "already uses this service name" in message_of(excinfo)
@@ -71,13 +76,15 @@ def test_it_refuses_a_second_component_with_the_same_service_name_in_a_team(
 
 def test_it_allows_the_same_service_name_in_another_team(static_component, other_team, alice_actor):
     elsewhere = services.application_create(team=other_team, name="Shop", actor=alice_actor)
-    component = services.component_create(application=elsewhere, name="mysql", actor=alice_actor)
+    component = instance_services.component_create(application=elsewhere, name="mysql", actor=alice_actor)
     assert component.service_name == static_component.service_name
 
 
 def test_it_refuses_an_image_on_a_third_party_component(application, alice_actor):
     with pytest.raises(ComponentError) as excinfo:
-        services.component_create(application=application, name="db", image="mysql:8", actor=alice_actor)
+        instance_services.component_create(
+            application=application, name="db", image="mysql:8", actor=alice_actor
+        )
     assert "no image" in message_of(excinfo)
     refused_by_database(
         lambda: Component.objects.create(
@@ -231,7 +238,7 @@ def test_it_refuses_a_dependency_of_a_third_party_component(
 
 def test_it_refuses_a_dependency_cycle_and_names_it(application, alice_actor):
     web, worker, cache = (
-        services.component_create(
+        instance_services.component_create(
             application=application, name=n, kind=ComponentKind.INTERNAL, actor=alice_actor
         )
         for n in ("web", "worker", "cache")
@@ -262,8 +269,8 @@ def test_it_refuses_a_duplicate_dependency(internal_component, static_component,
 def test_it_refuses_a_dependency_whose_connection_information_collides(
     application, internal_component, alice_actor
 ):
-    primary = services.component_create(application=application, name="mysql-a", actor=alice_actor)
-    replica = services.component_create(application=application, name="mysql-b", actor=alice_actor)
+    primary = instance_services.component_create(application=application, name="mysql-a", actor=alice_actor)
+    replica = instance_services.component_create(application=application, name="mysql-b", actor=alice_actor)
     for component in (primary, replica):
         services.env_var_set(component=component, name="MYSQL_USER", value="app", actor=alice_actor)
     services.dependency_add(component=internal_component, target=primary, actor=alice_actor)
@@ -344,6 +351,8 @@ def test_every_change_is_audited_without_secret_values(static_component, alice_a
 
 def test_a_registration_method_is_required_for_a_third_party_component(application, alice_actor):
     with pytest.raises(ComponentError) as excinfo:
-        services.component_create(application=application, name="db", registration="", actor=alice_actor)
+        instance_services.component_create(
+            application=application, name="db", registration="", actor=alice_actor
+        )
     assert "Choose how instances are registered" in message_of(excinfo)
     assert Registration.API in Registration.values

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from instances import services as instance_services
 from instances.addresses import parse_address
 from instances.services import instance_add
 
@@ -82,10 +83,11 @@ def test_an_unknown_component_is_404(alice_client):
 def test_the_application_page_costs_a_fixed_number_of_queries(
     alice_client, application, alice_actor, django_assert_max_num_queries
 ):
-    from components import services
 
     for n in range(15):
-        component = services.component_create(application=application, name=f"db-{n}", actor=alice_actor)
+        component = instance_services.component_create(
+            application=application, name=f"db-{n}", actor=alice_actor
+        )
         instance_add(component=component, address=parse_address(f"10.0.0.{n + 1}"), actor=alice_actor)
     with django_assert_max_num_queries(12):
         response = alice_client.get(reverse("application", args=[application.slug]))

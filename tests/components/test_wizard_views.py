@@ -13,9 +13,11 @@ import pytest
 from django.urls import reverse
 
 from components import services
-from components.models import Application, AuditEvent, Component, Registration, Role
+from components.models import Application, Component, Registration, Role
+from instances import services as instance_services
 from instances.connectivity import TEST_TIMEOUT_S
 from instances.models import HealthCheck, Instance
+from kato_console.core.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -366,7 +368,7 @@ def test_create_in_a_new_application(alice_client, application, team):
 
 def test_a_name_taken_meanwhile_sends_back_to_step_1_with_the_reason(alice_client, application, alice_actor):
     url = _submitted(alice_client, application, registration="api")
-    services.component_create(application=application, name="mysql", actor=alice_actor)
+    instance_services.component_create(application=application, name="mysql", actor=alice_actor)
     response = alice_client.post(url + "create/")
     assert response.status_code == 200
     assert "already has a component with the service name mysql" in _errors(response)

@@ -12,12 +12,13 @@ import pytest
 from django.utils import timezone
 
 from components import services
-from components.audit import Actor
 from components.models import Application, Component
+from instances import services as instance_services
 from instances.addresses import parse_address
 from instances.models import Instance
 from instances.services import health_check_update, instance_add
 from instances.sweep import RoundReport, sweep_round
+from kato_console.core.audit import Actor
 from tests.instances import probe_servers
 from tests.instances.probe_servers import Handler, LoopbackServer, Serve, close_at_once, closed_port
 
@@ -34,7 +35,7 @@ def checked_component(
     application: Application, actor: Actor, *, name: str = "db", port: int | None = None, **check: Any
 ) -> Component:
     """A static third-party component whose health check has these settings (timeout 1 s)."""
-    component = services.component_create(application=application, name=name, actor=actor)
+    component = instance_services.component_create(application=application, name=name, actor=actor)
     if port is not None:
         services.port_create(component=component, number=port, protocol="tcp", actor=actor)
     settings = {"timeout_s": 1, "interval_s": 5, **check}

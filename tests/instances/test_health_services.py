@@ -8,10 +8,11 @@ import secrets
 import pytest
 
 from components import services
-from components.audit import Actor
 from components.models import Application, Component
+from instances import services as instance_services
 from instances.models import Instance, Status
 from instances.services import health_check_update
+from kato_console.core.audit import Actor
 from tests.instances import sweeping
 from tests.instances.sweeping import add_instance, fresh, sweep_rounds
 from tests.support import require_service
@@ -31,7 +32,7 @@ def component_with(
     **check: object,
 ) -> Component:
     """A component as the wizard makes it: a port with its protocol, connection information, a check."""
-    component = services.component_create(application=application, name=name, actor=actor)
+    component = instance_services.component_create(application=application, name=name, actor=actor)
     services.port_create(component=component, number=port, protocol=protocol, inner_service=True, actor=actor)
     for variable, value in (variables or {}).items():
         services.env_var_set(

@@ -12,11 +12,12 @@ import json
 import pytest
 
 from components import services
-from components.audit import Actor
 from components.models import Application, Component, Registration
+from instances import services as instance_services
 from instances.models import Instance, Source, Status
 from instances.services import health_check_update
 from instances.sweep import probe_component_now
+from kato_console.core.audit import Actor
 from tests.instances import probe_servers
 from tests.instances.probe_servers import FakeMySQL, FakePostgres, LoopbackServer, recording_redis
 from tests.instances.sweeping import add_instance, fresh, sweep_rounds
@@ -37,7 +38,7 @@ def credentialed_component(
     **check: object,
 ) -> Component:
     """A component whose check logs in with APP_USER / APP_PASSWORD from its connection information."""
-    component = services.component_create(
+    component = instance_services.component_create(
         application=application, name=kind, actor=actor, registration=registration
     )
     services.port_create(component=component, number=1000, protocol=kind, actor=actor)

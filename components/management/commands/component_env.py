@@ -13,7 +13,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from components import environment, services
 from components.api.serializers import EffectiveVariableSerializer
-from components.audit import SYSTEM
+from instances import environment as resolved
+from kato_console.core.audit import SYSTEM
 
 
 class Command(BaseCommand):
@@ -26,10 +27,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, component: str, format: str, team: str, **options: Any) -> None:
         try:
-            target = environment.component_by_path(component, team=team)
+            target = resolved.component_by_path(component, team=team)
         except LookupError as error:
             raise CommandError(str(error)) from None
-        entries = environment.effective_environment(target)
+        entries = resolved.effective_environment(target)
         services.env_reveal(
             component=target,
             actor=SYSTEM,

@@ -16,7 +16,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from components import environment, services
-from components.audit import SYSTEM
+from instances import environment as resolved
+from kato_console.core.audit import SYSTEM
 
 
 class Command(BaseCommand):
@@ -33,10 +34,10 @@ class Command(BaseCommand):
         if not program:
             raise CommandError("Name the program to run after --, e.g. run_with_env shop/phpmyadmin -- env")
         try:
-            target = environment.component_by_path(component, team=team)
+            target = resolved.component_by_path(component, team=team)
         except LookupError as error:
             raise CommandError(str(error)) from None
-        entries = environment.effective_environment(target)
+        entries = resolved.effective_environment(target)
         services.env_reveal(
             component=target, actor=SYSTEM, names=environment.secret_names(entries), via="run_with_env"
         )

@@ -1,0 +1,109 @@
+"""The effective environment of a component as stored now: its dependencies' connection information
+and its own variables, with the generated ``A_HOST`` / ``A_PORT`` filled in (DESIGN.md section 6).
+
+``components.environment`` orders and overrides (pure); this module reads the rows it needs in a
+fixed number of queries and supplies the generated values, which come from the instances: the
+component's internal address is ``<service_name>.<KATO_SERVICE_DOMAIN>`` and the port's number when
+the deployment has platform DNS, otherwise the host and port of its best routed instance.
+"""
+
+from __future__ import annotations
+
+import math
+
+from django.conf import settings
+from django.db.models import Prefetch
+
+from components.environment import EnvEntry, resolve
+from components.models import Component, EnvVar, Scope
+from instances.models import Instance, Status
+from instances.selectors import instance_statuses
+
+
+def effective_environment(component: Component) -> list[EnvEntry]:
+    """Every variable ``component`` receives: its dependencies' connection information, then its own."""
+    return resolve(component, _dependency_targets(component), generated_value)
+
+
+def generated_value(component: Component, var: EnvVar) -> str:
+    """A variable's value; for a generated ``A_HOST`` / ``A_PORT`` the internal address (it uses the
+    prefetched ports and instances)."""
+    if not var.generated:
+        return var.value
+    for port in component.ports.all():
+        if var.name == f"{port.alias}_HOST":
+            return _internal_address(component, port.number)[0]
+        if var.name == f"{port.alias}_PORT":
+            return _internal_address(component, port.number)[1]
+    return var.value
+
+
+def best_routed_instance(component: Component) -> Instance | None:
+    """The instance dependents should reach: healthy first, then the lowest latency, then a stable order."""
+    routed = [
+        (instance, status)
+        for instance, status in instance_statuses(component)
+        if status in (Status.HEALTHY, Status.UNKNOWN)
+    ]
+    if not routed:
+        return None
+    return min(
+        routed,
+        key=lambda pair: (
+            pair[1] != Status.HEALTHY,
+            pair[0].latency_ms if pair[0].latency_ms is not None else math.inf,
+            pair[0].host,
+            pair[0].port or 0,
+            pair[0].pk,
+        ),
+    )[0]
+
+
+def _internal_address(component: Component, port_number: int) -> tuple[str, str]:
+    domain = (settings.KATO_SERVICE_DOMAIN or "").strip(".")
+    if domain:
+        return f"{component.service_name}.{domain}", str(port_number)
+    instance = best_routed_instance(component)
+    if instance is None:
+        # Nothing is routed right now: there is no host to give, but the port is still known.
+        return "", str(port_number)
+    return instance.host, str(instance.port or port_number)
+
+
+def _dependency_targets(component: Component) -> list[Component]:
+    return list(
+        Component.objects.filter(dependents__component=component)
+        .select_related("health_check", "application")
+        .prefetch_related(
+            Prefetch("env_vars", queryset=EnvVar.objects.filter(scope=Scope.OUTER).order_by("name")),
+            "ports",
+            Prefetch("instances", queryset=Instance.objects.order_by("host", "port", "id")),
+        )
+        .order_by("service_name", "pk")
+    )
+
+
+# Lookup for operators (management commands): the operator is not a team member, they run the server.
+
+
+def component_by_path(path: str, *, team: str = "") -> Component:
+    """The component ``<application slug>/<service name>``; raises LookupError with a sentence."""
+    app_slug, _, service_name = path.strip().partition("/")
+    if not app_slug or not service_name or "/" in service_name:
+        raise LookupError(f"{path!r} is not <application>/<component>, for example shop/mysql.")
+    candidates = Component.objects.filter(application__slug=app_slug, service_name=service_name)
+    if team:
+        candidates = candidates.filter(team__slug=team)
+    found = list(candidates.select_related("team", "application", "health_check")[:10])
+    if not found:
+        raise LookupError(f"There is no component {service_name!r} in an application {app_slug!r}.")
+    if len(found) > 1:
+        teams = ", ".join(sorted(c.team.slug for c in found))
+        raise LookupError(f"Several teams have {path}: {teams}. Say which one with --team.")
+    return (
+        Component.objects.select_related("team", "application", "health_check")
+        .prefetch_related(
+            "ports", Prefetch("instances", queryset=Instance.objects.order_by("host", "port", "id"))
+        )
+        .get(pk=found[0].pk)
+    )

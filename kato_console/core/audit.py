@@ -1,0 +1,163 @@
+"""Who did something, and the one way the audit trail is written (docs/architecture.md).
+
+``audit_record`` writes one event through the ORM; ``audit_record_many`` writes many in one
+statement (the sweep's health transitions), and ``audit_insert_sql`` is what a hand-written statement
+that audits in the same round trip uses (the instance API's add on PostgreSQL). Every detail is
+redacted first: values under secret-looking keys never reach the table.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from django.db import connection
+from django.db.models import Model
+from django.http import HttpRequest
+from django.utils import timezone
+
+from kato_console.core.models import ActorKind, AuditEvent
+from kato_console.core.net import client_ip
+
+REDACTED = "[redacted]"
+_SECRET_WORDS = ("secret", "password", "token", "key")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The requester of a change: a signed-in user, an API token's user, the API secret key, or the system."""
+
+    kind: str
+    user: Any = None
+    remote_addr: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "remote_addr", client_ip(self.remote_addr))
+
+    @classmethod
+    def for_user(cls, user: Any, remote_addr: str | None = None) -> Actor:
+        return cls(ActorKind.USER, user, remote_addr)
+
+    @classmethod
+    def from_request(cls, request: HttpRequest) -> Actor:
+        """The signed-in user of a page, admin or console-API request, with the client address the
+        audit trail keeps (``REMOTE_ADDR``, which the trusted-proxies middleware has resolved)."""
+        return cls.for_user(request.user, request.META.get("REMOTE_ADDR"))
+
+    @classmethod
+    def api_key(cls, remote_addr: str | None = None) -> Actor:
+        return cls(ActorKind.API_KEY, None, remote_addr)
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(ActorKind.SYSTEM)
+
+
+SYSTEM = Actor.system()
+
+
+def redact(detail: dict[str, Any], *, secret_names: set[str] | None = None) -> dict[str, Any]:
+    """Replace every text under a key that looks secret (or is a named secret variable) by a marker.
+
+    Only values are redacted, not words: a boolean, a number or null under such a key (the
+    ``secret`` flag of a variable, ``use_credentials``) tells nothing secret and is kept, while every
+    string under it, however deep in dicts and lists, is hidden.
+    """
+    names = secret_names or set()
+    return {key: _redacted(value, _looks_secret(key, names), names) for key, value in detail.items()}
+
+
+def _looks_secret(key: object, names: set[str]) -> bool:
+    lowered = str(key).lower()
+    return key in names or any(word in lowered for word in _SECRET_WORDS)
+
+
+def _redacted(value: Any, secret: bool, names: set[str]) -> Any:
+    if isinstance(value, dict):
+        return {
+            key: _redacted(item, secret or _looks_secret(key, names), names) for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_redacted(item, secret, names) for item in value]
+    if secret and isinstance(value, str) and value:
+        return REDACTED
+    return value
+
+
+def _user_of(actor: Actor) -> Any:
+    return actor.user if actor.user is not None and actor.user.is_authenticated else None
+
+
+def audit_record(
+    *,
+    actor: Actor,
+    action: str,
+    team: Model | None = None,
+    component: Model | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Write one audit event, its detail redacted; the team defaults to the component's."""
+    if team is None and component is None:
+        raise ValueError("An audit event belongs to a team: give the team or the component.")
+    return AuditEvent.objects.create(
+        team_id=team.pk if team is not None else component.team_id,  # type: ignore[union-attr]
+        component=component,
+        component_label=component.name if component is not None else "",  # type: ignore[attr-defined]
+        actor=actor.kind,
+        user=_user_of(actor),
+        action=action,
+        detail=redact(detail or {}),
+        remote_addr=actor.remote_addr,
+    )
+
+
+class EventRow(NamedTuple):
+    """One event for ``audit_record_many``."""
+
+    team_id: int
+    component_id: int | None
+    component_label: str
+    action: str
+    detail: dict[str, Any]
+
+
+def audit_record_many(*, actor: Actor, events: Sequence[EventRow]) -> None:
+    """Write many events of one actor in one INSERT, their details redacted.
+
+    The rows go in as one JSON document: a sweep's first round, or a network partition, turns
+    thousands of instances at once, and building as many model objects would cost more CPU than
+    their probes did.
+    """
+    if not events:
+        return
+    rows = [[e.team_id, e.component_id, e.component_label, e.action, redact(e.detail)] for e in events]
+    created_at = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _insert_many_sql(connection.vendor),
+            [created_at, actor.kind, json.dumps(rows, separators=(",", ":"))],
+        )
+
+
+@functools.cache
+def _insert_many_sql(vendor: str) -> str:
+    table = AuditEvent._meta.db_table
+    if vendor == "postgresql":
+        team, component, label, action = (
+            f"CAST(e ->> {index} AS {AuditEvent._meta.get_field(name).db_type(connection)})"
+            for index, name in enumerate(("team", "component", "component_label", "action"))
+        )
+        detail = f"CAST(e -> 4 AS {AuditEvent._meta.get_field('detail').db_type(connection)})"
+        source = "json_array_elements(CAST(%s AS json)) AS e"
+    else:
+        team, component, label, action, detail = (
+            f"json_extract(e.value, '$[{index}]')" for index in range(5)
+        )
+        source = "json_each(%s) AS e"
+    return (
+        f"INSERT INTO {table} (created_at, actor, team_id, component_id, component_label, action, detail) "  # noqa: S608
+        f"SELECT %s, %s, {team}, {component}, {label}, {action}, {detail} FROM {source}"
+    )
