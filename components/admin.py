@@ -329,8 +329,11 @@ class ComponentAdmin(ThroughServices):
         by_component = defaultdict(list)
         for instance, result in probed:
             by_component[instance.component_id].append((instance, result))
+        pending = defaultdict(list)
+        for instance in probed.pending:
+            pending[instance.component_id].append(instance)
         for component in queryset:
-            report_probes(self, request, component.name, by_component[component.pk])
+            report_probes(self, request, component.name, by_component[component.pk], pending[component.pk])
 
 
 @admin.register(Port)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
 
 from components.models import Component, Protocol
-from instances.models import CheckKind
+from instances.models import INTERVAL_S_MAX, INTERVAL_S_MIN, TIMEOUT_S_MAX, CheckKind, HealthCheck
 from kato_console.core.errors import ComponentError
 
 
@@ -95,8 +96,10 @@ class HealthCheckForm(forms.Form):
     path = forms.CharField(
         label="Path", max_length=500, required=False, help_text="HTTP checks only, e.g. /healthz."
     )
-    interval_s = forms.IntegerField(label="Interval (seconds)", min_value=1, max_value=86400)
-    timeout_s = forms.IntegerField(label="Timeout (seconds)", min_value=1, max_value=600)
+    interval_s = forms.IntegerField(
+        label="Interval (seconds)", min_value=INTERVAL_S_MIN, max_value=INTERVAL_S_MAX
+    )
+    timeout_s = forms.IntegerField(label="Timeout (seconds)", min_value=1, max_value=TIMEOUT_S_MAX)
     success_threshold = forms.IntegerField(label="Success threshold", min_value=1, max_value=100)
     failure_threshold = forms.IntegerField(label="Failure threshold", min_value=1, max_value=100)
     use_credentials = forms.BooleanField(
@@ -104,6 +107,32 @@ class HealthCheckForm(forms.Form):
         required=False,
         help_text="Log in with the component's connection information (*_USER, *_PASSWORD).",
     )
+    credential_networks = forms.CharField(
+        label="Credential networks",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Networks (CIDR, one a line or separated by commas) whose addresses registered through "
+        "the API also receive the login; addresses added by members always do. Only owners change them.",
+    )
+
+    def __init__(self, *args: Any, api_registration: bool = True, owner: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not api_registration:
+            del self.fields["credential_networks"]
+        elif not owner:
+            self.fields["credential_networks"].disabled = True
+
+    def clean_credential_networks(self) -> list[str]:
+        value = self.cleaned_data.get("credential_networks") or ""
+        if isinstance(value, list):  # a disabled field keeps its initial value
+            return value
+        return [part for part in re.split(r"[\s,]+", value) if part]
+
+    @staticmethod
+    def initial_of(check: HealthCheck) -> dict[str, Any]:
+        initial = {field: getattr(check, field) for field in HealthCheckForm.base_fields}
+        initial["credential_networks"] = "\n".join(check.credential_networks or [])
+        return initial
 
 
 class EventFilterForm(forms.Form):

@@ -34,7 +34,7 @@ from components.forms_component import (
     RenameForm,
     add_service_errors,
 )
-from components.models import Component, EnvVar, Port, Registration, Scope
+from components.models import Component, EnvVar, Port, Registration, Role, Scope
 from instances import environment as resolved
 from instances import services as instance_services
 from instances.health import greeting_only_warning
@@ -666,18 +666,29 @@ def environment_download(request: HttpRequest, service_id: str) -> HttpResponse:
 # Health check
 
 
-def _health_check_form(check: HealthCheck | None) -> HealthCheckForm:
-    check = check or HealthCheck()
-    return HealthCheckForm(initial={field: getattr(check, field) for field in HealthCheckForm.base_fields})
+def _health_check_form(
+    component: Component, check: HealthCheck | None, owner: bool, data: Any = None
+) -> HealthCheckForm:
+    return HealthCheckForm(
+        data,
+        initial=HealthCheckForm.initial_of(check or HealthCheck()),
+        api_registration=component.uses_api_registration,
+        owner=owner,
+    )
 
 
-def _health_page(component: Component, can_write: bool, **extra: Any) -> dict[str, Any]:
+def _is_owner(request: HttpRequest, component: Component) -> bool:
+    membership = selectors.membership_for(request.user, component.team)
+    return membership is not None and membership.role == Role.OWNER
+
+
+def _health_page(component: Component, can_write: bool, owner: bool, **extra: Any) -> dict[str, Any]:
     check = _health_check(component)
     context = _frame(component, can_write, "health-check")
     context.update(
         {
             "health_check": check,
-            "form": _health_check_form(check),
+            "form": _health_check_form(component, check, owner),
             "check_warning": greeting_only_warning(check) if check is not None and check.enabled else "",
             "probe_results": None,
         }
@@ -693,7 +704,9 @@ def health_check(request: HttpRequest, service_id: str) -> HttpResponse:
     if request.method == "POST":
         if not can_write:
             raise PermissionDenied("Viewers can look at a component but not change it.")
-        form = HealthCheckForm(request.POST)
+        form = _health_check_form(
+            component, _health_check(component), _is_owner(request, component), request.POST
+        )
         if form.is_valid():
             try:
                 instance_services.health_check_update(
@@ -706,7 +719,7 @@ def health_check(request: HttpRequest, service_id: str) -> HttpResponse:
                     request, "component-health-check", component, "Saved the health check; it applies now."
                 )
         extra["form"] = form
-    context = _health_page(component, can_write, **extra)
+    context = _health_page(component, can_write, _is_owner(request, component), **extra)
     return render(request, "components/health_check.html", context)
 
 
@@ -719,7 +732,9 @@ def probe_now(request: HttpRequest, service_id: str) -> HttpResponse:
         return render(request, "components/_probe_results.html", {"probe_results": results})
     component = selectors.component_page_for_user(request.user, service_id)
     return render(
-        request, "components/health_check.html", _health_page(component, True, probe_results=results)
+        request,
+        "components/health_check.html",
+        _health_page(component, True, _is_owner(request, component), probe_results=results),
     )
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
@@ -27,11 +29,24 @@ from kato_console.core.errors import ComponentError
 
 
 def report_probes(
-    model_admin: admin.ModelAdmin, request: HttpRequest, what: str, probed: list[tuple[Instance, ProbeResult]]
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    what: str,
+    probed: list[tuple[Instance, ProbeResult]],
+    pending: Sequence[Instance] = (),
 ) -> None:
-    """One message per probed set: how many answered, and what went wrong with the others."""
+    """One message per probed set: how many answered, and what went wrong with the others; and
+    how many were still being probed when "Probe now" stopped waiting."""
+    if pending:
+        model_admin.message_user(
+            request,
+            f"{what}: {len(pending)} instance(s) did not answer within {settings.KATO_PROBE_NOW_WAIT_S} s; "
+            "they are still being probed, and their results will appear on the instance list.",
+            messages.INFO,
+        )
     if not probed:
-        model_admin.message_user(request, f"{what}: no online instance to probe.", messages.WARNING)
+        if not pending:
+            model_admin.message_user(request, f"{what}: no online instance to probe.", messages.WARNING)
         return
     failed = [
         f"{instance.address}: {result.stage} — {result.error}" for instance, result in probed if not result.ok
@@ -147,7 +162,7 @@ class InstanceAdmin(ThroughServices):
     def probe_now(self, request: HttpRequest, queryset: QuerySet[Instance]) -> None:
         actor = Actor.from_request(request)
         probed = probe_instances_now(instances=queryset, actor=actor)
-        report_probes(self, request, "Probe now", probed)
+        report_probes(self, request, "Probe now", probed, probed.pending)
         offline = queryset.filter(is_online=False).count()
         if offline:
             self.message_user(request, f"{offline} offline instance(s) were not probed.", messages.INFO)

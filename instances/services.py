@@ -7,15 +7,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from components import services as component_services
-from components.models import Application, Component, Protocol, Registration, Team
+from components.models import Application, Component, Membership, Protocol, Registration, Role, Team
 from components.services import application_create, port_create
 from instances.addresses import Address, AddressError, check_policy, parse_address
-from instances.models import CheckKind, Health, HealthCheck, Instance, Source
+from instances.models import CheckKind, Health, HealthCheck, Instance, Source, normalise_networks
 from kato_console.core.audit import Actor, audit_record
 from kato_console.core.errors import ComponentError, validated_save
 
@@ -260,6 +261,7 @@ def health_check_update(*, component: Component, actor: Actor, **changes: Any) -
     if unknown:
         raise ComponentError(f"Unknown health-check fields: {', '.join(sorted(unknown))}.")
     check, _ = HealthCheck.objects.get_or_create(component=component)
+    _refuse_networks_change_by_non_owner(check, changes, actor)
     before = {field: getattr(check, field) for field in changes}
     for field, value in changes.items():
         setattr(check, field, value)
@@ -278,6 +280,32 @@ def health_check_update(*, component: Component, actor: Actor, **changes: Any) -
         detail={f: {"from": before[f], "to": v} for f, v in changes.items() if before[f] != v},
     )
     return check
+
+
+NETWORKS_ARE_THE_OWNERS = (
+    "Only an owner of the team can change the credential networks: they decide which addresses "
+    "registered through the API receive the component's passwords."
+)
+
+
+def _refuse_networks_change_by_non_owner(check: HealthCheck, changes: dict[str, Any], actor: Actor) -> None:
+    """The credential networks decide who receives a component's passwords: a team owner's decision
+    (or an operator's, a superuser in the admin), whichever door the change comes through."""
+    if "credential_networks" not in changes:
+        return
+    try:
+        wanted = normalise_networks(changes["credential_networks"])
+    except ValidationError:
+        return  # Not a change that will be saved: the validation says why.
+    if wanted == check.credential_networks:
+        return
+    user = actor.user
+    if user is not None and (
+        user.is_superuser
+        or Membership.objects.filter(team_id=check.component.team_id, user=user, role=Role.OWNER).exists()
+    ):
+        return
+    raise ComponentError({"credential_networks": [NETWORKS_ARE_THE_OWNERS]})
 
 
 # The Add Third-Party Component wizard's last step

@@ -40,7 +40,8 @@ def test_it_saves_the_check_at_once(alice_client, static_component):
     ("changes", "message"),
     [
         ({"timeout_s": "10"}, "The timeout must be shorter than the interval."),
-        ({"interval_s": "0"}, "Ensure this value is greater than or equal to 1."),
+        ({"interval_s": "4"}, "Ensure this value is greater than or equal to 5."),
+        ({"timeout_s": "31", "interval_s": "60"}, "Ensure this value is less than or equal to 30."),
         ({"failure_threshold": ""}, "This field is required."),
         ({"kind": "http", "path": "healthz"}, "The path starts with a slash"),
         ({"kind": "smtp"}, "Select a valid choice."),
@@ -79,3 +80,60 @@ def test_probe_now_without_javascript_renders_the_page(
     instance_add(component=static_component, address=parse_address(f"{host}:{port}"), actor=alice_actor)
     page = text(alice_client.post(_url(static_component, "component-probe-now")))
     assert "<h1>" in page and f"127.0.0.1:{port}" in page and "reachable" in page
+
+
+def _make_owner(user, team) -> None:
+    from components.models import Membership, Role
+
+    Membership.objects.filter(user=user, team=team).update(role=Role.OWNER)
+
+
+def test_an_owner_sets_the_credential_networks_of_an_api_component(alice_client, alice, team, api_component):
+    _make_owner(alice, team)
+    response = alice_client.post(
+        _url(api_component), {**VALID, "credential_networks": "10.0.0.0/8, 192.168.7.0/24"}, follow=True
+    )
+    assert "Saved the health check; it applies now." in text(response)
+    assert HealthCheck.objects.get(component=api_component).credential_networks == [
+        "10.0.0.0/8",
+        "192.168.7.0/24",
+    ]
+    assert "10.0.0.0/8" in text(alice_client.get(_url(api_component)))
+
+
+def test_a_bad_network_is_shown_under_the_field(alice_client, alice, team, api_component):
+    _make_owner(alice, team)
+    response = alice_client.post(_url(api_component), {**VALID, "credential_networks": "not-a-network"})
+    assert response.status_code == 200
+    assert "is not a network in CIDR notation" in text(response)
+    assert HealthCheck.objects.get(component=api_component).credential_networks == []
+
+
+def test_a_static_component_has_no_credential_networks_field(alice_client, static_component):
+    assert "Credential networks" not in text(alice_client.get(_url(static_component)))
+
+
+def test_a_developer_sees_the_networks_but_cannot_change_them(client, django_user_model, team, api_component):
+    from components.models import Membership, Role
+
+    dev = django_user_model.objects.create_user("dora", password="dora-password-1")
+    Membership.objects.create(user=dev, team=team, role=Role.DEVELOPER)
+    client.force_login(dev)
+    client.post(_url(api_component), {**VALID, "credential_networks": "10.0.0.0/8"})
+    assert HealthCheck.objects.get(component=api_component).credential_networks == []
+
+
+def test_the_service_refuses_a_developer_at_every_door(django_user_model, team, api_component):
+    from components.models import Membership, Role
+    from instances.services import NETWORKS_ARE_THE_OWNERS, health_check_update
+    from kato_console.core.audit import Actor
+    from kato_console.core.errors import ComponentError
+
+    dev = django_user_model.objects.create_user("dora", password="dora-password-1")
+    Membership.objects.create(user=dev, team=team, role=Role.DEVELOPER)
+    with pytest.raises(ComponentError) as refused:
+        health_check_update(
+            component=api_component, actor=Actor.for_user(dev), credential_networks=["10.0.0.0/8"]
+        )
+    assert refused.value.messages == {"credential_networks": [NETWORKS_ARE_THE_OWNERS]}
+    health_check_update(component=api_component, actor=Actor.for_user(dev), timeout_s=2)
