@@ -208,19 +208,10 @@ class EnvVarInline(ReadOnlyInline):
         return masked_value(obj)
 
 
-class HealthCheckInline(admin.StackedInline):
+class HealthCheckInline(ReadOnlyInline):
     model = HealthCheck
-    extra = 0
-    show_change_link = True
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    # One check per component: its fields read better one under the other.
+    template = "admin/edit_inline/stacked.html"
 
 
 class DependencyInline(ReadOnlyInline):
