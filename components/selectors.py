@@ -1,4 +1,4 @@
-"""Reads, always scoped by the requesting user's teams (DESIGN.md section 2)."""
+"""Reads, always scoped by the requesting user's teams (docs/architecture.md, "Layers")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The pages of one component, under /components/<service_id>/ (DESIGN.md section 4).
+"""The pages of one component, under /components/<service_id>/ (docs/architecture.md, "A page").
 
 Every view loads the component through a selector scoped by the user (another team's is a 404),
 answers a viewer's write with 403, writes through exactly one service and maps the service's

@@ -1,4 +1,4 @@
-"""Reads about instances: statuses as a person sees them (DESIGN.md section 3)."""
+"""Reads about instances: statuses as a person sees them (docs/architecture.md, "The domain")."""
 
 from __future__ import annotations
 
