@@ -77,10 +77,10 @@ def component_page_for_user(user: Any, service_id: str) -> Component:
     return component
 
 
-def component_fragment_for_user(user: Any, service_id: str) -> Component:
-    """The user's component for a fragment that shows one of its tables, in one query: with its health
-    check, without its ports or instances, annotated with ``user_can_write`` (the user is an owner or
-    a developer of its team); 404 for any other team's."""
+def component_fragment_for_user(user: Any, service_id: str) -> tuple[Component, bool]:
+    """The user's component for a fragment that shows one of its tables, and whether the user may
+    change it (an owner or a developer of its team), in one query: with its health check, without
+    its ports or instances; 404 for any other team's."""
     writes = Membership.objects.filter(
         user=user, team=OuterRef("team_id"), role__in=[Role.OWNER, Role.DEVELOPER]
     )
@@ -92,7 +92,7 @@ def component_fragment_for_user(user: Any, service_id: str) -> Component:
     )
     if component is None:
         raise Http404("No such component.")
-    return component
+    return component, bool(component.user_can_write)  # type: ignore[attr-defined]  # an annotation
 
 
 def component_events(component: Component, *, action: str = "") -> QuerySet[AuditEvent]:

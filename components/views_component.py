@@ -168,8 +168,8 @@ def overview(request: HttpRequest, service_id: str) -> HttpResponse:
 def _instance_table_poll(request: HttpRequest, service_id: str) -> HttpResponse:
     """The live table alone: every open overview asks for it every 5 seconds, so it reads only what
     the table shows (not the frame's ports, not the sidebar: see docs/architecture.md, "A page")."""
-    component = selectors.component_fragment_for_user(request.user, service_id)
-    context = _instance_table(component, component.user_can_write, request.GET.get("page"))
+    component, can_write = selectors.component_fragment_for_user(request.user, service_id)
+    context = _instance_table(component, can_write, request.GET.get("page"))
     response = render(request, "components/_instance_table.html", context)
     if _stops_polling(context):
         response.status_code = 286  # htmx stops polling on 286.
