@@ -1,4 +1,4 @@
-"""The effective environment of a component (DESIGN.md section 6), and how it is written out.
+"""The effective environment of a component (docs/architecture.md, "The effective environment"), and how it is written out.
 
 A component C receives, in this order: the connection information (scope ``outer``) of every
 component it depends on, then its own variables (``inner`` and ``outer``). A variable of C with

@@ -1,4 +1,4 @@
-"""Teams, applications, components and what they share (DESIGN.md section 3).
+"""Teams, applications, components and what they share (docs/architecture.md, "The domain" and "Invariants").
 
 Each invariant is enforced twice: ``clean()`` gives a person a message to act on, and a database
 constraint (or, for rules that span rows, a trigger on PostgreSQL) makes sure no code path can

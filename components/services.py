@@ -266,7 +266,7 @@ def _generated_names(alias: str) -> list[str]:
 
 
 def port_sync_generated_env(port: Port, *, old_alias: str = "") -> None:
-    """Keep ALIAS_HOST / ALIAS_PORT in step with the port's internal service (DESIGN.md section 6)."""
+    """Keep ALIAS_HOST / ALIAS_PORT in step with the port's internal service (docs/architecture.md, "The effective environment")."""
     component = port.component
     if old_alias and old_alias != port.alias:
         EnvVar.objects.filter(

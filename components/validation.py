@@ -1,4 +1,5 @@
-"""The naming rules of DESIGN.md section 3, shared by models, forms and the API."""
+"""The naming rules of components, ports and variables, shared by models, forms and the API
+(docs/architecture.md, "Invariants")."""
 
 from __future__ import annotations
 

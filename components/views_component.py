@@ -1,4 +1,4 @@
-"""The pages of one component, under /components/<service_id>/ (DESIGN.md section 4).
+"""The pages of one component, under /components/<service_id>/ (docs/architecture.md, "A page").
 
 Every view loads the component through a selector scoped by the user (another team's is a 404),
 answers a viewer's write with 403, writes through exactly one service and maps the service's
@@ -109,15 +109,19 @@ def _done(request: HttpRequest, url_name: str, component: Component, message: st
 # Overview and its instance table
 
 
-def _instance_table(component: Component, can_write: bool, page_number: object) -> dict[str, Any]:
-    """The small context of the live instance table (it is polled every 5 seconds)."""
-    page = instance_page(component, page_number)
+def _instance_table(
+    component: Component, can_write: bool, page_number: object, counts: dict[str, int] | None = None
+) -> dict[str, Any]:
+    """The small context of the live instance table (it is polled every 5 seconds). Every instance
+    is in exactly one status, so the counts per status also give the paginator its total."""
+    counts = instance_status_counts(component) if counts is None else counts
+    page = instance_page(component, page_number, total=sum(counts.values()))
     return {
         "component": component,
         "can_write": can_write,
         "page": page,
         "rows": [(instance, instance.status) for instance in page.object_list],
-        "counts": instance_status_counts(component),
+        "counts": counts,
         "static": component.registration == Registration.STATIC,
     }
 
@@ -125,7 +129,7 @@ def _instance_table(component: Component, can_write: bool, page_number: object) 
 def _overview(request: HttpRequest, component: Component, can_write: bool, **extra: Any) -> dict[str, Any]:
     check = _health_check(component)
     context = _frame(component, can_write, "overview")
-    context.update(_instance_table(component, can_write, request.GET.get("page")))
+    context.update(_instance_table(component, can_write, request.GET.get("page"), context["counts"]))
     context.update(
         {
             "health_check": check,
@@ -155,14 +159,21 @@ def _stops_polling(context: dict[str, Any]) -> bool:
 
 @login_required
 def overview(request: HttpRequest, service_id: str) -> HttpResponse:
-    component, can_write = _component(request, service_id)
     if _targets(request, "instance-table"):
-        context = _instance_table(component, can_write, request.GET.get("page"))
-        response = render(request, "components/_instance_table.html", context)
-        if _stops_polling(context):
-            response.status_code = 286  # htmx stops polling on 286.
-        return response
+        return _instance_table_poll(request, service_id)
+    component, can_write = _component(request, service_id)
     return render(request, "components/overview.html", _overview(request, component, can_write))
+
+
+def _instance_table_poll(request: HttpRequest, service_id: str) -> HttpResponse:
+    """The live table alone: every open overview asks for it every 5 seconds, so it reads only what
+    the table shows (not the frame's ports, not the sidebar: see docs/architecture.md, "A page")."""
+    component, can_write = selectors.component_fragment_for_user(request.user, service_id)
+    context = _instance_table(component, can_write, request.GET.get("page"))
+    response = render(request, "components/_instance_table.html", context)
+    if _stops_polling(context):
+        response.status_code = 286  # htmx stops polling on 286.
+    return response
 
 
 @never_cache  # The answer carries the secret key.

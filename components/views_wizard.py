@@ -1,4 +1,4 @@
-"""The Add Third-Party Component wizard (DESIGN.md section 4).
+"""The Add Third-Party Component wizard (docs/architecture.md, "A page").
 
 Step 1 gathers the component's facts; step 2 probes every static address live and shows what
 will be created; "Create" makes it all through one service. Between the steps the draft lives in

@@ -1,4 +1,4 @@
-"""Parsing and normalising instance addresses (DESIGN.md section 5).
+"""Parsing and normalising instance addresses (docs/instance-api.md, "Operations").
 
 An address is ``host``, ``host:port``, ``[ipv6]:port`` or ``http(s)://host[:port][/path]``. The host
 is lower-cased and IP literals are written in their canonical form, and a scheme gives its default

@@ -1,4 +1,4 @@
-"""The wizard's test step: every address a person typed, probed live and at once (DESIGN.md section 7).
+"""The wizard's test step: every address a person typed, probed live and at once.
 
 Network only, like the probes it runs: nothing here reads or writes the database.
 """

@@ -1,5 +1,5 @@
 """The effective environment of a component as stored now: its dependencies' connection information
-and its own variables, with the generated ``A_HOST`` / ``A_PORT`` filled in (DESIGN.md section 6).
+and its own variables, with the generated ``A_HOST`` / ``A_PORT`` filled in (docs/architecture.md, "The effective environment").
 
 ``components.environment`` orders and overrides (pure); this module reads the rows it needs in a
 fixed number of queries and supplies the generated values, which come from the instances: the

@@ -1,4 +1,4 @@
-"""From instances to probe targets, and from probe results to instance health (DESIGN.md 3 and 7).
+"""From instances to probe targets, and from probe results to instance health (docs/architecture.md, "A sweep round").
 
 ``probe_plan`` turns claimed instances into ``ProbeTarget`` values: the check's kind, path, timeout
 and TLS switch, the instance's port (or the component's), and, when the check uses credentials,
@@ -182,7 +182,7 @@ def _needs_credentials(row: InstanceRow) -> bool:
 
 
 def withheld_reason(row: InstanceRow) -> str:
-    """Why a credentialed check probes this instance greeting-only, or "" (DESIGN.md section 7)."""
+    """Why a credentialed check probes this instance greeting-only, or "" (docs/architecture.md, "Probes and credentials")."""
     if not (row.use_credentials and row.kind in CREDENTIAL_KINDS):
         return ""
     networks = row.credential_networks or []

@@ -1,4 +1,4 @@
-"""The Kato-compatible, secret-keyed instance endpoint (DESIGN.md section 5).
+"""The Kato-compatible, secret-keyed instance endpoint (docs/instance-api.md; docs/architecture.md, "A PUT to the instance API").
 
 ``GET|PUT|DELETE /console/third_party/<service_id>``. Scripts written for Kato/Rainbond keep working:
 the same body, the same success envelope. Unlike the reference implementation, every input is

@@ -1,4 +1,4 @@
-"""Instances of components and how their connectivity is checked (DESIGN.md sections 3 and 7)."""
+"""Instances of components and how their connectivity is checked (docs/architecture.md, "The domain")."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ class Status(models.TextChoices):
 
 class InstanceQuerySet(models.QuerySet):
     def routed(self) -> InstanceQuerySet:
-        """Online and healthy, or online with the health check off (DESIGN.md section 3)."""
+        """Online and healthy, or online with the health check off."""
         return self.filter(is_online=True).filter(
             Q(health=Health.HEALTHY)
             | Q(component__health_check__enabled=False)
@@ -69,7 +69,7 @@ class Instance(models.Model):
     last_stage = models.CharField(max_length=16, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
     server_info = models.CharField(max_length=200, blank=True)
-    # The sweep's claim: an instance is due when next_probe_at <= now (DESIGN.md section 7).
+    # The sweep's claim: an instance is due when next_probe_at <= now (docs/architecture.md, "A sweep round").
     next_probe_at = models.DateTimeField(null=True, blank=True, db_index=True)
     # Bumped by every change of the instance's address, intent or check; a probe result that was
     # started under an older generation is dropped.
@@ -298,7 +298,7 @@ class HealthCheck(models.Model):
 
 class WrongSecret(models.Model):
     """Wrong secret keys sent to the instance API from one client address for one component,
-    counted over a window that starts with the first of them (DESIGN.md section 5: the throttle).
+    counted over a window that starts with the first of them (docs/instance-api.md, "The secret key").
 
     Kept in the database, not in a cache: every web process sees the same counts without a shared
     cache server, and the instance API reads a client's count in the statement that looks up the

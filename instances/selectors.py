@@ -1,4 +1,4 @@
-"""Reads about instances: statuses as a person sees them (DESIGN.md section 3)."""
+"""Reads about instances: statuses as a person sees them (docs/architecture.md, "The domain")."""
 
 from __future__ import annotations
 
@@ -88,11 +88,14 @@ def status_from_counts(counts: dict[str, int]) -> str:
     return ComponentStatus.PARTIAL
 
 
-def instance_page(component: Component, page: object) -> Page:
+def instance_page(component: Component, page: object, *, total: int | None = None) -> Page:
     """One page of the component's instances, in address order (the id breaks ties); a page number
-    out of range gives the last page. Each instance knows its component, so its status costs nothing."""
-    instances = component.instances.order_by("host", "port", "id")
-    return Paginator(instances, INSTANCES_PER_PAGE).get_page(page)
+    out of range gives the last page. Each instance knows its component, so its status costs nothing.
+    ``total``, when the caller has counted the instances already, spares the paginator's own count."""
+    paginator = Paginator(component.instances.order_by("host", "port", "id"), INSTANCES_PER_PAGE)
+    if total is not None:
+        paginator.count = total  # A cached property: set, it is never queried.
+    return paginator.get_page(page)
 
 
 # Applications: counts and statuses from SQL aggregates (the application page and its topology)

@@ -1,6 +1,6 @@
 """The sweep: claim the instances that are due, probe them concurrently, record what happened.
 
-A round goes like this (DESIGN.md section 7):
+A round goes like this (docs/architecture.md, "A sweep round"):
 
 1. **Claim.** One conditional UPDATE moves ``next_probe_at`` of every due instance (online, health
    check on, ``next_probe_at`` passed or never set) forward by its check's interval, and returns

@@ -1,4 +1,4 @@
-"""Celery tasks of the sweep, and the beat schedule that runs it (DESIGN.md section 7).
+"""Celery tasks of the sweep, and the beat schedule that runs it (docs/architecture.md, "A sweep round").
 
 The tasks are thin: ``sweep_tick`` (run by beat every ``KATO_SWEEP_TICK_S`` seconds) claims the
 due instances and enqueues one ``sweep_chunk`` per ``KATO_SWEEP_CHUNK`` of them, which any worker

@@ -1,4 +1,4 @@
-"""Who may change what: every member reads, owners and developers write (DESIGN.md section 3)."""
+"""Who may change what: every member reads, owners and developers write (docs/architecture.md, "The domain")."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """What the console API reads and answers: input serializers validate, output serializers describe.
 
-Field names follow the issue that defined the API and DESIGN.md section 3; scripts depend on them.
+Field names follow the models' (docs/architecture.md, "The domain"); scripts depend on them.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The console API ``/api/v1/`` (DESIGN.md section 5): validate, call a selector or service, answer.
+"""The console API ``/api/v1/`` (docs/architecture.md, "Layers"): validate, call a selector or service, answer.
 
 Every object is reached through a selector that takes the requesting user, so another team's
 object is a 404; writes need the owner or developer role in the object's team (403 for viewers).

@@ -1,4 +1,4 @@
-"""The effective environment (DESIGN.md section 6): resolution rules, formats, and GET …/env."""
+"""The effective environment (docs/architecture.md, "The effective environment"): resolution rules, formats, and GET …/env."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every invariant of DESIGN.md section 3 is refused twice: by the services, with a message a person
+"""Every invariant of docs/architecture.md ("Invariants") is refused twice: by the services, with a message a person
 can act on, and by the database itself when a write goes around them. Run on SQLite and PostgreSQL."""
 
 from __future__ import annotations

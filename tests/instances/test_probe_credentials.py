@@ -1,4 +1,4 @@
-"""Credentials go only to instances the team trusts (DESIGN.md section 7).
+"""Credentials go only to instances the team trusts (docs/architecture.md, "Probes and credentials").
 
 Whoever holds a component's instance-API secret key can register the address of a server they
 control. A credentialed check must not log in there: these tests register hostile loopback servers

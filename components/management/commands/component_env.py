@@ -1,6 +1,6 @@
 """``python manage.py component_env <app>/<component> [--format json|dotenv|shell]``.
 
-Prints the effective environment of DESIGN.md section 6, secret values included (the operator runs
+Prints the effective environment (docs/architecture.md, "The effective environment"), secret values included (the operator runs
 the server); printing secrets is audited like a reveal in the console.
 """
 
