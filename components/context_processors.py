@@ -28,7 +28,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         return {}
     if htmx_partial(request):
         return {}
+    applications = list(applications_for_user(user))
     return {
-        "nav_teams": list(teams_for_user(user)),
-        "nav_applications": list(applications_for_user(user)),
+        "nav_teams": [
+            (team, [app for app in applications if app.team_id == team.pk]) for team in teams_for_user(user)
+        ]
     }

@@ -79,3 +79,17 @@ def test_an_htmx_request_for_a_whole_page_keeps_the_sidebar(alice_client, static
     html = text(alice_client.get(reverse("component", args=[static_component.service_id]), **headers))
     assert SIDEBAR in html
     assert "<h2>Payments</h2>" in html and ">Shop</a>" in html
+
+
+def test_the_sidebar_says_when_a_team_has_no_application_yet(client, alice, application, django_user_model):
+    from components import services
+    from components.models import Role
+
+    empty = services.team_create(name="Billing")
+    services.membership_set(team=empty, user=alice, role=Role.DEVELOPER)
+    client.force_login(alice)
+    html = client.get("/apps/").content.decode()
+    sidebar = html[html.index('aria-label="Teams and applications"') :]
+    billing = sidebar[sidebar.index("Billing") :]
+    assert "No applications yet" in billing.split("</ul>")[0]
+    assert application.name in sidebar
