@@ -9,7 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
-from components.models import Application, Component, Dependency, EnvVar, Membership, Port, Team
+from components.models import ApiToken, Application, Component, Dependency, EnvVar, Membership, Port, Team
 from components.validation import ENV_NAME_RE, SERVICE_ID_RE
 from kato_console.core.errors import ComponentError
 from kato_console.core.models import AuditEvent
@@ -21,13 +21,20 @@ User: TypeAlias = AbstractBaseUser | AnonymousUser
 def teams_for_user(user: User) -> QuerySet[Team]:
     if not user.is_authenticated:
         return Team.objects.none()
-    return Team.objects.filter(memberships__user=user).order_by("name")
+    return Team.objects.filter(memberships__user_id=user.pk).order_by("name")
+
+
+def api_tokens_for_user(user: User) -> QuerySet[ApiToken]:
+    """The user's personal API tokens, newest first; none for nobody."""
+    if not user.is_authenticated:
+        return ApiToken.objects.none()
+    return ApiToken.objects.filter(user_id=user.pk)
 
 
 def membership_for(user: User, team: Team) -> Membership | None:
     if not user.is_authenticated:
         return None
-    return Membership.objects.filter(user=user, team=team).first()
+    return Membership.objects.filter(user_id=user.pk, team=team).first()
 
 
 def applications_for_user(user: User) -> QuerySet[Application]:

@@ -92,7 +92,7 @@ def status_from_counts(counts: dict[str, int]) -> str:
     return ComponentStatus.PARTIAL
 
 
-def instance_page(component: Component, page: object) -> Page:
+def instance_page(component: Component, page: int | str | None) -> Page[Instance]:
     """One page of the component's instances, in address order (the id breaks ties); a page number
     out of range gives the last page. Each instance knows its component, so its status costs nothing."""
     instances = component.instances.order_by("host", "port", "id")
@@ -153,7 +153,7 @@ def application_topology(application: Application) -> Topology:
     """
     components = components_with_counts(
         Component.objects.filter(application=application).order_by("name", "pk")
-    ).values_list("pk", "name", "service_id", "status")[: TOPOLOGY_LIMIT + 1]
+    ).values_list("pk", "name", "service_id", "status")[: TOPOLOGY_LIMIT + 1]  # type: ignore[misc]
     nodes = {pk: TopologyNode(name, service_id, status) for pk, name, service_id, status in components}
     if len(nodes) > TOPOLOGY_LIMIT:
         return Topology(nodes={}, edges=[], too_many=True)
@@ -166,7 +166,7 @@ def writable_teams_for_user(user: User) -> QuerySet[Team]:
     if not user.is_authenticated:
         return Team.objects.none()
     return Team.objects.filter(
-        memberships__user=user, memberships__role__in=[Role.OWNER, Role.DEVELOPER]
+        memberships__user_id=user.pk, memberships__role__in=[Role.OWNER, Role.DEVELOPER]
     ).order_by("name", "pk")
 
 

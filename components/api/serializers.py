@@ -208,21 +208,25 @@ def parse_address_field(text: str) -> Address:
     try:
         return address_parse_checked(text)
     except ComponentError as error:
-        raise serializers.ValidationError([m for msgs in error.messages.values() for m in msgs]) from None
+        raise serializers.ValidationError(_messages(error)) from None
+
+
+def _messages(error: ComponentError) -> list[str]:
+    return [message for messages in error.messages.values() for message in messages]
 
 
 def parse_addresses(raw: list[str]) -> list[Address]:
     """Parse every address; errors are keyed by position, as DRF does for list fields."""
     parsed: list[Address] = []
-    errors: dict[int, list[str]] = {}
+    errors: dict[str, list[str]] = {}  # by position, as JSON writes it
     for index, text in enumerate(raw):
         try:
-            address = parse_address_field(text)
-        except serializers.ValidationError as error:
-            errors[index] = list(error.detail)
+            address = address_parse_checked(text)
+        except ComponentError as error:
+            errors[str(index)] = _messages(error)
             continue
         if address in parsed:
-            errors[index] = [f"{address} is listed twice."]
+            errors[str(index)] = [f"{address} is listed twice."]
         parsed.append(address)
     if errors:
         raise serializers.ValidationError(errors)
@@ -298,7 +302,10 @@ class EffectiveVariableSerializer(_VariableSerializer):
     """One entry of the effective environment (components.environment.EnvEntry)."""
 
     generated = serializers.BooleanField()
-    source = ComponentRefSerializer(help_text="The component the variable comes from.")
+    # The field the API has always had shadows DRF's Field.source attribute in the stubs only.
+    source = ComponentRefSerializer(  # type: ignore[assignment]
+        help_text="The component the variable comes from."
+    )
     overridden_by = ComponentRefSerializer(
         allow_null=True, help_text="Set when the variable does not take effect: who overrides it."
     )

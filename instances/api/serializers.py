@@ -30,7 +30,8 @@ class InstanceSerializer(serializers.Serializer):
     host = serializers.CharField()
     port = serializers.IntegerField(allow_null=True, help_text="null: the component's port.")
     is_online = serializers.BooleanField()
-    source = EnumField(Source, enum_name="InstanceSource")
+    # The field the API has always had shadows DRF's Field.source attribute in the stubs only.
+    source = EnumField(Source, enum_name="InstanceSource")  # type: ignore[assignment]
     status = EnumField(Status, enum_name="InstanceStatus")
     latency_ms = serializers.FloatField(allow_null=True)
     last_checked_at = serializers.DateTimeField(allow_null=True)

@@ -122,9 +122,7 @@ class EffectiveEnvironmentApi(ConsoleApi):
 
     renderer_classes = [JSONRenderer, DotenvRenderer, ShellRenderer]
 
-    def perform_content_negotiation(
-        self, request: Request, force: bool = False
-    ) -> tuple[BaseRenderer, str] | None:
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> tuple[BaseRenderer, str]:
         try:
             return super().perform_content_negotiation(request, force)
         except (Http404, exceptions.NotFound):
