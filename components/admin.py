@@ -77,7 +77,9 @@ class ComponentForm(ServiceForm):
     def write(self, actor: Actor) -> Component:
         data = self.cleaned_data
         if self.instance.pk is None:
-            fields = {f: data.get(f) or "" for f in ("kind", "registration", "service_name", "image")}
+            fields: dict[str, Any] = {
+                f: data.get(f) or "" for f in ("kind", "registration", "service_name", "image")
+            }
             return instance_services.component_create(
                 application=data["application"], name=data["name"], actor=actor, **fields
             )
@@ -198,7 +200,7 @@ class PortInline(ReadOnlyInline):
 
 class EnvVarInline(ReadOnlyInline):
     model = EnvVar
-    fields = ["name", "shown_value", "scope", "secret", "generated", "description"]
+    fields = ("name", "shown_value", "scope", "secret", "generated", "description")
     readonly_fields = fields
     verbose_name = "connection information / variable"
     verbose_name_plural = "connection information and variables"
@@ -265,9 +267,9 @@ class ComponentAdmin(ThroughServices):
     inlines = [PortInline, EnvVarInline, HealthCheckInline, DependencyInline]
     actions = ["regenerate_secret_key", "probe_now"]
 
-    def get_fields(self, request: HttpRequest, obj: Component | None = None) -> list[str]:
-        fields = list(ComponentForm.Meta.fields)
-        return fields if obj is None else [*fields, "service_id", "secret_key_state", "instances"]
+    def get_fields(self, request: HttpRequest, obj: Component | None = None) -> tuple[str, ...]:
+        fields = tuple(ComponentForm.Meta.fields)
+        return fields if obj is None else (*fields, "service_id", "secret_key_state", "instances")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Component | None = None) -> list[str]:
         if obj is None:
@@ -356,10 +358,10 @@ class EnvVarAdmin(ThroughServices):
     def shown_value(self, obj: EnvVar) -> str:
         return masked_value(obj)
 
-    def get_fields(self, request: HttpRequest, obj: EnvVar | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: EnvVar | None = None) -> tuple[str, ...]:
         # Whoever may only look sees the masked value, never the value in a read-only field.
         value = "value" if self.has_change_permission(request, obj) else "shown_value"
-        return ["component", "name", value, "scope", "secret", "description"]
+        return ("component", "name", value, "scope", "secret", "description")
 
     def get_readonly_fields(self, request: HttpRequest, obj: EnvVar | None = None) -> list[str]:
         masked = [] if self.has_change_permission(request, obj) else ["shown_value"]

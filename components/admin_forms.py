@@ -9,13 +9,13 @@ reports it; ``save_model`` then makes the same call for real. A refusal that sti
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected as confirm_delete_selected
 from django.contrib.admin.utils import model_ngettext
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db import models, transaction
 from django.db.models import QuerySet
 from django.db.models.constants import LOOKUP_SEP
@@ -57,7 +57,7 @@ def touches_secret(model: type[models.Model], lookup: str) -> bool:
 class RefuseSecretLookups(admin.ModelAdmin):
     """A changelist filter on a secret field answers 400 (Django's DisallowedModelAdminLookup)."""
 
-    def lookup_allowed(self, lookup: str, value: Any, request: HttpRequest | None = None) -> bool:
+    def lookup_allowed(self, lookup: str, value: Any, request: HttpRequest) -> bool:
         if touches_secret(self.model, lookup):
             return False
         return super().lookup_allowed(lookup, value, request)
@@ -82,15 +82,17 @@ class ServiceForm(forms.ModelForm):
     def write(self, actor: Actor) -> models.Model:
         raise NotImplementedError
 
-    def clean(self) -> dict[str, Any]:
+    def clean(self) -> dict[str, Any] | None:
         cleaned = super().clean()
-        if not self._errors:
+        if not self.errors:
             self._rehearse()
         return cleaned
 
     def _rehearse(self) -> None:
         try:
             with transaction.atomic():
+                if self.actor is None:  # the admin's get_form sets it: a form made elsewhere is a bug
+                    raise ImproperlyConfigured(f"{type(self).__name__}.actor is not set.")
                 self.write(self.actor)
                 raise _Rehearsal
         except _Rehearsal:
@@ -116,7 +118,7 @@ class ThroughServices(RefuseSecretLookups):
     """Every write and delete of this admin page goes through a service, with the request's actor."""
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
-        form = super().get_form(request, obj, change=change, **kwargs)
+        form = cast(type[ServiceForm], super().get_form(request, obj, change=change, **kwargs))
         form.actor = Actor.from_request(request)  # modelform_factory made this class for this request.
         return form
 
@@ -131,7 +133,7 @@ class ThroughServices(RefuseSecretLookups):
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         """Django's bulk delete, with each deletion made (or refused) by the service."""
-        actions = super().get_actions(request)
+        actions: dict[str, Any] = super().get_actions(request)
         if "delete_selected" in actions:
             _, name, description = actions["delete_selected"]
             actions["delete_selected"] = (type(self).delete_selected, name, description)
@@ -179,7 +181,8 @@ class ThroughServices(RefuseSecretLookups):
 
     def delete_each(self, request: HttpRequest, objects: list[Any]) -> tuple[int, list[str]]:
         """Delete what the service allows; objects the others depend on go after them."""
-        actor, deleted, refusals = Actor.from_request(request), 0, []
+        actor, deleted = Actor.from_request(request), 0
+        refusals: list[str] = []
         while objects:
             refusals, left = [], []
             for obj in objects:

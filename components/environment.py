@@ -119,7 +119,7 @@ def _render(
     lines = [f"# Effective environment of {component.application.slug}/{component.service_name}"]
     for entry in entries:
         origin = "" if entry.source.pk == component.pk else f" from {entry.source.service_name}"
-        if not entry.effective:
+        if entry.overridden_by is not None:
             lines.append(f"# {entry.name}{origin} is overridden by {entry.overridden_by.service_name}")
         elif entry.secret and not reveal:
             lines.append(f"# {entry.name}{origin} is secret: only owners and developers receive its value")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -39,7 +39,7 @@ class ApplicationForm(forms.Form):
 
     def __init__(self, *args: Any, teams: QuerySet[Team], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["team"].queryset = teams
+        cast(forms.ModelChoiceField, self.fields["team"]).queryset = teams
         self.only_team = None
         if len(teams) == 1:
             # One team to choose from: no need to ask.
@@ -115,12 +115,12 @@ class ThirdPartyForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.applications = {str(app.pk): app for app in applications}
-        self.fields["application"].choices = [
+        cast(forms.ChoiceField, self.fields["application"]).choices = [
             *((pk, self._application_label(app)) for pk, app in self.applications.items()),
             (NEW_APPLICATION, "New application"),
         ]
         self.teams = list(teams)
-        self.fields["team"].queryset = teams
+        cast(forms.ModelChoiceField, self.fields["team"]).queryset = teams
         if len(self.teams) < 2:
             del self.fields["team"]
         self.rows = rows if rows is not None else [AddressRow(key=new_row_key(), value="")]
@@ -156,7 +156,8 @@ class ThirdPartyForm(forms.Form):
         return name
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         team = self._clean_application(data)
         if team is not None and data.get("name"):
             self._refuse_taken_name(team, data["name"])

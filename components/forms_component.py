@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -87,7 +87,7 @@ class DependencyForm(forms.Form):
 
     def __init__(self, *args: Any, choices: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["target"].queryset = choices
+        cast(forms.ModelChoiceField, self.fields["target"]).queryset = choices
 
 
 class HealthCheckForm(forms.Form):
@@ -140,4 +140,7 @@ class EventFilterForm(forms.Form):
 
     def __init__(self, *args: Any, actions: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["action"].choices = [("", "All actions"), *((a, a) for a in actions)]
+        cast(forms.ChoiceField, self.fields["action"]).choices = [
+            ("", "All actions"),
+            *((a, a) for a in actions),
+        ]

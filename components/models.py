@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -247,7 +248,7 @@ class Port(TimeStamped):
     def __str__(self) -> str:
         return f"{self.number}/{self.protocol}"
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.of_third_party = self.component.kind == ComponentKind.THIRD_PARTY
         super().save(*args, **kwargs)
 

@@ -46,8 +46,8 @@ def dependency_path(*, start: int, goal: int) -> list[str] | None:
     if goal not in parents:
         return None
     chain = [goal]
-    while parents[chain[-1]] is not None:
-        chain.append(parents[chain[-1]])
+    while (parent := parents[chain[-1]]) is not None:
+        chain.append(parent)
     chain.reverse()
     names = dict(Component.objects.filter(pk__in=chain).values_list("pk", "name"))
     return [names[pk] for pk in chain]

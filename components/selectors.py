@@ -2,28 +2,52 @@
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import TypeAlias
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
-from components.models import Application, Component, Membership, Role, Team
+from components.models import (
+    ApiToken,
+    Application,
+    Component,
+    Dependency,
+    EnvVar,
+    Membership,
+    Port,
+    Role,
+    Team,
+)
+from components.validation import ENV_NAME_RE, SERVICE_ID_RE
+from kato_console.core.errors import ComponentError
 from kato_console.core.models import AuditEvent
 
+# Whoever asks: a signed-in user (or an API token's), or nobody, who sees nothing.
+User: TypeAlias = AbstractBaseUser | AnonymousUser
 
-def teams_for_user(user: Any) -> QuerySet[Team]:
+
+def teams_for_user(user: User) -> QuerySet[Team]:
     if not user.is_authenticated:
         return Team.objects.none()
-    return Team.objects.filter(memberships__user=user).order_by("name")
+    return Team.objects.filter(memberships__user_id=user.pk).order_by("name")
 
 
-def membership_for(user: Any, team: Team) -> Membership | None:
+def api_tokens_for_user(user: User) -> QuerySet[ApiToken]:
+    """The user's personal API tokens, newest first; none for nobody."""
+    if not user.is_authenticated:
+        return ApiToken.objects.none()
+    return ApiToken.objects.filter(user_id=user.pk)
+
+
+def membership_for(user: User, team: Team) -> Membership | None:
     if not user.is_authenticated:
         return None
-    return Membership.objects.filter(user=user, team=team).first()
+    return Membership.objects.filter(user_id=user.pk, team=team).first()
 
 
-def applications_for_user(user: Any) -> QuerySet[Application]:
+def applications_for_user(user: User) -> QuerySet[Application]:
     return (
         Application.objects.filter(team__in=teams_for_user(user))
         .select_related("team")
@@ -35,7 +59,7 @@ def applications_for_user(user: Any) -> QuerySet[Application]:
     )
 
 
-def application_for_user(user: Any, slug: str) -> Application:
+def application_for_user(user: User, slug: str) -> Application:
     """The user's application with this slug; 404 when it belongs to no team of theirs."""
     application = applications_for_user(user).filter(slug=slug).first()
     if application is None:
@@ -43,7 +67,7 @@ def application_for_user(user: Any, slug: str) -> Application:
     return application
 
 
-def components_for_user(user: Any) -> QuerySet[Component]:
+def components_for_user(user: User) -> QuerySet[Component]:
     return (
         Component.objects.filter(team__in=teams_for_user(user))
         .select_related("application", "team", "health_check")
@@ -55,7 +79,7 @@ def components_for_user(user: Any) -> QuerySet[Component]:
     )
 
 
-def component_for_user(user: Any, service_id: str) -> Component:
+def component_for_user(user: User, service_id: str) -> Component:
     """The user's component with this service id; 404 for any other team's."""
     component = components_for_user(user).filter(service_id=service_id).first()
     if component is None:
@@ -63,7 +87,7 @@ def component_for_user(user: Any, service_id: str) -> Component:
     return component
 
 
-def component_page_for_user(user: Any, service_id: str) -> Component:
+def component_page_for_user(user: User, service_id: str) -> Component:
     """The user's component for its pages: with its ports and health check but without its instances,
     which may be thousands (the pages count and page them in SQL); 404 for any other team's."""
     component = (
@@ -77,12 +101,14 @@ def component_page_for_user(user: Any, service_id: str) -> Component:
     return component
 
 
-def component_fragment_for_user(user: Any, service_id: str) -> tuple[Component, bool]:
+def component_fragment_for_user(user: User, service_id: str) -> tuple[Component, bool]:
     """The user's component for a fragment that shows one of its tables, and whether the user may
     change it (an owner or a developer of its team), in one query: with its health check, without
     its ports or instances; 404 for any other team's."""
+    if not user.is_authenticated:
+        raise Http404("No such component.")
     writes = Membership.objects.filter(
-        user=user, team=OuterRef("team_id"), role__in=[Role.OWNER, Role.DEVELOPER]
+        user_id=user.pk, team=OuterRef("team_id"), role__in=[Role.OWNER, Role.DEVELOPER]
     )
     component = (
         Component.objects.filter(team__in=teams_for_user(user), service_id=service_id)
@@ -92,7 +118,7 @@ def component_fragment_for_user(user: Any, service_id: str) -> tuple[Component, 
     )
     if component is None:
         raise Http404("No such component.")
-    return component, bool(component.user_can_write)  # type: ignore[attr-defined]  # an annotation
+    return component, bool(component.user_can_write)
 
 
 def component_events(component: Component, *, action: str = "") -> QuerySet[AuditEvent]:
@@ -134,3 +160,92 @@ def dependencies_of(component: Component) -> QuerySet[Component]:
 def dependents_of(component: Component) -> QuerySet[Component]:
     """The components that depend on ``component``."""
     return Component.objects.filter(dependencies__target=component).order_by("name", "pk")
+
+
+def team_to_create_in(user: User, slug: str) -> Team:
+    """The team a new object goes into: the one named by ``slug``, or the user's only team.
+
+    Raises ``ComponentError`` on the ``team`` field when the user is in no such team, in none, or in
+    several and named none.
+    """
+    teams = list(teams_for_user(user))
+    if slug:
+        teams = [team for team in teams if team.slug == slug]
+        if not teams:
+            raise ComponentError({"team": [f"You are not a member of a team {slug!r}."]})
+    if not teams:
+        raise ComponentError({"team": ["You are not in a team yet; ask a team owner to add you."]})
+    if len(teams) > 1:
+        slugs = ", ".join(team.slug for team in teams)
+        raise ComponentError({"team": [f"You belong to several teams; say which one: {slugs}."]})
+    return teams[0]
+
+
+def application_to_create_in(user: User, *, slug: str, team: str = "") -> Application:
+    """The user's application a new component goes into, by slug (and team slug when several match).
+
+    Raises ``ComponentError`` on the field the person has to change.
+    """
+    applications = applications_for_user(user).filter(slug=slug)
+    if team:
+        applications = applications.filter(team__slug=team)
+    found = list(applications[:2])
+    if not found:
+        raise ComponentError({"application": [f"None of your teams has an application {slug!r}."]})
+    if len(found) > 1:
+        raise ComponentError({"team": [f"Several of your teams have an application {slug!r}; say which."]})
+    return found[0]
+
+
+def dependency_target_for_user(user: User, service_id: str) -> Component:
+    """The user's component that another is to depend on; ``ComponentError`` on ``target`` otherwise."""
+    target = (
+        components_for_user(user).filter(service_id=service_id).first()
+        if SERVICE_ID_RE.match(service_id)
+        else None
+    )
+    if target is None:
+        raise ComponentError({"target": [f"None of your components has the service id {service_id!r}."]})
+    return target
+
+
+def dependencies_with_targets(component: Component) -> QuerySet[Dependency]:
+    """The component's dependencies with their targets, by the targets' service names."""
+    return component.dependencies.select_related("target__application").order_by("target__service_name")
+
+
+def dependency_on(component: Component, target: str) -> Dependency:
+    """The component's dependency on the component with service id ``target``; 404 when there is none."""
+    dependency = (
+        component.dependencies.filter(target__service_id=target).select_related("target").first()
+        if SERVICE_ID_RE.match(target)
+        else None
+    )
+    if dependency is None:
+        raise Http404(f"{component.name} does not depend on such a component.")
+    return dependency
+
+
+def number_in(text: str, low: int, high: int) -> int | None:
+    """A path segment as a number in [low, high], or None for anything else (which finds nothing)."""
+    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
+        return None
+    return int(text)
+
+
+def component_port(component: Component, number: str) -> Port:
+    """The component's port with this number (as written in a path); 404 when there is none."""
+    valid = number_in(number, 1, 65535)
+    port = component.ports.filter(number=valid).first() if valid is not None else None
+    if port is None:
+        raise Http404("No such port.")
+    return port
+
+
+def component_env_var(component: Component, name: str) -> EnvVar:
+    """The component's variable with this name; 404 when there is none (or the name cannot be one)."""
+    valid = len(name) <= 128 and re.match(ENV_NAME_RE, name)
+    var = component.env_vars.filter(name=name).first() if valid else None
+    if var is None:
+        raise Http404("No such variable.")
+    return var

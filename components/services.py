@@ -335,6 +335,22 @@ def env_var_set(
     return var
 
 
+# The fields of a variable a person may change; its name is how it is found, and stays.
+ENV_VAR_FIELDS = ("value", "scope", "secret", "description")
+
+
+@transaction.atomic
+def env_var_update(*, var: EnvVar, actor: Actor, **changes: Any) -> EnvVar:
+    """Change some of a variable's fields (``ENV_VAR_FIELDS``); those left out keep their value and the
+    name stays. A generated variable is refused with a ``ComponentError`` on ``name``, as by
+    ``env_var_set``; the change is audited like any other."""
+    unknown = set(changes) - set(ENV_VAR_FIELDS)
+    if unknown:
+        raise TypeError(f"env_var_update() cannot change {', '.join(sorted(unknown))}")
+    fields = {field: changes.get(field, getattr(var, field)) for field in ENV_VAR_FIELDS}
+    return env_var_set(component=var.component, name=var.name, actor=actor, **fields)
+
+
 @transaction.atomic
 def env_var_delete(*, var: EnvVar, actor: Actor) -> None:
     if var.generated:

@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
@@ -20,22 +20,23 @@ from instances import services as instance_services
 from instances.selectors import application_topology, components_with_counts, writable_teams_for_user
 from kato_console.core.audit import Actor
 from kato_console.core.errors import ComponentError
+from kato_console.core.http import HtmxHttpRequest
 
 APPLICATIONS_PER_PAGE = 50
 COMPONENTS_PER_PAGE = 50
 
 
-def _page(request: HttpRequest, items: Any, per_page: int) -> Page:
+def _page(request: HtmxHttpRequest, items: Any, per_page: int) -> Page:
     return Paginator(items, per_page).get_page(request.GET.get("page"))
 
 
-def _fragment(request: HttpRequest, target: str) -> bool:
+def _fragment(request: HtmxHttpRequest, target: str) -> bool:
     return bool(request.htmx and not request.htmx.boosted and request.htmx.target == target)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def application_list(request: HttpRequest) -> HttpResponse:
+def application_list(request: HtmxHttpRequest) -> HttpResponse:
     """The user's applications; "New application" opens the form in place (GET ?new=1) and the
     form posts back here."""
     teams = writable_teams_for_user(request.user)
@@ -58,7 +59,7 @@ def application_list(request: HttpRequest) -> HttpResponse:
     return render(request, "applications/application_list.html", context)
 
 
-def _application_create(request: HttpRequest, form: ApplicationForm) -> HttpResponse:
+def _application_create(request: HtmxHttpRequest, form: ApplicationForm) -> HttpResponse:
     try:
         application = services.application_create(
             team=form.chosen_team(), name=form.cleaned_data["name"], actor=Actor.from_request(request)
@@ -73,7 +74,7 @@ def _application_create(request: HttpRequest, form: ApplicationForm) -> HttpResp
     return open_page(request, reverse("application", args=[application.slug]))
 
 
-def open_page(request: HttpRequest, url: str) -> HttpResponse:
+def open_page(request: HtmxHttpRequest, url: str) -> HttpResponse:
     """Open ``url``: a full navigation for htmx (HX-Location), a redirect otherwise."""
     if request.htmx:
         response = HttpResponse(status=204)
@@ -82,13 +83,13 @@ def open_page(request: HttpRequest, url: str) -> HttpResponse:
     return redirect(url)
 
 
-def _can_write(request: HttpRequest, application: Application) -> bool:
+def _can_write(request: HtmxHttpRequest, application: Application) -> bool:
     membership = selectors.membership_for(request.user, application.team)
     return bool(membership and membership.can_write)
 
 
 @login_required
-def application_detail(request: HttpRequest, slug: str) -> HttpResponse:
+def application_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     application = selectors.application_for_user(request.user, slug)
     components = components_with_counts(
         Component.objects.filter(application=application).order_by("name", "pk")
@@ -108,7 +109,7 @@ def application_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def internal_component_new(request: HttpRequest, slug: str) -> HttpResponse:
+def internal_component_new(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """ "Internal component": a name and an image, created at once."""
     application = selectors.application_for_user(request.user, slug)
     if not _can_write(request, application):

@@ -15,7 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, prefetch_related_objects
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -43,6 +43,7 @@ from instances.selectors import instance_page, instance_status_counts, status_fr
 from instances.sweep import probe_component_now
 from kato_console.core.audit import Actor
 from kato_console.core.errors import ComponentError
+from kato_console.core.http import HtmxHttpRequest
 
 EVENTS_PER_PAGE = 50
 
@@ -60,14 +61,14 @@ TABS = (
 # Loading, permissions and the frame
 
 
-def _component(request: HttpRequest, service_id: str) -> tuple[Component, bool]:
+def _component(request: HtmxHttpRequest, service_id: str) -> tuple[Component, bool]:
     """The user's component (404 for another team's) and whether the user may change it."""
     component = selectors.component_page_for_user(request.user, service_id)
     membership = selectors.membership_for(request.user, component.team)
     return component, bool(membership and membership.can_write)
 
 
-def _writable(request: HttpRequest, service_id: str) -> Component:
+def _writable(request: HtmxHttpRequest, service_id: str) -> Component:
     component, can_write = _component(request, service_id)
     if not can_write:
         raise PermissionDenied("Viewers can look at a component but not change it.")
@@ -88,19 +89,19 @@ def _frame(component: Component, can_write: bool, tab: str) -> dict[str, Any]:
     }
 
 
-def _targets(request: HttpRequest, fragment_id: str) -> bool:
+def _targets(request: HtmxHttpRequest, fragment_id: str) -> bool:
     """Whether this is an HTMX request that swaps the fragment with this id."""
     return bool(request.htmx and not request.htmx.boosted and request.htmx.target == fragment_id)
 
 
 def _page_or_fragment(
-    request: HttpRequest, page: str, fragment: str, fragment_id: str, context: dict[str, Any]
+    request: HtmxHttpRequest, page: str, fragment: str, fragment_id: str, context: dict[str, Any]
 ) -> HttpResponse:
     template = fragment if _targets(request, fragment_id) else page
     return render(request, template, context)
 
 
-def _done(request: HttpRequest, url_name: str, component: Component, message: str) -> HttpResponse:
+def _done(request: HtmxHttpRequest, url_name: str, component: Component, message: str) -> HttpResponse:
     """After a plain (non-HTMX) post succeeded: say so and show the page again (post/redirect/get)."""
     messages.success(request, message)
     return redirect(url_name, component.service_id)
@@ -110,7 +111,7 @@ def _done(request: HttpRequest, url_name: str, component: Component, message: st
 
 
 def _instance_table(
-    component: Component, can_write: bool, page_number: object, counts: dict[str, int] | None = None
+    component: Component, can_write: bool, page_number: int | str | None, counts: dict[str, int] | None = None
 ) -> dict[str, Any]:
     """The small context of the live instance table (it is polled every 5 seconds). Every instance
     is in exactly one status, so the counts per status also give the paginator its total."""
@@ -126,7 +127,9 @@ def _instance_table(
     }
 
 
-def _overview(request: HttpRequest, component: Component, can_write: bool, **extra: Any) -> dict[str, Any]:
+def _overview(
+    request: HtmxHttpRequest, component: Component, can_write: bool, **extra: Any
+) -> dict[str, Any]:
     check = _health_check(component)
     context = _frame(component, can_write, "overview")
     context.update(_instance_table(component, can_write, request.GET.get("page"), context["counts"]))
@@ -158,14 +161,14 @@ def _stops_polling(context: dict[str, Any]) -> bool:
 
 
 @login_required
-def overview(request: HttpRequest, service_id: str) -> HttpResponse:
+def overview(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     if _targets(request, "instance-table"):
         return _instance_table_poll(request, service_id)
     component, can_write = _component(request, service_id)
     return render(request, "components/overview.html", _overview(request, component, can_write))
 
 
-def _instance_table_poll(request: HttpRequest, service_id: str) -> HttpResponse:
+def _instance_table_poll(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     """The live table alone: every open overview asks for it every 5 seconds, so it reads only what
     the table shows (not the frame's ports, not the sidebar: see docs/architecture.md, "A page")."""
     component, can_write = selectors.component_fragment_for_user(request.user, service_id)
@@ -179,7 +182,7 @@ def _instance_table_poll(request: HttpRequest, service_id: str) -> HttpResponse:
 @never_cache  # The answer carries the secret key.
 @login_required
 @require_POST
-def secret_key_reveal(request: HttpRequest, service_id: str) -> HttpResponse:
+def secret_key_reveal(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     component = _writable(request, service_id)
     key = services.secret_key_reveal(component=component, actor=Actor.from_request(request))
     context = _overview(request, component, True, revealed_key=key)
@@ -190,7 +193,7 @@ def secret_key_reveal(request: HttpRequest, service_id: str) -> HttpResponse:
 @never_cache  # The answer carries the new secret key.
 @login_required
 @require_POST
-def secret_key_regenerate(request: HttpRequest, service_id: str) -> HttpResponse:
+def secret_key_regenerate(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     component = _writable(request, service_id)
     key = services.secret_key_regenerate(component=component, actor=Actor.from_request(request))
     messages.success(request, "A new secret key was generated; the old one no longer works.")
@@ -201,7 +204,7 @@ def secret_key_regenerate(request: HttpRequest, service_id: str) -> HttpResponse
 
 @login_required
 @require_POST
-def instance_add(request: HttpRequest, service_id: str) -> HttpResponse:
+def instance_add(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     component = _writable(request, service_id)
     form = AddressForm(request.POST)
     if form.is_valid():
@@ -229,7 +232,7 @@ def _instance(component: Component, pk: int) -> Instance:
     return instance
 
 
-def _after_instance_change(request: HttpRequest, component: Component, message: str) -> HttpResponse:
+def _after_instance_change(request: HtmxHttpRequest, component: Component, message: str) -> HttpResponse:
     page = request.POST.get("page") or "1"
     if _targets(request, "instance-table"):
         return render(request, "components/_instance_table.html", _instance_table(component, True, page))
@@ -239,7 +242,7 @@ def _after_instance_change(request: HttpRequest, component: Component, message: 
 
 @login_required
 @require_POST
-def instance_set_online(request: HttpRequest, service_id: str, pk: int) -> HttpResponse:
+def instance_set_online(request: HtmxHttpRequest, service_id: str, pk: int) -> HttpResponse:
     component = _writable(request, service_id)
     instance = _instance(component, pk)
     is_online = request.POST.get("is_online") == "1"
@@ -251,7 +254,7 @@ def instance_set_online(request: HttpRequest, service_id: str, pk: int) -> HttpR
 
 
 @login_required
-def instance_delete(request: HttpRequest, service_id: str, pk: int) -> HttpResponse:
+def instance_delete(request: HtmxHttpRequest, service_id: str, pk: int) -> HttpResponse:
     component = _writable(request, service_id)
     instance = _instance(component, pk)
     if request.method != "POST" or request.POST.get("confirm") != "yes":
@@ -269,7 +272,7 @@ def instance_delete(request: HttpRequest, service_id: str, pk: int) -> HttpRespo
 
 
 @login_required
-def settings_page(request: HttpRequest, service_id: str) -> HttpResponse:
+def settings_page(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     component, can_write = _component(request, service_id)
     form = RenameForm(initial={"name": component.name, "service_name": component.service_name})
     if request.method == "POST":
@@ -291,7 +294,7 @@ def settings_page(request: HttpRequest, service_id: str) -> HttpResponse:
 
 
 @login_required
-def component_delete(request: HttpRequest, service_id: str) -> HttpResponse:
+def component_delete(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     component = _writable(request, service_id)
     dependents = list(selectors.dependents_of(component))
     if request.method == "POST" and request.POST.get("confirm") == "yes":
@@ -325,7 +328,9 @@ def _services_of(port: Port) -> dict[str, bool]:
     return {"inner_service": port.inner_service, "outer_service": port.outer_service}
 
 
-def _ports_response(request: HttpRequest, component: Component, message: str, **extra: Any) -> HttpResponse:
+def _ports_response(
+    request: HtmxHttpRequest, component: Component, message: str, **extra: Any
+) -> HttpResponse:
     if not extra and not _targets(request, "ports"):
         return _done(request, "component-ports", component, message)
     component = selectors.component_page_for_user(request.user, component.service_id)
@@ -334,7 +339,7 @@ def _ports_response(request: HttpRequest, component: Component, message: str, **
 
 
 @login_required
-def ports(request: HttpRequest, service_id: str) -> HttpResponse:
+def ports(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     if request.method == "POST":
         return _port_add(request, service_id)
     component, can_write = _component(request, service_id)
@@ -343,7 +348,7 @@ def ports(request: HttpRequest, service_id: str) -> HttpResponse:
     )
 
 
-def _port_add(request: HttpRequest, service_id: str) -> HttpResponse:
+def _port_add(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     component = _writable(request, service_id)
     form = PortForm(request.POST)
     if form.is_valid():
@@ -367,7 +372,7 @@ def _port(component: Component, number: int) -> Port:
 
 @login_required
 @require_POST
-def port_services(request: HttpRequest, service_id: str, number: int) -> HttpResponse:
+def port_services(request: HtmxHttpRequest, service_id: str, number: int) -> HttpResponse:
     component = _writable(request, service_id)
     port = _port(component, number)
     form = PortServicesForm(request.POST)
@@ -385,7 +390,7 @@ def port_services(request: HttpRequest, service_id: str, number: int) -> HttpRes
 
 @login_required
 @require_POST
-def port_delete(request: HttpRequest, service_id: str, number: int) -> HttpResponse:
+def port_delete(request: HtmxHttpRequest, service_id: str, number: int) -> HttpResponse:
     component = _writable(request, service_id)
     port = _port(component, number)
     services.port_delete(port=port, actor=Actor.from_request(request))
@@ -421,7 +426,7 @@ def _variable(component: Component, name: str) -> EnvVar:
 
 
 def _connection_info_response(
-    request: HttpRequest, component: Component, message: str, **extra: Any
+    request: HtmxHttpRequest, component: Component, message: str, **extra: Any
 ) -> HttpResponse:
     if not extra and not _targets(request, "connection-info"):
         return _done(request, "component-connection-info", component, message)
@@ -436,7 +441,7 @@ def _connection_info_response(
 
 
 @login_required
-def connection_info(request: HttpRequest, service_id: str) -> HttpResponse:
+def connection_info(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     if request.method == "POST":
         return _env_add(request, service_id)
     component, can_write = _component(request, service_id)
@@ -450,7 +455,7 @@ def connection_info(request: HttpRequest, service_id: str) -> HttpResponse:
     )
 
 
-def _env_add(request: HttpRequest, service_id: str) -> HttpResponse:
+def _env_add(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     component = _writable(request, service_id)
     form = EnvVarForm(request.POST)
     if form.is_valid():
@@ -466,7 +471,7 @@ def _env_add(request: HttpRequest, service_id: str) -> HttpResponse:
 
 
 @login_required
-def env_edit(request: HttpRequest, service_id: str, name: str) -> HttpResponse:
+def env_edit(request: HtmxHttpRequest, service_id: str, name: str) -> HttpResponse:
     component = _writable(request, service_id)
     var = _variable(component, name)
     if var.generated:
@@ -500,7 +505,7 @@ def env_edit(request: HttpRequest, service_id: str, name: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def env_delete(request: HttpRequest, service_id: str, name: str) -> HttpResponse:
+def env_delete(request: HtmxHttpRequest, service_id: str, name: str) -> HttpResponse:
     component = _writable(request, service_id)
     var = _variable(component, name)
     try:
@@ -514,7 +519,7 @@ def env_delete(request: HttpRequest, service_id: str, name: str) -> HttpResponse
 @never_cache  # The answer carries secret values.
 @login_required
 @require_POST
-def env_reveal(request: HttpRequest, service_id: str, name: str) -> HttpResponse:
+def env_reveal(request: HtmxHttpRequest, service_id: str, name: str) -> HttpResponse:
     component = _writable(request, service_id)
     var = _variable(component, name)
     services.env_reveal(
@@ -552,7 +557,7 @@ def _dependencies(component: Component, can_write: bool, **extra: Any) -> dict[s
 
 
 @login_required
-def dependencies(request: HttpRequest, service_id: str) -> HttpResponse:
+def dependencies(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     if request.method == "POST":
         return _dependency_add(request, service_id)
     component, can_write = _component(request, service_id)
@@ -565,7 +570,7 @@ def dependencies(request: HttpRequest, service_id: str) -> HttpResponse:
     )
 
 
-def _dependency_add(request: HttpRequest, service_id: str) -> HttpResponse:
+def _dependency_add(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     component = _writable(request, service_id)
     form = DependencyForm(request.POST, choices=selectors.dependency_choices(component))
     extra: dict[str, Any] = {"dependency_form": form}
@@ -601,7 +606,7 @@ def _dependency_add(request: HttpRequest, service_id: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def dependency_remove(request: HttpRequest, service_id: str, target_id: str) -> HttpResponse:
+def dependency_remove(request: HtmxHttpRequest, service_id: str, target_id: str) -> HttpResponse:
     component = _writable(request, service_id)
     target = selectors.dependencies_of(component).filter(service_id=target_id).first()
     if target is None:
@@ -633,7 +638,7 @@ def _environment(component: Component, can_write: bool, *, reveal: bool = False)
 
 
 @login_required
-def environment_page(request: HttpRequest, service_id: str) -> HttpResponse:
+def environment_page(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     component, can_write = _component(request, service_id)
     return render(request, "components/environment.html", _environment(component, can_write))
 
@@ -641,7 +646,7 @@ def environment_page(request: HttpRequest, service_id: str) -> HttpResponse:
 @never_cache  # The answer carries secret values.
 @login_required
 @require_POST
-def environment_reveal(request: HttpRequest, service_id: str) -> HttpResponse:
+def environment_reveal(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     component = _writable(request, service_id)
     context = _environment(component, True, reveal=True)
     names = environment.secret_names(context["entries"])
@@ -654,7 +659,7 @@ def environment_reveal(request: HttpRequest, service_id: str) -> HttpResponse:
 
 
 @login_required
-def environment_download(request: HttpRequest, service_id: str) -> HttpResponse:
+def environment_download(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     component, can_write = _component(request, service_id)
     prefetch_related_objects(
         [component], Prefetch("instances", queryset=Instance.objects.order_by("host", "port", "id"))
@@ -688,7 +693,7 @@ def _health_check_form(
     )
 
 
-def _is_owner(request: HttpRequest, component: Component) -> bool:
+def _is_owner(request: HtmxHttpRequest, component: Component) -> bool:
     membership = selectors.membership_for(request.user, component.team)
     return membership is not None and membership.role == Role.OWNER
 
@@ -709,7 +714,7 @@ def _health_page(component: Component, can_write: bool, owner: bool, **extra: An
 
 
 @login_required
-def health_check(request: HttpRequest, service_id: str) -> HttpResponse:
+def health_check(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     component, can_write = _component(request, service_id)
     extra: dict[str, Any] = {}
     if request.method == "POST":
@@ -736,7 +741,7 @@ def health_check(request: HttpRequest, service_id: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def probe_now(request: HttpRequest, service_id: str) -> HttpResponse:
+def probe_now(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     component = _writable(request, service_id)
     results = probe_component_now(component=component, actor=Actor.from_request(request))
     if _targets(request, "probe-results"):
@@ -753,7 +758,7 @@ def probe_now(request: HttpRequest, service_id: str) -> HttpResponse:
 
 
 @login_required
-def events(request: HttpRequest, service_id: str) -> HttpResponse:
+def events(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     component, can_write = _component(request, service_id)
     form = EventFilterForm(request.GET or None, actions=selectors.component_event_actions(component))
     action = form.cleaned_data["action"] if form.is_valid() else ""

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 
-from components import services
+from components import selectors, services
 from components.models import ApiToken
 
 
@@ -35,7 +35,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             _, new_key = services.api_token_create(user=request.user, name=form.cleaned_data["name"])
             form = TokenCreateForm()
-    context = {"form": form, "new_key": new_key, "tokens": request.user.api_tokens.all()}
+    context = {"form": form, "new_key": new_key, "tokens": selectors.api_tokens_for_user(request.user)}
     return render(request, "accounts/tokens.html", context)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -36,6 +36,7 @@ from instances.selectors import writable_applications_for_user, writable_teams_f
 from instances.services import check_kind_for, third_party_component_register
 from kato_console.core.audit import Actor
 from kato_console.core.errors import ComponentError
+from kato_console.core.http import HtmxHttpRequest
 
 DRAFT_PREFIX = "kato-wizard:"
 STEP_FIELDS = ("name", "application", "new_application_name", "team", "registration", "port", "protocol")
@@ -48,14 +49,14 @@ def _draft_key(run: uuid.UUID) -> str:
     return f"{DRAFT_PREFIX}{run.hex}"
 
 
-def _draft(request: HttpRequest, run: uuid.UUID) -> dict[str, Any]:
+def _draft(request: HtmxHttpRequest, run: uuid.UUID) -> dict[str, Any]:
     draft = request.session.get(_draft_key(run))
     if draft is None:
         raise Http404("This wizard was finished or abandoned; start it again.")
     return draft
 
 
-def _save_draft(request: HttpRequest, run: uuid.UUID, draft: dict[str, Any]) -> None:
+def _save_draft(request: HtmxHttpRequest, run: uuid.UUID, draft: dict[str, Any]) -> None:
     request.session[_draft_key(run)] = draft
 
 
@@ -83,19 +84,19 @@ def _addresses(draft: dict[str, Any]) -> list[Address]:
 # Step 1
 
 
-def _writable(request: HttpRequest) -> tuple[Any, Any]:
+def _writable(request: HtmxHttpRequest) -> tuple[Any, Any]:
     teams = writable_teams_for_user(request.user)
     if not teams.exists():
         raise PermissionDenied("Only owners and developers can add components.")
     return teams, writable_applications_for_user(request.user)
 
 
-def _step1_form(request: HttpRequest, data: Any = None, **kwargs: Any) -> ThirdPartyForm:
+def _step1_form(request: HtmxHttpRequest, data: Any = None, **kwargs: Any) -> ThirdPartyForm:
     teams, applications = _writable(request)
     return ThirdPartyForm(data, applications=applications, teams=teams, **kwargs)
 
 
-def _render_step(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+def _render_step(request: HtmxHttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
     """The step's fragment for htmx, the whole page otherwise."""
     context.setdefault("timeout_s", TEST_TIMEOUT_S)
     if request.htmx and not request.htmx.boosted:
@@ -103,13 +104,13 @@ def _render_step(request: HttpRequest, template: str, context: dict[str, Any]) -
     return render(request, "wizard/third_party.html", {**context, "step_template": template})
 
 
-def _step1(request: HttpRequest, form: ThirdPartyForm, run: uuid.UUID | None) -> HttpResponse:
+def _step1(request: HtmxHttpRequest, form: ThirdPartyForm, run: uuid.UUID | None) -> HttpResponse:
     return _render_step(request, "wizard/_step1.html", {"form": form, "run": run})
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def wizard_start(request: HttpRequest, slug: str = "") -> HttpResponse:
+def wizard_start(request: HtmxHttpRequest, slug: str = "") -> HttpResponse:
     if request.method == "POST":
         return _step1_submit(request, None)
     chosen = selectors.application_for_user(request.user, slug) if slug else None
@@ -121,7 +122,7 @@ def wizard_start(request: HttpRequest, slug: str = "") -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def wizard_edit(request: HttpRequest, run: uuid.UUID) -> HttpResponse:
+def wizard_edit(request: HtmxHttpRequest, run: uuid.UUID) -> HttpResponse:
     """ "Back": step 1 again, with what was typed."""
     if request.method == "POST":
         return _step1_submit(request, run)
@@ -132,7 +133,7 @@ def wizard_edit(request: HttpRequest, run: uuid.UUID) -> HttpResponse:
     return response
 
 
-def _step1_submit(request: HttpRequest, run: uuid.UUID | None) -> HttpResponse:
+def _step1_submit(request: HtmxHttpRequest, run: uuid.UUID | None) -> HttpResponse:
     if run is not None:
         _draft(request, run)
     rows = address_rows(request.POST.getlist("address"), request.POST.getlist("address_key"))
@@ -162,7 +163,7 @@ def _rows_changed(rows: list[AddressRow], remove: str) -> list[AddressRow]:
 
 @login_required
 @require_POST
-def wizard_validate(request: HttpRequest) -> HttpResponse:
+def wizard_validate(request: HtmxHttpRequest) -> HttpResponse:
     """One field of step 1, checked as the person leaves it: the field's fragment with its error."""
     rows = address_rows(request.POST.getlist("address"), request.POST.getlist("address_key"))
     form = _step1_form(request, request.POST, rows=rows)
@@ -179,7 +180,7 @@ def wizard_validate(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def wizard_address_row(request: HttpRequest) -> HttpResponse:
+def wizard_address_row(request: HtmxHttpRequest) -> HttpResponse:
     """ "Add address": one more empty row."""
     _writable(request)
     return render(request, "wizard/_address_row.html", {"row": AddressRow(key=new_row_key(), value="")})
@@ -188,7 +189,7 @@ def wizard_address_row(request: HttpRequest) -> HttpResponse:
 # Step 2
 
 
-def _summary(request: HttpRequest, draft: dict[str, Any]) -> dict[str, Any]:
+def _summary(request: HtmxHttpRequest, draft: dict[str, Any]) -> dict[str, Any]:
     """What "Create" will make, in words."""
     application = None
     if draft["application_id"] is not None:
@@ -197,7 +198,9 @@ def _summary(request: HttpRequest, draft: dict[str, Any]) -> dict[str, Any]:
     return {"application": application, "check_kind": check}
 
 
-def _step2(request: HttpRequest, run: uuid.UUID, draft: dict[str, Any], *, test_now: bool) -> HttpResponse:
+def _step2(
+    request: HtmxHttpRequest, run: uuid.UUID, draft: dict[str, Any], *, test_now: bool
+) -> HttpResponse:
     if test_now and draft["addresses"] and draft["results"] is None:
         draft = _test(request, run, draft)
     context = {"run": run, "draft": draft, "results": draft["results"], **_summary(request, draft)}
@@ -205,7 +208,7 @@ def _step2(request: HttpRequest, run: uuid.UUID, draft: dict[str, Any], *, test_
     return _render_step(request, "wizard/_step2.html", context)
 
 
-def _test(request: HttpRequest, run: uuid.UUID, draft: dict[str, Any]) -> dict[str, Any]:
+def _test(request: HtmxHttpRequest, run: uuid.UUID, draft: dict[str, Any]) -> dict[str, Any]:
     tests = address_tests(
         _addresses(draft),
         port=draft["port"],
@@ -223,7 +226,7 @@ def _unreachable(draft: dict[str, Any]) -> list[str]:
 
 @login_required
 @require_GET
-def wizard_test(request: HttpRequest, run: uuid.UUID) -> HttpResponse:
+def wizard_test(request: HtmxHttpRequest, run: uuid.UUID) -> HttpResponse:
     """Step 2. A whole page probes before it answers (that is how it works without JavaScript);
     htmx gets the step at once and loads the results into it."""
     _writable(request)
@@ -233,7 +236,7 @@ def wizard_test(request: HttpRequest, run: uuid.UUID) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def wizard_results(request: HttpRequest, run: uuid.UUID) -> HttpResponse:
+def wizard_results(request: HtmxHttpRequest, run: uuid.UUID) -> HttpResponse:
     """The probe results (GET: the first time; POST: "Test again")."""
     _writable(request)
     draft = _draft(request, run)
@@ -247,7 +250,7 @@ def wizard_results(request: HttpRequest, run: uuid.UUID) -> HttpResponse:
 
 @login_required
 @require_POST
-def wizard_create(request: HttpRequest, run: uuid.UUID) -> HttpResponse:
+def wizard_create(request: HtmxHttpRequest, run: uuid.UUID) -> HttpResponse:
     """ "Create" (or "Create anyway" when an address did not answer)."""
     _writable(request)
     draft = _draft(request, run)
@@ -263,7 +266,7 @@ def wizard_create(request: HttpRequest, run: uuid.UUID) -> HttpResponse:
     return open_page(request, reverse("component", args=[component.service_id]))
 
 
-def _register(request: HttpRequest, draft: dict[str, Any]) -> Any:
+def _register(request: HtmxHttpRequest, draft: dict[str, Any]) -> Any:
     teams, applications = _writable(request)
     application, team = None, None
     if draft["application_id"] is not None:
@@ -288,7 +291,7 @@ def _register(request: HttpRequest, draft: dict[str, Any]) -> Any:
 
 
 def _back_with_errors(
-    request: HttpRequest, run: uuid.UUID, draft: dict[str, Any], error: ComponentError
+    request: HtmxHttpRequest, run: uuid.UUID, draft: dict[str, Any], error: ComponentError
 ) -> HttpResponse:
     """A refusal at the last moment (say, the name was taken meanwhile): step 1 with the reason."""
     form = _step1_form(request, draft["typed"] | {"address": ""}, rows=address_rows(draft["rows"]))
@@ -301,7 +304,7 @@ def _back_with_errors(
 
 @login_required
 @require_POST
-def wizard_abandon(request: HttpRequest, run: uuid.UUID) -> HttpResponse:
+def wizard_abandon(request: HtmxHttpRequest, run: uuid.UUID) -> HttpResponse:
     """ "Abandon": forget the draft; nothing was created."""
     draft = request.session.pop(_draft_key(run), None)
     application = None

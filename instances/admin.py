@@ -100,7 +100,7 @@ class StatusFilter(admin.SimpleListFilter):
     def queryset(self, request: HttpRequest, queryset: QuerySet[Instance]) -> QuerySet[Instance]:
         checked = Q(component__health_check__enabled=True)
         online = Q(is_online=True)
-        conditions = {
+        conditions: dict[str | None, Q] = {
             Status.OFFLINE: ~online,
             Status.UNKNOWN: online & ~checked,
             Status.HEALTHY: online & checked & Q(health=Health.HEALTHY),
@@ -144,9 +144,9 @@ class InstanceAdmin(ThroughServices):
     autocomplete_fields = ["component"]
     actions = ["probe_now"]
 
-    def get_fields(self, request: HttpRequest, obj: Instance | None = None) -> list[str]:
-        fields = list(InstanceForm.Meta.fields)
-        return fields if obj is None else [*fields, *self.readonly_fields]
+    def get_fields(self, request: HttpRequest, obj: Instance | None = None) -> tuple[str, ...]:
+        fields = tuple(InstanceForm.Meta.fields)
+        return fields if obj is None else (*fields, *self.readonly_fields)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Instance | None = None) -> list[str]:
         return ["component", *self.readonly_fields] if obj is not None else []

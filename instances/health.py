@@ -24,9 +24,10 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from django.db import connection, transaction
+from django.db.models import CharField
 from django.utils import timezone
 
 from components.models import EnvVar, Port, Scope
@@ -151,23 +152,15 @@ def probe_plan(claims: Sequence[Claim]) -> list[tuple[Claim, ProbeTarget | Probe
     """
     rows = _rows_of(claims)
     planned = [
-        claim if claim.row is row else replace(claim, row=row)
+        (claim if claim.row is row else replace(claim, row=row), row)
         for claim in claims
         if (row := rows.get(claim.instance_id)) is not None and row.is_online and _claim_holds(claim, row)
     ]
-    component_ids = {claim.row.component_id for claim in planned}
-    ports = _component_ports(component_ids)
-    variables = _connection_information(
-        {claim.row.component_id for claim in planned if _needs_credentials(claim.row)}
-    )
+    ports = _component_ports({row.component_id for _, row in planned})
+    variables = _connection_information({row.component_id for _, row in planned if _needs_credentials(row)})
     return [
-        (
-            claim,
-            _target_for(
-                claim.row, ports.get(claim.row.component_id), variables.get(claim.row.component_id, {})
-            ),
-        )
-        for claim in planned
+        (claim, _target_for(row, ports.get(row.component_id), variables.get(row.component_id, {})))
+        for claim, row in planned
     ]
 
 
@@ -291,7 +284,8 @@ def _variable_name(variables: dict[str, str], explicit: str | None, suffix: str,
 
 
 _TEXT_LIMITS = {
-    name: Instance._meta.get_field(name).max_length for name in ("last_stage", "last_error", "server_info")
+    name: cast(CharField, Instance._meta.get_field(name)).max_length
+    for name in ("last_stage", "last_error", "server_info")
 }
 
 

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
+from django.http import Http404
 
 from components.models import Application, Component, Dependency, Role, Team
-from instances.models import Health, Instance, Status, instance_status
+from components.selectors import User, number_in
+from instances.models import Health, HealthCheck, Instance, Status, instance_status
+
+# The largest id a PostgreSQL bigint holds: a longer number in a path finds nothing.
+_MAX_ID = 2**63 - 1
 
 
 class ComponentStatus:
@@ -88,7 +92,9 @@ def status_from_counts(counts: dict[str, int]) -> str:
     return ComponentStatus.PARTIAL
 
 
-def instance_page(component: Component, page: object, *, total: int | None = None) -> Page:
+def instance_page(
+    component: Component, page: int | str | None, *, total: int | None = None
+) -> Page[Instance]:
     """One page of the component's instances, in address order (the id breaks ties); a page number
     out of range gives the last page. Each instance knows its component, so its status costs nothing.
     ``total``, when the caller has counted the instances already, spares the paginator's own count."""
@@ -152,7 +158,7 @@ def application_topology(application: Application) -> Topology:
     """
     components = components_with_counts(
         Component.objects.filter(application=application).order_by("name", "pk")
-    ).values_list("pk", "name", "service_id", "status")[: TOPOLOGY_LIMIT + 1]
+    ).values_list("pk", "name", "service_id", "status")[: TOPOLOGY_LIMIT + 1]  # type: ignore[misc]
     nodes = {pk: TopologyNode(name, service_id, status) for pk, name, service_id, status in components}
     if len(nodes) > TOPOLOGY_LIMIT:
         return Topology(nodes={}, edges=[], too_many=True)
@@ -160,18 +166,37 @@ def application_topology(application: Application) -> Topology:
     return Topology(nodes=nodes, edges=list(edges.values_list("component_id", "target_id")))
 
 
-def writable_teams_for_user(user: Any) -> QuerySet[Team]:
+def writable_teams_for_user(user: User) -> QuerySet[Team]:
     """The teams in which the user may create and change things (owners and developers)."""
     if not user.is_authenticated:
         return Team.objects.none()
     return Team.objects.filter(
-        memberships__user=user, memberships__role__in=[Role.OWNER, Role.DEVELOPER]
+        memberships__user_id=user.pk, memberships__role__in=[Role.OWNER, Role.DEVELOPER]
     ).order_by("name", "pk")
 
 
-def writable_applications_for_user(user: Any) -> QuerySet[Application]:
+def writable_applications_for_user(user: User) -> QuerySet[Application]:
     return (
         Application.objects.filter(team__in=writable_teams_for_user(user))
         .select_related("team")
         .order_by("name", "team__name", "pk")
     )
+
+
+def component_instance(component: Component, instance_id: str) -> Instance:
+    """The component's instance with this id (as written in a path); 404 when there is none."""
+    pk = number_in(instance_id, 1, _MAX_ID)
+    instance = component.instances.filter(pk=pk).first() if pk is not None else None
+    if instance is None:
+        raise Http404("No such instance.")
+    return instance
+
+
+def health_check_of(component: Component) -> HealthCheck:
+    """The component's health check, or an unsaved one with the defaults when it has none yet."""
+    return getattr(component, "health_check", None) or HealthCheck(component=component)
+
+
+def addresses_with_credentials_withheld(check: HealthCheck) -> list[str]:
+    """The addresses a credentialed check probes greeting-only (nobody in the team vouched for them)."""
+    return [instance.address for instance in check.component.instances.all() if instance.credentials_withheld]

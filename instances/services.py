@@ -345,6 +345,8 @@ def third_party_component_register(
     fields: ``new_application_name``, ``name``, ``port``, ``address``.
     """
     if application is None:
+        if team is None:
+            raise ComponentError({"application": ["Choose an application, or a team for a new one."]})
         try:
             application = application_create(team=team, name=new_application_name, actor=actor)
         except ComponentError as error:

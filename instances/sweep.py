@@ -56,7 +56,7 @@ from kato_console.core.audit import Actor, audit_record
 try:
     import uvloop
 except ImportError:  # optional: the sweep runs on asyncio's own event loop without it
-    uvloop = None
+    uvloop = None  # type: ignore[assignment]  # the module or nothing, as the code below asks
 
 T = TypeVar("T")
 
@@ -156,7 +156,7 @@ def _claim_portable(*, now: datetime, limit: int | None, everything: bool, slack
         by_lease: dict[datetime, list[InstanceRow]] = defaultdict(list)
         for *values, interval_s in selected:
             row = InstanceRow(*values)
-            by_lease[now + timedelta(seconds=max(interval_s, row.timeout_s + slack))].append(row)
+            by_lease[now + timedelta(seconds=max(interval_s, (row.timeout_s or 3) + slack))].append(row)
         claims = []
         for lease_until, rows in by_lease.items():
             Instance.objects.filter(pk__in=[row.id for row in rows]).update(next_probe_at=lease_until)
@@ -195,7 +195,7 @@ def dispatch_round(*, enqueue: Callable[[list[list[Any]]], object]) -> int:
         claims = claim_due()
         for start in range(0, len(claims), size):
             payload = claims_to_payload(claims[start : start + size])
-            transaction.on_commit(lambda payload=payload: enqueue(payload))
+            transaction.on_commit(functools.partial(enqueue, payload))
     return len(claims)
 
 

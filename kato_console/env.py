@@ -77,7 +77,7 @@ def env_url(name: str, default: str, *, schemes: tuple[str, ...]) -> str:
     return raw
 
 
-def database_config(name: str, default: str) -> dict:
+def database_config(name: str, default: str) -> dj_database_url.DBConfig:
     """Parse DATABASE_URL into Django's DATABASES entry, refusing anything malformed."""
     raw = env_url(name, default, schemes=("sqlite", "postgres", "postgresql", "pgsql"))
     try:

@@ -1,6 +1,7 @@
 """How drf-spectacular describes what it cannot see for itself: token authentication and named enums.
 
-Imported by ``components.api.views`` so that the extensions are registered before any schema is built.
+Imported by every console API view module (for ``error_responses``), so that the extensions are
+registered before any schema is built.
 """
 
 from __future__ import annotations
@@ -52,6 +53,5 @@ def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
             ErrorSerializer, description="Viewers can read but not change anything, nor reveal secrets."
         ),
         404: OpenApiResponse(ErrorSerializer, description="No such object in your teams."),
-        501: OpenApiResponse(ErrorSerializer, description="Not available in this installation yet."),
     }
     return {code: described[code] for code in codes}

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -15,16 +14,6 @@ from rest_framework import serializers
 from components.models import Component, ComponentKind, Protocol, Registration, Scope
 from components.validation import ENV_NAME_RE, PORT_ALIAS_RE, SERVICE_NAME_RE
 from instances.addresses import MAX_ADDRESS_LENGTH, Address
-from instances.models import (
-    INTERVAL_S_MAX,
-    INTERVAL_S_MIN,
-    THRESHOLD_MAX,
-    TIMEOUT_S_MAX,
-    CheckKind,
-    Source,
-    Status,
-    normalise_networks,
-)
 from instances.selectors import ComponentStatus, component_status, routed_count
 from instances.services import address_parse_checked
 from kato_console.core.errors import ComponentError
@@ -219,21 +208,25 @@ def parse_address_field(text: str) -> Address:
     try:
         return address_parse_checked(text)
     except ComponentError as error:
-        raise serializers.ValidationError([m for msgs in error.messages.values() for m in msgs]) from None
+        raise serializers.ValidationError(_messages(error)) from None
+
+
+def _messages(error: ComponentError) -> list[str]:
+    return [message for messages in error.messages.values() for message in messages]
 
 
 def parse_addresses(raw: list[str]) -> list[Address]:
     """Parse every address; errors are keyed by position, as DRF does for list fields."""
     parsed: list[Address] = []
-    errors: dict[int, list[str]] = {}
+    errors: dict[str, list[str]] = {}  # by position, as JSON writes it
     for index, text in enumerate(raw):
         try:
-            address = parse_address_field(text)
-        except serializers.ValidationError as error:
-            errors[index] = list(error.detail)
+            address = address_parse_checked(text)
+        except ComponentError as error:
+            errors[str(index)] = _messages(error)
             continue
         if address in parsed:
-            errors[index] = [f"{address} is listed twice."]
+            errors[str(index)] = [f"{address} is listed twice."]
         parsed.append(address)
     if errors:
         raise serializers.ValidationError(errors)
@@ -309,7 +302,10 @@ class EffectiveVariableSerializer(_VariableSerializer):
     """One entry of the effective environment (components.environment.EnvEntry)."""
 
     generated = serializers.BooleanField()
-    source = ComponentRefSerializer(help_text="The component the variable comes from.")
+    # The field the API has always had shadows DRF's Field.source attribute in the stubs only.
+    source = ComponentRefSerializer(  # type: ignore[assignment]
+        help_text="The component the variable comes from."
+    )
     overridden_by = ComponentRefSerializer(
         allow_null=True, help_text="Set when the variable does not take effect: who overrides it."
     )
@@ -334,98 +330,6 @@ class DependencyCreateSerializer(serializers.Serializer):
         default=False,
         help_text="Confirm turning on the internal service of the target's port when it is off.",
     )
-
-
-# Instances and their health check
-
-
-class InstanceSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    address = serializers.CharField()
-    host = serializers.CharField()
-    port = serializers.IntegerField(allow_null=True, help_text="null: the component's port.")
-    is_online = serializers.BooleanField()
-    source = EnumField(Source, enum_name="InstanceSource")
-    status = EnumField(Status, enum_name="InstanceStatus")
-    latency_ms = serializers.FloatField(allow_null=True)
-    last_checked_at = serializers.DateTimeField(allow_null=True)
-    last_error = serializers.CharField()
-    server_info = serializers.CharField()
-    credentials_withheld = serializers.CharField(
-        help_text="Why a credentialed health check probes this instance greeting-only; empty when it logs in."
-    )
-
-
-class InstanceCreateSerializer(serializers.Serializer):
-    address = serializers.CharField(max_length=MAX_ADDRESS_LENGTH)
-    is_online = serializers.BooleanField(default=True)
-
-    def validate_address(self, value: str) -> Address:
-        return parse_address_field(value)
-
-
-class InstanceUpdateSerializer(serializers.Serializer):
-    is_online = serializers.BooleanField(required=False)
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if isinstance(self.initial_data, dict) and "address" in self.initial_data:
-            raise serializers.ValidationError(
-                {
-                    "address": [
-                        "An instance's address cannot change: add the new address and delete this instance."
-                    ]
-                }
-            )
-        return attrs
-
-
-class HealthCheckSerializer(serializers.Serializer):
-    enabled = serializers.BooleanField(required=False)
-    kind = EnumField(CheckKind, enum_name="CheckKind", required=False)
-    path = serializers.CharField(
-        max_length=500, allow_blank=True, required=False, help_text="HTTP checks: /healthz"
-    )
-    interval_s = serializers.IntegerField(
-        min_value=INTERVAL_S_MIN, max_value=INTERVAL_S_MAX, required=False, help_text="Seconds, 5–86400."
-    )
-    timeout_s = serializers.IntegerField(
-        min_value=1, max_value=TIMEOUT_S_MAX, required=False, help_text="Seconds, 1–30, below the interval."
-    )
-    success_threshold = serializers.IntegerField(min_value=1, max_value=THRESHOLD_MAX, required=False)
-    failure_threshold = serializers.IntegerField(min_value=1, max_value=THRESHOLD_MAX, required=False)
-    use_credentials = serializers.BooleanField(
-        required=False, help_text="Log in with the component's connection information (*_USER / *_PASSWORD)."
-    )
-    username_var = serializers.CharField(max_length=128, allow_blank=True, required=False)
-    password_var = serializers.CharField(max_length=128, allow_blank=True, required=False)
-    verify_tls = serializers.BooleanField(required=False)
-    credential_networks = serializers.ListField(
-        child=serializers.CharField(max_length=64),
-        required=False,
-        help_text="Networks (CIDR) whose addresses registered through the instance API get the login too; "
-        "addresses added by members always do.",
-    )
-    credentials_withheld = serializers.ListField(
-        child=serializers.CharField(),
-        read_only=True,
-        help_text="Addresses the credentialed check probes greeting-only, since nobody in the team vouched for them.",
-    )
-    warnings = serializers.ListField(child=serializers.CharField(), read_only=True)
-
-    def validate_credential_networks(self, value: list[str]) -> list[str]:
-        try:
-            return normalise_networks(value)
-        except DjangoValidationError as error:
-            raise serializers.ValidationError(error.messages) from None
-
-
-class ProbeResultSerializer(serializers.Serializer):
-    instance = InstanceSerializer()
-    ok = serializers.BooleanField()
-    latency_ms = serializers.FloatField(allow_null=True)
-    stage = serializers.CharField(help_text="Where it failed: dns, connect, tls, greeting, auth, query.")
-    error = serializers.CharField()
-    server_info = serializers.CharField()
 
 
 # Descriptions of answers without a body of their own

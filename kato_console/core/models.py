@@ -58,6 +58,6 @@ class AuditEvent(models.Model):
 
     @property
     def actor_label(self) -> str:
-        if self.actor in (ActorKind.USER, ActorKind.API_TOKEN) and self.user_id:
+        if self.actor in (ActorKind.USER, ActorKind.API_TOKEN) and self.user is not None:
             return self.user.get_username()
         return self.actor

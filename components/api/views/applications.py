@@ -1,0 +1,41 @@
+"""``/api/v1/applications/``: the applications of the requester's teams."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from components import selectors, services
+from components.api import serializers as s
+from components.api.schema import error_responses
+from components.api.views.base import ConsoleApi, validated
+
+
+class ApplicationListApi(ConsoleApi):
+    @extend_schema(
+        operation_id="applications_list",
+        tags=["applications"],
+        summary="The applications of your teams",
+        responses={200: s.ApplicationSerializer(many=True), **error_responses(401)},
+    )
+    def get(self, request: Request) -> Response:
+        applications = selectors.applications_for_user(request.user)
+        return Response(s.ApplicationSerializer(applications, many=True).data)
+
+    @extend_schema(
+        operation_id="applications_create",
+        tags=["applications"],
+        summary="Create an application in your team",
+        request=s.ApplicationCreateSerializer,
+        responses={201: s.ApplicationSerializer, **error_responses(400, 401, 403)},
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(s.ApplicationCreateSerializer, request.data)
+        team = selectors.team_to_create_in(request.user, data.get("team", ""))
+        self.check_object_permissions(request, team)
+        application = services.application_create(team=team, name=data["name"], actor=self.actor())
+        # A new application has no components; the list's selector annotates these counts.
+        application.component_count = application.third_party_count = 0  # type: ignore[attr-defined]
+        return Response(s.ApplicationSerializer(application).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,121 @@
+"""What every console API view shares: authentication and roles, the component lookup, the actor,
+reveals and secret-bearing answers, and the domain error as DRF's 400 (or 409 for a lost race)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.cache import patch_cache_control
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import exceptions, serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from components import selectors, services
+from components.api import serializers as s
+from components.api.permissions import TeamRolePermission, can_write
+from components.models import ApiToken, Component, Team
+from components.validation import SERVICE_ID_RE
+from kato_console.core.audit import Actor
+from kato_console.core.errors import ComponentConflict, ComponentError
+from kato_console.core.models import ActorKind
+
+SERVICE_ID_PARAM = OpenApiParameter(
+    "service_id",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    pattern=SERVICE_ID_RE.pattern,
+    description="The component's service id (32 hex digits).",
+)
+REVEAL_PARAM = OpenApiParameter(
+    "reveal",
+    OpenApiTypes.BOOL,
+    description="Show secret values (owners and developers only; audited).",
+)
+
+READ_ERRORS = (401, 404)
+WRITE_ERRORS = (400, 401, 403, 404)
+
+
+class _Conflict(exceptions.APIException):
+    """A change that lost a race with a concurrent one."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+class ConsoleApi(APIView):
+    permission_classes = [IsAuthenticated, TeamRolePermission]
+    # Set by a view whose answer carries a secret (the API secret key, revealed values): the answer
+    # is then sent with Cache-Control: no-store, so that no browser or proxy keeps a copy.
+    secret_bearing = False
+
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if self.secret_bearing:
+            patch_cache_control(response, no_store=True)
+        return response
+
+    def component_detail(self, component: Component, *, via: str = "") -> dict[str, Any]:
+        """The component as the API shows it; when that includes the secret key, the answer is not
+        stored and, if ``via`` names the read, the reveal is audited like the overview page's."""
+        context = {"can_write": can_write(self.request, component.team)}
+        data: dict[str, Any] = s.ComponentDetailSerializer(component, context=context).data
+        if data.get("secret_key"):
+            self.secret_bearing = True
+            if via:
+                services.secret_key_reveal(component=component, actor=self.actor(), via=via)
+        return data
+
+    def actor(self) -> Actor:
+        token = isinstance(self.request.auth, ApiToken)
+        return Actor(
+            ActorKind.API_TOKEN if token else ActorKind.USER,
+            self.request.user,
+            self.request.META.get("REMOTE_ADDR") or None,
+        )
+
+    def get_component(self, service_id: str) -> Component:
+        """The requester's component, after the role check for writes; 404 for anyone else's."""
+        if not SERVICE_ID_RE.match(service_id):
+            raise exceptions.NotFound("No such component.")
+        component = selectors.component_for_user(self.request.user, service_id)
+        self.check_object_permissions(self.request, component.team)
+        return component
+
+    def reveal_requested(self, team: Team, *, default: bool = False) -> bool:
+        reveal = self._reveal_requested(team, default=default)
+        self.secret_bearing = self.secret_bearing or reveal
+        return reveal
+
+    def _reveal_requested(self, team: Team, *, default: bool) -> bool:
+        query = s.RevealQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        if "reveal" not in self.request.query_params:
+            return default
+        reveal: bool = query.validated_data["reveal"]
+        if reveal and not can_write(self.request, team):
+            raise exceptions.PermissionDenied("Only owners and developers can reveal secret values.")
+        return reveal
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, ComponentConflict):
+            exc = _Conflict(str(exc))
+        elif isinstance(exc, ComponentError):
+            exc = exceptions.ValidationError(
+                {
+                    ("non_field_errors" if field in ("", "__all__") else field): msgs
+                    for field, msgs in exc.messages.items()
+                }
+            )
+        return super().handle_exception(exc)
+
+
+def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+    """The request's data through an input serializer; an invalid field is DRF's 400."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)

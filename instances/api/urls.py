@@ -1,0 +1,17 @@
+"""Routes of a component's instances, health check and probing, part of the console API's route
+table (``components.api.urls``) under ``/api/v1/``."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+from components.api.routing import COMPONENT as C
+from components.api.routing import route
+from instances.api import views
+
+urlpatterns: list[URLPattern] = [
+    *route(f"{C}/instances/", views.InstanceListApi, "api-instances"),
+    *route(f"{C}/instances/<str:instance_id>", views.InstanceDetailApi, "api-instance"),
+    *route(f"{C}/health-check", views.HealthCheckApi, "api-health-check"),
+    *route(f"{C}/probe", views.ProbeApi, "api-probe"),
+]
