@@ -12,7 +12,7 @@ import json
 import pytest
 
 from components import services
-from components.models import Application, Component, Registration
+from components.models import Application, Component, Membership, Registration, Role
 from instances import services as instance_services
 from instances.models import Instance, Source, Status
 from instances.services import health_check_update
@@ -49,6 +49,10 @@ def credentialed_component(
         component=component, actor=actor, kind=kind, use_credentials=True, timeout_s=1, interval_s=5, **check
     )
     return component
+
+
+def owner_of_the_team(actor: Actor) -> None:
+    Membership.objects.filter(user=actor.user).update(role=Role.OWNER)
 
 
 def register_through_the_api(client, component: Component, address: str) -> Instance:
@@ -128,6 +132,7 @@ def test_it_logs_in_to_an_api_registered_address_inside_the_credential_networks(
     client, application, alice_actor: Actor, serve
 ) -> None:
     server = serve(FakeMySQL(password=SECRET))
+    owner_of_the_team(alice_actor)  # the credential networks are an owner's decision
     component = credentialed_component(
         application, alice_actor, kind="mysql", credential_networks=["127.0.0.0/8"]
     )
@@ -150,6 +155,7 @@ def test_it_never_trusts_an_api_registered_dns_name_even_inside_the_networks(
     client, application, alice_actor: Actor, serve
 ) -> None:
     server = serve(recording_redis)
+    owner_of_the_team(alice_actor)  # the credential networks are an owner's decision
     component = credentialed_component(
         application, alice_actor, kind="redis", credential_networks=["127.0.0.0/8"]
     )
