@@ -695,6 +695,7 @@ def report(
 
 SCALE_PORTS_PER_KIND = 100  # addresses repeat across components: few listening sockets
 SCALE_BROKER_DB = 9
+SCALE_FLEET_PROCESSES = 4
 SCALE_KINDS = {"tcp": "tcp", "http": "http", "mysql": "mysql", "hung_http": "http", "hung_mysql": "mysql"}
 BIG_NOFILE = 200_000  # for the fleet and blackbox_exporter: tens of thousands of connections at once
 
@@ -937,11 +938,17 @@ def run_scale(env: dict[str, str], directory: str) -> None:
     from instances.sweep import raise_open_files_limit
 
     raise_open_files_limit()  # this process drives 10,000 connections to blackbox_exporter
-    fleet_command = [sys.executable, __file__, "--serve-scale", str(SCALE_PORTS_PER_KIND)]
-    with child(
-        fleet_command, env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, preexec_fn=_big_nofile
-    ) as fleet:
-        ports = json.loads(fleet.stdout.readline())
+    # Several listener processes: one process's open-files limit (20,000 here, and the hard limit
+    # cannot be raised in a container) does not hold 10,000 probes' connections and their backlog.
+    per_process = str(SCALE_PORTS_PER_KIND // SCALE_FLEET_PROCESSES)
+    fleet_command = [sys.executable, __file__, "--serve-scale", per_process]
+    with ExitStack() as fleets:
+        ports: dict[str, list[int]] = {kind: [] for kind in SCALE_KINDS}
+        for _ in range(SCALE_FLEET_PROCESSES):
+            options = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE}
+            fleet = fleets.enter_context(child(fleet_command, env, **options))
+            for kind, kind_ports in json.loads(fleet.stdout.readline()).items():
+                ports[kind] += kind_ports
         set_up = time.perf_counter()
         scale_populate(
             ports,
@@ -961,7 +968,6 @@ def run_scale(env: dict[str, str], directory: str) -> None:
         blackbox = blackbox_scale(env, directory, ports)
         time.sleep(2.0)
         shared = two_workers_round(env, directory)
-        fleet.stdin.close()
     report_scale(rounds, blackbox, shared, settings, resource.getrlimit(resource.RLIMIT_NOFILE))
 
 
