@@ -21,6 +21,17 @@ CPU <= 0.5 ms per probe; no answering instance unhealthy; <= 30 SQL statements p
 p95 < 500 ms while a sweep runs.
 
 Run: .venv/bin/python bench/sweep.py [--instances 2000] [--rounds 3] [--serial-sample 100]
+
+``--scale`` measures instead, in one run and on the shipped defaults (no KATO_ setting changed):
+  - a round of 10,000 instances (30 % silent, timeout 2 s) in one process (``sweep_round``, what
+    ``manage.py probe_sweep --all`` runs): target <= jitter window + 2 x timeout, CPU <= 0.3 ms/probe;
+  - the sweep probing 10,000 HTTP targets at once (jitter 0, as "probe now" does) and
+    blackbox_exporter probing the same 10,000 through /probe: wall and CPU per probe, ours below;
+  - a round of 50,000 instances shared by two Celery worker processes (solo pool) on Redis:
+    wall time, chunks per worker, CPU per probe of the workers.
+  Addresses repeat across components (100 listener ports per kind), so the fleet needs few
+  listening sockets; the fleet and blackbox_exporter get a raised open-files limit (run as root, or
+  with a hard limit of 65,536 or more).
 Needs PostgreSQL on 127.0.0.1:5432 (user postgres; KATO_BENCH_PG to change) and
 /usr/bin/prometheus-blackbox-exporter (Debian package prometheus-blackbox-exporter).
 """
@@ -41,7 +52,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections import Counter
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from http.cookiejar import CookieJar
 from pathlib import Path
@@ -488,9 +499,14 @@ def main() -> None:
     parser.add_argument("--keep-database", action="store_true")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--load", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--scale", action="store_true", help="the 10,000 / 50,000 rounds (see above)")
+    parser.add_argument("--serve-scale", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         asyncio.run(_serve(args.serve))
+        return
+    if args.serve_scale:
+        asyncio.run(_serve_scale(args.serve_scale))
         return
     if args.load:
         web_load(*args.load)
@@ -499,11 +515,11 @@ def main() -> None:
         sys.exit(f"{BLACKBOX} is missing: apt-get install prometheus-blackbox-exporter")
 
     directory = tempfile.mkdtemp(prefix="kato-bench-sweep-")
-    env = environment(directory)
+    env = scale_environment(directory) if args.scale else environment(directory)
     os.environ.update(env)
     recreate_database(DB_NAME, env, "collectstatic")
     try:
-        run(args, env, directory)
+        run_scale(env, directory) if args.scale else run(args, env, directory)
     finally:
         if not args.keep_database:
             from django.db import connections
@@ -671,6 +687,364 @@ def report(
         print(f"{'PASS' if ok else 'MISS'}  {name}: {value}")
     counts = Counter(ok for _, ok, _ in checks)
     print(f"\n{counts[True]} of {len(checks)} targets met.")
+
+
+# --------------------------------------------------------------------------------------------
+# --scale: 10,000 at the defaults, blackbox_exporter on 10,000 HTTP targets, 50,000 on two workers
+# --------------------------------------------------------------------------------------------
+
+SCALE_PORTS_PER_KIND = 100  # addresses repeat across components: few listening sockets
+SCALE_BROKER_DB = 9
+SCALE_FLEET_PROCESSES = 4
+SCALE_KINDS = {"tcp": "tcp", "http": "http", "mysql": "mysql", "hung_http": "http", "hung_mysql": "mysql"}
+BIG_NOFILE = 200_000  # for the fleet and blackbox_exporter: tens of thousands of connections at once
+
+
+def scale_environment(var_dir: str) -> dict[str, str]:
+    env = common.environment(
+        db_name=DB_NAME, settings_module="kato_console.settings", secret="bench-sweep-", var_dir=var_dir
+    )
+    # The shipped defaults: nothing of the sweep is set.
+    for name in ("KATO_PROBE_CONCURRENCY", "KATO_SWEEP_JITTER_S", "KATO_SWEEP_CHUNK"):
+        env.pop(name, None)
+    return env
+
+
+def _big_nofile() -> None:
+    """In a child before exec (run as root): a limit that tens of thousands of connections fit in."""
+    import resource
+
+    with suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (BIG_NOFILE, BIG_NOFILE))
+
+
+async def _serve_scale(per_kind: int) -> None:
+    ports: dict[str, list[int]] = {}
+    for kind in SCALE_KINDS:
+        ports[kind] = []
+        for _ in range(per_kind):
+            server = await asyncio.start_server(_HANDLERS[kind], "127.0.0.1", 0, backlog=4096)
+            ports[kind].append(server.sockets[0].getsockname()[1])
+    print(json.dumps(ports), flush=True)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_reader(sys.stdin.fileno(), stop.set)
+    await stop.wait()
+    os._exit(0)
+
+
+def scale_populate(ports: dict[str, list[int]], groups: dict[str, dict[str, int]]) -> None:
+    """For each group (a name prefix), components of 100 instances per kind, as many as asked; the
+    instances of one component are the kind's 100 listeners. Every check: timeout 2 s, thresholds 1,
+    interval 60 s (one round each); all disabled, the measurement enables a group at a time."""
+    from django.contrib.auth import get_user_model
+
+    from components import services
+    from components.models import Role
+    from instances import services as instance_services
+    from instances.models import HealthCheck, Instance
+    from kato_console.core.audit import Actor
+
+    user = get_user_model().objects.create_user(username="bench", password="bench-password-1")
+    team = services.team_create(name="Bench", owner=user)
+    services.membership_set(team=team, user=user, role=Role.OWNER)
+    actor = Actor.for_user(user)
+    application = services.application_create(team=team, name="Fleet", actor=actor)
+    rows = []
+    for group, sizes in groups.items():
+        for kind, count in sizes.items():
+            for n in range(count // SCALE_PORTS_PER_KIND):
+                component = instance_services.component_create(
+                    application=application, name=f"{group}-{kind.replace('_', '-')}-{n:03d}", actor=actor
+                )
+                instance_services.health_check_update(
+                    component=component,
+                    actor=actor,
+                    kind=SCALE_KINDS[kind],
+                    path="/healthz",
+                    timeout_s=TIMEOUT_S,
+                    interval_s=60,
+                    success_threshold=1,
+                    failure_threshold=1,
+                )
+                rows += [Instance(component=component, host="127.0.0.1", port=p) for p in ports[kind]]
+    Instance.objects.bulk_create(rows, batch_size=5000)
+    HealthCheck.objects.update(enabled=False)
+
+
+def scale_sizes(total: int, *, http_only: bool = False) -> dict[str, int]:
+    if http_only:
+        return {"http": round(total * 0.7), "hung_http": round(total * 0.3)}
+    units = total // SCALE_PORTS_PER_KIND
+    hung = round(units * 0.3)
+    answering = units - hung
+    sizes = {
+        "tcp": answering - 2 * (answering // 3),
+        "http": answering // 3,
+        "mysql": answering // 3,
+        "hung_http": hung // 2,
+        "hung_mysql": hung - hung // 2,
+    }
+    return {kind: count * SCALE_PORTS_PER_KIND for kind, count in sizes.items()}
+
+
+def enable_group(group: str) -> int:
+    """Turn on the checks of one group only; every instance due. Returns the group's instances."""
+    from instances.models import HealthCheck, Instance
+
+    HealthCheck.objects.update(enabled=False)
+    HealthCheck.objects.filter(component__name__startswith=f"{group}-").update(enabled=True)
+    Instance.objects.update(next_probe_at=None)
+    return Instance.objects.filter(component__name__startswith=f"{group}-").count()
+
+
+def scale_round(group: str, *, jitter_s: float | None = None) -> dict[str, Any]:
+    """One sweep_round of the group in this process: wall, CPU, statuses; silent answering wrong."""
+    from django.conf import settings
+
+    from instances.models import Instance
+    from instances.sweep import probe_concurrency, sweep_round
+
+    enable_group(group)
+    shipped_jitter = settings.KATO_SWEEP_JITTER_S
+    if jitter_s is not None:
+        settings.KATO_SWEEP_JITTER_S = jitter_s
+    try:
+        cpu, wall = time.process_time(), time.perf_counter()
+        report = sweep_round()
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    finally:
+        settings.KATO_SWEEP_JITTER_S = shipped_jitter
+    group_rows = Instance.objects.filter(component__name__startswith=f"{group}-")
+    wrong = group_rows.filter(component__name__contains="-hung-").exclude(health="unhealthy").count()
+    wrong += group_rows.exclude(component__name__contains="-hung-").exclude(health="healthy").count()
+    return {
+        "probed": report.probed,
+        "wall_s": wall,
+        "cpu_ms_per_probe": cpu * 1000 / max(1, report.probed),
+        "jitter_s": settings.KATO_SWEEP_JITTER_S if jitter_s is None else jitter_s,
+        "concurrency": probe_concurrency(),
+        "statuses": report.statuses,
+        "wrong": wrong,
+    }
+
+
+def blackbox_scale(env: dict[str, str], directory: str, ports: dict[str, list[int]]) -> dict[str, Any]:
+    """blackbox_exporter probing the HTTP group's 10,000 targets (the same addresses, repeated as in
+    the console's components) through /probe, all at once, three rounds."""
+    sizes = scale_sizes(10_000, http_only=True)
+    targets, expected = [], []
+    for kind, count in sizes.items():
+        for n in range(count):
+            targets.append(f"http://127.0.0.1:{ports[kind][n % SCALE_PORTS_PER_KIND]}/healthz")
+            expected.append(kind == "http")
+    port = free_port()
+    command = [
+        BLACKBOX,
+        f"--config.file={blackbox_config(directory)}",
+        f"--web.listen-address=127.0.0.1:{port}",
+    ]
+    with child(
+        command, env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_big_nofile
+    ) as bb:
+        wait_for_port(port)
+        asyncio.run(_blackbox_round(port, targets[:20]))
+        rounds = []
+        for _ in range(3):
+            cpu, wall = process_cpu_s(bb.pid), time.perf_counter()
+            successes = asyncio.run(_blackbox_round(port, targets))
+            wall, cpu = time.perf_counter() - wall, process_cpu_s(bb.pid) - cpu
+            wrong = sum(1 for ok, want in zip(successes, expected, strict=True) if ok != want)
+            rounds.append({"wall_s": wall, "cpu_ms_per_probe": cpu * 1000 / len(targets), "wrong": wrong})
+            time.sleep(1.0)
+    return {"probes": len(targets), "rounds": rounds}
+
+
+def two_workers_round(env: dict[str, str], directory: str) -> dict[str, Any]:
+    """The 50,000 group's round, dispatched as the tick does, shared by two Celery worker processes
+    (solo pool, shipped defaults) on Redis: wall until every instance is recorded, chunks each."""
+    from celery import Celery
+    from django.utils import timezone
+
+    from instances.models import Instance
+    from instances.sweep import dispatch_round
+
+    broker_url = f"redis://127.0.0.1:6379/{SCALE_BROKER_DB}"
+    subprocess.run(["redis-cli", "-n", str(SCALE_BROKER_DB), "FLUSHDB"], check=True, capture_output=True)
+    total = enable_group("big")
+    worker_env = {**env, "CELERY_BROKER_URL": broker_url, "LOG_LEVEL": "INFO"}
+    logs = [Path(directory) / f"worker-{n}.log" for n in (1, 2)]
+    with ExitStack() as stack:
+        workers = []
+        for n, log in enumerate(logs, 1):
+            command = [sys.executable, "-m", "celery", "-A", "kato_console", "worker", "--pool", "solo"]
+            command += [
+                "--hostname",
+                f"bench{n}@%h",
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+            ]
+            output = stack.enter_context(log.open("wb"))
+            workers.append(
+                stack.enter_context(child(command, worker_env, stdout=output, stderr=subprocess.STDOUT))
+            )
+        deadline = time.monotonic() + 120
+        while not all("ready." in log.read_text(errors="replace") for log in logs):
+            if time.monotonic() > deadline:
+                sys.exit("the Celery workers did not start")
+            time.sleep(0.5)
+        broker = Celery(broker=broker_url)
+        cpu_before = [process_cpu_s(w.pid) for w in workers]
+        started_at, wall = timezone.now(), time.perf_counter()
+        claimed = dispatch_round(
+            enqueue=lambda claims: broker.send_task("instances.tasks.sweep_chunk", args=[claims])
+        )
+        done = Instance.objects.filter(component__name__startswith="big-", last_checked_at__gte=started_at)
+        while done.count() < claimed and time.perf_counter() - wall < 600:
+            time.sleep(0.25)
+        wall = time.perf_counter() - wall
+        cpu = sum(process_cpu_s(w.pid) - before for w, before in zip(workers, cpu_before, strict=True))
+        broker.close()
+    chunks = [
+        re.findall(r"sweep_chunk\[[^\]]+\] succeeded in [^:]+: (\d+)", log.read_text(errors="replace"))
+        for log in logs
+    ]
+    limit_lines = [
+        next(
+            (line for line in log.read_text(errors="replace").splitlines() if "Open files limit" in line), ""
+        )
+        for log in logs
+    ]
+    return {
+        "instances": total,
+        "claimed": claimed,
+        "recorded": done.count(),
+        "wall_s": wall,
+        "cpu_ms_per_probe": cpu * 1000 / max(1, claimed),
+        "chunks": [[int(c) for c in cs] for cs in chunks],
+        "limit_log": limit_lines[0].split("] ", 1)[-1].strip(),
+    }
+
+
+def run_scale(env: dict[str, str], directory: str) -> None:
+    import resource
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    from instances.sweep import raise_open_files_limit
+
+    raise_open_files_limit()  # this process drives 10,000 connections to blackbox_exporter
+    # Several listener processes: one process's open-files limit (20,000 here, and the hard limit
+    # cannot be raised in a container) does not hold 10,000 probes' connections and their backlog.
+    per_process = str(SCALE_PORTS_PER_KIND // SCALE_FLEET_PROCESSES)
+    fleet_command = [sys.executable, __file__, "--serve-scale", per_process]
+    with ExitStack() as fleets:
+        ports: dict[str, list[int]] = {kind: [] for kind in SCALE_KINDS}
+        for _ in range(SCALE_FLEET_PROCESSES):
+            options = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE}
+            fleet = fleets.enter_context(child(fleet_command, env, **options))
+            for kind, kind_ports in json.loads(fleet.stdout.readline()).items():
+                ports[kind] += kind_ports
+        set_up = time.perf_counter()
+        scale_populate(
+            ports,
+            {
+                "ten": scale_sizes(10_000),
+                "http": scale_sizes(10_000, http_only=True),
+                "big": scale_sizes(50_000),
+            },
+        )
+        print(f"set-up: {time.perf_counter() - set_up:.0f} s", flush=True)
+        rounds = {"10,000 at the defaults (first)": scale_round("ten")}
+        time.sleep(2.0)
+        rounds["10,000 at the defaults (again)"] = scale_round("ten")
+        time.sleep(2.0)
+        rounds["10,000 HTTP, all at once (probe-now)"] = scale_round("http", jitter_s=0)
+        time.sleep(2.0)
+        blackbox = blackbox_scale(env, directory, ports)
+        time.sleep(2.0)
+        shared = two_workers_round(env, directory)
+    report_scale(rounds, blackbox, shared, settings, resource.getrlimit(resource.RLIMIT_NOFILE))
+
+
+def report_scale(
+    rounds: dict[str, dict[str, Any]],
+    blackbox: dict[str, Any],
+    shared: dict[str, Any],
+    settings: Any,
+    nofile: Any,
+) -> None:
+    print(
+        f"\nDefaults: KATO_PROBE_CONCURRENCY={settings.KATO_PROBE_CONCURRENCY}, KATO_SWEEP_JITTER_S="
+        f"{settings.KATO_SWEEP_JITTER_S}, KATO_SWEEP_CHUNK={settings.KATO_SWEEP_CHUNK}; open files {nofile}; "
+        f"probe timeout {TIMEOUT_S} s; event loop {'uvloop' if _has_uvloop() else 'asyncio'}; {os.cpu_count()} CPUs\n"
+    )
+    print("| round | jitter s | concurrency | probed | wall s | CPU ms/probe | wrong health | statuses |")
+    print("|---|---|---|---|---|---|---|---|")
+    for label, r in rounds.items():
+        statuses = ", ".join(f"{count} {status}" for status, count in sorted(r["statuses"].items()))
+        print(
+            f"| {label} | {r['jitter_s']:g} | {r['concurrency']} | {r['probed']} | {r['wall_s']:.2f} | "
+            f"{r['cpu_ms_per_probe']:.3f} | {r['wrong']} | {statuses} |"
+        )
+    print(
+        f"\nblackbox_exporter, the same 10,000 HTTP targets ({blackbox['probes']} probes at once, 3 rounds): "
+        + "; ".join(
+            f"wall {r['wall_s']:.2f} s, CPU {r['cpu_ms_per_probe']:.3f} ms/probe, wrong {r['wrong']}"
+            for r in blackbox["rounds"]
+        )
+    )
+    per_worker = [f"{len(c)} chunks / {sum(c)} instances" for c in shared["chunks"]]
+    print(
+        f"\n50,000 on two Celery workers (solo pool): claimed {shared['claimed']}, recorded {shared['recorded']} "
+        f"in {shared['wall_s']:.2f} s, workers' CPU {shared['cpu_ms_per_probe']:.3f} ms/probe; "
+        f"worker 1: {per_worker[0]}, worker 2: {per_worker[1]}\nworker log: {shared['limit_log']}"
+    )
+    bb_wall = statistics.median(r["wall_s"] for r in blackbox["rounds"])
+    bb_cpu = statistics.median(r["cpu_ms_per_probe"] for r in blackbox["rounds"])
+    ten = [r for label, r in rounds.items() if label.startswith("10,000 at")]
+    http = rounds["10,000 HTTP, all at once (probe-now)"]
+    target = settings.KATO_SWEEP_JITTER_S + 2 * TIMEOUT_S
+    checks = [
+        (
+            f"10,000 round <= jitter + 2 x timeout ({target} s)",
+            all(r["wall_s"] <= target for r in ten),
+            " / ".join(f"{r['wall_s']:.2f} s" for r in ten),
+        ),
+        (
+            "CPU <= 0.3 ms per probe (10,000 rounds)",
+            all(r["cpu_ms_per_probe"] <= 0.3 for r in ten),
+            " / ".join(f"{r['cpu_ms_per_probe']:.3f}" for r in ten),
+        ),
+        (
+            f"probe-now wall < blackbox's ({bb_wall:.2f} s)",
+            http["wall_s"] < bb_wall,
+            f"{http['wall_s']:.2f} s",
+        ),
+        (
+            f"probe-now CPU/probe < blackbox's ({bb_cpu:.3f} ms)",
+            http["cpu_ms_per_probe"] < bb_cpu,
+            f"{http['cpu_ms_per_probe']:.3f} ms",
+        ),
+        (
+            "two workers share the 50,000 round, every instance once",
+            all(shared["chunks"])
+            and sum(map(sum, shared["chunks"])) == shared["claimed"] == shared["recorded"],
+            f"{shared['recorded']} recorded",
+        ),
+        (
+            "no wrong health",
+            all(r["wrong"] == 0 for r in rounds.values()),
+            str(max(r["wrong"] for r in rounds.values())),
+        ),
+    ]
+    print()
+    for name, ok, value in checks:
+        print(f"{'PASS' if ok else 'MISS'}  {name}: {value}")
 
 
 def _has_uvloop() -> bool:

@@ -13,8 +13,9 @@ A round goes like this (docs/architecture.md, "A sweep round"):
 2. **Chunks.** The Celery tick cuts the claims into chunks of ``KATO_SWEEP_CHUNK`` and enqueues one
    task per chunk, which any worker on the broker takes. A chunk that reaches a worker after its
    instances were claimed again (the queue was long) does not probe them a second time.
-3. **Probe.** A chunk's probes run at once in one event loop, at most ``KATO_PROBE_CONCURRENCY`` at
-   a time, their start times spread over ``KATO_SWEEP_JITTER_S``.
+3. **Probe.** A chunk's probes run at once in one event loop, at most ``probe_concurrency()`` at a
+   time (``KATO_PROBE_CONCURRENCY``; "auto": as many as the open-files limit allows, up to 10,000),
+   their start times spread over ``KATO_SWEEP_JITTER_S``.
 4. **Record.** ``health.record_probe_results`` writes them with a few statements: the quick answers
    while the slow probes still wait out their timeout, then the rest.
 
@@ -31,6 +32,7 @@ import functools
 import gc
 import logging
 import math
+import resource
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
@@ -69,6 +71,45 @@ NO_LIMIT = math.inf
 
 # A claim reaches at least this far beyond the probe's own timeout and start delay.
 _CLAIM_MARGIN_S = 1
+
+# "auto" concurrency: every probe holds one socket, and the process keeps this many descriptors
+# for everything else (database and broker connections, the event loop, logs, the worker's pipes).
+FD_RESERVE = 256
+# ... and never more probes at once than this, whatever the limit: each costs memory and CPU.
+MAX_AUTO_CONCURRENCY = 10_000
+
+
+# --------------------------------------------------------------------------------------------
+# How many probes at once
+# --------------------------------------------------------------------------------------------
+
+
+def raise_open_files_limit() -> tuple[int, int]:
+    """Raise this process's soft limit of open files to its hard limit (the usual soft default,
+    1,024, would hold a round to a few hundred probes at once); returns the soft limit before and
+    after. A hard limit that cannot be reached (a container's cap below an "unlimited" hard limit)
+    leaves the soft limit as it was."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return soft, resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def probe_concurrency() -> int:
+    """How many probes one process runs at once: ``KATO_PROBE_CONCURRENCY`` when it is a number,
+    otherwise ("auto") min(open-files soft limit − FD_RESERVE, MAX_AUTO_CONCURRENCY), at least 1.
+
+    A silent target holds its slot for its whole timeout; with a slot for every probe of a chunk,
+    a round takes one timeout however many targets are silent.
+    """
+    configured = settings.KATO_PROBE_CONCURRENCY
+    if isinstance(configured, int):
+        return configured
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft == resource.RLIM_INFINITY:
+        return MAX_AUTO_CONCURRENCY
+    return max(1, min(soft - FD_RESERVE, MAX_AUTO_CONCURRENCY))
 
 
 @dataclass(frozen=True)
@@ -243,7 +284,7 @@ async def _probe(
     probing = asyncio.ensure_future(
         probe_many(
             [target for _, target in targets],
-            concurrency=settings.KATO_PROBE_CONCURRENCY,
+            concurrency=probe_concurrency(),
             jitter_s=jitter_s,
             denied_networks=settings.KATO_DENIED_NETWORKS,
             on_result=finished.__setitem__,
@@ -274,6 +315,7 @@ def _record_in_thread(results: list[tuple[Claim, ProbeResult]]) -> dict[int, str
 
 def sweep_round(*, everything: bool = False) -> RoundReport:
     """One whole round in this process: claim, probe, record; the count per status afterwards."""
+    raise_open_files_limit()  # as a worker does at start: "auto" concurrency follows the limit
     started = time.perf_counter()
     with _cyclic_gc_paused():
         probed = run_claims(claim_due(everything=everything))
@@ -368,7 +410,7 @@ async def _probe_for_at_most(targets: list[ProbeTarget], *, wait_s: float | None
     probing = asyncio.ensure_future(
         probe_many(
             targets,
-            concurrency=settings.KATO_PROBE_CONCURRENCY,
+            concurrency=probe_concurrency(),
             denied_networks=settings.KATO_DENIED_NETWORKS,
             on_result=finished.__setitem__,
         )

@@ -7,9 +7,11 @@ on the broker runs. The work is in ``instances.sweep``.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import shared_task
+from celery.signals import worker_init
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
@@ -17,6 +19,23 @@ from instances import sweep
 
 SWEEP_TICK_TASK = "instances.tasks.sweep_tick"
 SWEEP_TICK_NAME = "Connectivity tests: sweep tick"
+
+logger = logging.getLogger(__name__)
+
+
+@worker_init.connect
+def raise_open_files_limit(**kwargs: Any) -> None:
+    """At worker start, before the pool's processes are forked (they inherit it): every probe
+    holds a socket, so the open-files limit bounds how many run at once ("auto" concurrency)."""
+    before, after = sweep.raise_open_files_limit()
+    logger.info(
+        "Open files limit: %s (was %s); up to %s probes at once per worker process "
+        "(KATO_PROBE_CONCURRENCY=%s).",
+        after,
+        before,
+        sweep.probe_concurrency(),
+        settings.KATO_PROBE_CONCURRENCY,
+    )
 
 
 @shared_task(ignore_result=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -195,10 +196,19 @@ KATO_API_WRONG_SECRET_WINDOW_S = env_int("KATO_API_WRONG_SECRET_WINDOW_S", 300, 
 # The most instances one component may have, whoever adds them (instance API, console API, pages,
 # admin); under concurrent adds it can be passed by the number of adds in flight (README).
 KATO_MAX_INSTANCES_PER_COMPONENT = env_int("KATO_MAX_INSTANCES_PER_COMPONENT", 1000, maximum=1_000_000)
-KATO_PROBE_CONCURRENCY = env_int("KATO_PROBE_CONCURRENCY", 200, maximum=10_000)
+# How many probes one worker process runs at once: "auto" (the default) derives it from the
+# process's open-files limit, which the worker raises to its hard limit at start
+# (instances.sweep.probe_concurrency: min(limit - 256, 10,000)); a whole number fixes it.
+KATO_PROBE_CONCURRENCY: int | str = (
+    "auto"
+    if os.environ.get("KATO_PROBE_CONCURRENCY", "auto").strip().lower() in ("", "auto")
+    else env_int("KATO_PROBE_CONCURRENCY", 200, maximum=10_000)
+)
 KATO_SWEEP_TICK_S = env_int("KATO_SWEEP_TICK_S", 5, maximum=3600)
 KATO_SWEEP_JITTER_S = env_int("KATO_SWEEP_JITTER_S", 2, minimum=0, maximum=3600)
-KATO_SWEEP_CHUNK = env_int("KATO_SWEEP_CHUNK", 500, maximum=100_000)
+# Instances per sweep_chunk task: large enough that one worker process probes a round of
+# 10,000 in two chunks at once, small enough that several workers share a bigger round.
+KATO_SWEEP_CHUNK = env_int("KATO_SWEEP_CHUNK", 5000, maximum=100_000)
 # "Probe now" answers within this many seconds; probes still running then go on in a Celery worker.
 KATO_PROBE_NOW_WAIT_S = env_int("KATO_PROBE_NOW_WAIT_S", 5, minimum=1, maximum=60)
 
@@ -224,6 +234,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# A sweep chunk takes seconds: a worker takes the next one only when it is free, so that the
+# chunks of a round go to every idle worker instead of waiting in one worker's prefetch.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 REST_FRAMEWORK = {
