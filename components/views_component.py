@@ -36,6 +36,7 @@ from components.forms_component import (
     add_service_errors,
 )
 from components.models import Component, EnvVar, Port, Registration, Scope
+from components.public_url import public_url
 from components.services import ComponentError
 from instances import services as instance_services
 from instances.health import greeting_only_warning
@@ -133,7 +134,7 @@ def _overview(request: HttpRequest, component: Component, can_write: bool, **ext
         {
             "health_check": check,
             "check_warning": greeting_only_warning(check) if check is not None and check.enabled else "",
-            "api_url": component.instance_api_url,
+            "api_url": public_url(request, component.instance_api_path),
             "revealed_key": "",
             "address_form": AddressForm(),
         }

@@ -85,11 +85,8 @@ def test_mysql_shares_its_connection_information_with_phpmyadmin(
     _shot(page, test, "6-environment")
 
 
-def test_a_script_registers_an_instance_with_the_shown_curl_line(
-    api_component, logged_in_page, live_server, settings
-):
+def test_a_script_registers_an_instance_with_the_shown_curl_line(api_component, logged_in_page, live_server):
     test = "component_pages_curl"
-    settings.KATO_PUBLIC_URL = live_server.url
     page = logged_in_page
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(f"{live_server.url}/components/{api_component.service_id}/")
