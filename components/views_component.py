@@ -17,6 +17,7 @@ from django.core.paginator import Paginator
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -97,11 +98,22 @@ def _targets(request: HttpRequest, fragment_id: str) -> bool:
     return bool(request.htmx and not request.htmx.boosted and request.htmx.target == fragment_id)
 
 
+def _fragment(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+    """A fragment for an HTMX swap, followed by the component's header out of band: a change that
+    alters the status or the ports (a port added, an instance taken offline) shows there at once."""
+    response = render(request, template, context)
+    if "status" in context:
+        head = render_to_string("components/_component_head.html", {**context, "oob": True}, request)
+        response.content += head.encode()
+    return response
+
+
 def _page_or_fragment(
     request: HttpRequest, page: str, fragment: str, fragment_id: str, context: dict[str, Any]
 ) -> HttpResponse:
-    template = fragment if _targets(request, fragment_id) else page
-    return render(request, template, context)
+    if _targets(request, fragment_id):
+        return _fragment(request, fragment, context)
+    return render(request, page, context)
 
 
 def _done(request: HttpRequest, url_name: str, component: Component, message: str) -> HttpResponse:
@@ -116,12 +128,15 @@ def _done(request: HttpRequest, url_name: str, component: Component, message: st
 def _instance_table(component: Component, can_write: bool, page_number: object) -> dict[str, Any]:
     """The small context of the live instance table (it is polled every 5 seconds)."""
     page = instance_page(component, page_number)
+    counts = instance_status_counts(component)
     return {
         "component": component,
         "can_write": can_write,
         "page": page,
         "rows": [(instance, instance.status) for instance in page.object_list],
-        "counts": instance_status_counts(component),
+        "counts": counts,
+        "status": status_from_counts(counts),
+        "ports": list(component.ports.all()),
         "static": component.registration == Registration.STATIC,
     }
 
@@ -162,7 +177,7 @@ def overview(request: HttpRequest, service_id: str) -> HttpResponse:
     component, can_write = _component(request, service_id)
     if _targets(request, "instance-table"):
         context = _instance_table(component, can_write, request.GET.get("page"))
-        response = render(request, "components/_instance_table.html", context)
+        response = _fragment(request, "components/_instance_table.html", context)
         if _stops_polling(context):
             response.status_code = 286  # htmx stops polling on 286.
         return response
@@ -225,7 +240,7 @@ def _instance(component: Component, pk: int) -> Instance:
 def _after_instance_change(request: HttpRequest, component: Component, message: str) -> HttpResponse:
     page = request.POST.get("page") or "1"
     if _targets(request, "instance-table"):
-        return render(request, "components/_instance_table.html", _instance_table(component, True, page))
+        return _fragment(request, "components/_instance_table.html", _instance_table(component, True, page))
     messages.success(request, message)
     return redirect(f"{reverse('component', args=[component.service_id])}?page={page}")
 
@@ -602,7 +617,7 @@ def dependency_remove(request: HttpRequest, service_id: str, target_id: str) -> 
             f"{component.name} no longer depends on {target.name}.",
         )
     context = _dependencies(component, True)
-    return render(request, "components/_dependencies.html", context)
+    return _fragment(request, "components/_dependencies.html", context)
 
 
 # The effective environment

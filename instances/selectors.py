@@ -14,11 +14,19 @@ from instances.models import Health, Instance, Status, instance_status
 
 
 class ComponentStatus:
+    """A component's status as every page, the topology and the console API show it.
+
+    "No instances" is neutral, not an alarm: an internal component (it has no instances in the
+    standalone console) or a third-party one whose addresses have not been registered yet.
+    "Offline" means instances exist and every one of them was taken offline.
+    """
+
     HEALTHY = "Healthy"
     PARTIAL = "Partial"
     UNHEALTHY = "Unhealthy"
     UNKNOWN = "Unknown"
     OFFLINE = "Offline"
+    NO_INSTANCES = "No instances"
 
 
 def _check_enabled(component: Component) -> bool:
@@ -34,6 +42,8 @@ def instance_statuses(component: Component) -> list[tuple[Instance, str]]:
 
 def component_status(component: Component) -> str:
     statuses = [status for _, status in instance_statuses(component)]
+    if not statuses:
+        return ComponentStatus.NO_INSTANCES
     online = [s for s in statuses if s != Status.OFFLINE]
     if not online:
         return ComponentStatus.OFFLINE
@@ -78,7 +88,7 @@ def status_from_counts(counts: dict[str, int]) -> str:
     """A component's status (as ``component_status``) from ``instance_status_counts``."""
     online = sum(n for status, n in counts.items() if status != Status.OFFLINE)
     if not online:
-        return ComponentStatus.OFFLINE
+        return ComponentStatus.OFFLINE if counts[Status.OFFLINE] else ComponentStatus.NO_INSTANCES
     if counts[Status.UNKNOWN] == online:
         return ComponentStatus.UNKNOWN
     if counts[Status.HEALTHY] == online:
@@ -118,6 +128,7 @@ def components_with_counts(queryset: QuerySet[Component]) -> QuerySet[Component]
     return counted.annotate(
         instance_routed=Case(When(check_off, then=F("instance_online")), default=F("instance_healthy")),
         status=Case(
+            When(instance_total=0, then=Value(ComponentStatus.NO_INSTANCES)),
             When(instance_online=0, then=Value(ComponentStatus.OFFLINE)),
             When(check_off, then=Value(ComponentStatus.UNKNOWN)),
             When(instance_healthy=F("instance_online"), then=Value(ComponentStatus.HEALTHY)),

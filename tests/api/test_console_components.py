@@ -193,7 +193,7 @@ def test_it_reads_one_component(api, static_component):
     assert {"service_id", "service_name", "kind", "registration", "status", "api_url", "secret_key"} <= set(
         body
     )
-    assert body["status"] == "Offline"
+    assert body["status"] == "No instances"
 
 
 def test_a_viewer_sees_the_api_url_but_not_the_secret_key(viewer_api, api_component):
