@@ -18,7 +18,9 @@ class ComponentStatus:
 
     "No instances" is neutral, not an alarm: an internal component (it has no instances in the
     standalone console) or a third-party one whose addresses have not been registered yet.
-    "Offline" means instances exist and every one of them was taken offline.
+    "Offline" means instances exist and every one of them was taken offline. "Not ready": every
+    online instance is still waiting for its first passing checks (none has failed them), as right
+    after it was registered; "Unhealthy" is kept for a component whose checks fail.
     """
 
     HEALTHY = "Healthy"
@@ -27,6 +29,7 @@ class ComponentStatus:
     UNKNOWN = "Unknown"
     OFFLINE = "Offline"
     NO_INSTANCES = "No instances"
+    NOT_READY = "Not ready"
 
 
 def _check_enabled(component: Component) -> bool:
@@ -52,6 +55,8 @@ def component_status(component: Component) -> str:
         return ComponentStatus.UNKNOWN
     if counts[Status.HEALTHY] == len(online):
         return ComponentStatus.HEALTHY
+    if counts[Status.NOTREADY] == len(online):
+        return ComponentStatus.NOT_READY
     routed = counts[Status.HEALTHY] + counts[Status.UNKNOWN]
     if routed == 0:
         return ComponentStatus.UNHEALTHY
@@ -93,6 +98,8 @@ def status_from_counts(counts: dict[str, int]) -> str:
         return ComponentStatus.UNKNOWN
     if counts[Status.HEALTHY] == online:
         return ComponentStatus.HEALTHY
+    if counts[Status.NOTREADY] == online:
+        return ComponentStatus.NOT_READY
     if counts[Status.HEALTHY] + counts[Status.UNKNOWN] == 0:
         return ComponentStatus.UNHEALTHY
     return ComponentStatus.PARTIAL
@@ -124,6 +131,7 @@ def components_with_counts(queryset: QuerySet[Component]) -> QuerySet[Component]
         instance_total=Count("instances"),
         instance_online=Count("instances", filter=online),
         instance_healthy=Count("instances", filter=online & Q(instances__health=Health.HEALTHY)),
+        instance_unhealthy=Count("instances", filter=online & Q(instances__health=Health.UNHEALTHY)),
     )
     return counted.annotate(
         instance_routed=Case(When(check_off, then=F("instance_online")), default=F("instance_healthy")),
@@ -132,6 +140,7 @@ def components_with_counts(queryset: QuerySet[Component]) -> QuerySet[Component]
             When(instance_online=0, then=Value(ComponentStatus.OFFLINE)),
             When(check_off, then=Value(ComponentStatus.UNKNOWN)),
             When(instance_healthy=F("instance_online"), then=Value(ComponentStatus.HEALTHY)),
+            When(instance_healthy=0, instance_unhealthy=0, then=Value(ComponentStatus.NOT_READY)),
             When(instance_healthy=0, then=Value(ComponentStatus.UNHEALTHY)),
             default=Value(ComponentStatus.PARTIAL),
             output_field=CharField(),

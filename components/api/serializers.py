@@ -38,6 +38,7 @@ COMPONENT_STATUSES = [
     ComponentStatus.UNHEALTHY,
     ComponentStatus.UNKNOWN,
     ComponentStatus.OFFLINE,
+    ComponentStatus.NOT_READY,
     ComponentStatus.NO_INSTANCES,
 ]
 

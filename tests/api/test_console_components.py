@@ -41,7 +41,7 @@ def test_it_creates_a_static_component_with_its_addresses(api, application):
     assert body["kind"] == "third_party" and body["registration"] == "static"
     assert body["api_url"] is None and body["secret_key"] is None
     assert body["instance_count"] == 3
-    assert body["status"] == "Unhealthy"  # online, the check has not passed yet: nothing is routed
+    assert body["status"] == "Not ready"  # online, the check has not passed yet: nothing is routed
     assert sorted(Instance.objects.filter(component=component).values_list("host", "port")) == [
         ("10.0.0.7", 3306),
         ("2001:db8::7", 3306),

@@ -186,6 +186,8 @@ def test_the_table_shows_routed_and_total_instances_and_status(
         (("healthy", "unhealthy"), True, (True, False)),
         (("healthy",), True, (False,)),
         (("healthy", "unknown"), False, (False, False)),
+        (("unknown", "unknown"), True, (True, True)),
+        (("unknown", "unhealthy"), True, (True, False)),
     ],
 )
 def test_the_sql_status_agrees_with_the_instance_by_instance_one(

@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 
 from instances.addresses import parse_address
+from instances.models import Health, Instance
 from instances.services import instance_add, instance_set_online
 
 pytestmark = pytest.mark.django_db
@@ -51,6 +52,22 @@ def test_a_component_whose_instances_are_all_taken_offline_shows_offline(
     instance_set_online(instance=instance, is_online=False, actor=alice_actor)
     shown = _everywhere(alice_client, application, static_component)
     assert set(shown.values()) == {"Offline"}, shown
+
+
+def test_a_component_whose_instances_wait_for_their_first_checks_is_not_ready_not_unhealthy(
+    alice_client, application, static_component, alice_actor
+):
+    instance_add(component=static_component, address=parse_address("10.0.0.7"), actor=alice_actor)
+    shown = _everywhere(alice_client, application, static_component)
+    assert set(shown.values()) == {"Not ready"}, shown
+
+
+def test_a_component_whose_checks_fail_is_unhealthy(alice_client, application, static_component, alice_actor):
+    for host in ("10.0.0.7", "10.0.0.8"):
+        instance_add(component=static_component, address=parse_address(host), actor=alice_actor)
+    Instance.objects.filter(host="10.0.0.7").update(health=Health.UNHEALTHY)
+    shown = _everywhere(alice_client, application, static_component)
+    assert set(shown.values()) == {"Unhealthy"}, shown
 
 
 def test_the_neutral_status_has_its_own_badge_style(alice_client, internal_component):
