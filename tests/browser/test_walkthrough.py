@@ -121,7 +121,9 @@ def test_a_new_user_walks_the_whole_story(page, browser, live_server, alice, tea
     ports.get_by_label("Protocol").select_option("mysql")
     ports.get_by_role("button", name="Add port").click()
     page.get_by_role("cell", name="MYSQL", exact=True).wait_for()
-    page.get_by_role("switch", name="Internal service").check()
+    # The switch is checked at once in the page; wait for the server's answer before going on.
+    with page.expect_response(lambda response: response.request.method == "POST"):
+        page.get_by_role("switch", name="Internal service").check()
     page.wait_for_selector("#inner-3306:checked")
     page.locator("#component-head").get_by_text("3306/mysql").wait_for()
     _shot(page, "08-port-internal-service")
