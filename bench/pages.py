@@ -107,7 +107,8 @@ print(json.dumps({"big": big.service_id, "typical": typical.service_id,
 
 
 def seed(env: dict[str, str]) -> dict[str, object]:
-    recreate_database(DB_NAME, env)
+    # DEBUG=0 serves hashed static files (whitenoise's manifest): collect them, as the image does.
+    recreate_database(DB_NAME, env, "collectstatic")
     done = subprocess.run(
         [sys.executable, "-c", SEED, PASSWORD], cwd=ROOT, env=env, check=True, capture_output=True, text=True
     )
@@ -203,8 +204,14 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as var_dir:
+        # Plain HTTP on the loopback: the cookies may not be marked Secure, or no client sends them back.
         env = environment(
-            db_name=DB_NAME, settings_module="bench.settings", secret="bench-pages-", var_dir=var_dir
+            db_name=DB_NAME,
+            settings_module="bench.settings",
+            secret="bench-pages-",
+            var_dir=var_dir,
+            SESSION_COOKIE_SECURE="0",
+            CSRF_COOKIE_SECURE="0",
         )
         started = time.monotonic()
         ids = seed(env)

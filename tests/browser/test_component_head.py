@@ -36,3 +36,20 @@ def test_the_header_shows_a_new_port_and_a_new_status_at_once(
     _shot(page, test, "2-taken-offline")
     # One navigation: the click on Overview; the port and the switch were swapped in place.
     assert len(navigations) == 1
+
+
+def test_deleting_an_instance_asks_and_removes_the_row_in_place(
+    static_component, alice_actor, logged_in_page, live_server
+):
+    instance_add(component=static_component, address=parse_address("10.0.0.7:3306"), actor=alice_actor)
+    page = logged_in_page
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(f"{live_server.url}/components/{static_component.service_id}/")
+    questions = []
+    page.on("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
+    page.locator("#instance-table").get_by_role("button", name="Delete").click()
+    page.locator("#instance-table").get_by_text("No instances yet.").wait_for()
+    page.locator("#component-head").get_by_text("No instances", exact=True).wait_for()
+    assert questions == ["Delete the instance 10.0.0.7:3306? It is no longer routed or probed."]
+    assert static_component.instances.count() == 0
+    _shot(page, "component_head", "3-instance-deleted")
