@@ -4,7 +4,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from components.selectors import applications_for_user, teams_for_user
+from components.selectors import applications_for_navigation, teams_for_user
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -12,7 +12,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or request.path.startswith("/admin/"):
         return {}
+    # Unevaluated querysets: a fragment that never draws the side bar costs no query for it, and
+    # a page that does evaluates each once (a queryset keeps its rows for the nested loop).
     return {
-        "nav_teams": list(teams_for_user(user)),
-        "nav_applications": list(applications_for_user(user)),
+        "nav_teams": teams_for_user(user),
+        "nav_applications": applications_for_navigation(user),
     }

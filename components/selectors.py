@@ -22,6 +22,12 @@ def membership_for(user: Any, team: Team) -> Membership | None:
     return Membership.objects.filter(user=user, team=team).first()
 
 
+def applications_for_navigation(user: Any) -> QuerySet[Application]:
+    """The side bar's applications: names and slugs only (no counts: it is on every page)."""
+    applications = Application.objects.filter(team__in=teams_for_user(user))
+    return applications.only("name", "slug", "team_id").order_by("name", "pk")
+
+
 def applications_for_user(user: Any) -> QuerySet[Application]:
     return (
         Application.objects.filter(team__in=teams_for_user(user))

@@ -103,7 +103,8 @@ def _fragment(request: HttpRequest, template: str, context: dict[str, Any]) -> H
     alters the status or the ports (a port added, an instance taken offline) shows there at once."""
     response = render(request, template, context)
     if "status" in context:
-        head = render_to_string("components/_component_head.html", {**context, "oob": True}, request)
+        # No request: the header needs no context processor (nor their queries).
+        head = render_to_string("components/_component_head.html", {**context, "oob": True})
         response.content += head.encode()
     return response
 
@@ -400,9 +401,7 @@ def port_delete(request: HttpRequest, service_id: str, number: int) -> HttpRespo
 def _connection_info(component: Component, can_write: bool, **extra: Any) -> dict[str, Any]:
     context = _frame(component, can_write, "connection-info")
     # The generated ALIAS_HOST / ALIAS_PORT values come from the best routed instance.
-    prefetch_related_objects(
-        [component], Prefetch("instances", queryset=Instance.objects.order_by("host", "port", "id"))
-    )
+    prefetch_related_objects([component], environment.best_routed_prefetch())
     variables = list(component.env_vars.filter(scope=Scope.OUTER).order_by("name"))
     context["variables"] = [(var, _shown_value(component, var)) for var in variables]
     context["env_form"] = EnvVarForm()
@@ -625,9 +624,7 @@ def dependency_remove(request: HttpRequest, service_id: str, target_id: str) -> 
 
 def _environment(component: Component, can_write: bool, *, reveal: bool = False) -> dict[str, Any]:
     context = _frame(component, can_write, "environment")
-    prefetch_related_objects(
-        [component], Prefetch("instances", queryset=Instance.objects.order_by("host", "port", "id"))
-    )
+    prefetch_related_objects([component], environment.best_routed_prefetch())
     context["entries"] = environment.effective_environment(component)
     context["reveal"] = reveal
     context["has_secrets"] = bool(environment.secret_names(context["entries"]))
