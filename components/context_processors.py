@@ -4,7 +4,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from components.selectors import applications_for_user, teams_for_user
+from components.selectors import applications_for_navigation, teams_for_user
 
 
 def htmx_partial(request: HttpRequest) -> bool:
@@ -28,7 +28,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         return {}
     if htmx_partial(request):
         return {}
-    applications = list(applications_for_user(user))
+    applications = list(applications_for_navigation(user))
     return {
         "nav_teams": [
             (team, [app for app in applications if app.team_id == team.pk]) for team in teams_for_user(user)

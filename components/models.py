@@ -168,9 +168,12 @@ class Component(TimeStamped):
         return self.registration == Registration.API
 
     @property
-    def instance_api_url(self) -> str:
-        """The Kato-compatible instance API URL (it answers for API registration only)."""
-        return f"{settings.KATO_PUBLIC_URL}/console/third_party/{self.service_id}"
+    def instance_api_path(self) -> str:
+        """The Kato-compatible instance API's path (it answers for API registration only).
+
+        The full URL depends on the address the console is served at: `components.public_url`.
+        """
+        return f"/console/third_party/{self.service_id}"
 
     def clean(self) -> None:
         # The team and the secret key are set by components.services.component_create.

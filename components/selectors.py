@@ -9,17 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
-from components.models import (
-    ApiToken,
-    Application,
-    Component,
-    Dependency,
-    EnvVar,
-    Membership,
-    Port,
-    Role,
-    Team,
-)
+from components.models import ApiToken, Application, Component, Dependency, EnvVar, Membership, Port, Role, Team
 from components.validation import ENV_NAME_RE, SERVICE_ID_RE
 from kato_console.core.errors import ComponentError
 from kato_console.core.models import AuditEvent
@@ -45,6 +35,12 @@ def membership_for(user: User, team: Team) -> Membership | None:
     if not user.is_authenticated:
         return None
     return Membership.objects.filter(user_id=user.pk, team=team).first()
+
+
+def applications_for_navigation(user: User) -> QuerySet[Application]:
+    """The side bar's applications: names and slugs only (no counts: it is on every page)."""
+    applications = Application.objects.filter(team__in=teams_for_user(user))
+    return applications.only("name", "slug", "team_id").order_by("name", "pk")
 
 
 def applications_for_user(user: User) -> QuerySet[Application]:

@@ -17,6 +17,7 @@ from django.core.paginator import Paginator
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -35,6 +36,7 @@ from components.forms_component import (
     add_service_errors,
 )
 from components.models import Component, EnvVar, Port, Registration, Role, Scope
+from components.public_url import public_url
 from instances import environment as resolved
 from instances import services as instance_services
 from instances.health import greeting_only_warning
@@ -94,11 +96,26 @@ def _targets(request: HtmxHttpRequest, fragment_id: str) -> bool:
     return bool(request.htmx and not request.htmx.boosted and request.htmx.target == fragment_id)
 
 
+def _fragment(request: HtmxHttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+    """A fragment for an HTMX swap, followed by what it changed of the component's header, out of
+    band: the whole header after a change of the ports (it shows them), the status badge alone
+    after a change of the instances (the instance table's poll among them, which reads no port)."""
+    response = render(request, template, context)
+    # Rendered without the request: the header needs no context processor (nor their queries).
+    if "ports" in context and "status" in context:
+        response.content += render_to_string("components/_component_head.html", {**context, "oob": True}).encode()
+    elif "status" in context:
+        badge = render_to_string("components/_component_status.html", {**context, "oob_status": True})
+        response.content += badge.encode()
+    return response
+
+
 def _page_or_fragment(
     request: HtmxHttpRequest, page: str, fragment: str, fragment_id: str, context: dict[str, Any]
 ) -> HttpResponse:
-    template = fragment if _targets(request, fragment_id) else page
-    return render(request, template, context)
+    if _targets(request, fragment_id):
+        return _fragment(request, fragment, context)
+    return render(request, page, context)
 
 
 def _done(request: HtmxHttpRequest, url_name: str, component: Component, message: str) -> HttpResponse:
@@ -123,6 +140,7 @@ def _instance_table(
         "page": page,
         "rows": [(instance, instance.status) for instance in page.object_list],
         "counts": counts,
+        "status": status_from_counts(counts),
         "static": component.registration == Registration.STATIC,
     }
 
@@ -137,7 +155,7 @@ def _overview(
         {
             "health_check": check,
             "check_warning": greeting_only_warning(check) if check is not None and check.enabled else "",
-            "api_url": component.instance_api_url,
+            "api_url": public_url(request, component.instance_api_path),
             "revealed_key": "",
             "address_form": AddressForm(),
         }
@@ -173,7 +191,7 @@ def _instance_table_poll(request: HtmxHttpRequest, service_id: str) -> HttpRespo
     the table shows (not the frame's ports, not the sidebar: see docs/architecture.md, "A page")."""
     component, can_write = selectors.component_fragment_for_user(request.user, service_id)
     context = _instance_table(component, can_write, request.GET.get("page"))
-    response = render(request, "components/_instance_table.html", context)
+    response = _fragment(request, "components/_instance_table.html", context)
     if _stops_polling(context):
         response.status_code = 286  # htmx stops polling on 286.
     return response
@@ -235,7 +253,7 @@ def _instance(component: Component, pk: int) -> Instance:
 def _after_instance_change(request: HtmxHttpRequest, component: Component, message: str) -> HttpResponse:
     page = request.POST.get("page") or "1"
     if _targets(request, "instance-table"):
-        return render(request, "components/_instance_table.html", _instance_table(component, True, page))
+        return _fragment(request, "components/_instance_table.html", _instance_table(component, True, page))
     messages.success(request, message)
     return redirect(f"{reverse('component', args=[component.service_id])}?page={page}")
 
@@ -403,9 +421,7 @@ def port_delete(request: HtmxHttpRequest, service_id: str, number: int) -> HttpR
 def _connection_info(component: Component, can_write: bool, **extra: Any) -> dict[str, Any]:
     context = _frame(component, can_write, "connection-info")
     # The generated ALIAS_HOST / ALIAS_PORT values come from the best routed instance.
-    prefetch_related_objects(
-        [component], Prefetch("instances", queryset=Instance.objects.order_by("host", "port", "id"))
-    )
+    prefetch_related_objects([component], resolved.best_routed_prefetch())
     variables = list(component.env_vars.filter(scope=Scope.OUTER).order_by("name"))
     context["variables"] = [(var, _shown_value(component, var)) for var in variables]
     context["env_form"] = EnvVarForm()
@@ -620,7 +636,7 @@ def dependency_remove(request: HtmxHttpRequest, service_id: str, target_id: str)
             f"{component.name} no longer depends on {target.name}.",
         )
     context = _dependencies(component, True)
-    return render(request, "components/_dependencies.html", context)
+    return _fragment(request, "components/_dependencies.html", context)
 
 
 # The effective environment
@@ -628,9 +644,7 @@ def dependency_remove(request: HtmxHttpRequest, service_id: str, target_id: str)
 
 def _environment(component: Component, can_write: bool, *, reveal: bool = False) -> dict[str, Any]:
     context = _frame(component, can_write, "environment")
-    prefetch_related_objects(
-        [component], Prefetch("instances", queryset=Instance.objects.order_by("host", "port", "id"))
-    )
+    prefetch_related_objects([component], resolved.best_routed_prefetch())
     context["entries"] = resolved.effective_environment(component)
     context["reveal"] = reveal
     context["has_secrets"] = bool(environment.secret_names(context["entries"]))

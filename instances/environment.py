@@ -12,11 +12,11 @@ from __future__ import annotations
 import math
 
 from django.conf import settings
-from django.db.models import Prefetch
+from django.db.models import F, Prefetch, Q
 
 from components.environment import EnvEntry, resolve
 from components.models import Component, EnvVar, Scope
-from instances.models import Instance, Status
+from instances.models import Health, Instance, Status
 from instances.selectors import instance_statuses
 
 
@@ -38,8 +38,24 @@ def generated_value(component: Component, var: EnvVar) -> str:
     return var.value
 
 
+def best_routed_prefetch() -> Prefetch:
+    """Prefetch, as ``best_routed``, the one instance ``best_routed_instance`` picks, chosen by the database.
+
+    A component may have thousands of instances and its dependents need one: loading them all to pick
+    it would cost a page with such a dependency tens of milliseconds. Routed means online and healthy,
+    or online with the check off (then every routed instance is "unknown", none healthy, so the
+    healthy-first rule changes nothing); the order is the same as ``best_routed_instance``'s.
+    """
+    check_off = Q(component__health_check__enabled=False) | Q(component__health_check__isnull=True)
+    routed = Instance.objects.filter(Q(is_online=True) & (Q(health=Health.HEALTHY) | check_off))
+    best = routed.order_by(F("latency_ms").asc(nulls_last=True), "host", F("port").asc(nulls_first=True), "pk")
+    return Prefetch("instances", queryset=best[:1], to_attr="best_routed")
+
+
 def best_routed_instance(component: Component) -> Instance | None:
     """The instance dependents should reach: healthy first, then the lowest latency, then a stable order."""
+    if hasattr(component, "best_routed"):  # chosen by the database: best_routed_prefetch
+        return component.best_routed[0] if component.best_routed else None
     routed = [
         (instance, status)
         for instance, status in instance_statuses(component)
@@ -77,7 +93,7 @@ def _dependency_targets(component: Component) -> list[Component]:
         .prefetch_related(
             Prefetch("env_vars", queryset=EnvVar.objects.filter(scope=Scope.OUTER).order_by("name")),
             "ports",
-            Prefetch("instances", queryset=Instance.objects.order_by("host", "port", "id")),
+            best_routed_prefetch(),
         )
         .order_by("service_name", "pk")
     )

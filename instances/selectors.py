@@ -18,11 +18,22 @@ _MAX_ID = 2**63 - 1
 
 
 class ComponentStatus:
+    """A component's status as every page, the topology and the console API show it.
+
+    "No instances" is neutral, not an alarm: an internal component (it has no instances in the
+    standalone console) or a third-party one whose addresses have not been registered yet.
+    "Offline" means instances exist and every one of them was taken offline. "Not ready": every
+    online instance is still waiting for its first passing checks (none has failed them), as right
+    after it was registered; "Unhealthy" is kept for a component whose checks fail.
+    """
+
     HEALTHY = "Healthy"
     PARTIAL = "Partial"
     UNHEALTHY = "Unhealthy"
     UNKNOWN = "Unknown"
     OFFLINE = "Offline"
+    NO_INSTANCES = "No instances"
+    NOT_READY = "Not ready"
 
 
 def _check_enabled(component: Component) -> bool:
@@ -38,6 +49,8 @@ def instance_statuses(component: Component) -> list[tuple[Instance, str]]:
 
 def component_status(component: Component) -> str:
     statuses = [status for _, status in instance_statuses(component)]
+    if not statuses:
+        return ComponentStatus.NO_INSTANCES
     online = [s for s in statuses if s != Status.OFFLINE]
     if not online:
         return ComponentStatus.OFFLINE
@@ -46,6 +59,8 @@ def component_status(component: Component) -> str:
         return ComponentStatus.UNKNOWN
     if counts[Status.HEALTHY] == len(online):
         return ComponentStatus.HEALTHY
+    if counts[Status.NOTREADY] == len(online):
+        return ComponentStatus.NOT_READY
     routed = counts[Status.HEALTHY] + counts[Status.UNKNOWN]
     if routed == 0:
         return ComponentStatus.UNHEALTHY
@@ -82,11 +97,13 @@ def status_from_counts(counts: dict[str, int]) -> str:
     """A component's status (as ``component_status``) from ``instance_status_counts``."""
     online = sum(n for status, n in counts.items() if status != Status.OFFLINE)
     if not online:
-        return ComponentStatus.OFFLINE
+        return ComponentStatus.OFFLINE if counts[Status.OFFLINE] else ComponentStatus.NO_INSTANCES
     if counts[Status.UNKNOWN] == online:
         return ComponentStatus.UNKNOWN
     if counts[Status.HEALTHY] == online:
         return ComponentStatus.HEALTHY
+    if counts[Status.NOTREADY] == online:
+        return ComponentStatus.NOT_READY
     if counts[Status.HEALTHY] + counts[Status.UNKNOWN] == 0:
         return ComponentStatus.UNHEALTHY
     return ComponentStatus.PARTIAL
@@ -123,13 +140,16 @@ def components_with_counts(queryset: QuerySet[Component]) -> QuerySet[Component]
         instance_total=Count("instances"),
         instance_online=Count("instances", filter=online),
         instance_healthy=Count("instances", filter=online & Q(instances__health=Health.HEALTHY)),
+        instance_unhealthy=Count("instances", filter=online & Q(instances__health=Health.UNHEALTHY)),
     )
     return counted.annotate(
         instance_routed=Case(When(check_off, then=F("instance_online")), default=F("instance_healthy")),
         status=Case(
+            When(instance_total=0, then=Value(ComponentStatus.NO_INSTANCES)),
             When(instance_online=0, then=Value(ComponentStatus.OFFLINE)),
             When(check_off, then=Value(ComponentStatus.UNKNOWN)),
             When(instance_healthy=F("instance_online"), then=Value(ComponentStatus.HEALTHY)),
+            When(instance_healthy=0, instance_unhealthy=0, then=Value(ComponentStatus.NOT_READY)),
             When(instance_healthy=0, then=Value(ComponentStatus.UNHEALTHY)),
             default=Value(ComponentStatus.PARTIAL),
             output_field=CharField(),

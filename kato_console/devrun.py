@@ -23,6 +23,19 @@ def _start(command: list[str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command, cwd=ROOT, start_new_session=True)
 
 
+def served_at(host: str, port: str) -> str:
+    """The URL `make run` serves the console at (an IPv6 host in brackets, as in a URL)."""
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def _public_url_for_children(host: str, port: str) -> None:
+    # The worker has no request to take the address from, and an operator's own setting wins.
+    if not os.environ.get("KATO_PUBLIC_URL", "").strip():
+        os.environ["KATO_PUBLIC_URL"] = served_at(host, port)
+
+
 def _stop(children: list[subprocess.Popen[bytes]]) -> None:
     # SIGTERM goes to each child's main process only. Celery's main process then makes a warm
     # shutdown of its pool; signalling the whole group would kill the pool's processes under it,
@@ -47,6 +60,7 @@ def main() -> int:
     parser.add_argument("--port", default="8000")
     args = parser.parse_args()
     python = sys.executable
+    _public_url_for_children(args.host, args.port)
     children = [
         _start(
             [

@@ -67,8 +67,10 @@ def env_networks(name: str, default: list[str]) -> list[ipaddress.IPv4Network | 
     return networks
 
 
-def env_url(name: str, default: str, *, schemes: tuple[str, ...]) -> str:
+def env_url(name: str, default: str, *, schemes: tuple[str, ...], optional: bool = False) -> str:
     raw = env_str(name, default)
+    if optional and not raw:
+        return ""
     scheme, sep, rest = raw.partition("://")
     if not sep or scheme.lower() not in schemes:
         raise ImproperlyConfigured(

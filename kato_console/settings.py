@@ -176,7 +176,8 @@ CACHES = {
 }
 
 # Kato Console's own settings.
-KATO_PUBLIC_URL = env_url("KATO_PUBLIC_URL", "http://127.0.0.1:8000", schemes=("http", "https")).rstrip("/")
+# Empty: every page and API answer takes the address the request came in on (scheme and host).
+KATO_PUBLIC_URL = env_url("KATO_PUBLIC_URL", "", schemes=("http", "https"), optional=True).rstrip("/")
 KATO_SERVICE_DOMAIN = env_str("KATO_SERVICE_DOMAIN")
 KATO_DENIED_NETWORKS = env_networks(
     "KATO_DENIED_NETWORKS",

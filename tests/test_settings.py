@@ -104,3 +104,24 @@ def test_the_embedded_broker_keeps_its_files_under_the_var_folder(tmp_path):
     assert result.returncode == 0, result.stderr
     assert list(workdir.iterdir()) == []
     assert list((var / "broker" / "control").glob("*.pidbox.exchange"))
+
+
+def _public_url(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SECRET_KEY", "DEBUG"}}
+    environment.pop("KATO_PUBLIC_URL", None)
+    environment.update(KATO_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="kato_console.settings", **env)
+    script = "import django; django.setup(); from django.conf import settings; print(repr(settings.KATO_PUBLIC_URL))"
+    return subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_the_public_url_is_empty_by_default_so_that_pages_take_the_requests_address(tmp_path):
+    result = _public_url(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "''"
+
+
+def test_a_public_url_loses_its_trailing_slash(tmp_path):
+    result = _public_url(tmp_path, KATO_PUBLIC_URL="https://console.example.com/")
+    assert result.stdout.strip() == "'https://console.example.com'"

@@ -8,10 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
+from django.http import HttpRequest
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from components.models import Component, ComponentKind, Protocol, Registration, Scope
+from components.public_url import public_url
 from components.validation import ENV_NAME_RE, PORT_ALIAS_RE, SERVICE_NAME_RE
 from instances.addresses import MAX_ADDRESS_LENGTH, Address
 from instances.selectors import ComponentStatus, component_status, routed_count
@@ -37,13 +39,17 @@ COMPONENT_STATUSES = [
     ComponentStatus.UNHEALTHY,
     ComponentStatus.UNKNOWN,
     ComponentStatus.OFFLINE,
+    ComponentStatus.NOT_READY,
+    ComponentStatus.NO_INSTANCES,
 ]
 
 
-def api_url(component: Component) -> str | None:
+def api_url(component: Component, request: HttpRequest | None) -> str | None:
+    """Where scripts PUT instances: under the address the console API was called at, unless
+    KATO_PUBLIC_URL says otherwise (the request comes through the serializer context)."""
     if component.registration != Registration.API:
         return None
-    return component.instance_api_url
+    return public_url(request, component.instance_api_path)
 
 
 # Applications
@@ -128,7 +134,7 @@ class ComponentSerializer(serializers.Serializer):
         serializers.URLField(allow_null=True, help_text="API registration: where scripts PUT instances.")
     )
     def get_api_url(self, component: Component) -> str | None:
-        return api_url(component)
+        return api_url(component, self.context.get("request"))
 
     def get_instance_count(self, component: Component) -> int:
         return len(component.instances.all())

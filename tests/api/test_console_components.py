@@ -43,7 +43,7 @@ def test_it_creates_a_static_component_with_its_addresses(api, application):
     assert body["kind"] == "third_party" and body["registration"] == "static"
     assert body["api_url"] is None and body["secret_key"] is None
     assert body["instance_count"] == 3
-    assert body["status"] == "Unhealthy"  # online, the check has not passed yet: nothing is routed
+    assert body["status"] == "Not ready"  # online, the check has not passed yet: nothing is routed
     assert sorted(Instance.objects.filter(component=component).values_list("host", "port")) == [
         ("10.0.0.7", 3306),
         ("2001:db8::7", 3306),
@@ -197,7 +197,7 @@ def test_it_reads_one_component(api, static_component):
     assert {"service_id", "service_name", "kind", "registration", "status", "api_url", "secret_key"} <= set(
         body
     )
-    assert body["status"] == "Offline"
+    assert body["status"] == "No instances"
 
 
 def test_a_viewer_sees_the_api_url_but_not_the_secret_key(viewer_api, api_component):

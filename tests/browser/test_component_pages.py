@@ -45,7 +45,9 @@ def test_mysql_shares_its_connection_information_with_phpmyadmin(
     page.get_by_role("cell", name="MYSQL", exact=True).wait_for()
     _shot(page, test, "1-port-added")
 
-    page.get_by_role("switch", name="Internal service").check()
+    # The switch is checked at once in the page; wait for the server's answer before going on.
+    with page.expect_response(lambda response: response.request.method == "POST"):
+        page.get_by_role("switch", name="Internal service").check()
     page.wait_for_selector("#inner-3306:checked")
     page.get_by_role("switch", name="Internal service").is_checked()
     _shot(page, test, "2-internal-service")
@@ -85,11 +87,8 @@ def test_mysql_shares_its_connection_information_with_phpmyadmin(
     _shot(page, test, "6-environment")
 
 
-def test_a_script_registers_an_instance_with_the_shown_curl_line(
-    api_component, logged_in_page, live_server, settings
-):
+def test_a_script_registers_an_instance_with_the_shown_curl_line(api_component, logged_in_page, live_server):
     test = "component_pages_curl"
-    settings.KATO_PUBLIC_URL = live_server.url
     page = logged_in_page
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(f"{live_server.url}/components/{api_component.service_id}/")

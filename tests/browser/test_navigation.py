@@ -14,7 +14,7 @@ def test_a_member_logs_in_and_walks_to_a_component(static_component, logged_in_p
     assert page.get_by_role("heading", name="Shop").is_visible()
     page.get_by_role("link", name="mysql", exact=True).click()
     page.wait_for_url(f"{live_server.url}/components/{static_component.service_id}/")
-    assert page.get_by_role("heading", name="Instances").is_visible()
+    assert page.get_by_role("heading", name="Instances", exact=True).is_visible()
     page.get_by_role("button", name="Log out").click()
     page.wait_for_url(f"{live_server.url}/accounts/login/")
     assert page.get_by_role("heading", name="Log in to Kato Console").is_visible()

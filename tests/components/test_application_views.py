@@ -171,7 +171,7 @@ def test_the_table_shows_routed_and_total_instances_and_status(
     mysql = _row(text, "mysql")
     assert "1 / 3" in mysql and "Partial" in mysql
     legacy = _row(text, "legacy-api")
-    assert "0 / 0" in legacy and "Offline" in legacy
+    assert "0 / 0" in legacy and "No instances" in legacy
 
 
 @pytest.mark.parametrize(
@@ -185,6 +185,9 @@ def test_the_table_shows_routed_and_total_instances_and_status(
         (("unknown", "healthy"), False, (True, True)),
         (("healthy", "unhealthy"), True, (True, False)),
         (("healthy",), True, (False,)),
+        (("healthy", "unknown"), False, (False, False)),
+        (("unknown", "unknown"), True, (True, True)),
+        (("unknown", "unhealthy"), True, (True, False)),
     ],
 )
 def test_the_sql_status_agrees_with_the_instance_by_instance_one(
@@ -213,7 +216,7 @@ def test_the_topology_draws_a_node_per_component_and_an_arrow_per_dependency(
     assert "<title" in svg and "Topology of Shop" in svg
     assert svg.count('class="topology-node') == 3
     assert f'href="/components/{static_component.service_id}/"' in svg
-    assert 'aria-label="phpmyadmin, Unknown"' in svg or 'aria-label="phpmyadmin, Offline"' in svg
+    assert 'aria-label="phpmyadmin, No instances"' in svg
     assert svg.count("<line") == 1
 
 

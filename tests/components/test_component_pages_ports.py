@@ -108,3 +108,12 @@ def test_it_deletes_a_port(alice_client, static_component, alice_actor):
     services.port_create(component=static_component, number=3306, protocol="mysql", actor=alice_actor)
     response = hx(alice_client, "post", _url(static_component, "component-port-delete", 3306), "ports")
     assert "No port yet." in text(response) and not static_component.ports.exists()
+
+
+def test_a_third_party_component_with_its_port_is_not_offered_a_second_one(
+    alice_client, static_component, alice_actor
+):
+    services.port_create(component=static_component, number=3306, protocol="mysql", actor=alice_actor)
+    page = text(alice_client.get(_url(static_component)))
+    assert "Add port" not in page
+    assert "This third-party component has its port. To use another, delete this one first." in page

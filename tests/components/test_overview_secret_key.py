@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 def test_the_overview_shows_the_api_url_and_masks_the_secret_key(alice_client, api_component):
     text = alice_client.get(reverse("component", args=[api_component.service_id])).content.decode()
-    assert f"http://127.0.0.1:8000/console/third_party/{api_component.service_id}" in text
+    assert f"http://testserver/console/third_party/{api_component.service_id}" in text
     assert api_component.secret_key not in text
     assert "Reveal" in text and "Regenerate" in text
     assert "curl -X PUT --url" in text

@@ -62,7 +62,7 @@ class ConsoleApi(APIView):
     def component_detail(self, component: Component, *, via: str = "") -> dict[str, Any]:
         """The component as the API shows it; when that includes the secret key, the answer is not
         stored and, if ``via`` names the read, the reveal is audited like the overview page's."""
-        context = {"can_write": can_write(self.request, component.team)}
+        context = {"can_write": can_write(self.request, component.team), "request": self.request}
         data: dict[str, Any] = s.ComponentDetailSerializer(component, context=context).data
         if data.get("secret_key"):
             self.secret_bearing = True

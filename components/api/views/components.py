@@ -36,7 +36,7 @@ class ComponentListApi(ConsoleApi):
         application = request.query_params.get("application")
         if application is not None:
             components = components.filter(application__slug=_valid_slug(application, "application"))
-        return Response(s.ComponentSerializer(components, many=True).data)
+        return Response(s.ComponentSerializer(components, many=True, context={"request": request}).data)
 
     @extend_schema(
         operation_id="components_create",
@@ -116,4 +116,6 @@ class SecretKeyApi(ConsoleApi):
         component = self.get_component(service_id)
         key = services.secret_key_regenerate(component=component, actor=self.actor())
         self.secret_bearing = True
-        return Response(s.SecretKeySerializer({"secret_key": key, "api_url": s.api_url(component)}).data)
+        return Response(
+            s.SecretKeySerializer({"secret_key": key, "api_url": s.api_url(component, request)}).data
+        )
