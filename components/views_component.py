@@ -103,7 +103,9 @@ def _fragment(request: HtmxHttpRequest, template: str, context: dict[str, Any]) 
     response = render(request, template, context)
     # Rendered without the request: the header needs no context processor (nor their queries).
     if "ports" in context and "status" in context:
-        response.content += render_to_string("components/_component_head.html", {**context, "oob": True}).encode()
+        response.content += render_to_string(
+            "components/_component_head.html", {**context, "oob": True}
+        ).encode()
     elif "status" in context:
         badge = render_to_string("components/_component_status.html", {**context, "oob_status": True})
         response.content += badge.encode()

@@ -48,7 +48,9 @@ def best_routed_prefetch() -> Prefetch:
     """
     check_off = Q(component__health_check__enabled=False) | Q(component__health_check__isnull=True)
     routed = Instance.objects.filter(Q(is_online=True) & (Q(health=Health.HEALTHY) | check_off))
-    best = routed.order_by(F("latency_ms").asc(nulls_last=True), "host", F("port").asc(nulls_first=True), "pk")
+    best = routed.order_by(
+        F("latency_ms").asc(nulls_last=True), "host", F("port").asc(nulls_first=True), "pk"
+    )
     return Prefetch("instances", queryset=best[:1], to_attr="best_routed")
 
 

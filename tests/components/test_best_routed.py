@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.db.models import Prefetch, prefetch_related_objects
 
-from instances.environment import best_routed_instance, best_routed_prefetch
 from components.models import Component
 from instances.addresses import parse_address
+from instances.environment import best_routed_instance, best_routed_prefetch
 from instances.models import Instance
 from instances.services import health_check_update, instance_add
 

@@ -26,7 +26,9 @@ def _oob_head(response) -> str:
 
 
 def _oob_status(response) -> str:
-    found = re.search(r'<span class="status [^"]*" id="component-status" hx-swap-oob="true">[^<]*</span>', text(response))
+    found = re.search(
+        r'<span id="component-status" hx-swap-oob="true" class="status [^"]*">[^<]*</span>', text(response)
+    )
     assert found, text(response)
     return found.group(0)
 
