@@ -65,6 +65,10 @@ class SecretKeyScheme(OpenApiAuthenticationExtension):
     target_class = "instances.kato_api.SecretKeyAuthentication"
     name = "katoSecretKey"
 
+    def get_security_requirement(self, auto_schema: Any) -> list[dict[str, list]]:
+        # The key may come in the body or the query string instead: the header is optional.
+        return [{self.name: []}, {}]
+
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
         return {
             "type": "http",
