@@ -5,224 +5,271 @@ the same body, the same success envelope. Unlike the reference implementation, e
 validated, the secret is compared in constant time, wrong secrets are throttled per client, and no
 input produces a 500.
 
-This is a plain Django view rather than a DRF one: it answers a deploy hook's or a cron job's
-request on every run, so it is kept to the work that request needs: on PostgreSQL a PUT, whether it
-changes nothing or adds an instance, is one prepared statement.
+A DRF view: the project's strict JSON parser reads the body, ``SecretKeyAuthentication`` checks the
+key, ``WrongSecretThrottle`` counts the wrong ones, and ``kato_exception_handler`` turns every
+refusal into the envelope. Its route runs view → service → audit once: the lookup (and, on
+PostgreSQL, the add of a new address with its audit event) is one statement of
+``instances.kato_sql``; every other change is a call of ``instances.services``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from functools import cached_property, lru_cache
-from typing import Any, NamedTuple
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any
 
-import psycopg
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connection, connections
-from django.db.backends.base.base import BaseDatabaseWrapper
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.models import AnonymousUser
+from django.http import Http404, HttpResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.views import View
-from django.views.decorators.csrf import csrf_exempt
-from psycopg.sql import Literal
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import BaseParser
+from rest_framework.permissions import BasePermission
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
+from rest_framework.views import APIView
 
-from components.api.parsers import BadJson, parse_json_body
+from components.api.parsers import JSONParser
 from components.models import Component, Registration
 from components.validation import SERVICE_ID_RE
+from instances import kato_api_docs as docs
+from instances import kato_sql
 from instances.addresses import Address, AddressError, check_policy, parse_address
-from instances.models import HealthCheck, Instance, Source, WrongSecret, instance_status
-from instances.services import (
-    InstanceLimitReached,
-    added_detail,
-    instance_delete,
-    instance_set_online,
-    instance_upsert,
-)
+from instances.models import HealthCheck, Instance, Source, instance_status
+from instances.services import InstanceLimitReached, instance_delete, instance_set_online, instance_upsert
 from kato_console.core.audit import Actor
 from kato_console.core.errors import ComponentError
-from kato_console.core.models import ActorKind, AuditEvent
 from kato_console.core.net import client_ip
 
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
-ALLOWED_METHODS = ("GET", "PUT", "DELETE")
-# The endpoint's URL pattern (trailing slash optional), for the URLconf and the middleware shortcut.
+# A GET answers at most this many instances a page (?page_size= up to it); the default is all of
+# them up to it, as a script written for Kato expects one answer with every instance.
+PAGE_SIZE_MAX = 1000
+# The endpoint's route, as documented; the URLconf adds the trailing-slash form, and the middleware
+# shortcut matches both (API_PATH).
+API_ROUTE = "console/third_party/<str:service_id>"
 API_PATH = r"^console/third_party/(?P<service_id>[^/]+)/?$"
 
 
-class KatoError(Exception):
-    """An answer other than success: HTTP status, a stable machine word and a sentence for people."""
+def _envelope(
+    code: int, msg: str, msg_show: str, bean: dict | None = None, items: list | None = None
+) -> dict:
+    """Kato's response envelope, the same for every answer; the HTTP status equals ``code``."""
+    return {"msg": msg, "code": code, "data": {"bean": bean or {}, "list": items or []}, "msg_show": msg_show}
+
+
+# The answer every deploy hook waits for, byte for byte as Kato sends it: rendered once.
+MODIFIED = JSONRenderer().render(_envelope(200, "success", "Successfully modified"))
+
+
+class KatoError(exceptions.APIException):
+    """A refusal: the HTTP status, a stable machine word and a sentence for people."""
 
     def __init__(self, code: int, msg: str, msg_show: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(msg_show)
-        self.code, self.msg, self.msg_show = code, msg, msg_show
+        super().__init__(msg_show, msg)
+        self.status_code, self.msg, self.msg_show = code, msg, msg_show
         self.headers = headers or {}
 
 
-def _envelope_bytes(code: int, msg: str, msg_show: str, bean: dict | None, items: list | None) -> bytes:
-    body = {"msg": msg, "code": code, "data": {"bean": bean or {}, "list": items or []}, "msg_show": msg_show}
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+NOT_FOUND = ("component_not_found", "There is no third-party component with this id.")
+
+# DRF's own exceptions, as the envelope's machine word and sentence.
+_DRF_ERRORS: tuple[tuple[type[Exception], str, str | None], ...] = (
+    (exceptions.MethodNotAllowed, "method_not_allowed", "Use GET to list, PUT to add or update, DELETE to remove."),
+    (exceptions.UnsupportedMediaType, "unsupported_media_type", "Send the body as JSON, with Content-Type: application/json."),
+    (exceptions.ParseError, "malformed_json", None),
+    (exceptions.NotAuthenticated, "secret_key_missing", "The secret key is missing: send secret_key or Authorization: Bearer."),
+    (exceptions.AuthenticationFailed, "secret_key_invalid", "The secret key is not valid for this component."),
+    (exceptions.Throttled, "too_many_wrong_secrets", None),
+    (exceptions.NotFound, *NOT_FOUND),
+    (Http404, *NOT_FOUND),
+)  # fmt: skip
 
 
-def envelope(
-    code: int, msg: str, msg_show: str, *, bean: dict | None = None, items: list | None = None
-) -> HttpResponse:
-    """Kato's response envelope, the same for every answer; the HTTP status equals ``code``."""
-    body = _envelope_bytes(code, msg, msg_show, bean, items)
-    return HttpResponse(body, status=code, content_type="application/json")
+def kato_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Every refusal of the instance endpoint as the Kato envelope (the console API keeps DRF's
+    format). None for what is no refusal (a bug, the database down): DRF raises it again."""
+    if isinstance(exc, KatoError):
+        return _refusal(exc.status_code, exc.msg, exc.msg_show, exc.headers)
+    for kind, msg, msg_show in _DRF_ERRORS:
+        if isinstance(exc, kind):
+            return _refusal(*_status_and_words(exc, msg, msg_show), _headers(exc))
+    if isinstance(exc, exceptions.APIException):
+        return _refusal(exc.status_code, str(exc.default_code), str(exc.detail), {})
+    return None
 
 
-# The answer every deploy hook waits for, byte for byte as Kato sends it.
-MODIFIED = _envelope_bytes(200, "success", "Successfully modified", None, None)
+def _status_and_words(exc: Exception, msg: str, msg_show: str | None) -> tuple[int, str, str]:
+    status = getattr(exc, "status_code", 404)
+    if isinstance(exc, exceptions.Throttled):
+        msg_show = f"Too many wrong secret keys from this address; try again in {math.ceil(_wait(exc) or 1)} seconds."
+    elif isinstance(exc, exceptions.ParseError):
+        msg_show = str(exc.detail).removeprefix("JSON parse error - ")
+    return status, msg, msg_show or str(exc)
 
 
-# Throttling of wrong secrets, per component and client address.
+def _wait(exc: exceptions.Throttled) -> float | None:
+    wait: float | None = getattr(exc, "wait", None)  # set by DRF's constructor; not in its stubs
+    return wait
 
 
-@dataclass(frozen=True)
-class Throttle:
-    """After ``limit`` wrong secret keys from one client address for one component, within
-    ``window_s`` seconds of the first, that client is answered 429 until the window ends.
+def _headers(exc: Exception) -> dict[str, str]:
+    if isinstance(exc, exceptions.Throttled) and _wait(exc) is not None:
+        return {"Retry-After": str(math.ceil(_wait(exc) or 0))}
+    if getattr(exc, "auth_header", None):
+        return {"WWW-Authenticate": exc.auth_header}  # type: ignore[attr-defined]
+    return {}
+
+
+def _refusal(code: int, msg: str, msg_show: str, headers: dict[str, str]) -> Response:
+    return Response(_envelope(code, msg, msg_show), status=code, headers=headers)
+
+
+# The steps DRF runs around the view.
+
+
+class KatoNegotiation(DefaultContentNegotiation):
+    """JSON is the only answer, whatever the client accepts (Kato answers no 406), and
+    ``application/<anything>+json`` bodies are JSON."""
+
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        # Reading the Accept header would choose the same renderer at a cost (building the
+        # request's header map) that shows in a deploy hook's PUT.
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type
+
+    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> BaseParser | None:
+        media_type = (request.content_type or "").split(";", 1)[0].strip().lower()
+        if media_type.startswith("application/") and media_type.endswith("+json"):
+            return next(iter(parsers))
+        return super().select_parser(request, parsers)
+
+
+class WrongSecretThrottle(BaseThrottle):
+    """After ``KATO_API_WRONG_SECRET_LIMIT`` wrong secret keys from one client address for one
+    component, within ``KATO_API_WRONG_SECRET_WINDOW_S`` seconds of the first, that client is
+    answered 429 until the window ends.
 
     The counts are ``WrongSecret`` rows, shared by every web process; the lookup statement reads
     the requesting client's row, so checking costs no query of its own.
     """
 
-    limit: int
-    window_s: int
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        row = kato_call(request).found.row
+        self.window_ends_at = row.window_ends_at
+        return row.failures is None or row.failures < settings.KATO_API_WRONG_SECRET_LIMIT
 
-    def blocked(self, row: _Row) -> bool:
-        return row.failures is not None and row.failures >= self.limit
+    def wait(self) -> float:
+        """Seconds until the client's window ends (at least one, at most the window)."""
+        if self.window_ends_at is None:
+            return settings.KATO_API_WRONG_SECRET_WINDOW_S
+        left = (_as_datetime(self.window_ends_at) - timezone.now()).total_seconds()
+        return max(1, min(settings.KATO_API_WRONG_SECRET_WINDOW_S, math.ceil(left)))
 
-    def retry_after_s(self, row: _Row) -> int:
-        """Seconds until the client's window ends."""
-        left = (_as_datetime(row.window_ends_at) - timezone.now()).total_seconds()
-        return max(1, min(self.window_s, math.ceil(left)))
-
-    def record_failure(self, component_id: int, client: str) -> None:
-        """Count one more wrong secret (a new window if the last one has ended), and forget the
-        component's ended windows."""
-        now = timezone.now()
-        adapt = connection.ops.adapt_datetimefield_value
-        table = WrongSecret._meta.db_table
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {table} (component_id, client, failures, window_ends_at) "  # noqa: S608
-                "VALUES (%s, %s, 1, %s) ON CONFLICT (component_id, client) DO UPDATE SET "
-                f"failures = CASE WHEN {table}.window_ends_at <= %s THEN 1 ELSE {table}.failures + 1 END, "
-                f"window_ends_at = CASE WHEN {table}.window_ends_at <= %s "
-                f"THEN excluded.window_ends_at ELSE {table}.window_ends_at END",
-                [component_id, client, adapt(now + timedelta(seconds=self.window_s)), adapt(now), adapt(now)],
-            )
-            cursor.execute(
-                f"DELETE FROM {table} WHERE component_id = %s AND window_ends_at <= %s",  # noqa: S608
-                [component_id, adapt(now)],
-            )
+    @staticmethod
+    def record_failure(component_id: int, client: str) -> None:
+        kato_sql.record_wrong_secret(
+            component_id=component_id, client=client, window_s=settings.KATO_API_WRONG_SECRET_WINDOW_S
+        )
 
 
 def _as_datetime(value: datetime | str) -> datetime:
     """A timestamp as the database driver returns it outside the ORM: aware from psycopg, naive
     UTC (or text) from SQLite."""
     parsed = value if isinstance(value, datetime) else parse_datetime(value)
+    if parsed is None:
+        raise ValueError(f"Not a timestamp: {value!r}.")
     return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=UTC)
 
 
-@lru_cache(maxsize=8)
-def _throttle_of(limit: int, window_s: int) -> Throttle:
-    return Throttle(limit=limit, window_s=window_s)
+# What initial() read of the request (the body, the address, the component's row), for the steps
+# after it: authentication, throttle, permission, handler.
+KATO_CALL = "kato"
 
 
-def _throttle() -> Throttle:
-    return _throttle_of(settings.KATO_API_WRONG_SECRET_LIMIT, settings.KATO_API_WRONG_SECRET_WINDOW_S)
+def kato_call(request: Request) -> KatoCall:
+    call = getattr(request, KATO_CALL)
+    assert isinstance(call, KatoCall)
+    return call
 
 
-# Reading the request.
+class SecretKeyAuthentication(BaseAuthentication):
+    """The component's secret key, from ``Authorization: Bearer``, the body (PUT, DELETE) or the
+    query string (GET), compared in constant time with the key of the component the lookup found.
+
+    No key: no authentication (the permission answers 401 ``secret_key_missing``). A wrong key is
+    counted for the throttle and answered 401 ``secret_key_invalid``, whatever part of it is wrong.
+    """
+
+    def authenticate(self, request: Request) -> tuple[AnonymousUser, Found] | None:
+        call = kato_call(request)
+        if not call.presented:
+            return None
+        if not hmac.compare_digest(call.presented.encode(), call.found.row.secret_key.encode()):
+            WrongSecretThrottle.record_failure(call.found.row.id, call.client)
+            logger.info("Wrong secret key for component %s from %s", call.found.service_id, call.client)
+            raise exceptions.AuthenticationFailed()
+        return AnonymousUser(), call.found
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="kato"'
+
+    @staticmethod
+    def presented(request: Request, body: dict[str, Any]) -> str | None:
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if header[:7].lower() == "bearer ":
+            return header[7:].strip()
+        source = request.query_params if request.method == "GET" else body
+        secret = source.get("secret_key")
+        return secret if isinstance(secret, str) else None
 
 
-def _client_ip(request: HttpRequest) -> str | None:
-    """The client's IP address, or None when the server gives none (a Unix socket, say)."""
-    return client_ip(request.META.get("REMOTE_ADDR"))
+class HoldsTheSecretKey(BasePermission):
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return request.auth is not None
 
 
-def _client_address(request: HttpRequest) -> str:
-    """The client as the throttle and the log name it."""
-    return _client_ip(request) or "unknown"
+class InstancePages(PageNumberPagination):
+    """``?page=`` (from 1) and ``?page_size=`` (up to ``PAGE_SIZE_MAX``); a page past the last is
+    empty, and ``data.bean.endpoint_num`` is the total either way."""
+
+    page_size = PAGE_SIZE_MAX
+    page_size_query_param = "page_size"
+    max_page_size = PAGE_SIZE_MAX
+
+    def page_of(self, instances: Any, request: Request) -> tuple[list[Instance], int]:
+        number = request.query_params.get(self.page_query_param) or "1"
+        if not (number.isascii() and number.isdigit() and 0 < int(number) < 10**9):
+            raise KatoError(400, "page_invalid", 'The parameter "page" must be a whole number from 1.')
+        paginator = self.django_paginator_class(instances, self.get_page_size(request) or PAGE_SIZE_MAX)
+        if int(number) > paginator.num_pages:
+            return [], paginator.count
+        return list(paginator.page(int(number))), paginator.count
 
 
-def _read_json(request: HttpRequest) -> dict[str, Any]:
-    _check_length(request.META)
-    raw = request.body
-    if len(raw) > MAX_BODY_BYTES:
-        raise KatoError(413, "body_too_large", "The request body is larger than 64 KiB.")
-    content_type = request.META.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
-    if not raw and not content_type:
-        return {}
-    if content_type != "application/json" and not content_type.endswith("+json"):
-        raise KatoError(
-            415, "unsupported_media_type", "Send the body as JSON, with Content-Type: application/json."
-        )
-    try:
-        body = parse_json_body(raw or b"{}")
-    except BadJson as error:
-        raise KatoError(400, "malformed_json", str(error)) from None
-    if not isinstance(body, dict):
-        raise KatoError(
-            400, "body_not_object", 'The request body must be a JSON object, such as {"ip": "10.0.0.7"}.'
-        )
-    return body
-
-
-def _check_length(meta: dict[str, Any]) -> None:
-    declared = meta.get("CONTENT_LENGTH") or ""
-    if not declared and meta.get("HTTP_TRANSFER_ENCODING"):
-        # The WSGI servers differ on a chunked body (some pass it decoded, some not at all), and
-        # Django reads none without a length: refuse it rather than take it for an empty body.
-        raise KatoError(411, "length_required", "Send the body with a Content-Length header, not in chunks.")
-    # isdigit() alone accepts ² and other digits that int() refuses.
-    if declared and not (declared.isascii() and declared.isdigit()) or int(declared or 0) > MAX_BODY_BYTES:
-        raise KatoError(413, "body_too_large", "The request body is larger than 64 KiB.")
-
-
-def _presented_secret(request: HttpRequest, body: dict[str, Any]) -> str | None:
-    header = request.META.get("HTTP_AUTHORIZATION", "")
-    if header[:7].lower() == "bearer ":
-        return header[7:].strip()
-    source = request.GET if request.method == "GET" else body
-    secret = source.get("secret_key")
-    return secret if isinstance(secret, str) else None
-
-
-class _Row(NamedTuple):
-    """The lookup's answer: the component, the requesting client's wrong secrets in their current
-    window (if any), the instance at the request's address (if any) and the instance the statement
-    itself added (a PUT of a new address on PostgreSQL)."""
-
-    id: int
-    name: str
-    team_id: int
-    registration: str
-    secret_key: str
-    kind: str
-    failures: int | None
-    window_ends_at: datetime | str | None
-    instance_id: int | None = None
-    is_online: bool | None = None
-    scheme: str | None = None
-    added_id: int | None = None
+# What the view knows of a request before it authenticates it.
 
 
 @dataclass
-class _Found:
+class Found:
     service_id: str
-    row: _Row
+    row: kato_sql.LookupRow
 
     @cached_property
     def component(self) -> Component:
@@ -239,246 +286,46 @@ class _Found:
         )
 
     @property
-    def instance_state(self) -> tuple[bool, str] | None:
+    def instance_state(self) -> tuple[bool, str | None] | None:
         row = self.row
         return (bool(row.is_online), row.scheme) if row.instance_id is not None else None
 
 
 @dataclass(frozen=True)
-class _Addition:
-    """The instance a PUT adds if its address is new, handed to the lookup so one statement does both.
+class KatoCall:
+    """A request as read before authentication: the body, the address (or why it is refused:
+    reported only after authentication, so that it tells a stranger nothing), the presented
+    secret, the client and the lookup's row."""
 
-    The statement writes only when the presented secret's SHA-256 equals that of the stored key:
-    the secret itself never travels to the database (nor into its logs), and comparing digests
-    tells a timing attacker nothing about the key. The authoritative check is still the
-    constant-time comparison in ``_authenticate``.
-    """
-
-    address: Address
-    is_online: bool
-    secret_digest: bytes
-    remote_addr: str | None
-
-    def params(self) -> dict[str, Any]:
-        return {
-            "host": self.address.host,
-            "port": self.address.port,
-            "port_or_zero": self.address.port or 0,
-            "scheme": self.address.scheme,
-            "detail": json.dumps(added_detail(str(self.address), self.is_online, Source.API)),
-            "is_online": self.is_online,
-            "secret_digest": self.secret_digest,
-            "remote_addr": self.remote_addr,
-        }
+    body: dict[str, Any]
+    address: Address | None
+    invalid: KatoError | None
+    presented: str | None
+    client: str
+    found: Found
 
 
-def _fetch_one(db: BaseDatabaseWrapper, sql: str, params: Any) -> tuple[Any, ...] | None:
-    """Run one statement and return its first row.
-
-    On PostgreSQL the statement runs on a server-binding cursor kept with the connection: Django's
-    PostgreSQL cursors bind parameters on the client, which rules out prepared statements, while
-    this one lets psycopg prepare a statement after a few uses (``prepare_threshold`` in the
-    database settings), and keeping it saves building a cursor on every request. Django's own
-    wrapper goes around it, so the query is counted and logged like any other, and database errors
-    are Django's.
-    """
-    if db.vendor != "postgresql":
-        with db.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchone()
-    db.ensure_connection()
-    raw = db.connection
-    kept = getattr(db, "_kato_server_cursor", None)
-    if kept is None or kept.connection is not raw or kept.closed:
-        kept = db._kato_server_cursor = psycopg.Cursor(raw)
-    cursor = db.make_debug_cursor(kept) if db.queries_logged else db.make_cursor(kept)
-    cursor.execute(sql, params)
-    return cursor.fetchone()
+def _check_length(meta: dict[str, Any]) -> None:
+    declared = meta.get("CONTENT_LENGTH") or ""
+    if not declared and meta.get("HTTP_TRANSFER_ENCODING"):
+        # The WSGI servers differ on a chunked body (some pass it decoded, some not at all), and
+        # Django reads none without a length: refuse it rather than take it for an empty body.
+        raise KatoError(411, "length_required", "Send the body with a Content-Length header, not in chunks.")
+    # isdigit() alone accepts ² and other digits that int() refuses.
+    if declared and not (declared.isascii() and declared.isdigit()) or int(declared or 0) > MAX_BODY_BYTES:
+        raise KatoError(413, "body_too_large", "The request body is larger than 64 KiB.")
 
 
-_COMPONENT_COLUMNS = "c.id, c.name, c.team_id, c.registration, c.secret_key, c.kind"
-_THROTTLE_COLUMNS = "w.failures, w.window_ends_at"
-
-
-def _insert_values(model: type[Any], given: dict[str, str]) -> tuple[str, str]:
-    """The column list and the SELECT list of a new row of ``model`` for an INSERT … SELECT.
-
-    ``given`` maps some columns to SQL; every other column gets the field's default as the ORM
-    would insert it (a constant of the model, not of the request), and timestamps get the
-    statement's time.
-    """
-    columns, expressions = [], []
-    for field in model._meta.concrete_fields:
-        if field.primary_key:
-            continue
-        columns.append(connection.ops.quote_name(field.column))
-        if field.column in given:
-            expressions.append(given[field.column])
-        elif getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            expressions.append("statement_timestamp()")
-        else:
-            default = Literal(field.get_db_prep_save(field.get_default(), connection))
-            # Typed by the column: an untyped NULL would otherwise be text.
-            expressions.append(
-                f"CAST({default.as_string(connection.connection)} AS {field.cast_db_type(connection)})"
-            )
-    return ", ".join(columns), ", ".join(expressions)
-
-
-@lru_cache(maxsize=1)
-def _lookup_and_add_statement() -> str:
-    """One statement for a PUT on PostgreSQL: find the component and the instance at the address,
-    and when there is none, the secret matches and the client is not throttled, add the instance
-    and its audit event.
-
-    Built once from the models: table and column names, and the models' own defaults, are
-    formatted in; every value from the request is a parameter. Its answer is the lookup's row plus
-    the id of the added instance, if any. The audit event's detail is the services' own
-    (``added_detail``; none of its keys is secret, so there is nothing to redact).
-    """
-    connection.ensure_connection()
-    instance_columns, instance_values = _insert_values(
-        Instance,
-        {
-            "host": "%(host)s::text",
-            "port": "%(port)s::integer",
-            "scheme": "%(scheme)s::text",
-            "is_online": "%(is_online)s::boolean",
-            "source": f"'{Source.API}'",
-            "next_probe_at": "CASE WHEN %(is_online)s::boolean THEN statement_timestamp() END",
-            "component_id": "c.id",
-        },
-    )
-    event_columns, event_values = _insert_values(
-        AuditEvent,
-        {
-            "team_id": "c.team_id",
-            "component_id": "c.id",
-            "component_label": "c.name",
-            "actor": f"'{ActorKind.API_KEY}'",
-            "user_id": "NULL",
-            "action": "'instance.add'",
-            "detail": "%(detail)s::jsonb",
-            "remote_addr": "%(remote_addr)s::inet",
-        },
-    )
-    components, instances, events, wrong = (
-        Component._meta.db_table,
-        Instance._meta.db_table,
-        AuditEvent._meta.db_table,
-        WrongSecret._meta.db_table,
-    )
-    return (
-        f"WITH c AS (SELECT {_COMPONENT_COLUMNS} FROM {components} c WHERE c.service_id = %(service_id)s), "  # noqa: S608
-        f"w AS (SELECT w.failures, w.window_ends_at FROM {wrong} w JOIN c ON w.component_id = c.id "
-        "WHERE w.client = %(client)s::text AND w.window_ends_at > %(now)s::timestamptz), "
-        f"i AS (SELECT i.id, i.is_online, i.scheme FROM {instances} i JOIN c ON i.component_id = c.id "
-        "WHERE i.host = %(host)s::text AND COALESCE(i.port, 0) = %(port_or_zero)s::integer), "
-        f"added AS (INSERT INTO {instances} ({instance_columns}) SELECT {instance_values} FROM c "
-        f"WHERE c.registration = '{Registration.API}' "
-        "AND sha256(convert_to(c.secret_key, 'UTF8')) = %(secret_digest)s::bytea "
-        "AND NOT EXISTS (SELECT 1 FROM i) "
-        "AND NOT EXISTS (SELECT 1 FROM w WHERE w.failures >= %(limit)s::integer) "
-        # The instance limit; PostgreSQL evaluates this dearer condition last (or not at all).
-        f"AND (SELECT count(*) FROM {instances} n WHERE n.component_id = c.id) < %(max_instances)s::integer "
-        "ON CONFLICT DO NOTHING RETURNING id), "
-        f"event AS (INSERT INTO {events} ({event_columns}) SELECT {event_values} FROM c, added) "
-        f"SELECT {_COMPONENT_COLUMNS}, {_THROTTLE_COLUMNS}, i.id, i.is_online, i.scheme, (SELECT id FROM added) "
-        "FROM c LEFT JOIN w ON TRUE LEFT JOIN i ON TRUE"
-    )
-
-
-def _lookup(
-    service_id: str, address: Address | None, client: str, addition: _Addition | None = None
-) -> _Found:
-    """Load the component, the client's wrong secrets and the instance at ``address`` with one
-    hand-written query; on PostgreSQL, add the instance in the same statement when ``addition``
-    says so.
-
-    This is the hot path of every deploy hook's PUT; the ORM would spend more time compiling the
-    queries than PostgreSQL spends answering them.
-    """
-    components, instances = Component._meta.db_table, Instance._meta.db_table
-    db = connections[DEFAULT_DB_ALIAS]
-    now = db.ops.adapt_datetimefield_value(timezone.now())
-    if addition is not None and db.vendor == "postgresql":
-        sql = _lookup_and_add_statement()
-        params: Any = {
-            **addition.params(),
-            "service_id": service_id,
-            "client": client,
-            "now": now,
-            "limit": _throttle().limit,
-            "max_instances": settings.KATO_MAX_INSTANCES_PER_COMPONENT,
-        }
-    else:
-        # Only table names from the models are formatted in; every value is a parameter.
-        columns, joins = (
-            f"{_COMPONENT_COLUMNS}, {_THROTTLE_COLUMNS}",
-            (
-                f"LEFT JOIN {WrongSecret._meta.db_table} w "
-                "ON w.component_id = c.id AND w.client = %s AND w.window_ends_at > %s "
-            ),
-        )
-        params = [client, now]
-        if address is not None:
-            columns += ", i.id, i.is_online, i.scheme"
-            joins += f"LEFT JOIN {instances} i ON i.component_id = c.id AND i.host = %s AND COALESCE(i.port, 0) = %s "
-            params += [address.host, address.port or 0]
-        sql = f"SELECT {columns} FROM {components} c {joins}WHERE c.service_id = %s"  # noqa: S608
-        params.append(service_id)
-    row = _fetch_one(db, sql, params)
-    if row is None:
-        raise KatoError(404, "component_not_found", "There is no third-party component with this id.")
-    found = _Found(service_id, _Row(*row))
-    if found.row.registration != Registration.API:
+def _body(request: Request) -> dict[str, Any]:
+    if request.method == "GET":
+        return {}
+    _check_length(request.META)
+    body = request.data  # DRF's parsing: 415 for another media type, 400 for bad JSON
+    if not isinstance(body, dict):
         raise KatoError(
-            409,
-            "not_api_registration",
-            "This component's instances are not registered through the API; change its registration method to use it.",
+            400, "body_not_object", 'The request body must be a JSON object, such as {"ip": "10.0.0.7"}.'
         )
-    return found
-
-
-def _authenticate(found: _Found, presented: str | None, client: str) -> None:
-    throttle = _throttle()
-    if throttle.blocked(found.row):
-        wait_s = throttle.retry_after_s(found.row)
-        raise KatoError(
-            429,
-            "too_many_wrong_secrets",
-            f"Too many wrong secret keys from this address; try again in {wait_s} seconds.",
-            headers={"Retry-After": str(wait_s)},
-        )
-    if not presented:
-        raise KatoError(
-            401, "secret_key_missing", "The secret key is missing: send secret_key or Authorization: Bearer."
-        )
-    if not hmac.compare_digest(presented.encode(), found.row.secret_key.encode()):
-        throttle.record_failure(found.row.id, client)
-        logger.info("Wrong secret key for component %s from %s", found.service_id, client)
-        raise KatoError(401, "secret_key_invalid", "The secret key is not valid for this component.")
-
-
-def _addition(
-    request: HttpRequest, body: dict[str, Any], address: Address | None, presented: str | None
-) -> _Addition | None:
-    """What a PUT adds if its address is new; None when the request is bound to be refused."""
-    if address is None or not presented:
-        return None
-    try:
-        is_online = _is_online(body)
-    except KatoError:
-        return None  # reported after authentication
-    digest = hashlib.sha256(presented.encode()).digest()
-    return _Addition(address, is_online, digest, _client_ip(request))
-
-
-def _address_or_error(body: dict[str, Any]) -> tuple[Address | None, KatoError | None]:
-    try:
-        return _address(body), None
-    except KatoError as error:
-        return None, error
+    return body
 
 
 def _address(body: dict[str, Any]) -> Address:
@@ -497,6 +344,15 @@ def _address(body: dict[str, Any]) -> Address:
     return address
 
 
+def _address_or_error(request: Request, body: dict[str, Any]) -> tuple[Address | None, KatoError | None]:
+    if request.method == "GET":
+        return None, None
+    try:
+        return _address(body), None
+    except KatoError as error:
+        return None, error
+
+
 def _is_online(body: dict[str, Any]) -> bool:
     value = body.get("is_online", True)
     if not isinstance(value, bool):
@@ -504,6 +360,25 @@ def _is_online(body: dict[str, Any]) -> bool:
             400, "is_online_invalid", 'The field "is_online" must be true or false (a JSON boolean).'
         )
     return value
+
+
+def _client_ip(request: Request) -> str | None:
+    """The client's IP address, or None when the server gives none (a Unix socket, say)."""
+    return client_ip(request.META.get("REMOTE_ADDR"))
+
+
+def _addition(
+    request: Request, body: dict[str, Any], address: Address | None, presented: str | None
+) -> kato_sql.Addition | None:
+    """What a PUT adds if its address is new; None when the request is bound to be refused."""
+    if request.method != "PUT" or address is None or not presented:
+        return None
+    try:
+        is_online = _is_online(body)
+    except KatoError:
+        return None  # reported after authentication
+    digest = hashlib.sha256(presented.encode()).digest()
+    return kato_sql.Addition(address, is_online, digest, _client_ip(request))
 
 
 def _item(instance: Instance, check_enabled: bool, default_port: int | None) -> dict[str, Any]:
@@ -520,66 +395,87 @@ def _item(instance: Instance, check_enabled: bool, default_port: int | None) -> 
     }
 
 
-class ThirdPartyInstancesApi(View):
+@docs.endpoint
+class ThirdPartyInstancesApi(APIView):
     """One URL, three operations; every answer is the Kato envelope."""
 
-    http_method_names = ["get", "put", "delete", "post", "patch", "head", "options", "trace"]
+    http_method_names = ["get", "put", "delete"]
+    parser_classes = [JSONParser]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = KatoNegotiation
+    authentication_classes = [SecretKeyAuthentication]
+    permission_classes = [HoldsTheSecretKey]
+    throttle_classes = [WrongSecretThrottle]
+    pagination_class = InstancePages
 
-    @classmethod
-    def as_view(cls, **initkwargs: Any) -> Any:
-        # Scripts authenticate with the secret key, not a session cookie: CSRF does not apply.
-        # (Exempting the view once, rather than decorating dispatch, wraps nothing per request.)
-        return csrf_exempt(super().as_view(**initkwargs))
+    def get_exception_handler(self) -> Any:
+        return kato_exception_handler
 
-    def dispatch(self, request: HttpRequest, service_id: str) -> HttpResponse:
-        try:
-            if request.method not in ALLOWED_METHODS:
-                raise KatoError(
-                    405, "method_not_allowed", "Use GET to list, PUT to add or update, DELETE to remove."
-                )
-            if not SERVICE_ID_RE.match(service_id):
-                raise KatoError(404, "component_not_found", "There is no third-party component with this id.")
-            body = _read_json(request) if request.method != "GET" else {}
-            # The address is parsed before the lookup so that one query finds the instance too (and,
-            # for a PUT of a new address, adds it); its errors are reported after authentication,
-            # so that they tell nothing to a stranger.
-            address, invalid = _address_or_error(body) if request.method != "GET" else (None, None)
-            presented = _presented_secret(request, body)
-            client = _client_address(request)
-            addition = _addition(request, body, address, presented) if request.method == "PUT" else None
-            found = _lookup(service_id, address, client, addition)
-            # A throttled client gets 429 whatever it sends (the statement adds nothing for it).
-            _authenticate(found, presented, client)
-            if invalid is not None:
-                raise invalid
-            if request.method == "GET":
-                return self._list(found.component)
-            if request.method == "PUT":
-                return self._put(request, found, address, _is_online(body))
-            return self._delete(request, found, address)
-        except KatoError as error:
-            response = envelope(error.code, error.msg, error.msg_show)
-            for name, value in error.headers.items():
-                response[name] = value
-            if error.code == 405:
-                response["Allow"] = ", ".join(ALLOWED_METHODS)
-            return response
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        """DRF's steps before the handler, in the order this endpoint refuses: the method (405),
+        the body (411, 413, 415, 400), the component (404, 409), the throttle (429), the secret
+        (401). The throttle comes before the secret, so that a throttled client learns nothing
+        of the keys it tries."""
+        if (request.method or "").lower() not in self.http_method_names:
+            self.http_method_not_allowed(request)
+        self.format_kwarg = None
+        request.accepted_renderer, request.accepted_media_type = self.perform_content_negotiation(request)
+        call = self._read(request, kwargs["service_id"])
+        setattr(request, KATO_CALL, call)  # noqa: B010 — read back by kato_call()
+        self.check_throttles(request)
+        self.perform_authentication(request)
+        self.check_permissions(request)
+        if call.invalid is not None:
+            raise call.invalid
 
-    def _actor(self, request: HttpRequest) -> Actor:
+    def _read(self, request: Request, service_id: str) -> KatoCall:
+        if not SERVICE_ID_RE.match(service_id):
+            raise KatoError(404, *NOT_FOUND)
+        body = _body(request)
+        # The address is parsed before the lookup so that one statement finds the instance too
+        # (and, for a PUT of a new address, adds it).
+        address, invalid = _address_or_error(request, body)
+        presented = SecretKeyAuthentication.presented(request, body)
+        client = _client_ip(request) or "unknown"
+        row = kato_sql.lookup(
+            service_id=service_id,
+            client=client,
+            address=address,
+            addition=_addition(request, body, address, presented),
+            throttle_limit=settings.KATO_API_WRONG_SECRET_LIMIT,
+            max_instances=settings.KATO_MAX_INSTANCES_PER_COMPONENT,
+        )
+        if row is None:
+            raise KatoError(404, *NOT_FOUND)
+        if row.registration != Registration.API:
+            raise KatoError(
+                409,
+                "not_api_registration",
+                "This component's instances are not registered through the API; "
+                "change its registration method to use it.",
+            )
+        return KatoCall(body, address, invalid, presented, client, Found(service_id, row))
+
+    def _actor(self, request: Request) -> Actor:
         return Actor.api_key(_client_ip(request))
 
-    def _put(self, request: HttpRequest, found: _Found, address: Address, is_online: bool) -> HttpResponse:
-        row = found.row
-        if row.added_id is not None or found.instance_state == (is_online, address.scheme):
-            return HttpResponse(MODIFIED, content_type="application/json")
+    def put(self, request: Request, service_id: str) -> HttpResponse:
+        call = kato_call(request)
+        address, is_online, row = call.address, _is_online(call.body), call.found.row
+        assert address is not None  # refused in initial() otherwise
+        if row.added_id is None and call.found.instance_state != (is_online, address.scheme):
+            self._change(request, call.found, address, is_online)
+        return HttpResponse(MODIFIED, content_type="application/json")
+
+    def _change(self, request: Request, found: Found, address: Address, is_online: bool) -> None:
         actor = self._actor(request)
-        if row.instance_id is not None:
+        if found.row.instance_id is not None:
             try:
-                instance = Instance(pk=row.instance_id, component=found.component)
+                instance = Instance(pk=found.row.instance_id, component=found.component)
                 instance_set_online(
                     instance=instance, is_online=is_online, actor=actor, scheme=address.scheme
                 )
-                return HttpResponse(MODIFIED, content_type="application/json")
+                return
             except Instance.DoesNotExist:
                 pass  # Deleted since the lookup: add it again.
         try:  # Not there at the lookup: a new address on SQLite, or one a concurrent request just added.
@@ -588,20 +484,24 @@ class ThirdPartyInstancesApi(View):
             raise KatoError(409, "instance_limit_reached", str(error)) from None
         except ComponentError as error:
             raise KatoError(400, "ip_invalid", str(error)) from None
-        return HttpResponse(MODIFIED, content_type="application/json")
 
-    def _delete(self, request: HttpRequest, found: _Found, address: Address) -> HttpResponse:
-        instance_id = found.row.instance_id
+    def delete(self, request: Request, service_id: str) -> Response:
+        call = kato_call(request)
+        instance_id = call.found.row.instance_id
         instance = Instance.objects.filter(pk=instance_id).first() if instance_id else None
         if instance is None:
-            raise KatoError(404, "instance_not_found", f"The component has no instance at {address}.")
-        instance.component = found.component
+            raise KatoError(404, "instance_not_found", f"The component has no instance at {call.address}.")
+        instance.component = call.found.component
         instance_delete(instance=instance, actor=self._actor(request))
-        return envelope(200, "success", "Successfully deleted")
+        return Response(_envelope(200, "success", "Successfully deleted"))
 
-    def _list(self, component: Component) -> HttpResponse:
+    def get(self, request: Request, service_id: str) -> Response:
+        component = kato_call(request).found.component
         check_enabled = HealthCheck.objects.filter(component=component, enabled=True).exists()
         default_port = component.ports.values_list("number", flat=True).first()
         instances = Instance.objects.filter(component=component).order_by("host", "port", "id")
-        items = [_item(instance, check_enabled, default_port) for instance in instances]
-        return envelope(200, "success", "Query succeeded", bean={"endpoint_num": len(items)}, items=items)
+        page, total = self.pagination_class().page_of(instances, request)
+        items = [_item(instance, check_enabled, default_port) for instance in page]
+        return Response(
+            _envelope(200, "success", "Query succeeded", bean={"endpoint_num": total}, items=items)
+        )

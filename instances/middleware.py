@@ -34,5 +34,8 @@ class InstanceApiShortcut:
         response = self.security.process_request(request) or self.view(
             request, service_id=match["service_id"]
         )
+        if hasattr(response, "render"):
+            # DRF's responses are rendered by the handler's innermost layer, which this one skips.
+            response.render()
         response["Cache-Control"] = "no-store"
         return self.security.process_response(request, response)

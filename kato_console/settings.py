@@ -269,7 +269,6 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "instances.kato_api_schema.add_kato_endpoint",
     ],
 }
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path, re_path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from components import views as component_views
@@ -120,11 +120,8 @@ urlpatterns = [
     path("account/tokens/", views_tokens.api_tokens, name="api-tokens"),
     path("admin/", admin.site.urls),
     # The Kato-compatible, secret-keyed instance endpoint (trailing slash optional).
-    re_path(
-        kato_api.API_PATH,
-        kato_api.ThirdPartyInstancesApi.as_view(),
-        name="kato-third-party",
-    ),
+    path(kato_api.API_ROUTE, kato_api.ThirdPartyInstancesApi.as_view(), name="kato-third-party"),
+    path(f"{kato_api.API_ROUTE}/", kato_api.ThirdPartyInstancesApi.as_view(schema=None)),  # not in the schema
     path("api/v1/", include("components.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file: no inline script, as the CSP asks.

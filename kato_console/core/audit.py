@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -141,6 +142,50 @@ def audit_record_many(*, actor: Actor, events: Sequence[EventRow]) -> None:
             _insert_many_sql(connection.vendor),
             [created_at, actor.kind, json.dumps(rows, separators=(",", ":"))],
         )
+
+
+class AuditInsertSql(NamedTuple):
+    """The parts of a hand-written ``INSERT INTO table (columns) SELECT values FROM …``."""
+
+    table: str
+    columns: str
+    values: str
+
+
+def audit_insert_sql(*, actor_kind: str, action: str, **expressions: str) -> AuditInsertSql:
+    """The table, the column list and the SELECT list of one audit row, for a hand-written
+    ``INSERT INTO table (columns) SELECT values FROM …`` on PostgreSQL.
+
+    ``expressions`` are SQL for ``team_id``, ``component_id``, ``component_label``, ``detail`` and
+    ``remote_addr`` (columns of the statement's own tables, or parameters: the caller passes a
+    detail it has redacted). ``actor_kind`` and ``action`` are constants of the code, written in as
+    literals; the time is the statement's, and the user is none (a user's change goes through
+    ``audit_record``). Raises ValueError for a missing or unknown column, so that a new column of
+    the model cannot be left out silently.
+    """
+    wanted = {"team_id", "component_id", "component_label", "detail", "remote_addr"}
+    if set(expressions) != wanted:
+        raise ValueError(f"audit_insert_sql needs SQL for exactly {sorted(wanted)}.")
+    for constant in (actor_kind, action):
+        if not _SQL_WORD.fullmatch(constant):
+            raise ValueError(f"Not a constant an audit row may carry: {constant!r}.")
+    values = {
+        **expressions,
+        "created_at": "statement_timestamp()",
+        "actor": f"'{actor_kind}'",
+        "user_id": "NULL",
+        "action": f"'{action}'",
+    }
+    columns = [str(field.column) for field in AuditEvent._meta.concrete_fields if not field.primary_key]
+    if set(columns) != set(values):
+        raise ValueError(f"The audit table's columns changed: {sorted(set(columns) ^ set(values))}.")
+    return AuditInsertSql(
+        AuditEvent._meta.db_table, ", ".join(columns), ", ".join(values[column] for column in columns)
+    )
+
+
+# An actor kind or action, safe to write into SQL as a literal.
+_SQL_WORD = re.compile(r"[a-z][a-z0-9_.-]*")
 
 
 @functools.cache
