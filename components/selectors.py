@@ -8,7 +8,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from components.models import Application, Component, Membership, Team
-from kato_console.core.models import AuditEvent
+from kato_console.core.models import AUDIT_ACTIONS, AuditEvent
 
 
 def teams_for_user(user: Any) -> QuerySet[Team]:
@@ -86,10 +86,9 @@ def component_events(component: Component, *, action: str = "") -> QuerySet[Audi
 
 
 def component_event_actions(component: Component) -> list[str]:
-    """The actions that occur in the component's audit trail, for the events page's filter."""
-    return sorted(
-        AuditEvent.objects.filter(component=component).order_by().values_list("action", flat=True).distinct()
-    )
+    """The actions the events page's filter offers: every known one, not a SELECT DISTINCT over
+    the component's events (a busy component has hundreds of thousands)."""
+    return list(AUDIT_ACTIONS)
 
 
 def dependency_choices(component: Component) -> QuerySet[Component]:

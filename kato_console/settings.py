@@ -199,6 +199,8 @@ KATO_PROBE_CONCURRENCY = env_int("KATO_PROBE_CONCURRENCY", 200, maximum=10_000)
 KATO_SWEEP_TICK_S = env_int("KATO_SWEEP_TICK_S", 5, maximum=3600)
 KATO_SWEEP_JITTER_S = env_int("KATO_SWEEP_JITTER_S", 2, minimum=0, maximum=3600)
 KATO_SWEEP_CHUNK = env_int("KATO_SWEEP_CHUNK", 500, maximum=100_000)
+# Audit events older than this many days are deleted by a daily beat task, in batches; 0 keeps them all.
+KATO_AUDIT_RETENTION_DAYS = env_int("KATO_AUDIT_RETENTION_DAYS", 365, minimum=0, maximum=36_500)
 # "Probe now" answers within this many seconds; probes still running then go on in a Celery worker.
 KATO_PROBE_NOW_WAIT_S = env_int("KATO_PROBE_NOW_WAIT_S", 5, minimum=1, maximum=60)
 
