@@ -15,20 +15,22 @@ PYTEST_ARGS ?=
 .PHONY: install run test lint migrate clean
 
 # The environment is made with uv when it can be had (several times faster on a first start): the
-# uv on PATH, or one pip installs into the new environment; pip does it all otherwise. uv does
+# uv on PATH, or one pip installs once into the user's site; pip does it all otherwise. uv does
 # not read pip's configuration, so a find-links folder set for pip (PIP_FIND_LINKS) is passed on.
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Kato Console needs Python 3.11 or newer; none was found on PATH." >&2; exit 1; }
-	@if command -v uv >/dev/null 2>&1; then uv=uv; uv venv --quiet --allow-existing --python $(PYTHON) $(VENV); \
-	else $(PYTHON) -m venv $(VENV) && uv=$(VENV)/bin/uv && \
-		{ $(VENV)/bin/python -m pip install --quiet uv || echo "uv could not be installed: pip sets up the environment."; }; fi; \
+	@uv=""; if command -v uv >/dev/null 2>&1; then uv=uv; \
+	elif $(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --user uv >/dev/null 2>&1; then \
+		uv="$(PYTHON) -m uv"; fi; \
 	links=$${PIP_FIND_LINKS:-$$($(PYTHON) -m pip config get global.find-links 2>/dev/null || true)}; \
-	if "$$uv" --version >/dev/null 2>&1; then \
-		echo "Setting up $(VENV) with uv."; \
-		env $${links:+UV_FIND_LINKS="$$links"} "$$uv" pip install --quiet --python $(VENV)/bin/python -e '.[dev]' && exit 0; \
-		echo "uv failed: trying pip."; $(VENV)/bin/python -m ensurepip --upgrade >/dev/null; fi; \
-	echo "Setting up $(VENV) with pip."; \
-	$(VENV)/bin/python -m pip install --quiet --upgrade pip && $(VENV)/bin/python -m pip install --quiet -e '.[dev]'
+	if [ -n "$$uv" ] && $$uv venv --quiet --allow-existing --python $(PYTHON) $(VENV) && \
+		env $${links:+UV_FIND_LINKS="$$links"} $$uv pip install --quiet --python $(VENV)/bin/python -e '.[dev]'; then \
+		echo "Set up $(VENV) with uv."; \
+	else \
+		echo "Setting up $(VENV) with pip (uv is not available)."; \
+		$(PYTHON) -m venv $(VENV) && $(VENV)/bin/python -m pip install --quiet --upgrade pip && \
+		$(VENV)/bin/python -m pip install --quiet -e '.[dev]'; \
+	fi
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -63,7 +63,7 @@ def first_start(clone: Path, *, cold: bool, limit_s: float = 600) -> tuple[float
     finally:
         os.killpg(process.pid, signal.SIGINT)
         process.wait(timeout=60)
-    tool = "uv" if "with uv" in log.read_text() else "pip"
+    tool = "uv" if "with uv." in log.read_text() else "pip"
     return elapsed, tool
 
 
