@@ -195,7 +195,7 @@ def targets(names: dict[str, str]) -> list[tuple[str, str, float]]:
         ("admin: audit events, filter (action)", "/admin/core/auditevent/?action=env.reveal", page),
         (
             "admin: audit events, filter (this month)",
-            "/admin/core/auditevent/?created_at__gte=" + _month(),
+            "/admin/core/auditevent/?created_at__gte=" + _month() + "+00:00:00%2B00:00",
             page,
         ),
         ("admin: audit events, page 50", "/admin/core/auditevent/?p=50", page),

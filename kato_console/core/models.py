@@ -83,13 +83,17 @@ class AuditEvent(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["team", "-created_at"], name="audit_team_recent"),
-            models.Index(fields=["component", "-created_at"], name="audit_component_recent"),
+            # With the id: the events page's order is read from the index, however deep its page.
+            models.Index(fields=["component", "-created_at", "-id"], name="audit_component_recent"),
+            # The events page filtered by action: without it, an action the component rarely has
+            # means reading every one of its events.
+            models.Index(fields=["component", "action", "-created_at", "-id"], name="audit_component_action"),
             models.Index(fields=["user"], name="audit_user", condition=Q(user__isnull=False)),
             # The admin's changelist: newest first with the id as tiebreaker (a sweep writes many
             # events with one timestamp), its action filter, and its exact search on the label.
             models.Index(fields=["-created_at", "-id"], name="audit_recent"),
-            models.Index(fields=["action", "-created_at"], name="audit_action_recent"),
-            models.Index(fields=["component_label", "-created_at"], name="audit_label_recent"),
+            models.Index(fields=["action", "-created_at", "-id"], name="audit_action_recent"),
+            models.Index(fields=["component_label", "-created_at", "-id"], name="audit_label_recent"),
         ]
 
     def __str__(self) -> str:

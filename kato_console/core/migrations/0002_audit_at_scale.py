@@ -1,5 +1,6 @@
-# The audit trail at a million events: newest-first lists, the action filter and the label search
-# each walk an index; the single-column created_at index gives way to (created_at, id).
+# The audit trail at a million events: newest-first lists, the events page at any depth, the
+# action filter and the label search each walk an index; the single-column created_at index gives
+# way to (created_at, id).
 
 from django.conf import settings
 from django.db import migrations, models
@@ -13,6 +14,10 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RemoveIndex(
+            model_name="auditevent",
+            name="audit_component_recent",
+        ),
         migrations.AlterField(
             model_name="auditevent",
             name="created_at",
@@ -20,14 +25,24 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="auditevent",
+            index=models.Index(fields=["component", "-created_at", "-id"], name="audit_component_recent"),
+        ),
+        migrations.AddIndex(
+            model_name="auditevent",
+            index=models.Index(
+                fields=["component", "action", "-created_at", "-id"], name="audit_component_action"
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="auditevent",
             index=models.Index(fields=["-created_at", "-id"], name="audit_recent"),
         ),
         migrations.AddIndex(
             model_name="auditevent",
-            index=models.Index(fields=["action", "-created_at"], name="audit_action_recent"),
+            index=models.Index(fields=["action", "-created_at", "-id"], name="audit_action_recent"),
         ),
         migrations.AddIndex(
             model_name="auditevent",
-            index=models.Index(fields=["component_label", "-created_at"], name="audit_label_recent"),
+            index=models.Index(fields=["component_label", "-created_at", "-id"], name="audit_label_recent"),
         ),
     ]
