@@ -4,9 +4,10 @@
 Clones the committed HEAD of this repository into a temporary folder (no .venv, no var/), runs
 `make run` there on a free port and stops it with Ctrl-C once the login page answers.
 
-Run: python bench/first_start.py [--cold]
+Run: python bench/first_start.py [--cold] [--pip]
 --cold gives uv and pip empty caches of their own, as on a machine that never installed the
-project; without it their usual caches are used (a developer's machine, CI).
+project; without it their usual caches are used (a developer's machine, CI). --pip sets the
+environment up with pip only (`make run USE_UV=0`), the way it was done before uv.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def login_status(url: str) -> int | None:
         return None
 
 
-def first_start(clone: Path, *, cold: bool, limit_s: float = 600) -> tuple[float, str]:
+def first_start(clone: Path, *, cold: bool, pip: bool, limit_s: float = 600) -> tuple[float, str]:
     """Seconds from `make run` to the login page, and the setup tool `make` reported."""
     port = free_port()
     env = {
@@ -52,7 +53,12 @@ def first_start(clone: Path, *, cold: bool, limit_s: float = 600) -> tuple[float
     started = time.monotonic()
     with log.open("w") as out:
         process = subprocess.Popen(
-            ["make", "run"], cwd=clone, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            ["make", "run", f"USE_UV={0 if pip else 1}"],
+            cwd=clone,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         while login_status(f"http://127.0.0.1:{port}/accounts/login/") != 200:
@@ -70,11 +76,12 @@ def first_start(clone: Path, *, cold: bool, limit_s: float = 600) -> tuple[float
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cold", action="store_true", help="empty uv and pip caches")
+    parser.add_argument("--pip", action="store_true", help="set up with pip only (make run USE_UV=0)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="kato-first-start-") as tmp:
         clone = Path(tmp) / "kato-console"
         subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
-        elapsed, tool = first_start(clone, cold=args.cold)
+        elapsed, tool = first_start(clone, cold=args.cold, pip=args.pip)
     caches = "empty caches" if args.cold else "warm caches"
     print(f"first `make run` on a fresh clone ({tool}, {caches}): login page after {elapsed:.1f} s")
 
