@@ -420,6 +420,10 @@ class ApiTokenAdmin(RefuseSecretLookups):
         return False
 
 
+# The most audit events the changelist counts (and so pages through) for one set of filters.
+AUDIT_LIST_CAP = 2_000
+
+
 class CappedCountPaginator(Paginator):
     """Counts at most ``AUDIT_LIST_CAP`` rows: the changelist of a million events pages through the
     newest ones (and whatever its filters and search select) without counting the whole table.
@@ -430,9 +434,6 @@ class CappedCountPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         return self.object_list[:AUDIT_LIST_CAP].count()
-
-
-AUDIT_LIST_CAP = 2_000
 
 
 class ActionFilter(admin.SimpleListFilter):
