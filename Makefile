@@ -11,14 +11,28 @@ KATO_PORT ?= 8000
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/kato_console
 SQLITE_TEST_URL ?= sqlite:///$(CURDIR)/var/test.sqlite3
 PYTEST_ARGS ?=
+# USE_UV=0 sets the environment up with pip only.
+USE_UV ?= 1
 
 .PHONY: install run test lint migrate clean
 
+# The environment is made with uv when it can be had (several times faster on a first start): the
+# uv on PATH, or one pip installs once into the user's site; pip does it all otherwise. uv does
+# not read pip's configuration, so a find-links folder set for pip (PIP_FIND_LINKS) is passed on.
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Kato Console needs Python 3.11 or newer; none was found on PATH." >&2; exit 1; }
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	@uv=""; if [ "$(USE_UV)" != 1 ]; then :; elif command -v uv >/dev/null 2>&1; then uv=uv; \
+	elif $(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --user uv >/dev/null 2>&1; then \
+		uv="$(PYTHON) -m uv"; fi; \
+	links=$${PIP_FIND_LINKS:-$$($(PYTHON) -m pip config get global.find-links 2>/dev/null || true)}; \
+	if [ -n "$$uv" ] && $$uv venv --quiet --allow-existing --python $(PYTHON) $(VENV) && \
+		env $${links:+UV_FIND_LINKS="$$links"} $$uv pip install --quiet --python $(VENV)/bin/python -e '.[dev]'; then \
+		echo "Set up $(VENV) with uv."; \
+	else \
+		echo "Setting up $(VENV) with pip."; \
+		$(PYTHON) -m venv $(VENV) && $(VENV)/bin/python -m pip install --quiet --upgrade pip && \
+		$(VENV)/bin/python -m pip install --quiet -e '.[dev]'; \
+	fi
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -22,7 +22,7 @@ from components.models import (
 )
 from components.validation import ENV_NAME_RE, SERVICE_ID_RE
 from kato_console.core.errors import ComponentError
-from kato_console.core.models import AuditEvent
+from kato_console.core.models import AUDIT_ACTIONS, AuditEvent
 
 # Whoever asks: a signed-in user (or an API token's), or nobody, who sees nothing.
 User: TypeAlias = AbstractBaseUser | AnonymousUser
@@ -136,10 +136,9 @@ def component_events(component: Component, *, action: str = "") -> QuerySet[Audi
 
 
 def component_event_actions(component: Component) -> list[str]:
-    """The actions that occur in the component's audit trail, for the events page's filter."""
-    return sorted(
-        AuditEvent.objects.filter(component=component).order_by().values_list("action", flat=True).distinct()
-    )
+    """The actions the events page's filter offers: every known one, not a SELECT DISTINCT over
+    the component's events (a busy component has hundreds of thousands)."""
+    return list(AUDIT_ACTIONS)
 
 
 def dependency_choices(component: Component) -> QuerySet[Component]:

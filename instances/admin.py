@@ -128,6 +128,10 @@ class InstanceAdmin(ThroughServices):
     list_filter = [StatusFilter, "is_online", "source"]
     search_fields = ["host", "component__name", "component__service_id", "server_info"]
     list_select_related = ["component", "component__health_check"]
+    # Newest first, by the primary key: ordering by address would sort every instance for each page.
+    ordering = ["-id"]
+    # 50 rows a page, as for components: the rows' rendering is most of the page's time.
+    list_per_page = 50
     readonly_fields = [
         "status",
         "source",
@@ -215,7 +219,9 @@ class WrongSecretAdmin(RefuseSecretLookups):
     list_display = ["component", "client", "failures", "window_ends_at"]
     search_fields = ["client", "component__name", "component__service_id"]
     list_select_related = ["component"]
-    ordering = ["-window_ends_at"]
+    # Newest first, by the primary key: a flood of wrong keys from many clients makes this table
+    # large, and window_ends_at has no index.
+    ordering = ["-id"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

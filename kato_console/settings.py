@@ -210,6 +210,8 @@ KATO_SWEEP_JITTER_S = env_int("KATO_SWEEP_JITTER_S", 2, minimum=0, maximum=3600)
 # Instances per sweep_chunk task: large enough that one worker process probes a round of
 # 10,000 in two chunks at once, small enough that several workers share a bigger round.
 KATO_SWEEP_CHUNK = env_int("KATO_SWEEP_CHUNK", 5000, maximum=100_000)
+# Audit events older than this many days are deleted by a daily beat task, in batches; 0 keeps them all.
+KATO_AUDIT_RETENTION_DAYS = env_int("KATO_AUDIT_RETENTION_DAYS", 365, minimum=0, maximum=36_500)
 # "Probe now" answers within this many seconds; probes still running then go on in a Celery worker.
 KATO_PROBE_NOW_WAIT_S = env_int("KATO_PROBE_NOW_WAIT_S", 5, minimum=1, maximum=60)
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class CoreConfig(AppConfig):
@@ -9,3 +10,9 @@ class CoreConfig(AppConfig):
     name = "kato_console.core"
     label = "core"
     verbose_name = "Audit trail"
+
+    def ready(self) -> None:
+        from kato_console.core.tasks import ensure_prune_schedule
+
+        # The retention's beat entry is created once, when missing, and then left to the operator.
+        post_migrate.connect(ensure_prune_schedule, sender=self, dispatch_uid="kato-audit-prune-schedule")

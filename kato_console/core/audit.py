@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, NamedTuple
 
 from django.db import connection
@@ -207,3 +208,27 @@ def _insert_many_sql(vendor: str) -> str:
         f"INSERT INTO {table} (created_at, actor, team_id, component_id, component_label, action, detail) "  # noqa: S608
         f"SELECT %s, %s, {team}, {component}, {label}, {action}, {detail} FROM {source}"
     )
+
+
+PRUNE_BATCH = 10_000
+
+
+def audit_prune(*, older_than_days: int, batch_size: int = PRUNE_BATCH) -> int:
+    """Delete the events older than ``older_than_days`` days, oldest first, ``batch_size`` at a
+    time; returns how many were deleted. ``0`` days keeps everything.
+
+    Deliberately not one transaction: each batch commits on its own, so no statement holds its
+    locks for long and the writers of new events (the sweep, the instance API) never wait on a
+    prune of a year's worth of rows.
+    """
+    if older_than_days <= 0:
+        return 0
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    # The oldest first (audit_recent, read backwards): one DELETE … WHERE id IN (SELECT … LIMIT n).
+    oldest = AuditEvent.objects.filter(created_at__lt=cutoff).order_by("created_at", "id")
+    deleted = 0
+    while True:
+        count, _ = AuditEvent.objects.filter(pk__in=oldest.values("pk")[:batch_size]).delete()
+        deleted += count
+        if count < batch_size:
+            return deleted
