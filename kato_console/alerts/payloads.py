@@ -63,6 +63,8 @@ def instance_event(transition: HealthTransition, component: Component) -> Event:
 
 
 def component_event(component: Component, *, old: str, new: str, at: datetime) -> Event:
+    # A component's status reads "Partial" on the pages; in a payload, lower case like an instance's.
+    old, new = old.lower(), new.lower()
     payload = {
         "event": f"component.{new}",
         **_about(component),

@@ -200,7 +200,7 @@ def deliveries_for_transitions(*, transitions: Sequence[HealthTransition]) -> li
     events = [
         payloads.instance_event(t, components[t.component_id])
         for t in transitions
-        if t.component_id in components
+        if t.component_id in components and _worth_telling(t)
     ]
     if any(channel.on_component_status for channel in channels):
         events += _component_events(transitions, components)
@@ -217,6 +217,11 @@ def deliveries_for_transitions(*, transitions: Sequence[HealthTransition]) -> li
         if _listens(channel, event)
     ]
     return _create_new(rows)
+
+
+def _worth_telling(transition: HealthTransition) -> bool:
+    # A new instance passing its first checks is not news; failing them, or any later change, is.
+    return not (transition.old == Health.UNKNOWN and transition.new == Health.HEALTHY)
 
 
 def _components_of(transitions: Sequence[HealthTransition]) -> dict[int, Component]:

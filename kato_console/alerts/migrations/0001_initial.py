@@ -6,78 +6,152 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('components', '0005_audit_event_moves_to_core'),
+        ("components", "0005_audit_event_moves_to_core"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='NotificationChannel',
+            name="NotificationChannel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('kind', models.CharField(choices=[('webhook', 'Webhook (signed JSON)'), ('slack', 'Slack-compatible webhook'), ('email', 'Email')], default='webhook', max_length=16)),
-                ('target', models.CharField(max_length=2000)),
-                ('secret', models.CharField(default=kato_console.alerts.models.new_channel_secret, editable=False, max_length=64)),
-                ('scope', models.CharField(choices=[('team', 'Every component of the team'), ('components', 'Chosen components')], default='team', max_length=16)),
-                ('on_instance_transitions', models.BooleanField(default=True)),
-                ('on_component_status', models.BooleanField(default=False)),
-                ('enabled', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('components', models.ManyToManyField(blank=True, related_name='notification_channels', to='components.component')),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notification_channels', to='components.team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("webhook", "Webhook (signed JSON)"),
+                            ("slack", "Slack-compatible webhook"),
+                            ("email", "Email"),
+                        ],
+                        default="webhook",
+                        max_length=16,
+                    ),
+                ),
+                ("target", models.CharField(max_length=2000)),
+                (
+                    "secret",
+                    models.CharField(
+                        default=kato_console.alerts.models.new_channel_secret, editable=False, max_length=64
+                    ),
+                ),
+                (
+                    "scope",
+                    models.CharField(
+                        choices=[
+                            ("team", "Every component of the team"),
+                            ("components", "Chosen components"),
+                        ],
+                        default="team",
+                        max_length=16,
+                    ),
+                ),
+                ("on_instance_transitions", models.BooleanField(default=True)),
+                ("on_component_status", models.BooleanField(default=False)),
+                ("enabled", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "components",
+                    models.ManyToManyField(
+                        blank=True, related_name="notification_channels", to="components.component"
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notification_channels",
+                        to="components.team",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name', 'id'],
+                "ordering": ["name", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Delivery',
+            name="Delivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=64)),
-                ('event', models.CharField(max_length=40)),
-                ('summary', models.CharField(max_length=300)),
-                ('payload', models.JSONField(default=dict)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('sent', 'Sent'), ('failed', 'Failed')], default='pending', max_length=16)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('last_error', models.CharField(blank=True, max_length=500)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='alerts.notificationchannel')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=64)),
+                ("event", models.CharField(max_length=40)),
+                ("summary", models.CharField(max_length=300)),
+                ("payload", models.JSONField(default=dict)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("pending", "Pending"), ("sent", "Sent"), ("failed", "Failed")],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("last_error", models.CharField(blank=True, max_length=500)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "channel",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliveries",
+                        to="alerts.notificationchannel",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'deliveries',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name_plural": "deliveries",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='notificationchannel',
-            constraint=models.UniqueConstraint(fields=('team', 'name'), name='channel_unique_name_in_team', violation_error_message='The team already has a channel with this name; choose another.'),
+            model_name="notificationchannel",
+            constraint=models.UniqueConstraint(
+                fields=("team", "name"),
+                name="channel_unique_name_in_team",
+                violation_error_message="The team already has a channel with this name; choose another.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='notificationchannel',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['webhook', 'slack', 'email'])), name='channel_kind_valid'),
+            model_name="notificationchannel",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("kind__in", ["webhook", "slack", "email"])), name="channel_kind_valid"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='notificationchannel',
-            constraint=models.CheckConstraint(condition=models.Q(('scope__in', ['team', 'components'])), name='channel_scope_valid'),
+            model_name="notificationchannel",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("scope__in", ["team", "components"])), name="channel_scope_valid"
+            ),
         ),
         migrations.AddIndex(
-            model_name='delivery',
-            index=models.Index(fields=['channel', '-created_at'], name='delivery_channel_recent'),
+            model_name="delivery",
+            index=models.Index(fields=["channel", "-created_at"], name="delivery_channel_recent"),
         ),
         migrations.AddConstraint(
-            model_name='delivery',
-            constraint=models.UniqueConstraint(fields=('channel', 'key'), name='delivery_unique_key_per_channel'),
+            model_name="delivery",
+            constraint=models.UniqueConstraint(
+                fields=("channel", "key"), name="delivery_unique_key_per_channel"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='delivery',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['pending', 'sent', 'failed'])), name='delivery_status_valid'),
+            model_name="delivery",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["pending", "sent", "failed"])),
+                name="delivery_status_valid",
+            ),
         ),
     ]
