@@ -84,8 +84,10 @@ class NotificationChannelAdmin(admin.ModelAdmin):
             obj.pk = created.pk
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        # The components were set by the service; the deliveries inline is read-only.
-        pass
+        # The components were set by the service; the deliveries inline is read-only, so saving it
+        # writes nothing (the admin's change message still reads what it did).
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     def delete_model(self, request: HttpRequest, obj: NotificationChannel) -> None:
         services.channel_delete(channel=obj, actor=Actor.from_request(request))
