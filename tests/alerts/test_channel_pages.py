@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from kato_console.alerts.models import Delivery, NotificationChannel
+from kato_console.alerts.services import channel_create
 from kato_console.core.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -169,8 +170,6 @@ def test_another_teams_channels_are_not_found(client, team, webhook, bob_from_an
 def test_the_list_needs_the_same_queries_for_one_channel_and_for_twenty(
     alice_client, team, alice_actor, receiver, django_assert_max_num_queries
 ) -> None:
-    from kato_console.alerts.services import channel_create
-
     url = reverse("alerts:channels", args=[team.slug])
     channel_create(team=team, actor=alice_actor, name="c0", kind="webhook", target=receiver.url)
     with django_assert_max_num_queries(20) as few:

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 from datetime import UTC, datetime
 
 import pytest
-from django.core.mail.backends.locmem import EmailBackend  # noqa: F401 — the default in tests
 
 from instances.health import Claim, record_probe_results
 from instances.probes import ProbeResult
@@ -292,6 +292,4 @@ def test_it_records_the_results_of_a_round_before_anyone_hears_of_them(
 
 
 def _loopback() -> list:
-    import ipaddress
-
     return [ipaddress.ip_network("127.0.0.0/8")]
