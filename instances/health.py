@@ -41,6 +41,7 @@ from instances.models import (
     credentials_withheld_reason,
 )
 from instances.probes import ProbeResult, ProbeTarget
+from instances.signals import HealthTransition, health_transitions
 from kato_console.core.audit import SYSTEM, EventRow, audit_record_many
 
 # Added to the server info of a probe that did not log in because credentials were withheld.
@@ -330,6 +331,7 @@ def record_probe_results(results: Sequence[tuple[Claim, ProbeResult]]) -> dict[i
         recorded = _write_outcomes(outcomes, checked_at)
         kept = [outcome for outcome in outcomes if outcome.state.id in recorded]
         _audit_transitions(kept)
+        _announce_transitions(kept, checked_at)
     return {outcome.state.id: outcome.health for outcome in kept}
 
 
@@ -463,6 +465,29 @@ def _audit_transitions(outcomes: list[_Outcome]) -> None:
             if outcome.health != outcome.state.health
         ],
     )
+
+
+def _announce_transitions(outcomes: list[_Outcome], checked_at: datetime) -> None:
+    """Send ``health_transitions`` once the round is committed, for the apps above (alerts) to hear."""
+    transitions = [
+        HealthTransition(
+            instance_id=outcome.state.id,
+            component_id=outcome.state.component_id,
+            team_id=outcome.state.team_id,
+            address=format_address(outcome.state.host, outcome.state.port, outcome.state.scheme),
+            old=outcome.state.health,
+            new=outcome.health,
+            stage="" if outcome.result.ok else outcome.result.stage,
+            error="" if outcome.result.ok else outcome.result.error,
+            at=checked_at,
+        )
+        for outcome in outcomes
+        if outcome.health != outcome.state.health
+    ]
+    if transitions:
+        transaction.on_commit(
+            lambda: health_transitions.send_robust(sender=HealthTransition, transitions=transitions)
+        )
 
 
 def _transition_detail(outcome: _Outcome) -> dict[str, object]:

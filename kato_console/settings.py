@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "kato_console.core",
     "components",
     "instances",
+    "kato_console.alerts",
 ]
 
 MIDDLEWARE = [
@@ -215,6 +216,29 @@ KATO_AUDIT_RETENTION_DAYS = env_int("KATO_AUDIT_RETENTION_DAYS", 365, minimum=0,
 # "Probe now" answers within this many seconds; probes still running then go on in a Celery worker.
 KATO_PROBE_NOW_WAIT_S = env_int("KATO_PROBE_NOW_WAIT_S", 5, minimum=1, maximum=60)
 
+# Alerts (README, "Alerts"): a failed delivery is tried again KATO_ALERT_RETRIES times, after
+# KATO_ALERT_BACKOFF_S × 2ⁿ seconds; each attempt waits at most KATO_ALERT_TIMEOUT_S for the receiver.
+KATO_ALERT_RETRIES = env_int("KATO_ALERT_RETRIES", 5, minimum=0, maximum=20)
+KATO_ALERT_BACKOFF_S = env_int("KATO_ALERT_BACKOFF_S", 10, minimum=1, maximum=3600)
+KATO_ALERT_TIMEOUT_S = env_int("KATO_ALERT_TIMEOUT_S", 10, minimum=1, maximum=60)
+
+# Email (alerts' email channels) through Django's SMTP backend; without EMAIL_HOST the embedded run
+# writes emails to the worker's console instead.
+EMAIL_HOST = env_str("EMAIL_HOST")
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_PORT = env_int("EMAIL_PORT", 25, maximum=65_535)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = KATO_ALERT_TIMEOUT_S
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "kato-console@localhost")
+
 # Celery: the embedded default is kombu's filesystem transport under var/, which needs no server.
 CELERY_BROKER_URL = env_url(
     "CELERY_BROKER_URL", "filesystem://", schemes=("filesystem", "redis", "rediss", "amqp", "memory")
@@ -281,5 +305,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # urllib3 logs every request's path and query at DEBUG: a Slack-compatible webhook's URL
+        # carries its token there (alerts).
+        "urllib3": {"level": "WARNING"},
+    },
 }

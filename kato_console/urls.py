@@ -118,6 +118,7 @@ urlpatterns = [
     path("components/<str:service_id>/health-check/probe/", pages.probe_now, name="component-probe-now"),
     path("components/<str:service_id>/events/", pages.events, name="component-events"),
     path("account/tokens/", views_tokens.api_tokens, name="api-tokens"),
+    path("", include("kato_console.alerts.urls")),
     path("admin/", admin.site.urls),
     # The Kato-compatible, secret-keyed instance endpoint (trailing slash optional).
     path(kato_api.API_ROUTE, kato_api.ThirdPartyInstancesApi.as_view(), name="kato-third-party"),

@@ -23,6 +23,12 @@ class ActorKind(models.TextChoices):
 # checks that the code writes no other).
 AUDIT_ACTIONS = (
     "application.create",
+    "channel.create",
+    "channel.delete",
+    "channel.regenerate",
+    "channel.reveal",
+    "channel.test",
+    "channel.update",
     "component.create",
     "component.delete",
     "component.probe",

@@ -1,0 +1,58 @@
+"""The channel form of the team's Alerts pages and of the admin."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django import forms
+
+from components.models import Component, Team
+from kato_console.alerts.models import ChannelKind, ChannelScope, NotificationChannel
+
+
+class ChannelForm(forms.Form):
+    name = forms.CharField(max_length=100, label="Name")
+    kind = forms.ChoiceField(choices=ChannelKind.choices, label="Kind")
+    target = forms.CharField(
+        max_length=2000,
+        label="URL or email addresses",
+        help_text="The webhook's URL, or comma-separated email addresses for an email channel.",
+    )
+    scope = forms.ChoiceField(
+        choices=ChannelScope.choices, initial=ChannelScope.TEAM, widget=forms.RadioSelect, label="Notify for"
+    )
+    components = forms.ModelMultipleChoiceField(
+        queryset=Component.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Components",
+        help_text="Used when notifying for chosen components.",
+    )
+    on_instance_transitions = forms.BooleanField(
+        required=False, initial=True, label="When an instance turns unhealthy or healthy again"
+    )
+    on_component_status = forms.BooleanField(required=False, label="When a component's status changes")
+    enabled = forms.BooleanField(required=False, initial=True, label="Enabled")
+
+    def __init__(self, *args: Any, team: Team, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        components = cast(forms.ModelMultipleChoiceField, self.fields["components"])
+        components.queryset = Component.objects.filter(team=team).order_by("name")
+
+    @classmethod
+    def for_channel(cls, channel: NotificationChannel, data: Any = None) -> ChannelForm:
+        initial = {
+            "name": channel.name,
+            "kind": channel.kind,
+            "target": channel.target,
+            "scope": channel.scope,
+            "components": list(channel.components.all()),
+            "on_instance_transitions": channel.on_instance_transitions,
+            "on_component_status": channel.on_component_status,
+            "enabled": channel.enabled,
+        }
+        return cls(data, team=channel.team, initial=initial)
+
+    def fields_for_service(self) -> tuple[dict[str, Any], list[Component]]:
+        data = dict(self.cleaned_data)
+        return {k: v for k, v in data.items() if k != "components"}, list(data["components"])

@@ -1,0 +1,116 @@
+"""What a notification says: the JSON body of a webhook, and the one line of text that Slack-compatible
+webhooks and emails carry. Pure functions over plain values; no secret ever goes in (no variable,
+no key, no connection information)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+
+from components.models import Component
+from instances.signals import HealthTransition
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing to notify about, for every channel that covers ``component_id``."""
+
+    component_id: int
+    team_id: int
+    key: str
+    kind: str  # "instance" or "component"
+    payload: dict[str, Any]
+
+
+def idempotency_key(*parts: object) -> str:
+    """The same event always gets the same key, whichever worker computes it."""
+    return hashlib.sha256(":".join(str(part) for part in parts).encode()).hexdigest()[:40]
+
+
+def component_url(component: Component) -> str:
+    return f"{settings.KATO_PUBLIC_URL}/components/{component.service_id}/"
+
+
+def _about(component: Component) -> dict[str, Any]:
+    return {
+        "team": component.team.name,
+        "application": component.application.name,
+        "component": component.name,
+        "service_id": component.service_id,
+        "url": component_url(component),
+    }
+
+
+def instance_event(transition: HealthTransition, component: Component) -> Event:
+    payload = {
+        "event": f"instance.{transition.new}",
+        **_about(component),
+        "instance": transition.address,
+        "old_status": transition.old,
+        "new_status": transition.new,
+        "stage": transition.stage,
+        "error": transition.error,
+        "time": transition.at.isoformat(),
+    }
+    key = idempotency_key(
+        "instance", transition.instance_id, transition.old, transition.new, transition.at.isoformat()
+    )
+    return Event(component.pk, component.team_id, key, "instance", payload)
+
+
+def component_event(component: Component, *, old: str, new: str, at: datetime) -> Event:
+    # A component's status reads "Partial" on the pages; in a payload, lower case like an instance's.
+    old, new = old.lower(), new.lower()
+    payload = {
+        "event": f"component.{new}",
+        **_about(component),
+        "instance": "",
+        "old_status": old,
+        "new_status": new,
+        "stage": "",
+        "error": "",
+        "time": at.isoformat(),
+    }
+    key = idempotency_key("component", component.pk, old, new, at.isoformat())
+    return Event(component.pk, component.team_id, key, "component", payload)
+
+
+def sample_payload(*, team_name: str, channel_name: str, at: datetime) -> dict[str, Any]:
+    return {
+        "event": "test",
+        "team": team_name,
+        "application": "",
+        "component": "",
+        "service_id": "",
+        "url": f"{settings.KATO_PUBLIC_URL}/",
+        "instance": "",
+        "old_status": "",
+        "new_status": "",
+        "stage": "",
+        "error": "",
+        "time": at.isoformat(),
+        "message": f"A test notification from Kato Console for the channel {channel_name}.",
+    }
+
+
+def summary(payload: dict[str, Any]) -> str:
+    """One line a person reads in Slack, an email subject or the deliveries table."""
+    if payload.get("event") == "test":
+        return str(payload.get("message", "A test notification from Kato Console."))
+    where = f"{payload['application']} / {payload['component']}"
+    if payload.get("instance"):
+        what = f"instance {payload['instance']} of {where} is {payload['new_status']} (was {payload['old_status']})"
+    else:
+        what = f"{where} is {payload['new_status']} (was {payload['old_status']})"
+    if payload.get("error"):
+        what += f": {payload['stage']}: {payload['error']}"
+    return what[:290]
+
+
+def text(payload: dict[str, Any]) -> str:
+    """The text of a Slack-compatible message and the body of an email."""
+    return f"Kato Console: {summary(payload)}\n{payload.get('url', '')}"

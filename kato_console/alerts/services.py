@@ -1,0 +1,396 @@
+"""Writes of the alerts app: channels (audited as ``channel.*``), and deliveries (README, "Alerts").
+
+A delivery is created once per channel and event (the database's unique key makes a second try a
+no-op), enqueued after the commit, and attempted by ``tasks.deliver``: each attempt is claimed by a
+conditional update, so two workers never send the same delivery at once, and a delivery already
+sent is never sent again.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import json
+import logging
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator, validate_email
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from components.models import Component, Team
+from instances.models import Health, Status
+from instances.selectors import instance_status_counts, status_from_counts
+from instances.signals import HealthTransition
+from kato_console.alerts import payloads, sending, tasks
+from kato_console.alerts.models import (
+    ChannelKind,
+    ChannelScope,
+    Delivery,
+    DeliveryStatus,
+    NotificationChannel,
+    new_channel_secret,
+)
+from kato_console.core.audit import Actor, audit_record
+from kato_console.core.errors import ComponentError, validated_save
+
+logger = logging.getLogger(__name__)
+
+RETRY = "retry"
+MAX_RECIPIENTS = 20
+_FIELDS = ("name", "kind", "target", "scope", "on_instance_transitions", "on_component_status", "enabled")
+
+
+# --------------------------------------------------------------------------------------------
+# Channels
+# --------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def channel_create(
+    *, team: Team, actor: Actor, components: Iterable[Component] = (), **fields: Any
+) -> NotificationChannel:
+    """A new channel of the team; its webhook secret is generated here and returned on the object."""
+    channel = NotificationChannel(team=team, **fields)
+    _save(channel, components)
+    audit_record(actor=actor, action="channel.create", team=team, detail=_audit_detail(channel))
+    return channel
+
+
+@transaction.atomic
+def channel_update(
+    *,
+    channel: NotificationChannel,
+    actor: Actor,
+    components: Iterable[Component] | None = None,
+    **changes: Any,
+) -> NotificationChannel:
+    unknown = set(changes) - set(_FIELDS)
+    if unknown:
+        raise ValueError(f"channel_update does not change {sorted(unknown)}")
+    for name, value in changes.items():
+        setattr(channel, name, value)
+    _save(channel, components)
+    audit_record(actor=actor, action="channel.update", team=channel.team, detail=_audit_detail(channel))
+    return channel
+
+
+@transaction.atomic
+def channel_delete(*, channel: NotificationChannel, actor: Actor) -> None:
+    detail = _audit_detail(channel)
+    team = channel.team
+    channel.delete()
+    audit_record(actor=actor, action="channel.delete", team=team, detail=detail)
+
+
+@transaction.atomic
+def channel_secret_reveal(*, channel: NotificationChannel, actor: Actor) -> str:
+    """The webhook's signing secret, for a person to copy into the receiver; the reveal is audited."""
+    audit_record(actor=actor, action="channel.reveal", team=channel.team, detail={"channel": channel.name})
+    return channel.secret
+
+
+@transaction.atomic
+def channel_secret_regenerate(*, channel: NotificationChannel, actor: Actor) -> str:
+    channel.secret = new_channel_secret()
+    channel.save(update_fields=["secret", "updated_at"])
+    audit_record(
+        actor=actor, action="channel.regenerate", team=channel.team, detail={"channel": channel.name}
+    )
+    return channel.secret
+
+
+@transaction.atomic
+def channel_test(*, channel: NotificationChannel, actor: Actor) -> Delivery:
+    """Queue a test notification to the channel, whether or not it is enabled."""
+    payload = payloads.sample_payload(
+        team_name=channel.team.name, channel_name=channel.name, at=timezone.now()
+    )
+    delivery = Delivery.objects.create(
+        channel=channel,
+        key=f"test-{uuid.uuid4().hex}",
+        event="test",
+        summary=payloads.summary(payload),
+        payload=payload,
+    )
+    audit_record(actor=actor, action="channel.test", team=channel.team, detail={"channel": channel.name})
+    _enqueue([delivery.pk])
+    return delivery
+
+
+def _save(channel: NotificationChannel, components: Iterable[Component] | None) -> None:
+    chosen = list(components) if components is not None else None
+    _check_target(channel)
+    if chosen is not None and any(component.team_id != channel.team_id for component in chosen):
+        raise ComponentError({"components": ["Choose components of the channel's team."]})
+    if channel.scope == ChannelScope.COMPONENTS and chosen is not None and not chosen:
+        raise ComponentError({"components": ["Choose at least one component, or notify for the whole team."]})
+    validated_save(channel)
+    if chosen is not None:
+        channel.components.set(chosen)
+
+
+def _check_target(channel: NotificationChannel) -> None:
+    channel.target = channel.target.strip()
+    check_target(kind=channel.kind, target=channel.target)
+    if channel.kind == ChannelKind.EMAIL:
+        channel.target = ", ".join(channel.recipients)
+
+
+def check_target(*, kind: str, target: str) -> None:
+    """Refuse (``ComponentError`` on ``target``) a malformed target, or a webhook URL whose host
+    resolves into a denied network."""
+    target = target.strip()
+    if kind == ChannelKind.EMAIL:
+        _check_recipients([address.strip() for address in target.split(",") if address.strip()])
+        return
+    try:
+        URLValidator(schemes=["http", "https"])(target)
+        sending.allowed_addresses(target, settings.KATO_DENIED_NETWORKS)
+    except ValidationError:
+        raise ComponentError({"target": ["Enter an http:// or https:// URL."]}) from None
+    except sending.SendError as error:
+        raise ComponentError({"target": [str(error)]}) from None
+
+
+def _check_recipients(recipients: list[str]) -> None:
+    if not recipients:
+        raise ComponentError({"target": ["Enter at least one email address."]})
+    if len(recipients) > MAX_RECIPIENTS:
+        raise ComponentError({"target": [f"Enter at most {MAX_RECIPIENTS} addresses."]})
+    for address in recipients:
+        try:
+            validate_email(address)
+        except ValidationError:
+            raise ComponentError({"target": [f"{address[:100]} is not an email address."]}) from None
+
+
+def _audit_detail(channel: NotificationChannel) -> dict[str, Any]:
+    # The target's host only: a Slack-compatible URL carries its token in the path. Never the secret.
+    target = channel.target if channel.kind == ChannelKind.EMAIL else _host_of(channel.target)
+    detail: dict[str, Any] = {field: getattr(channel, field) for field in _FIELDS if field != "target"}
+    return {**detail, "target": target}
+
+
+def _host_of(url: str) -> str:
+    try:
+        return sending.webhook_url(url).host or ""
+    except sending.SendError:
+        return ""
+
+
+# --------------------------------------------------------------------------------------------
+# Deliveries
+# --------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def deliveries_for_transitions(*, transitions: Sequence[HealthTransition]) -> list[int]:
+    """One delivery per matching channel and event (each instance transition, and each component
+    whose status changed with them), created once, enqueued after the commit; returns their ids."""
+    components = _components_of(transitions)
+    channels = _listening_channels({component.team_id for component in components.values()})
+    if not channels:
+        return []
+    events = [
+        payloads.instance_event(t, components[t.component_id])
+        for t in transitions
+        if t.component_id in components and _worth_telling(t)
+    ]
+    if any(channel.on_component_status for channel in channels):
+        events += _component_events(transitions, components)
+    rows = [
+        Delivery(
+            channel=channel,
+            key=event.key,
+            event=event.payload["event"],
+            summary=payloads.summary(event.payload),
+            payload=event.payload,
+        )
+        for event in events
+        for channel in channels
+        if _listens(channel, event)
+    ]
+    return _create_new(rows)
+
+
+def _worth_telling(transition: HealthTransition) -> bool:
+    # A new instance passing its first checks is not news; failing them, or any later change, is.
+    return not (transition.old == Health.UNKNOWN and transition.new == Health.HEALTHY)
+
+
+def _components_of(transitions: Sequence[HealthTransition]) -> dict[int, Component]:
+    ids = {transition.component_id for transition in transitions}
+    found = Component.objects.filter(pk__in=ids).select_related("team", "application", "health_check")
+    return {component.pk: component for component in found}
+
+
+def _listening_channels(team_ids: set[int]) -> list[NotificationChannel]:
+    return list(
+        NotificationChannel.objects.filter(team_id__in=team_ids, enabled=True)
+        .exclude(on_instance_transitions=False, on_component_status=False)
+        .prefetch_related("components")
+    )
+
+
+def _listens(channel: NotificationChannel, event: payloads.Event) -> bool:
+    if channel.team_id != event.team_id:
+        return False
+    wanted = channel.on_instance_transitions if event.kind == "instance" else channel.on_component_status
+    if not wanted:
+        return False
+    return channel.scope == ChannelScope.TEAM or any(
+        c.pk == event.component_id for c in channel.components.all()
+    )
+
+
+_STATUS_OF_HEALTH = {
+    Health.HEALTHY: Status.HEALTHY,
+    Health.UNHEALTHY: Status.UNHEALTHY,
+    Health.UNKNOWN: Status.NOTREADY,
+}
+
+
+def _component_events(
+    transitions: Sequence[HealthTransition], components: dict[int, Component]
+) -> list[payloads.Event]:
+    """A component's status now, and before these transitions (the same counts with each transition
+    undone): an event for each component whose status differs."""
+    events = []
+    for component_id, component in components.items():
+        now = instance_status_counts(component)
+        before = dict(now)
+        mine = [t for t in transitions if t.component_id == component_id]
+        for transition in mine:
+            before[_STATUS_OF_HEALTH[Health(transition.new)]] -= 1
+            before[_STATUS_OF_HEALTH[Health(transition.old)]] += 1
+        old, new = status_from_counts(before), status_from_counts(now)
+        if old != new:
+            events.append(payloads.component_event(component, old=old, new=new, at=mine[0].at))
+    return events
+
+
+def _create_new(rows: list[Delivery]) -> list[int]:
+    """Insert the deliveries that do not exist yet and enqueue them; a repeated event is a no-op."""
+    if not rows:
+        return []
+    keys = {row.key for row in rows}
+    existing = set(
+        Delivery.objects.filter(key__in=keys, channel__in={row.channel_id for row in rows}).values_list(
+            "channel_id", "key"
+        )
+    )
+    fresh = [row for row in rows if (row.channel_id, row.key) not in existing]
+    Delivery.objects.bulk_create(fresh, ignore_conflicts=True)
+    ids = list(
+        Delivery.objects.filter(
+            channel__in={row.channel_id for row in fresh},
+            key__in={row.key for row in fresh},
+            status=DeliveryStatus.PENDING,
+            attempts=0,
+        ).values_list("pk", flat=True)
+    )
+    _enqueue(ids)
+    return ids
+
+
+def _enqueue(delivery_ids: list[int]) -> None:
+    for delivery_id in delivery_ids:
+        # robust: a broker out of reach leaves the delivery pending and does not undo the round.
+        transaction.on_commit(functools.partial(tasks.deliver.delay, delivery_id), robust=True)
+
+
+def delivery_attempt(*, delivery_id: int, last_try: bool) -> str:
+    """Send a pending delivery once and record the attempt; returns its new status, or ``RETRY``.
+
+    Not one transaction: the attempt is claimed and recorded in two short ones, and the network call
+    between them holds no database lock.
+    """
+    delivery = _claim(delivery_id)
+    if delivery is None:
+        return "skipped"
+    try:
+        _send(delivery)
+    except sending.SendError as error:
+        final = last_try or not error.retry
+        _record(delivery, error=str(error), final=final)
+        return DeliveryStatus.FAILED if final else RETRY
+    _record(delivery, error="", final=True)
+    return DeliveryStatus.SENT
+
+
+@transaction.atomic
+def _claim(delivery_id: int) -> Delivery | None:
+    """The delivery, with one more attempt counted, if it is still pending and nobody claimed it meanwhile."""
+    delivery = Delivery.objects.select_related("channel__team").filter(pk=delivery_id).first()
+    if delivery is None or delivery.status != DeliveryStatus.PENDING:
+        return None
+    claimed = Delivery.objects.filter(
+        pk=delivery_id, status=DeliveryStatus.PENDING, attempts=delivery.attempts
+    ).update(attempts=F("attempts") + 1, updated_at=timezone.now())
+    if claimed != 1:
+        return None
+    delivery.attempts += 1
+    return delivery
+
+
+@transaction.atomic
+def _record(delivery: Delivery, *, error: str, final: bool) -> None:
+    if error:
+        logger.warning(
+            "Alert delivery %s to channel %s, attempt %s: %s",
+            delivery.pk,
+            delivery.channel_id,
+            delivery.attempts,
+            error,
+        )
+        status = DeliveryStatus.FAILED if final else DeliveryStatus.PENDING
+    else:
+        logger.info(
+            "Alert delivery %s to channel %s sent, attempt %s",
+            delivery.pk,
+            delivery.channel_id,
+            delivery.attempts,
+        )
+        status = DeliveryStatus.SENT
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=status,
+        last_error=error[:500],
+        sent_at=timezone.now() if status == DeliveryStatus.SENT else None,
+        updated_at=timezone.now(),
+    )
+
+
+def _send(delivery: Delivery) -> None:
+    channel, timeout = delivery.channel, float(settings.KATO_ALERT_TIMEOUT_S)
+    if channel.kind == ChannelKind.EMAIL:
+        sending.send_email(
+            recipients=channel.recipients,
+            subject=f"[Kato Console] {delivery.summary}"[:200],
+            body=payloads.text(delivery.payload),
+            timeout_s=timeout,
+        )
+        return
+    body, headers = _webhook_request(delivery)
+    sending.post_json(
+        channel.target,
+        body=body,
+        headers=headers,
+        timeout_s=timeout,
+        denied_networks=settings.KATO_DENIED_NETWORKS,
+    )
+
+
+def _webhook_request(delivery: Delivery) -> tuple[bytes, dict[str, str]]:
+    channel = delivery.channel
+    if channel.kind == ChannelKind.SLACK:
+        return json.dumps({"text": payloads.text(delivery.payload)}).encode(), {}
+    body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
+    signature = hmac.new(channel.secret.encode(), body, hashlib.sha256).hexdigest()
+    return body, {"X-Kato-Signature": f"sha256={signature}", "X-Kato-Delivery": delivery.key}

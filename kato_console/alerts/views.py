@@ -1,0 +1,169 @@
+"""The team's Alerts pages: notification channels, their last deliveries, and a test notification.
+
+Members read; owners and developers write (a viewer gets 403); a team the user is not in is a 404.
+Writes go through ``services`` with the requester as the actor.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from components.models import Membership
+from kato_console.alerts import selectors, services
+from kato_console.alerts.forms import ChannelForm
+from kato_console.alerts.models import DeliveryStatus, NotificationChannel
+from kato_console.core.audit import Actor
+from kato_console.core.errors import ComponentError
+from kato_console.core.http import HtmxHttpRequest
+
+# HTMX stops polling on this status: nothing is pending any more.
+STOP_POLLING = 286
+
+
+def _membership(request: HttpRequest, slug: str, *, write: bool = False) -> Membership:
+    membership = selectors.membership_in_team(request.user, slug)
+    if write and not membership.can_write:
+        raise PermissionDenied("Viewers can look at the team's channels but not change them.")
+    return membership
+
+
+def _show_errors(form: ChannelForm, error: ComponentError) -> None:
+    for field, sentences in error.messages.items():
+        for sentence in sentences:
+            form.add_error(field if field in form.fields else None, sentence)
+
+
+@never_cache
+@login_required
+def channel_list(request: HttpRequest, slug: str) -> HttpResponse:
+    membership = _membership(request, slug)
+    context = {
+        "team": membership.team,
+        "can_write": membership.can_write,
+        "channels": selectors.channels_of(membership.team),
+    }
+    return render(request, "alerts/channels.html", context)
+
+
+@never_cache
+@login_required
+def channel_new(request: HttpRequest, slug: str) -> HttpResponse:
+    membership = _membership(request, slug, write=True)
+    team = membership.team
+    form = ChannelForm(request.POST or None, team=team)
+    if request.method == "POST" and form.is_valid():
+        fields, components = form.fields_for_service()
+        try:
+            channel = services.channel_create(
+                team=team, actor=Actor.from_request(request), components=components, **fields
+            )
+        except ComponentError as error:
+            _show_errors(form, error)
+        else:
+            # The secret is shown on this answer, once; the channel's page masks it afterwards.
+            return _detail(request, membership, channel, secret=channel.secret, created=True)
+    return render(request, "alerts/channel_form.html", {"team": team, "form": form, "channel": None})
+
+
+@never_cache
+@login_required
+def channel_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    membership = _membership(request, slug)
+    return _detail(request, membership, selectors.channel_of(membership.team, pk))
+
+
+def _detail(
+    request: HttpRequest, membership: Membership, channel: NotificationChannel, **extra: Any
+) -> HttpResponse:
+    context = {
+        "team": membership.team,
+        "can_write": membership.can_write,
+        "channel": channel,
+        **_deliveries_context(channel),
+        **extra,
+    }
+    return render(request, "alerts/channel.html", context)
+
+
+def _deliveries_context(channel: NotificationChannel) -> dict[str, Any]:
+    deliveries = selectors.recent_deliveries(channel)
+    pending = any(delivery.status == DeliveryStatus.PENDING for delivery in deliveries)
+    return {"deliveries": deliveries, "pending": pending}
+
+
+@never_cache
+@login_required
+def channel_deliveries(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
+    """The last deliveries' table, polled by the channel's page while some are pending."""
+    membership = _membership(request, slug)
+    channel = selectors.channel_of(membership.team, pk)
+    context = {"team": membership.team, "channel": channel, **_deliveries_context(channel)}
+    response = render(request, "alerts/_deliveries.html", context)
+    if request.htmx and not context["pending"]:
+        response.status_code = STOP_POLLING
+    return response
+
+
+@never_cache
+@login_required
+def channel_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    membership = _membership(request, slug, write=True)
+    channel = selectors.channel_of(membership.team, pk)
+    form = ChannelForm.for_channel(channel, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        fields, components = form.fields_for_service()
+        try:
+            services.channel_update(
+                channel=channel, actor=Actor.from_request(request), components=components, **fields
+            )
+        except ComponentError as error:
+            _show_errors(form, error)
+        else:
+            messages.success(request, f"The channel {channel.name} is saved.")
+            return redirect("alerts:channel", slug=slug, pk=channel.pk)
+    return render(
+        request, "alerts/channel_form.html", {"team": membership.team, "form": form, "channel": channel}
+    )
+
+
+@require_POST
+@login_required
+def channel_test(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    membership = _membership(request, slug, write=True)
+    channel = selectors.channel_of(membership.team, pk)
+    services.channel_test(channel=channel, actor=Actor.from_request(request))
+    messages.success(request, "A test notification is on its way; its delivery is listed below.")
+    return redirect("alerts:channel", slug=slug, pk=channel.pk)
+
+
+@require_POST
+@never_cache
+@login_required
+def channel_reveal(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    membership = _membership(request, slug, write=True)
+    channel = selectors.channel_of(membership.team, pk)
+    if "regenerate" in request.POST:
+        secret = services.channel_secret_regenerate(channel=channel, actor=Actor.from_request(request))
+    else:
+        secret = services.channel_secret_reveal(channel=channel, actor=Actor.from_request(request))
+    return _detail(request, membership, channel, secret=secret)
+
+
+@never_cache
+@login_required
+def channel_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    membership = _membership(request, slug, write=True)
+    channel = selectors.channel_of(membership.team, pk)
+    if request.method == "POST":
+        services.channel_delete(channel=channel, actor=Actor.from_request(request))
+        messages.success(request, f"The channel {channel.name} is deleted.")
+        return redirect("alerts:channels", slug=slug)
+    return render(request, "alerts/channel_delete.html", {"team": membership.team, "channel": channel})
