@@ -9,6 +9,7 @@ from components import views as component_views
 from components import views_applications, views_tokens, views_wizard
 from components import views_component as pages
 from instances import kato_api
+from kato_console.monitoring.views import metrics
 
 urlpatterns = [
     path("", component_views.home, name="home"),
@@ -119,6 +120,7 @@ urlpatterns = [
     path("components/<str:service_id>/events/", pages.events, name="component-events"),
     path("account/tokens/", views_tokens.api_tokens, name="api-tokens"),
     path("admin/", admin.site.urls),
+    path("metrics", metrics, name="metrics"),
     # The Kato-compatible, secret-keyed instance endpoint (trailing slash optional).
     re_path(
         kato_api.API_PATH,
