@@ -201,3 +201,16 @@ def mysql_with_secret(api_component, alice_actor: Actor):
     instance = add_instance(api_component, "10.0.0.8:3306", alice_actor)
     Instance.objects.filter(pk=instance.pk).update(health=Health.HEALTHY)
     return api_component
+
+
+def test_a_scrape_costs_the_same_queries_for_one_instance_or_thirty(
+    client: Client, token: str, application, alice_actor: Actor, django_assert_max_num_queries
+) -> None:
+    component = checked_component(application, alice_actor, name="mysql", port=3306)
+    for n in range(30):
+        Instance.objects.filter(pk=add_instance(component, f"10.0.1.{n}", alice_actor).pk).update(
+            health=Health.HEALTHY
+        )
+
+    with django_assert_max_num_queries(5):
+        assert len(scrape(client)["kato_instance_up"]) == 30
