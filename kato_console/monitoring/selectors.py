@@ -47,7 +47,7 @@ def monitored_instances() -> list[InstanceFigures]:
         .values_list("component_id", "host", "port", "scheme", "health", "latency_ms")
     )
     # Rows as the driver gives them, typed: a named tuple each would double the scrape's allocations.
-    return list(rows)  # type: ignore[arg-type]
+    return list(rows)
 
 
 def last_sweep_round() -> SweepRound | None:
