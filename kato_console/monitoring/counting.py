@@ -5,14 +5,14 @@ a counter in this process's memory (under a lock nobody else waits on), and once
 ``KATO_METRICS_FLUSH_S`` seconds the process adds what it counted to the database, in one short
 transaction per flush, after its response is ready. ``/metrics`` reads the table, so every web process
 answers the same, on every host. The price: counts reach ``/metrics`` up to that many seconds late,
-and a process killed outright loses what it counted since its last flush (a normal exit flushes).
+and a process that stops loses what it counted since its last flush (no flush at exit: by
+then the database may be another one, as in the tests, or gone).
 prometheus-client's multiprocess mode would count exactly but per host, and needs a shared directory
 that is cleaned at every start; README, "Prometheus", says more.
 """
 
 from __future__ import annotations
 
-import atexit
 import logging
 import threading
 import time
@@ -59,7 +59,6 @@ class RequestCounts:
 
 
 COUNTS = RequestCounts()
-atexit.register(COUNTS.flush)
 
 
 class InstanceApiRequestCounter:
