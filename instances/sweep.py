@@ -46,6 +46,7 @@ from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
+from django.dispatch import Signal
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
@@ -110,6 +111,9 @@ def probe_concurrency() -> int:
     if soft == resource.RLIM_INFINITY:
         return MAX_AUTO_CONCURRENCY
     return max(1, min(soft - FD_RESERVE, MAX_AUTO_CONCURRENCY))
+# Sent when ``run_claims`` has recorded a round (or a chunk of one), with ``probed`` and ``seconds``:
+# the monitoring app keeps the figures for /metrics without this module knowing it.
+round_finished = Signal()
 
 
 @dataclass(frozen=True)
@@ -251,6 +255,7 @@ def run_claims(claims: Sequence[Claim], *, jitter_s: float | None = None) -> Pro
     Results of instances that changed while being probed are returned but not recorded. Never
     raises for a target that is down.
     """
+    started = time.perf_counter()
     with _cyclic_gc_paused():
         plan = probe_plan(claims)
         targets = [(claim, target) for claim, target in plan if isinstance(target, ProbeTarget)]
@@ -266,6 +271,7 @@ def run_claims(claims: Sequence[Claim], *, jitter_s: float | None = None) -> Pro
         pairs = [(claim, result) for (claim, _), result in zip(targets, results, strict=True)]
         rest = [(claim, result) for claim, result in pairs + known if claim.instance_id not in recorded]
         recorded.update(record_probe_results(rest))
+    round_finished.send(run_claims, probed=len(pairs + known), seconds=time.perf_counter() - started)
     return Probed(pairs + known, recorded)
 
 

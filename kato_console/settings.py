@@ -45,11 +45,14 @@ INSTALLED_APPS = [
     "components",
     "instances",
     "kato_console.alerts",
+    "kato_console.monitoring",
 ]
 
 MIDDLEWARE = [
     # The client's address from X-Forwarded-For, only behind KATO_TRUSTED_PROXIES (kato_console/proxies.py).
     "kato_console.proxies.TrustedProxies",
+    # Counts the instance API's answers by status for /metrics (kato_console/monitoring/counting.py).
+    "kato_console.monitoring.counting.InstanceApiRequestCounter",
     # Scripts' calls to the instance API skip the rest of the stack (see instances/middleware.py).
     "instances.middleware.InstanceApiShortcut",
     "django.middleware.security.SecurityMiddleware",
@@ -215,6 +218,12 @@ KATO_SWEEP_CHUNK = env_int("KATO_SWEEP_CHUNK", 5000, maximum=100_000)
 KATO_AUDIT_RETENTION_DAYS = env_int("KATO_AUDIT_RETENTION_DAYS", 365, minimum=0, maximum=36_500)
 # "Probe now" answers within this many seconds; probes still running then go on in a Celery worker.
 KATO_PROBE_NOW_WAIT_S = env_int("KATO_PROBE_NOW_WAIT_S", 5, minimum=1, maximum=60)
+# /metrics for Prometheus (README, "Prometheus"): off until one of these is set; when both are, a
+# scrape must come from an allowed network and carry the token.
+KATO_METRICS_TOKEN = env_str("KATO_METRICS_TOKEN")
+KATO_METRICS_ALLOWED_NETWORKS = env_networks("KATO_METRICS_ALLOWED_NETWORKS", [])
+# Each process adds its count of the instance API's answers to the database this often.
+KATO_METRICS_FLUSH_S = env_int("KATO_METRICS_FLUSH_S", 10, minimum=0, maximum=3600)
 
 # Alerts (README, "Alerts"): a failed delivery is tried again KATO_ALERT_RETRIES times, after
 # KATO_ALERT_BACKOFF_S × 2ⁿ seconds; each attempt waits at most KATO_ALERT_TIMEOUT_S for the receiver.

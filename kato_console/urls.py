@@ -9,6 +9,7 @@ from components import views as component_views
 from components import views_applications, views_tokens, views_wizard
 from components import views_component as pages
 from instances import kato_api
+from kato_console.monitoring.views import metrics
 
 urlpatterns = [
     path("", component_views.home, name="home"),
@@ -120,6 +121,7 @@ urlpatterns = [
     path("account/tokens/", views_tokens.api_tokens, name="api-tokens"),
     path("", include("kato_console.alerts.urls")),
     path("admin/", admin.site.urls),
+    path("metrics", metrics, name="metrics"),
     # The Kato-compatible, secret-keyed instance endpoint (trailing slash optional).
     path(kato_api.API_ROUTE, kato_api.ThirdPartyInstancesApi.as_view(), name="kato-third-party"),
     path(f"{kato_api.API_ROUTE}/", kato_api.ThirdPartyInstancesApi.as_view(schema=None)),  # not in the schema

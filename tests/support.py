@@ -1,6 +1,7 @@
 """Where the test suite finds the real services, and how it treats their absence.
 
-A test that needs PostgreSQL, MariaDB, Redis or Chromium calls ``require_service(name)``. When the
+A test that needs PostgreSQL, MariaDB, Redis, Chromium or Prometheus calls ``require_service(name)``
+(``require_chromium()``, ``require_prometheus()``). When the
 service does not answer, the test is skipped with a reason, unless ``KATO_REQUIRE_SERVICES=1`` is
 set (as CI sets it), in which case the test fails: a skip there would hide an untested path.
 """
@@ -54,6 +55,7 @@ SERVICES: dict[str, Service] = {
 }
 
 CHROMIUM = os.environ.get("KATO_TEST_CHROMIUM", "/usr/bin/chromium")
+PROMETHEUS = os.environ.get("KATO_TEST_PROMETHEUS", "/usr/bin/prometheus")
 
 
 def services_required() -> bool:
@@ -87,6 +89,13 @@ def require_chromium() -> str:
     if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
         _absent(f"Chromium is not installed at {CHROMIUM}")
     return CHROMIUM
+
+
+def require_prometheus() -> str:
+    """Debian's ``prometheus`` server binary, for the tests of /metrics and service discovery."""
+    if not (os.path.exists(PROMETHEUS) or shutil.which(PROMETHEUS)):
+        _absent(f"Prometheus is not installed at {PROMETHEUS} (apt-get install prometheus)")
+    return PROMETHEUS
 
 
 # Accounts on the real services, made for one test and removed afterwards.

@@ -7,11 +7,12 @@ from django.urls import URLPattern
 
 from components.api.routing import COMPONENT as C
 from components.api.routing import route
-from instances.api import views
+from instances.api import sd, views
 
 urlpatterns: list[URLPattern] = [
     *route(f"{C}/instances/", views.InstanceListApi, "api-instances"),
     *route(f"{C}/instances/<str:instance_id>", views.InstanceDetailApi, "api-instance"),
     *route(f"{C}/health-check", views.HealthCheckApi, "api-health-check"),
     *route(f"{C}/probe", views.ProbeApi, "api-probe"),
+    *route("sd/prometheus", sd.PrometheusSdApi, "api-sd-prometheus"),
 ]
