@@ -14,7 +14,7 @@ from __future__ import annotations
 from django.urls import URLPattern, path
 from rest_framework.views import APIView
 
-from components.api import views
+from components.api import kubernetes, views
 
 C = "components/<str:service_id>"
 
@@ -44,4 +44,6 @@ urlpatterns: list[URLPattern] = [
     *_route(f"{C}/instances/<str:instance_id>", views.InstanceDetailApi, "api-instance"),
     *_route(f"{C}/health-check", views.HealthCheckApi, "api-health-check"),
     *_route(f"{C}/probe", views.ProbeApi, "api-probe"),
+    *_route(f"{C}/kubernetes", kubernetes.ComponentKubernetesApi, "api-component-kubernetes"),
+    *_route("applications/<slug:slug>/kubernetes", kubernetes.ApplicationKubernetesApi, "api-application-kubernetes"),
 ]
