@@ -49,7 +49,9 @@ def _attachment(
     actor = Actor.from_request(request)
     for manifest in found:
         services.env_reveal(component=manifest.component, actor=actor, names=manifest.revealed, via=VIA)
-    response = HttpResponse(kubernetes.to_yaml(found, title=title), content_type="application/yaml; charset=utf-8")
+    response = HttpResponse(
+        kubernetes.to_yaml(found, title=title), content_type="application/yaml; charset=utf-8"
+    )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"  # The Secret may hold values.
     return response

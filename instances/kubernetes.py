@@ -275,7 +275,9 @@ def _protocol(port: Port) -> str:
 
 
 def _connection_information(component: Component) -> list[tuple[EnvVar, str]]:
-    return [(var, generated_value(component, var)) for var in component.env_vars.all() if var.scope == Scope.OUTER]
+    return [
+        (var, generated_value(component, var)) for var in component.env_vars.all() if var.scope == Scope.OUTER
+    ]
 
 
 def _secret(component: Component, meta: _Meta, *, reveal: bool) -> tuple[dict[str, Any], list[str]]:

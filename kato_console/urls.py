@@ -16,7 +16,11 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("apps/", views_applications.application_list, name="apps"),
     path("apps/<slug:slug>/", views_applications.application_detail, name="application"),
-    path("apps/<slug:slug>/kubernetes.yaml", views_kubernetes.application_kubernetes, name="application-kubernetes"),
+    path(
+        "apps/<slug:slug>/kubernetes.yaml",
+        views_kubernetes.application_kubernetes,
+        name="application-kubernetes",
+    ),
     path(
         "apps/<slug:slug>/components/new/internal/",
         views_applications.internal_component_new,

@@ -15,6 +15,7 @@ from django.utils.cache import patch_cache_control
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -24,6 +25,7 @@ from rest_framework.views import APIView
 from components import selectors, services
 from components.api.permissions import can_write
 from components.api.schema import error_responses
+from components.api.serializers import ErrorSerializer
 from components.models import ApiToken, Application, Component
 from components.validation import SERVICE_ID_RE
 from instances import kubernetes
@@ -43,7 +45,9 @@ DESCRIPTION = (
 # Headers have a size limit in every proxy: the YAML comments list every note, the headers the first ones.
 MAX_WARNINGS = 20
 MANIFEST_RESPONSES = {
-    (200, "application/yaml"): OpenApiResponse(OpenApiTypes.STR, description="Documents separated by ---"),
+    (200, "application/yaml"): OpenApiResponse(
+        OpenApiTypes.STR, description="A YAML stream: comment lines, then documents separated by ---"
+    ),
     (200, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, description="A Kubernetes List"),
 }
 
@@ -53,13 +57,32 @@ class YamlRenderer(BaseRenderer):
     format = "yaml"
     charset = "utf-8"
 
-    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
+    def render(
+        self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None
+    ) -> bytes:
         return str(data or "").encode(self.charset)
+
+
+class AcceptOnly(DefaultContentNegotiation):
+    """The format is chosen by ``Accept`` alone, and YAML answers any ``Accept`` that names neither
+    format (HTTP allows it): a ``?format=`` is an unknown parameter here, ignored like the others."""
+
+    def select_renderer(
+        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        try:
+            return super().select_renderer(request, renderers)
+        except exceptions.NotAcceptable:
+            return renderers[0], renderers[0].media_type
+
+    def filter_renderers(self, renderers: list[BaseRenderer], format: str) -> list[BaseRenderer]:
+        return renderers
 
 
 class _KubernetesApi(APIView):
     permission_classes = [IsAuthenticated]
     renderer_classes = [YamlRenderer, JSONRenderer]
+    content_negotiation_class = AcceptOnly
     via = "api:kubernetes"
 
     def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
@@ -113,10 +136,18 @@ class ComponentKubernetesApi(_KubernetesApi):
         + " A component that gets none (no port with the internal service on, or an internal "
         "component) is a 409 saying why.",
         parameters=[
-            OpenApiParameter("service_id", OpenApiTypes.STR, OpenApiParameter.PATH, pattern=SERVICE_ID_RE.pattern),
+            OpenApiParameter(
+                "service_id", OpenApiTypes.STR, OpenApiParameter.PATH, pattern=SERVICE_ID_RE.pattern
+            ),
             NAMESPACE_PARAM,
         ],
-        responses={**MANIFEST_RESPONSES, **error_responses(400, 401, 404, 409)},
+        responses={
+            **MANIFEST_RESPONSES,
+            **error_responses(400, 401, 404),
+            409: OpenApiResponse(
+                ErrorSerializer, description="The component gets no manifests; `detail` says why."
+            ),
+        },
     )
     def get(self, request: Request, service_id: str) -> Response:
         if not SERVICE_ID_RE.match(service_id):
@@ -138,7 +169,9 @@ class ApplicationKubernetesApi(_KubernetesApi):
         description=DESCRIPTION + " Components that get none are named in the warnings.",
         parameters=[
             OpenApiParameter(
-                "team", OpenApiTypes.STR, description="The team's slug, when several of yours have the application."
+                "team",
+                OpenApiTypes.STR,
+                description="The team's slug, when several of yours have the application.",
             ),
             NAMESPACE_PARAM,
         ],

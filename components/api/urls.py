@@ -45,5 +45,9 @@ urlpatterns: list[URLPattern] = [
     *_route(f"{C}/health-check", views.HealthCheckApi, "api-health-check"),
     *_route(f"{C}/probe", views.ProbeApi, "api-probe"),
     *_route(f"{C}/kubernetes", kubernetes.ComponentKubernetesApi, "api-component-kubernetes"),
-    *_route("applications/<slug:slug>/kubernetes", kubernetes.ApplicationKubernetesApi, "api-application-kubernetes"),
+    *_route(
+        "applications/<str:slug>/kubernetes",
+        kubernetes.ApplicationKubernetesApi,
+        "api-application-kubernetes",
+    ),
 ]

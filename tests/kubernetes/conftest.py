@@ -41,7 +41,10 @@ def assert_valid(document: dict[str, Any]) -> None:
     else:
         assert DNS_SUBDOMAIN.match(name) and len(name) <= 253, name
     for key, value in document["metadata"]["labels"].items():
-        assert len(value) <= 63 and re.match(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]?$", value), (key, value)
+        assert len(value) <= 63 and re.match(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]?$", value), (
+            key,
+            value,
+        )
     if document["kind"] == "Secret":
         for value in (document.get("data") or {}).values():
             base64.b64decode(value, validate=True)
@@ -51,7 +54,9 @@ def by_kind(documents: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     return [d for d in documents if d["kind"] == kind]
 
 
-def add_instance(component, address: str, actor, *, health: str = Health.HEALTHY, online: bool = True) -> Instance:
+def add_instance(
+    component, address: str, actor, *, health: str = Health.HEALTHY, online: bool = True
+) -> Instance:
     instance = instance_services.instance_add(
         component=component, address=parse_address(address), actor=actor, is_online=online
     )
@@ -64,7 +69,9 @@ def add_instance(component, address: str, actor, *, health: str = Health.HEALTHY
 def mysql(static_component, alice_actor):
     """shop/mysql: port 3306 with the internal service on, a user, a secret password, an inner-only
     variable, and instances on IPv4 and IPv6, one unhealthy, one offline."""
-    services.port_create(component=static_component, number=3306, protocol="mysql", actor=alice_actor, inner_service=True)
+    services.port_create(
+        component=static_component, number=3306, protocol="mysql", actor=alice_actor, inner_service=True
+    )
     services.env_var_set(component=static_component, name="MYSQL_USER", value="shop", actor=alice_actor)
     services.env_var_set(
         component=static_component, name="MYSQL_PASSWORD", value="pa$$ 'wörd'", secret=True, actor=alice_actor

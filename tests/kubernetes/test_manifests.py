@@ -30,12 +30,15 @@ def test_every_document_passes_the_schemas_of_a_current_kubernetes(mysql):
     assert [d["kind"] for d in documents] == ["Secret", "ConfigMap", "Service"] + ["EndpointSlice"] * 3
     for document in documents:
         assert document["metadata"]["namespace"] == "shop-prod"
-        assert document["metadata"]["labels"].items() >= {
-            "app.kubernetes.io/managed-by": "kato-console",
-            "kato.io/team": "payments",
-            "kato.io/application": "shop",
-            "kato.io/component": "mysql",
-        }.items()
+        assert (
+            document["metadata"]["labels"].items()
+            >= {
+                "app.kubernetes.io/managed-by": "kato-console",
+                "kato.io/team": "payments",
+                "kato.io/application": "shop",
+                "kato.io/component": "mysql",
+            }.items()
+        )
 
 
 def test_the_validator_refuses_what_kubernetes_refuses(mysql):
@@ -73,7 +76,10 @@ def test_online_instances_are_in_one_slice_per_family_and_port_ready_when_routed
         "IPv4",
         {"10.0.0.7": True, "10.0.0.9": False},
     )
-    assert (slices["mysql-ipv4-3307"]["ports"][0]["port"], endpoints("mysql-ipv4-3307")) == (3307, {"10.0.0.8": True})
+    assert (slices["mysql-ipv4-3307"]["ports"][0]["port"], endpoints("mysql-ipv4-3307")) == (
+        3307,
+        {"10.0.0.8": True},
+    )
     assert (slices["mysql-ipv6"]["addressType"], endpoints("mysql-ipv6")) == ("IPv6", {"2001:db8::7": True})
 
 
@@ -90,7 +96,9 @@ def test_secret_values_are_base64_in_the_secret_and_never_in_the_config_map(mysq
     [secret] = by_kind(documents, "Secret")
     [config_map] = by_kind(documents, "ConfigMap")
     assert secret["type"] == "Opaque"
-    assert {k: base64.b64decode(v).decode() for k, v in secret["data"].items()} == {"MYSQL_PASSWORD": "pa$$ 'wörd'"}
+    assert {k: base64.b64decode(v).decode() for k, v in secret["data"].items()} == {
+        "MYSQL_PASSWORD": "pa$$ 'wörd'"
+    }
     # Connection information only: the inner-only INNODB_BUFFER is the component's own.
     assert config_map["data"] == {"MYSQL_HOST": "10.0.0.7", "MYSQL_PORT": "3306", "MYSQL_USER": "shop"}
     assert "MYSQL_PASSWORD" not in config_map["data"]
@@ -167,7 +175,10 @@ def test_a_udp_port_with_a_long_alias_gets_a_valid_port_name(static_component, a
     [port] = by_kind(documents, "Service")[0]["spec"]["ports"]
     assert port == {"name": "statsd-metrics", "port": 8125, "protocol": "UDP"}
     assert by_kind(documents, "EndpointSlice")[0]["ports"][0]["name"] == "statsd-metrics"
-    assert set(by_kind(documents, "ConfigMap")[0]["data"]) == {"STATSD_METRICS_EXPORTER_HOST", "STATSD_METRICS_EXPORTER_PORT"}
+    assert set(by_kind(documents, "ConfigMap")[0]["data"]) == {
+        "STATSD_METRICS_EXPORTER_HOST",
+        "STATSD_METRICS_EXPORTER_PORT",
+    }
 
 
 def test_a_slice_holds_at_most_a_thousand_endpoints(static_component, alice_actor, settings):
@@ -178,14 +189,21 @@ def test_a_slice_holds_at_most_a_thousand_endpoints(static_component, alice_acto
     )
     _, documents = _export(static_component)
     slices = by_kind(documents, "EndpointSlice")
-    assert [(s["metadata"]["name"], len(s["endpoints"])) for s in slices] == [("mysql-ipv4", 1000), ("mysql-ipv4-2", 1)]
+    assert [(s["metadata"]["name"], len(s["endpoints"])) for s in slices] == [
+        ("mysql-ipv4", 1000),
+        ("mysql-ipv4-2", 1),
+    ]
 
 
-def test_loading_takes_the_same_queries_for_one_component_or_many(mysql, application, alice_actor, django_assert_num_queries):
+def test_loading_takes_the_same_queries_for_one_component_or_many(
+    mysql, application, alice_actor, django_assert_num_queries
+):
     with django_assert_num_queries(4):
         kubernetes.manifests(kubernetes.load_components(Component.objects.all()), reveal=True)
     for n in range(5):
-        component = services.component_create(application=application, name=f"cache-{n}", actor=alice_actor, registration="static")
+        component = services.component_create(
+            application=application, name=f"cache-{n}", actor=alice_actor, registration="static"
+        )
         services.port_create(component=component, number=6379, actor=alice_actor, inner_service=True)
         add_instance(component, f"10.3.0.{n + 1}", alice_actor)
     with django_assert_num_queries(4):

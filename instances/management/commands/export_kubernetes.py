@@ -24,7 +24,9 @@ class Command(BaseCommand):
         parser.add_argument("--team", default="", help="The team's slug, when several have this application.")
         parser.add_argument("--component", default="", help="Only this component (its service name).")
 
-    def handle(self, *args: Any, application: str, namespace: str, team: str, component: str, **options: Any) -> None:
+    def handle(
+        self, *args: Any, application: str, namespace: str, team: str, component: str, **options: Any
+    ) -> None:
         if namespace and not kubernetes.valid_namespace(namespace):
             raise CommandError(f"{namespace!r} is not a namespace: a DNS label of at most 63 characters.")
         try:
