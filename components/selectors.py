@@ -9,7 +9,17 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
-from components.models import ApiToken, Application, Component, Dependency, EnvVar, Membership, Port, Role, Team
+from components.models import (
+    ApiToken,
+    Application,
+    Component,
+    Dependency,
+    EnvVar,
+    Membership,
+    Port,
+    Role,
+    Team,
+)
 from components.validation import ENV_NAME_RE, SERVICE_ID_RE
 from kato_console.core.errors import ComponentError
 from kato_console.core.models import AUDIT_ACTIONS, AuditEvent

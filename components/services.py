@@ -15,7 +15,23 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
-from components.models import ApiToken, Application, Component, ComponentKind, Dependency, EnvVar, Membership, Port, Protocol, Registration, Role, Scope, Team, new_secret_key, token_digest
+from components.models import (
+    ApiToken,
+    Application,
+    Component,
+    ComponentKind,
+    Dependency,
+    EnvVar,
+    Membership,
+    Port,
+    Protocol,
+    Registration,
+    Role,
+    Scope,
+    Team,
+    new_secret_key,
+    token_digest,
+)
 from components.rules import check_dependency
 from components.validation import alias_from, service_name_from
 from kato_console.core.audit import Actor, audit_record

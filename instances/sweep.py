@@ -111,6 +111,8 @@ def probe_concurrency() -> int:
     if soft == resource.RLIM_INFINITY:
         return MAX_AUTO_CONCURRENCY
     return max(1, min(soft - FD_RESERVE, MAX_AUTO_CONCURRENCY))
+
+
 # Sent when ``run_claims`` has recorded a round (or a chunk of one), with ``probed`` and ``seconds``:
 # the monitoring app keeps the figures for /metrics without this module knowing it.
 round_finished = Signal()

@@ -6,7 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from components import views as component_views
-from components import views_applications, views_tokens, views_wizard
+from components import views_applications, views_kubernetes, views_tokens, views_wizard
 from components import views_component as pages
 from instances import kato_api
 from kato_console.monitoring.views import metrics
@@ -17,6 +17,11 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("apps/", views_applications.application_list, name="apps"),
     path("apps/<slug:slug>/", views_applications.application_detail, name="application"),
+    path(
+        "apps/<slug:slug>/kubernetes.yaml",
+        views_kubernetes.application_kubernetes,
+        name="application-kubernetes",
+    ),
     path(
         "apps/<slug:slug>/components/new/internal/",
         views_applications.internal_component_new,
@@ -118,6 +123,11 @@ urlpatterns = [
     path("components/<str:service_id>/health-check/", pages.health_check, name="component-health-check"),
     path("components/<str:service_id>/health-check/probe/", pages.probe_now, name="component-probe-now"),
     path("components/<str:service_id>/events/", pages.events, name="component-events"),
+    path(
+        "components/<str:service_id>/kubernetes.yaml",
+        views_kubernetes.component_kubernetes,
+        name="component-kubernetes",
+    ),
     path("account/tokens/", views_tokens.api_tokens, name="api-tokens"),
     path("", include("kato_console.alerts.urls")),
     path("admin/", admin.site.urls),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern
 
+from components.api import kubernetes
 from components.api.routing import COMPONENT as C
 from components.api.routing import route
 from components.api.views import applications, components, dependencies, env, ports
@@ -31,4 +32,10 @@ urlpatterns: list[URLPattern] = [
     *route(f"{C}/dependencies/", dependencies.DependencyListApi, "api-dependencies"),
     *route(f"{C}/dependencies/<str:target>", dependencies.DependencyDetailApi, "api-dependency"),
     *instance_urls.urlpatterns,
+    *route(f"{C}/kubernetes", kubernetes.ComponentKubernetesApi, "api-component-kubernetes"),
+    *route(
+        "applications/<str:slug>/kubernetes",
+        kubernetes.ApplicationKubernetesApi,
+        "api-application-kubernetes",
+    ),
 ]
