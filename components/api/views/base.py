@@ -3,12 +3,16 @@ reveals and secret-bearing answers, and the domain error as DRF's 400 (or 409 fo
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Model, QuerySet
 from django.utils.cache import patch_cache_control
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions, serializers, status
+from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,6 +22,7 @@ from components import selectors, services
 from components.api import serializers as s
 from components.api.permissions import TeamRolePermission, can_write
 from components.models import ApiToken, Component, Team
+from components.selectors import User
 from components.validation import SERVICE_ID_RE
 from kato_console.core.audit import Actor
 from kato_console.core.errors import ComponentConflict, ComponentError
@@ -35,6 +40,8 @@ REVEAL_PARAM = OpenApiParameter(
     OpenApiTypes.BOOL,
     description="Show secret values (owners and developers only; audited).",
 )
+
+_M = TypeVar("_M", bound=Model)
 
 READ_ERRORS = (401, 404)
 WRITE_ERRORS = (400, 401, 403, 404)
@@ -78,11 +85,14 @@ class ConsoleApi(APIView):
             self.request.META.get("REMOTE_ADDR") or None,
         )
 
-    def get_component(self, service_id: str) -> Component:
-        """The requester's component, after the role check for writes; 404 for anyone else's."""
+    def get_component(
+        self, service_id: str, *, lookup: Callable[[User, str], Component] = selectors.component_for_user
+    ) -> Component:
+        """The requester's component, after the role check for writes; 404 for anyone else's.
+        ``lookup`` is the selector that reads it (one that also counts its instances, say)."""
         if not SERVICE_ID_RE.match(service_id):
             raise exceptions.NotFound("No such component.")
-        component = selectors.component_for_user(self.request.user, service_id)
+        component = lookup(self.request.user, service_id)
         self.check_object_permissions(self.request, component.team)
         return component
 
@@ -112,6 +122,25 @@ class ConsoleApi(APIView):
                 }
             )
         return super().handle_exception(exc)
+
+
+class ConsoleListApi(GenericAPIView, ConsoleApi):  # type: ignore[type-arg]
+    """A view whose GET answers a list: one page of it, in DRF's ``count``/``next``/``previous``/
+    ``results`` form (``REST_FRAMEWORK["DEFAULT_PAGINATION_CLASS"]``, components.api.pagination).
+
+    DRF's generic view brings the paging and tells drf-spectacular to document the paged shape;
+    the views still validate, call a selector and answer by hand, as every console API view does.
+    """
+
+    def page_of(self, queryset: QuerySet[_M]) -> Sequence[_M]:
+        """The requested page of ``queryset``, which must be in a fixed order (primary key last)."""
+        page = self.paginate_queryset(queryset)
+        if page is None:
+            raise ImproperlyConfigured("The console API pages every list: set DEFAULT_PAGINATION_CLASS.")
+        return page
+
+    def paged(self, data: Any) -> Response:
+        return self.get_paginated_response(data)
 
 
 def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:

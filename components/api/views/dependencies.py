@@ -16,11 +16,12 @@ from components.api.views.base import (
     SERVICE_ID_PARAM,
     WRITE_ERRORS,
     ConsoleApi,
+    ConsoleListApi,
     validated,
 )
 
 
-class DependencyListApi(ConsoleApi):
+class DependencyListApi(ConsoleListApi):
     @extend_schema(
         operation_id="dependencies_list",
         tags=["dependencies"],
@@ -29,8 +30,8 @@ class DependencyListApi(ConsoleApi):
         responses={200: s.DependencySerializer(many=True), **error_responses(*READ_ERRORS)},
     )
     def get(self, request: Request, service_id: str) -> Response:
-        dependencies = selectors.dependencies_with_targets(self.get_component(service_id))
-        return Response(s.DependencySerializer(dependencies, many=True).data)
+        dependencies = self.page_of(selectors.dependencies_with_targets(self.get_component(service_id)))
+        return self.paged(s.DependencySerializer(dependencies, many=True).data)
 
     @extend_schema(
         operation_id="dependencies_create",

@@ -16,6 +16,7 @@ from components.api.views.base import (
     SERVICE_ID_PARAM,
     WRITE_ERRORS,
     ConsoleApi,
+    ConsoleListApi,
     validated,
 )
 from components.models import Port
@@ -25,7 +26,7 @@ PORT_PARAM = OpenApiParameter(
 )
 
 
-class PortListApi(ConsoleApi):
+class PortListApi(ConsoleListApi):
     @extend_schema(
         operation_id="ports_list",
         tags=["ports"],
@@ -34,8 +35,8 @@ class PortListApi(ConsoleApi):
         responses={200: s.PortOutputSerializer(many=True), **error_responses(*READ_ERRORS)},
     )
     def get(self, request: Request, service_id: str) -> Response:
-        component = self.get_component(service_id)
-        return Response(s.PortOutputSerializer(component.ports.all(), many=True).data)
+        ports = self.page_of(selectors.component_ports(self.get_component(service_id)))
+        return self.paged(s.PortOutputSerializer(ports, many=True).data)
 
     @extend_schema(
         operation_id="ports_create",
