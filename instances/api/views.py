@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from components import selectors as component_selectors
-from components.api.schema import error_responses
+from components.api.schema import error_responses, list_error_responses
 from components.api.views.base import (
     READ_ERRORS,
     SERVICE_ID_PARAM,
@@ -41,7 +41,7 @@ class InstanceListApi(ConsoleListApi):
         tags=["instances"],
         summary="The component's instances with their status, by address",
         parameters=[SERVICE_ID_PARAM],
-        responses={200: s.InstanceSerializer(many=True), **error_responses(*READ_ERRORS)},
+        responses={200: s.InstanceSerializer(many=True), **list_error_responses()},
     )
     def get(self, request: Request, service_id: str) -> Response:
         instances = self.page_of(selectors.component_instances(self.get_component(service_id)))

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from components import selectors, services
 from components.api import serializers as s
-from components.api.schema import error_responses
+from components.api.schema import error_responses, list_error_responses
 from components.api.views.base import ConsoleListApi, validated
 
 
@@ -18,7 +18,7 @@ class ApplicationListApi(ConsoleListApi):
         operation_id="applications_list",
         tags=["applications"],
         summary="The applications of your teams",
-        responses={200: s.ApplicationSerializer(many=True), **error_responses(401)},
+        responses={200: s.ApplicationSerializer(many=True), **list_error_responses()},
     )
     def get(self, request: Request) -> Response:
         applications = self.page_of(selectors.applications_for_user(request.user))

@@ -12,10 +12,11 @@ from django.utils.cache import patch_cache_control
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions, serializers, status
-from rest_framework.generics import GenericAPIView
+from rest_framework.pagination import BasePagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from components import selectors, services
@@ -124,23 +125,30 @@ class ConsoleApi(APIView):
         return super().handle_exception(exc)
 
 
-class ConsoleListApi(GenericAPIView, ConsoleApi):  # type: ignore[type-arg]
+class ConsoleListApi(ConsoleApi):
     """A view whose GET answers a list: one page of it, in DRF's ``count``/``next``/``previous``/
     ``results`` form (``REST_FRAMEWORK["DEFAULT_PAGINATION_CLASS"]``, components.api.pagination).
 
-    DRF's generic view brings the paging and tells drf-spectacular to document the paged shape;
-    the views still validate, call a selector and answer by hand, as every console API view does.
+    ``pagination_class`` is also what tells drf-spectacular to document the paged shape. (DRF's
+    GenericAPIView would bring the same, but its OPTIONS answer needs a ``serializer_class``.)
     """
+
+    # DRF imports the class named by the setting; the stubs type the settings as strings.
+    pagination_class: type[BasePagination] | None = api_settings.DEFAULT_PAGINATION_CLASS  # type: ignore[assignment]
+    _paginator: BasePagination
 
     def page_of(self, queryset: QuerySet[_M]) -> Sequence[_M]:
         """The requested page of ``queryset``, which must be in a fixed order (primary key last)."""
-        page = self.paginate_queryset(queryset)
-        if page is None:
+        paginator = self.pagination_class() if self.pagination_class else None
+        page = paginator.paginate_queryset(queryset, self.request, view=self) if paginator else None
+        if paginator is None or page is None:
             raise ImproperlyConfigured("The console API pages every list: set DEFAULT_PAGINATION_CLASS.")
+        self._paginator = paginator
         return page
 
     def paged(self, data: Any) -> Response:
-        return self.get_paginated_response(data)
+        """The answer for the page ``page_of`` gave, with ``data`` its serialized rows."""
+        return self._paginator.get_paginated_response(data)
 
 
 def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from components import selectors, services
 from components.api import serializers as s
-from components.api.schema import error_responses
+from components.api.schema import error_responses, list_error_responses
 from components.api.views.base import (
     READ_ERRORS,
     SERVICE_ID_PARAM,
@@ -32,7 +32,7 @@ class ComponentListApi(ConsoleListApi):
         parameters=[
             OpenApiParameter("application", OpenApiTypes.STR, description="Only this application's (slug).")
         ],
-        responses={200: s.ComponentSerializer(many=True), **error_responses(400, 401)},
+        responses={200: s.ComponentSerializer(many=True), **list_error_responses()},
     )
     def get(self, request: Request) -> Response:
         components = instance_selectors.components_with_counts_for_user(request.user)

@@ -18,7 +18,7 @@ from components import environment, selectors, services
 from components.api import serializers as s
 from components.api.permissions import can_write
 from components.api.renderers import DotenvRenderer, ShellRenderer
-from components.api.schema import error_responses
+from components.api.schema import error_responses, list_error_responses
 from components.api.views.base import (
     REVEAL_PARAM,
     SERVICE_ID_PARAM,
@@ -46,7 +46,7 @@ class EnvVarListApi(ConsoleListApi):
         tags=["connection information"],
         summary="The component's variables, by name; secret values are null unless ?reveal=true",
         parameters=[SERVICE_ID_PARAM, REVEAL_PARAM],
-        responses={200: s.EnvVarSerializer(many=True), **error_responses(400, 401, 403, 404)},
+        responses={200: s.EnvVarSerializer(many=True), **list_error_responses(403)},
     )
     def get(self, request: Request, service_id: str) -> Response:
         component = self.get_component(service_id)

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from components import selectors, services
 from components.api import serializers as s
-from components.api.schema import error_responses
+from components.api.schema import error_responses, list_error_responses
 from components.api.views.base import (
     READ_ERRORS,
     SERVICE_ID_PARAM,
@@ -32,7 +32,7 @@ class PortListApi(ConsoleListApi):
         tags=["ports"],
         summary="The component's ports",
         parameters=[SERVICE_ID_PARAM],
-        responses={200: s.PortOutputSerializer(many=True), **error_responses(*READ_ERRORS)},
+        responses={200: s.PortOutputSerializer(many=True), **list_error_responses()},
     )
     def get(self, request: Request, service_id: str) -> Response:
         ports = self.page_of(selectors.component_ports(self.get_component(service_id)))
