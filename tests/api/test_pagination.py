@@ -132,6 +132,16 @@ def test_every_list_takes_a_page_size(api, full_list):
     assert not {row[key] for row in body["results"]} & {row[key] for row in following["results"]}
 
 
+def test_no_list_costs_a_query_per_row(api, full_list):
+    list_url, _ = full_list
+    api.get(list_url)  # the token's first use of the minute records last_used_at
+    with CaptureQueriesContext(connection) as one_row:
+        assert len(api.get(list_url, {"page_size": 1}).json()["results"]) == 1
+    with CaptureQueriesContext(connection) as every_row:
+        assert len(api.get(list_url, {"page_size": ROWS}).json()["results"]) == ROWS
+    assert len(every_row) == len(one_row)
+
+
 def test_the_order_is_fixed_with_the_id_breaking_ties(api, application):
     # Same names in two applications: only the id tells them apart, and the pages must not overlap.
     other = Application.objects.create(team_id=application.team_id, name="Blog", slug="blog")
