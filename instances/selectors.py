@@ -6,7 +6,18 @@ from collections import Counter
 from dataclasses import dataclass
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    F,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+    prefetch_related_objects,
+)
 from django.http import Http404
 
 from components.models import Application, Component, Dependency, Role, Team
@@ -149,6 +160,13 @@ def component_with_counts_for_user(user: User, service_id: str) -> Component:
     component = components_with_counts_for_user(user).filter(service_id=service_id).first()
     if component is None:
         raise Http404("No such component.")
+    return component
+
+
+def with_instances(component: Component) -> Component:
+    """``component`` with its instances loaded once, in address order: the generated ``A_HOST`` /
+    ``A_PORT`` of its connection information name the best routed one (``instances.environment``)."""
+    prefetch_related_objects([component], Prefetch("instances", queryset=component_instances(component)))
     return component
 
 

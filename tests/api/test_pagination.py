@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from components import services
 from components.api.pagination import MAX_PAGE_SIZE, PAGE_SIZE
 from components.models import (
     Application,
@@ -281,3 +282,17 @@ def test_revealing_a_page_of_variables_reveals_and_audits_that_page_only(api, st
     assert [(v["name"], v["value"]) for v in body["results"]] == [("A_PASSWORD", "a_password-value")]
     event = AuditEvent.objects.get(action="env.reveal")
     assert event.detail["variables"] == ["A_PASSWORD"]
+
+
+def test_generated_values_read_the_instances_once(api, static_component, alice_actor):
+    services.port_create(component=static_component, number=3306, actor=alice_actor, inner_service=True)
+    _instances(static_component, 30, health=Health.HEALTHY)
+    HealthCheck.objects.filter(component=static_component).update(enabled=True)
+    api.get(url(static_component, "/env/"))  # the token's first use of the minute records last_used_at
+    for path in ("/env/", "/env"):
+        with CaptureQueriesContext(connection) as queries:
+            body = api.get(url(static_component, path)).json()
+        rows = body["results"] if path == "/env/" else body
+        values = {row["name"]: row["value"] for row in rows}
+        assert (values["MYSQL_HOST"], values["MYSQL_PORT"]) == ("10.0.0.0", "3306")
+        assert len(_instance_reads(queries)) == 1, path

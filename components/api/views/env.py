@@ -30,6 +30,7 @@ from components.api.views.base import (
 from components.models import Component, EnvVar
 from components.validation import ENV_NAME_RE
 from instances import environment as resolved
+from instances import selectors as instance_selectors
 
 NAME_PARAM = OpenApiParameter(
     "name", OpenApiTypes.STR, OpenApiParameter.PATH, pattern=ENV_NAME_RE, description="The variable's name."
@@ -37,7 +38,10 @@ NAME_PARAM = OpenApiParameter(
 
 
 def _env_values(component: Component, variables: Sequence[EnvVar]) -> dict[str, str]:
-    return {var.name: resolved.generated_value(component, var) for var in variables if var.generated}
+    generated = [var for var in variables if var.generated]
+    if generated:
+        instance_selectors.with_instances(component)  # read once, not once per generated variable
+    return {var.name: resolved.generated_value(component, var) for var in generated}
 
 
 class EnvVarListApi(ConsoleListApi):
@@ -173,7 +177,7 @@ class EffectiveEnvironmentApi(ConsoleApi):
         reveal = self.reveal_requested(
             component.team, default=text_format and can_write(request, component.team)
         )
-        entries = resolved.effective_environment(component)
+        entries = resolved.effective_environment(instance_selectors.with_instances(component))
         if reveal:
             services.env_reveal(
                 component=component,
