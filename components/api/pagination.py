@@ -21,7 +21,9 @@ class ConsolePagination(PageNumberPagination):
     page_size = PAGE_SIZE
     page_size_query_param = "page_size"
     max_page_size = MAX_PAGE_SIZE
-    page_size_query_description = f"Rows per page: default {PAGE_SIZE}, at most {MAX_PAGE_SIZE} (a larger number gives {MAX_PAGE_SIZE})."
+    page_size_query_description = (
+        f"Rows per page: default {PAGE_SIZE}, at most {MAX_PAGE_SIZE} (more gives {MAX_PAGE_SIZE})."
+    )
 
     def get_page_size(self, request: Request) -> int:
         raw = request.query_params.get(self.page_size_query_param)
