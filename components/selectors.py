@@ -61,7 +61,7 @@ def applications_for_user(user: User) -> QuerySet[Application]:
             component_count=Count("components", distinct=True),
             third_party_count=Count("components", filter=Q(components__kind="third_party"), distinct=True),
         )
-        .order_by("name", "team__name")
+        .order_by("name", "team__name", "pk")
     )
 
 
@@ -74,14 +74,13 @@ def application_for_user(user: User, slug: str) -> Application:
 
 
 def components_for_user(user: User) -> QuerySet[Component]:
+    """The user's components by name (the id breaks ties), with their ports but not their instances,
+    which may be thousands: counts and statuses come from SQL (``instances.selectors.components_with_counts``)."""
     return (
         Component.objects.filter(team__in=teams_for_user(user))
         .select_related("application", "team", "health_check")
-        .prefetch_related(
-            "ports",
-            "instances",  # in the instances' own order: host, port, id
-        )
-        .order_by("name")
+        .prefetch_related("ports")
+        .order_by("name", "pk")
     )
 
 
@@ -216,7 +215,7 @@ def dependency_target_for_user(user: User, service_id: str) -> Component:
 
 def dependencies_with_targets(component: Component) -> QuerySet[Dependency]:
     """The component's dependencies with their targets, by the targets' service names."""
-    return component.dependencies.select_related("target__application").order_by("target__service_name")
+    return component.dependencies.select_related("target__application").order_by("target__service_name", "pk")
 
 
 def dependency_on(component: Component, target: str) -> Dependency:
@@ -236,6 +235,16 @@ def number_in(text: str, low: int, high: int) -> int | None:
     if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
         return None
     return int(text)
+
+
+def component_ports(component: Component) -> QuerySet[Port]:
+    """The component's ports by number (the id breaks ties), for the console API's list."""
+    return component.ports.order_by("number", "pk")
+
+
+def component_env_vars(component: Component) -> QuerySet[EnvVar]:
+    """The component's variables by name (the id breaks ties), for the console API's list."""
+    return component.env_vars.order_by("name", "pk")
 
 
 def component_port(component: Component, number: str) -> Port:

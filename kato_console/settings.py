@@ -290,6 +290,9 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Every list of the console API is paged: ?page=, ?page_size= (default 100, at most 1,000).
+    "DEFAULT_PAGINATION_CLASS": "components.api.pagination.ConsolePagination",
+    "PAGE_SIZE": 100,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Kato Console API",

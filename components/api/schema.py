@@ -11,6 +11,7 @@ from typing import Any
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.utils import OpenApiResponse
 
+from components.api.pagination import MAX_PAGE_SIZE
 from components.api.serializers import VALIDATION_ERROR_SCHEMA, ErrorSerializer
 
 
@@ -55,3 +56,17 @@ def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
         404: OpenApiResponse(ErrorSerializer, description="No such object in your teams."),
     }
     return {code: described[code] for code in codes}
+
+
+def list_error_responses(*codes: int) -> dict[int, OpenApiResponse]:
+    """The documented error answers of a list (paged, ``components.api.pagination``): ``codes``, and
+    a ``page_size`` that is not a whole number (400) or a page past the last (404)."""
+    responses = error_responses(*sorted({400, 401, 404, *codes}))
+    responses[400] = OpenApiResponse(
+        VALIDATION_ERROR_SCHEMA,
+        description=f"Invalid input, such as a page_size that is not a whole number from 1 to {MAX_PAGE_SIZE}.",
+    )
+    responses[404] = OpenApiResponse(
+        ErrorSerializer, description="No such object in your teams, or no such page (`Invalid page.`)."
+    )
+    return responses

@@ -14,12 +14,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from components import selectors as component_selectors
-from components.api.schema import error_responses
+from components.api.schema import error_responses, list_error_responses
 from components.api.views.base import (
     READ_ERRORS,
     SERVICE_ID_PARAM,
     WRITE_ERRORS,
     ConsoleApi,
+    ConsoleListApi,
     validated,
 )
 from components.models import Component, Role
@@ -34,17 +35,17 @@ INSTANCE_PARAM = OpenApiParameter(
 )
 
 
-class InstanceListApi(ConsoleApi):
+class InstanceListApi(ConsoleListApi):
     @extend_schema(
         operation_id="instances_list",
         tags=["instances"],
-        summary="The component's instances with their status",
+        summary="The component's instances with their status, by address",
         parameters=[SERVICE_ID_PARAM],
-        responses={200: s.InstanceSerializer(many=True), **error_responses(*READ_ERRORS)},
+        responses={200: s.InstanceSerializer(many=True), **list_error_responses()},
     )
     def get(self, request: Request, service_id: str) -> Response:
-        component = self.get_component(service_id)
-        return Response(s.InstanceSerializer(component.instances.all(), many=True).data)
+        instances = self.page_of(selectors.component_instances(self.get_component(service_id)))
+        return self.paged(s.InstanceSerializer(instances, many=True).data)
 
     @extend_schema(
         operation_id="instances_create",

@@ -18,7 +18,7 @@ def test_it_lists_the_applications_of_the_users_teams_with_component_counts(
     services.application_create(team=other_team, name="Hidden", actor=alice_actor)
     response = api.get("/api/v1/applications/")
     assert response.status_code == 200
-    assert response.json() == [
+    assert response.json()["results"] == [
         {"slug": "shop", "name": "Shop", "team": "payments", "component_count": 2, "third_party_count": 1}
     ]
 
@@ -88,7 +88,7 @@ def test_a_viewer_cannot_create_an_application(viewer_api, team):
 
 
 def test_a_viewer_reads_the_list(viewer_api, application):
-    assert [app["slug"] for app in viewer_api.get("/api/v1/applications/").json()] == ["shop"]
+    assert [app["slug"] for app in viewer_api.get("/api/v1/applications/").json()["results"]] == ["shop"]
 
 
 def test_malformed_json_is_a_400(api, team):
@@ -121,7 +121,7 @@ def test_the_browser_session_works_too(client, alice, application):
     client.force_login(alice)
     response = client.get("/api/v1/applications/")
     assert response.status_code == 200
-    assert response.json()[0]["slug"] == "shop"
+    assert response.json()["results"][0]["slug"] == "shop"
 
 
 def test_the_trailing_slash_is_optional(api, application):

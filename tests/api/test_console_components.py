@@ -142,18 +142,18 @@ def test_a_viewer_cannot_create_a_component(viewer_api, application):
 def test_it_lists_components_filtered_by_application(api, team, static_component, alice_actor):
     other = services.application_create(team=team, name="Blog", actor=alice_actor)
     instance_services.component_create(application=other, name="redis", actor=alice_actor)
-    everything = api.get("/api/v1/components/").json()
+    everything = api.get("/api/v1/components/").json()["results"]
     assert [c["service_name"] for c in everything] == ["mysql", "redis"]
-    shop = api.get("/api/v1/components/?application=shop").json()
+    shop = api.get("/api/v1/components/?application=shop").json()["results"]
     assert [c["service_name"] for c in shop] == ["mysql"]
     assert shop[0]["application"] == "shop" and shop[0]["team"] == "payments"
     assert "secret_key" not in shop[0]
-    assert api.get("/api/v1/components/?application=nope").json() == []
+    assert api.get("/api/v1/components/?application=nope").json()["results"] == []
     assert api.get("/api/v1/components/?application=no%00slug").status_code == 400
 
 
 def test_another_team_sees_none_of_the_components(bob_api, static_component):
-    assert bob_api.get("/api/v1/components/").json() == []
+    assert bob_api.get("/api/v1/components/").json()["results"] == []
 
 
 def test_the_components_list_costs_the_same_number_of_queries_however_many_there_are(
@@ -170,10 +170,10 @@ def test_the_components_list_costs_the_same_number_of_queries_however_many_there
     make(1)
     api.get("/api/v1/components/")  # the token's first use of the minute records last_used_at
     with CaptureQueriesContext(connection) as few:
-        assert len(api.get("/api/v1/components/").json()) == 1
+        assert len(api.get("/api/v1/components/").json()["results"]) == 1
     make(6)
     with CaptureQueriesContext(connection) as many:
-        assert len(api.get("/api/v1/components/").json()) == 7
+        assert len(api.get("/api/v1/components/").json()["results"]) == 7
     assert len(many) == len(few)
 
 
@@ -186,7 +186,7 @@ def test_the_components_list_stays_within_a_fixed_budget(
         )
         instance_add(component=component, address=parse_address(f"10.0.0.{n + 1}"), actor=alice_actor)
     with django_assert_max_num_queries(6):
-        assert len(api.get("/api/v1/components/").json()) == 10
+        assert len(api.get("/api/v1/components/").json()["results"]) == 10
 
 
 def test_it_reads_one_component(api, static_component):

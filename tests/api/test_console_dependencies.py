@@ -27,7 +27,7 @@ def test_it_adds_a_dependency(api, internal_component, mysql):
     }
     assert Dependency.objects.filter(component=internal_component, target=mysql).exists()
     assert AuditEvent.objects.filter(component=internal_component, action="dependency.add").exists()
-    assert api.get(url(internal_component, "/dependencies/")).json() == [response.json()]
+    assert api.get(url(internal_component, "/dependencies/")).json()["results"] == [response.json()]
 
 
 def test_a_target_without_internal_service_asks_for_confirmation(

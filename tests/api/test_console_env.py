@@ -56,12 +56,12 @@ def test_a_secret_value_is_masked_in_the_answer_and_the_audit_trail(api, static_
 
 
 def test_secret_values_are_null_in_the_list_unless_revealed(api, credentials):
-    listed = {var["name"]: var for var in api.get(url(credentials, "/env/")).json()}
+    listed = {var["name"]: var for var in api.get(url(credentials, "/env/")).json()["results"]}
     assert listed["MYSQL_USER"]["value"] == "shop"
     assert listed["MYSQL_PASSWORD"]["value"] is None and listed["MYSQL_PASSWORD"]["secret"] is True
     assert not AuditEvent.objects.filter(action="env.reveal").exists()
 
-    revealed = {var["name"]: var for var in api.get(url(credentials, "/env/?reveal=true")).json()}
+    revealed = {var["name"]: var for var in api.get(url(credentials, "/env/?reveal=true")).json()["results"]}
     assert revealed["MYSQL_PASSWORD"]["value"] == "s3cr3t-pw"
     event = AuditEvent.objects.get(action="env.reveal")
     assert event.component == credentials and event.detail["variables"] == ["MYSQL_PASSWORD"]
@@ -75,7 +75,7 @@ def test_one_variable_can_be_revealed(api, credentials):
 
 
 def test_a_viewer_reads_masked_values_and_cannot_reveal(viewer_api, credentials):
-    listed = {var["name"]: var for var in viewer_api.get(url(credentials, "/env/")).json()}
+    listed = {var["name"]: var for var in viewer_api.get(url(credentials, "/env/")).json()["results"]}
     assert listed["MYSQL_PASSWORD"]["value"] is None
     response = viewer_api.get(url(credentials, "/env/?reveal=true"))
     assert response.status_code == 403
@@ -144,7 +144,7 @@ def test_generated_variables_show_their_value_and_cannot_be_edited(api, static_c
     services.port_create(component=static_component, number=3306, actor=alice_actor, inner_service=True)
     instance = instance_add(component=static_component, address=parse_address("10.0.0.7"), actor=alice_actor)
     Instance.objects.filter(pk=instance.pk).update(health=Health.HEALTHY)
-    listed = {var["name"]: var for var in api.get(url(static_component, "/env/")).json()}
+    listed = {var["name"]: var for var in api.get(url(static_component, "/env/")).json()["results"]}
     assert listed["MYSQL_HOST"] == {
         "name": "MYSQL_HOST",
         "value": "10.0.0.7",

@@ -180,6 +180,6 @@ def test_it_lists_the_instances_the_credentialed_check_does_not_log_in_to(api, a
     response = api.put(url(api_component, "/health-check"), body, format="json")
     assert response.json()["credentials_withheld"] == ["203.0.113.9:6379"]
     assert "203.0.113.9:6379" in response.json()["warnings"][0]
-    instances = {row["address"]: row for row in api.get(url(api_component, "/instances/")).json()}
+    instances = {row["address"]: row for row in api.get(url(api_component, "/instances/")).json()["results"]}
     assert "registered through the instance API" in instances["203.0.113.9:6379"]["credentials_withheld"]
     assert instances["10.0.0.7:6379"]["credentials_withheld"] == ""

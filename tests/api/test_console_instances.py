@@ -88,7 +88,7 @@ def test_it_lists_instances_with_their_status(api, instance):
     Instance.objects.filter(pk=instance.pk).update(
         health=Health.HEALTHY, latency_ms=1.5, server_info="MariaDB 10.11"
     )
-    listed = api.get(url(instance.component, "/instances/")).json()
+    listed = api.get(url(instance.component, "/instances/")).json()["results"]
     assert len(listed) == 1
     assert listed[0]["status"] == "healthy" and listed[0]["latency_ms"] == 1.5
     assert listed[0]["server_info"] == "MariaDB 10.11"

@@ -33,7 +33,7 @@ def test_it_adds_the_port_and_its_generated_connection_information(api, static_c
     assert Port.objects.get(component=static_component).number == 3306
     assert _generated(static_component) == ["MYSQL_HOST", "MYSQL_PORT"]
     assert AuditEvent.objects.filter(component=static_component, action="port.create").exists()
-    assert api.get(url(static_component, "/ports/")).json() == [response.json()]
+    assert api.get(url(static_component, "/ports/")).json()["results"] == [response.json()]
     assert api.get(url(static_component, "/ports/3306")).json() == response.json()
 
 

@@ -74,6 +74,28 @@ def test_every_operation_documents_its_answers_and_errors(schema):
             assert operation["operationId"] and operation["summary"], where
 
 
+LISTS = {
+    "/api/v1/applications/": "Application",
+    "/api/v1/components/": "Component",
+    "/api/v1/components/{service_id}/ports/": "PortOutput",
+    "/api/v1/components/{service_id}/env/": "EnvVar",
+    "/api/v1/components/{service_id}/dependencies/": "Dependency",
+    "/api/v1/components/{service_id}/instances/": "Instance",
+}
+
+
+@pytest.mark.parametrize("path", list(LISTS))
+def test_every_list_is_documented_as_paged(schema, path):
+    operation = schema["paths"][path]["get"]
+    assert {"page", "page_size"} <= {p["name"] for p in operation["parameters"]}
+    ref = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    paged = schema["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    assert set(paged["properties"]) == {"count", "next", "previous", "results"}
+    assert paged["properties"]["results"]["items"] == {"$ref": f"#/components/schemas/{LISTS[path]}"}
+    # A page_size that is not a whole number, or a page past the last, is a documented answer.
+    assert {"400", "404"} <= set(operation["responses"])
+
+
 def test_the_environment_is_documented_in_every_format(schema):
     answers = schema["paths"]["/api/v1/components/{service_id}/env"]["get"]["responses"]["200"]["content"]
     assert set(answers) == {"application/json", "text/plain"}

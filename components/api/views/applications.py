@@ -9,20 +9,20 @@ from rest_framework.response import Response
 
 from components import selectors, services
 from components.api import serializers as s
-from components.api.schema import error_responses
-from components.api.views.base import ConsoleApi, validated
+from components.api.schema import error_responses, list_error_responses
+from components.api.views.base import ConsoleListApi, validated
 
 
-class ApplicationListApi(ConsoleApi):
+class ApplicationListApi(ConsoleListApi):
     @extend_schema(
         operation_id="applications_list",
         tags=["applications"],
         summary="The applications of your teams",
-        responses={200: s.ApplicationSerializer(many=True), **error_responses(401)},
+        responses={200: s.ApplicationSerializer(many=True), **list_error_responses()},
     )
     def get(self, request: Request) -> Response:
-        applications = selectors.applications_for_user(request.user)
-        return Response(s.ApplicationSerializer(applications, many=True).data)
+        applications = self.page_of(selectors.applications_for_user(request.user))
+        return self.paged(s.ApplicationSerializer(applications, many=True).data)
 
     @extend_schema(
         operation_id="applications_create",

@@ -3,21 +3,27 @@ reveals and secret-bearing answers, and the domain error as DRF's 400 (or 409 fo
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Model, QuerySet
 from django.utils.cache import patch_cache_control
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions, serializers, status
+from rest_framework.pagination import BasePagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from components import selectors, services
 from components.api import serializers as s
 from components.api.permissions import TeamRolePermission, can_write
 from components.models import ApiToken, Component, Team
+from components.selectors import User
 from components.validation import SERVICE_ID_RE
 from kato_console.core.audit import Actor
 from kato_console.core.errors import ComponentConflict, ComponentError
@@ -35,6 +41,8 @@ REVEAL_PARAM = OpenApiParameter(
     OpenApiTypes.BOOL,
     description="Show secret values (owners and developers only; audited).",
 )
+
+_M = TypeVar("_M", bound=Model)
 
 READ_ERRORS = (401, 404)
 WRITE_ERRORS = (400, 401, 403, 404)
@@ -78,11 +86,14 @@ class ConsoleApi(APIView):
             self.request.META.get("REMOTE_ADDR") or None,
         )
 
-    def get_component(self, service_id: str) -> Component:
-        """The requester's component, after the role check for writes; 404 for anyone else's."""
+    def get_component(
+        self, service_id: str, *, lookup: Callable[[User, str], Component] = selectors.component_for_user
+    ) -> Component:
+        """The requester's component, after the role check for writes; 404 for anyone else's.
+        ``lookup`` is the selector that reads it (one that also counts its instances, say)."""
         if not SERVICE_ID_RE.match(service_id):
             raise exceptions.NotFound("No such component.")
-        component = selectors.component_for_user(self.request.user, service_id)
+        component = lookup(self.request.user, service_id)
         self.check_object_permissions(self.request, component.team)
         return component
 
@@ -112,6 +123,32 @@ class ConsoleApi(APIView):
                 }
             )
         return super().handle_exception(exc)
+
+
+class ConsoleListApi(ConsoleApi):
+    """A view whose GET answers a list: one page of it, in DRF's ``count``/``next``/``previous``/
+    ``results`` form (``REST_FRAMEWORK["DEFAULT_PAGINATION_CLASS"]``, components.api.pagination).
+
+    ``pagination_class`` is also what tells drf-spectacular to document the paged shape. (DRF's
+    GenericAPIView would bring the same, but its OPTIONS answer needs a ``serializer_class``.)
+    """
+
+    # DRF imports the class named by the setting; the stubs type the settings as strings.
+    pagination_class: type[BasePagination] | None = api_settings.DEFAULT_PAGINATION_CLASS  # type: ignore[assignment]
+    _paginator: BasePagination
+
+    def page_of(self, queryset: QuerySet[_M]) -> Sequence[_M]:
+        """The requested page of ``queryset``, which must be in a fixed order (primary key last)."""
+        paginator = self.pagination_class() if self.pagination_class else None
+        page = paginator.paginate_queryset(queryset, self.request, view=self) if paginator else None
+        if paginator is None or page is None:
+            raise ImproperlyConfigured("The console API pages every list: set DEFAULT_PAGINATION_CLASS.")
+        self._paginator = paginator
+        return page
+
+    def paged(self, data: Any) -> Response:
+        """The answer for the page ``page_of`` gave, with ``data`` its serialized rows."""
+        return self._paginator.get_paginated_response(data)
 
 
 def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:

@@ -10,18 +10,21 @@ from rest_framework.response import Response
 
 from components import selectors, services
 from components.api import serializers as s
-from components.api.schema import error_responses
+from components.api.schema import error_responses, list_error_responses
 from components.api.views.base import (
     READ_ERRORS,
     SERVICE_ID_PARAM,
     WRITE_ERRORS,
     ConsoleApi,
+    ConsoleListApi,
     validated,
 )
+from components.models import Component
+from instances import selectors as instance_selectors
 from instances import services as instance_services
 
 
-class ComponentListApi(ConsoleApi):
+class ComponentListApi(ConsoleListApi):
     @extend_schema(
         operation_id="components_list",
         tags=["components"],
@@ -29,14 +32,16 @@ class ComponentListApi(ConsoleApi):
         parameters=[
             OpenApiParameter("application", OpenApiTypes.STR, description="Only this application's (slug).")
         ],
-        responses={200: s.ComponentSerializer(many=True), **error_responses(400, 401)},
+        responses={200: s.ComponentSerializer(many=True), **list_error_responses()},
     )
     def get(self, request: Request) -> Response:
-        components = selectors.components_for_user(request.user)
+        components = instance_selectors.components_with_counts_for_user(request.user)
         application = request.query_params.get("application")
         if application is not None:
             components = components.filter(application__slug=_valid_slug(application, "application"))
-        return Response(s.ComponentSerializer(components, many=True, context={"request": request}).data)
+        return self.paged(
+            s.ComponentSerializer(self.page_of(components), many=True, context={"request": request}).data
+        )
 
     @extend_schema(
         operation_id="components_create",
@@ -52,7 +57,7 @@ class ComponentListApi(ConsoleApi):
         )
         self.check_object_permissions(request, application.team)
         component = instance_services.component_create(application=application, actor=self.actor(), **data)
-        component = selectors.component_for_user(request.user, component.service_id)
+        component = instance_selectors.component_with_counts_for_user(request.user, component.service_id)
         return Response(self.component_detail(component), status=status.HTTP_201_CREATED)
 
 
@@ -66,6 +71,10 @@ def _valid_slug(value: str, field: str) -> str:
 
 
 class ComponentDetailApi(ConsoleApi):
+    def get_counted_component(self, service_id: str) -> Component:
+        """The component with its instance counts and status from SQL, as the detail shows them."""
+        return self.get_component(service_id, lookup=instance_selectors.component_with_counts_for_user)
+
     @extend_schema(
         operation_id="components_retrieve",
         tags=["components"],
@@ -74,7 +83,8 @@ class ComponentDetailApi(ConsoleApi):
         responses={200: s.ComponentDetailSerializer, **error_responses(*READ_ERRORS)},
     )
     def get(self, request: Request, service_id: str) -> Response:
-        return Response(self.component_detail(self.get_component(service_id), via="api:components.retrieve"))
+        component = self.get_counted_component(service_id)
+        return Response(self.component_detail(component, via="api:components.retrieve"))
 
     @extend_schema(
         operation_id="components_update",
@@ -85,7 +95,7 @@ class ComponentDetailApi(ConsoleApi):
         responses={200: s.ComponentDetailSerializer, **error_responses(*WRITE_ERRORS)},
     )
     def patch(self, request: Request, service_id: str) -> Response:
-        component = self.get_component(service_id)
+        component = self.get_counted_component(service_id)
         changes = validated(s.ComponentUpdateSerializer, request.data)
         if changes:
             services.component_update(component=component, actor=self.actor(), **changes)

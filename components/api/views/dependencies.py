@@ -10,27 +10,27 @@ from rest_framework.response import Response
 
 from components import selectors, services
 from components.api import serializers as s
-from components.api.schema import error_responses
+from components.api.schema import error_responses, list_error_responses
 from components.api.views.base import (
-    READ_ERRORS,
     SERVICE_ID_PARAM,
     WRITE_ERRORS,
     ConsoleApi,
+    ConsoleListApi,
     validated,
 )
 
 
-class DependencyListApi(ConsoleApi):
+class DependencyListApi(ConsoleListApi):
     @extend_schema(
         operation_id="dependencies_list",
         tags=["dependencies"],
         summary="The components this component depends on",
         parameters=[SERVICE_ID_PARAM],
-        responses={200: s.DependencySerializer(many=True), **error_responses(*READ_ERRORS)},
+        responses={200: s.DependencySerializer(many=True), **list_error_responses()},
     )
     def get(self, request: Request, service_id: str) -> Response:
-        dependencies = selectors.dependencies_with_targets(self.get_component(service_id))
-        return Response(s.DependencySerializer(dependencies, many=True).data)
+        dependencies = self.page_of(selectors.dependencies_with_targets(self.get_component(service_id)))
+        return self.paged(s.DependencySerializer(dependencies, many=True).data)
 
     @extend_schema(
         operation_id="dependencies_create",

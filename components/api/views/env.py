@@ -3,6 +3,7 @@ variables; ``…/env``: the effective environment, in JSON, dotenv or shell."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.http import Http404
@@ -17,33 +18,45 @@ from components import environment, selectors, services
 from components.api import serializers as s
 from components.api.permissions import can_write
 from components.api.renderers import DotenvRenderer, ShellRenderer
-from components.api.schema import error_responses
-from components.api.views.base import REVEAL_PARAM, SERVICE_ID_PARAM, WRITE_ERRORS, ConsoleApi, validated
+from components.api.schema import error_responses, list_error_responses
+from components.api.views.base import (
+    REVEAL_PARAM,
+    SERVICE_ID_PARAM,
+    WRITE_ERRORS,
+    ConsoleApi,
+    ConsoleListApi,
+    validated,
+)
 from components.models import Component, EnvVar
 from components.validation import ENV_NAME_RE
 from instances import environment as resolved
+from instances import selectors as instance_selectors
 
 NAME_PARAM = OpenApiParameter(
     "name", OpenApiTypes.STR, OpenApiParameter.PATH, pattern=ENV_NAME_RE, description="The variable's name."
 )
 
 
-def _env_values(component: Component, variables: list[EnvVar]) -> dict[str, str]:
-    return {var.name: resolved.generated_value(component, var) for var in variables if var.generated}
+def _env_values(component: Component, variables: Sequence[EnvVar]) -> dict[str, str]:
+    generated = [var for var in variables if var.generated]
+    if generated:
+        instance_selectors.with_instances(component)  # read once, not once per generated variable
+    return {var.name: resolved.generated_value(component, var) for var in generated}
 
 
-class EnvVarListApi(ConsoleApi):
+class EnvVarListApi(ConsoleListApi):
     @extend_schema(
         operation_id="env_list",
         tags=["connection information"],
-        summary="The component's variables; secret values are null unless ?reveal=true",
+        summary="The component's variables, by name; secret values are null unless ?reveal=true",
         parameters=[SERVICE_ID_PARAM, REVEAL_PARAM],
-        responses={200: s.EnvVarSerializer(many=True), **error_responses(400, 401, 403, 404)},
+        responses={200: s.EnvVarSerializer(many=True), **list_error_responses(403)},
     )
     def get(self, request: Request, service_id: str) -> Response:
         component = self.get_component(service_id)
         reveal = self.reveal_requested(component.team)
-        variables = list(component.env_vars.all())
+        # Only the page's secrets are revealed, and so only they are audited.
+        variables = self.page_of(selectors.component_env_vars(component))
         if reveal:
             services.env_reveal(
                 component=component,
@@ -52,7 +65,7 @@ class EnvVarListApi(ConsoleApi):
                 via="api:env/",
             )
         context = {"reveal": reveal, "values": _env_values(component, variables)}
-        return Response(s.EnvVarSerializer(variables, many=True, context=context).data)
+        return self.paged(s.EnvVarSerializer(variables, many=True, context=context).data)
 
     @extend_schema(
         operation_id="env_create",
@@ -164,7 +177,7 @@ class EffectiveEnvironmentApi(ConsoleApi):
         reveal = self.reveal_requested(
             component.team, default=text_format and can_write(request, component.team)
         )
-        entries = resolved.effective_environment(component)
+        entries = resolved.effective_environment(instance_selectors.with_instances(component))
         if reveal:
             services.env_reveal(
                 component=component,

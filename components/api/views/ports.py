@@ -10,12 +10,13 @@ from rest_framework.response import Response
 
 from components import selectors, services
 from components.api import serializers as s
-from components.api.schema import error_responses
+from components.api.schema import error_responses, list_error_responses
 from components.api.views.base import (
     READ_ERRORS,
     SERVICE_ID_PARAM,
     WRITE_ERRORS,
     ConsoleApi,
+    ConsoleListApi,
     validated,
 )
 from components.models import Port
@@ -25,17 +26,17 @@ PORT_PARAM = OpenApiParameter(
 )
 
 
-class PortListApi(ConsoleApi):
+class PortListApi(ConsoleListApi):
     @extend_schema(
         operation_id="ports_list",
         tags=["ports"],
         summary="The component's ports",
         parameters=[SERVICE_ID_PARAM],
-        responses={200: s.PortOutputSerializer(many=True), **error_responses(*READ_ERRORS)},
+        responses={200: s.PortOutputSerializer(many=True), **list_error_responses()},
     )
     def get(self, request: Request, service_id: str) -> Response:
-        component = self.get_component(service_id)
-        return Response(s.PortOutputSerializer(component.ports.all(), many=True).data)
+        ports = self.page_of(selectors.component_ports(self.get_component(service_id)))
+        return self.paged(s.PortOutputSerializer(ports, many=True).data)
 
     @extend_schema(
         operation_id="ports_create",
