@@ -30,8 +30,13 @@ Run: .venv/bin/python bench/sweep.py [--instances 2000] [--rounds 3] [--serial-s
   - a round of 50,000 instances shared by two Celery worker processes (solo pool) on Redis:
     wall time, chunks per worker, CPU per probe of the workers.
   Addresses repeat across components (100 listener ports per kind), so the fleet needs few
-  listening sockets; the fleet and blackbox_exporter get a raised open-files limit (run as root, or
-  with a hard limit of 65,536 or more).
+  listening sockets. The fleet must cost almost nothing, or it is what gets measured: four
+  processes listen on every port (SO_REUSEPORT, the kernel spreads connections over them), each
+  connection is answered by a uvloop protocol callback with a pre-built answer (about 0.05 ms of
+  the fleet's CPU per connection), and before the rounds every port is checked (the answering
+  answer, the silent accept and never answer) and 7,000 HTTP probes next to 3,000 silent ones must
+  all be answered within the timeout, or the run stops. The fleet and blackbox_exporter get a raised
+  open-files limit (run as root, or with a hard limit of 65,536 or more).
 Needs PostgreSQL on 127.0.0.1:5432 (user postgres; KATO_BENCH_PG to change) and
 /usr/bin/prometheus-blackbox-exporter (Debian package prometheus-blackbox-exporter).
 """
@@ -40,7 +45,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
+import multiprocessing
 import os
 import re
 import signal
@@ -52,6 +59,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from http.cookiejar import CookieJar
@@ -501,12 +509,15 @@ def main() -> None:
     parser.add_argument("--load", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--scale", action="store_true", help="the 10,000 / 50,000 rounds (see above)")
     parser.add_argument("--serve-scale", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-scale-ports", type=json.loads, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         asyncio.run(_serve(args.serve))
         return
-    if args.serve_scale:
-        asyncio.run(_serve_scale(args.serve_scale))
+    if args.serve_scale or args.serve_scale_ports:
+        import uvloop
+
+        uvloop.run(_serve_scale(args.serve_scale_ports, args.serve_scale or 0))
         return
     if args.load:
         web_load(*args.load)
@@ -695,9 +706,17 @@ def report(
 
 SCALE_PORTS_PER_KIND = 100  # addresses repeat across components: few listening sockets
 SCALE_BROKER_DB = 9
+# Processes serving the --scale fleet, every one on every port (SO_REUSEPORT: the kernel spreads
+# the connections over them). More than the CPUs: on a shared machine each process gets its share.
 SCALE_FLEET_PROCESSES = 4
 SCALE_KINDS = {"tcp": "tcp", "http": "http", "mysql": "mysql", "hung_http": "http", "hung_mysql": "mysql"}
 BIG_NOFILE = 200_000  # for the fleet and blackbox_exporter: tens of thousands of connections at once
+# Before anything is measured the fleet must answer this many HTTP probes at once (the probe-now
+# round's answering share), next to 3,000 silent ones, every one within the probe timeout, from
+# FLEET_CLIENTS probing processes; FLEET_READY_TRIES bursts at most (the machine is shared).
+FLEET_READY_HTTP = 7_000
+FLEET_CLIENTS = 4
+FLEET_READY_TRIES = 3
 
 
 def scale_environment(var_dir: str) -> dict[str, str]:
@@ -711,25 +730,169 @@ def scale_environment(var_dir: str) -> dict[str, str]:
 
 
 def _big_nofile() -> None:
-    """In a child before exec (run as root): a limit that tens of thousands of connections fit in."""
+    """In a child before exec (run as root): a limit that tens of thousands of connections fit in;
+    where the hard limit cannot be raised (a container), at least the soft limit up to it."""
     import resource
 
     with suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_NOFILE, (BIG_NOFILE, BIG_NOFILE))
+        return
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    with suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-async def _serve_scale(per_kind: int) -> None:
-    ports: dict[str, list[int]] = {}
+class _ScaleTarget(asyncio.Protocol):
+    """One connection accepted by the --scale fleet, answered by a protocol callback: no streams,
+    no task, a few microseconds of the fleet's CPU, so that 10,000 probes at once measure the
+    prober and not the fleet. The answers are pre-built; the client always hangs up first (the
+    fleet never closes with an unread request, which would reset the connection under the answer).
+
+    tcp: the handshake is the answer, the connection is dropped at once; http: a 200 once the
+    request's headers are in; mysql: the greeting on accept, then nothing; hung_*: nothing, ever.
+    """
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.transport: asyncio.Transport | None = None
+        self.request = b""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if self.kind == "tcp":
+            transport.abort()
+            return
+        self.transport = transport  # type: ignore[assignment]
+        if self.kind == "mysql":
+            self.transport.write(_GREETING)
+
+    def data_received(self, data: bytes) -> None:
+        if self.kind != "http" or self.transport is None:
+            return  # the silent ones read and forget; mysql's COM_QUIT needs no answer
+        self.request += data
+        if b"\r\n\r\n" in self.request:
+            self.transport.write(_HTTP_OK)
+            self.transport = None  # answered: anything more from this client is ignored
+
+    def eof_received(self) -> bool:
+        return False  # the client hung up: close our side too
+
+
+async def _serve_scale(ports: dict[str, list[int]] | None, per_kind: int) -> None:
+    """Listen on the given ports (joining the processes already there), or on ``per_kind`` new ports
+    per kind; print the ports once every socket listens, then serve until stdin closes."""
+    import resource
+
+    _big_nofile()
+    loop = asyncio.get_running_loop()
+    listening: dict[str, list[int]] = {}
     for kind in SCALE_KINDS:
-        ports[kind] = []
-        for _ in range(per_kind):
-            server = await asyncio.start_server(_HANDLERS[kind], "127.0.0.1", 0, backlog=4096)
-            ports[kind].append(server.sockets[0].getsockname()[1])
-    print(json.dumps(ports), flush=True)
+        wanted = ports[kind] if ports else [0] * per_kind
+        listening[kind] = []
+        for port in wanted:
+            server = await loop.create_server(
+                functools.partial(_ScaleTarget, kind), "127.0.0.1", port, backlog=4096, reuse_port=True
+            )
+            listening[kind].append(server.sockets[0].getsockname()[1])
+    nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    print(json.dumps({"ports": listening, "nofile": nofile}), flush=True)
     stop = asyncio.Event()
-    asyncio.get_running_loop().add_reader(sys.stdin.fileno(), stop.set)
+    loop.add_reader(sys.stdin.fileno(), stop.set)
     await stop.wait()
     os._exit(0)
+
+
+def start_scale_fleet(stack: ExitStack, env: dict[str, str]) -> tuple[dict[str, list[int]], int]:
+    """SCALE_FLEET_PROCESSES processes on the same ports: the first picks them, the others join.
+    Returns the ports and the fleet processes' open-files limit, once every process listens."""
+    options = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "preexec_fn": _big_nofile}
+    command = [sys.executable, __file__, "--serve-scale", str(SCALE_PORTS_PER_KIND)]
+    first = json.loads(stack.enter_context(child(command, env, **options)).stdout.readline())
+    ports = first["ports"]
+    command = [sys.executable, __file__, "--serve-scale-ports", json.dumps(ports)]
+    for _ in range(SCALE_FLEET_PROCESSES - 1):
+        joined = json.loads(stack.enter_context(child(command, env, **options)).stdout.readline())
+        assert joined["ports"] == ports, "a fleet process could not join the ports"
+    return ports, first["nofile"]
+
+
+def wait_for_scale_fleet(ports: dict[str, list[int]]) -> dict[str, Any]:
+    """The fleet's check, tried again while the answering ones do not all answer in time; exits
+    when they never do: a starved fleet would be measured instead of the sweep."""
+    for _ in range(FLEET_READY_TRIES):
+        check = check_scale_fleet(ports)
+        if check["ready"]:
+            return check
+        time.sleep(2.0)
+    sys.exit("the fleet cannot answer the rounds in time on this machine now: nothing measured")
+
+
+def check_scale_fleet(ports: dict[str, list[int]]) -> dict[str, Any]:
+    """Before anything is measured: every port of every kind does what it should (the answering
+    ones answer the project's probes, the silent ones accept and never answer), and the fleet
+    answers FLEET_READY_HTTP HTTP probes at once, next to 3,000 silent ones, within the timeout
+    ("ready"); its CPU per connection. The probing side of this burst runs in FLEET_CLIENTS processes: one
+    process needs about as long as the timeout to get through 10,000 exchanges (the sweep's own
+    figure, measured in the rounds), and this check is of the fleet. Exits when a port
+    misbehaves."""
+    silent = set(ports["hung_http"] + ports["hung_mysql"])
+    each = [(SCALE_KINDS[kind], port, 0.5) for kind in SCALE_KINDS for port in ports[kind]]
+    wrong = sum(1 for (_, port, _), ok in zip(each, _probe_oks(each), strict=True) if ok == (port in silent))
+    if wrong:
+        sys.exit(f"the fleet is not ready: {wrong} of {len(each)} ports did not behave")
+    http, hung = ports["http"], ports["hung_http"]
+    burst = [("http", http[n % len(http)], TIMEOUT_S) for n in range(FLEET_READY_HTTP)]
+    burst += [("http", hung[n % len(hung)], TIMEOUT_S) for n in range(3_000)]
+    shares = [burst[n::FLEET_CLIENTS] for n in range(FLEET_CLIENTS)]
+    burst = [spec for share in shares for spec in share]  # in the order of the answers
+    fleet_cpu = _fleet_cpu_s()
+    started = time.perf_counter()
+    with ProcessPoolExecutor(FLEET_CLIENTS, mp_context=multiprocessing.get_context("fork")) as pool:
+        answers = [answer for share in pool.map(_probe_latencies, shares) for answer in share]
+    wall, fleet_cpu = time.perf_counter() - started, _fleet_cpu_s() - fleet_cpu
+    answered = [
+        latency for (_, port, _), latency in zip(burst, answers, strict=True) if port in http and latency
+    ]
+    slowest = max(answered, default=float("inf"))
+    silent_answered = sum(
+        1 for (_, port, _), latency in zip(burst, answers, strict=True) if port in hung and latency
+    )
+    check = {
+        "answered": len(answered),
+        "slowest_s": slowest,
+        "wall_s": wall,
+        "silent_answered": silent_answered,
+        "fleet_cpu_ms_per_connection": fleet_cpu * 1000 / len(burst),
+    }
+    print(
+        f"fleet: {len(answered)} of {FLEET_READY_HTTP} HTTP probes answered at once, the slowest in "
+        f"{slowest:.2f} s, next to 3,000 silent ones ({silent_answered} answered); fleet CPU "
+        f"{check['fleet_cpu_ms_per_connection']:.3f} ms per connection",
+        flush=True,
+    )
+    check["ready"] = len(answered) == FLEET_READY_HTTP and not silent_answered
+    return check
+
+
+def _fleet_cpu_s() -> float:
+    """CPU of this process's children that serve the fleet (the only children at that point)."""
+    children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()
+    return sum(process_cpu_s(int(pid)) for pid in children)
+
+
+def _probe_oks(specs: list[tuple[str, int, float]]) -> list[bool]:
+    return [latency is not None for latency in _probe_latencies(specs)]
+
+
+def _probe_latencies(specs: list[tuple[str, int, float]]) -> list[float | None]:
+    """The project's probes (kind, port, timeout) on 127.0.0.1, all at once, on the event loop the
+    sweep uses: each one's latency in seconds, None when it failed."""
+    import uvloop
+
+    from instances.probes import ProbeTarget, probe_many
+
+    targets = [ProbeTarget(kind, "127.0.0.1", port, timeout, "/healthz") for kind, port, timeout in specs]
+    results = uvloop.run(probe_many(targets, concurrency=len(targets)))
+    return [result.latency_ms / 1000 if result.ok else None for result in results]
 
 
 def scale_populate(ports: dict[str, list[int]], groups: dict[str, dict[str, int]]) -> None:
@@ -816,7 +979,10 @@ def scale_round(group: str, *, jitter_s: float | None = None) -> dict[str, Any]:
         settings.KATO_SWEEP_JITTER_S = shipped_jitter
     group_rows = Instance.objects.filter(component__name__startswith=f"{group}-")
     wrong = group_rows.filter(component__name__contains="-hung-").exclude(health="unhealthy").count()
-    wrong += group_rows.exclude(component__name__contains="-hung-").exclude(health="healthy").count()
+    failed = group_rows.exclude(component__name__contains="-hung-").exclude(health="healthy")
+    wrong += failed.count()
+    # Why the answering ones failed, the commonest first: the fleet's doing or the prober's.
+    why = Counter(failed.values_list("last_error", flat=True)).most_common(2)
     return {
         "probed": report.probed,
         "wall_s": wall,
@@ -825,6 +991,7 @@ def scale_round(group: str, *, jitter_s: float | None = None) -> dict[str, Any]:
         "concurrency": probe_concurrency(),
         "statuses": report.statuses,
         "wrong": wrong,
+        "why": why,
     }
 
 
@@ -938,17 +1105,10 @@ def run_scale(env: dict[str, str], directory: str) -> None:
     from instances.sweep import raise_open_files_limit
 
     raise_open_files_limit()  # this process drives 10,000 connections to blackbox_exporter
-    # Several listener processes: one process's open-files limit (20,000 here, and the hard limit
-    # cannot be raised in a container) does not hold 10,000 probes' connections and their backlog.
-    per_process = str(SCALE_PORTS_PER_KIND // SCALE_FLEET_PROCESSES)
-    fleet_command = [sys.executable, __file__, "--serve-scale", per_process]
     with ExitStack() as fleets:
-        ports: dict[str, list[int]] = {kind: [] for kind in SCALE_KINDS}
-        for _ in range(SCALE_FLEET_PROCESSES):
-            options = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE}
-            fleet = fleets.enter_context(child(fleet_command, env, **options))
-            for kind, kind_ports in json.loads(fleet.stdout.readline()).items():
-                ports[kind] += kind_ports
+        ports, fleet_nofile = start_scale_fleet(fleets, env)
+        fleet = wait_for_scale_fleet(ports)
+        fleet["nofile"] = fleet_nofile
         set_up = time.perf_counter()
         scale_populate(
             ports,
@@ -959,16 +1119,20 @@ def run_scale(env: dict[str, str], directory: str) -> None:
             },
         )
         print(f"set-up: {time.perf_counter() - set_up:.0f} s", flush=True)
+        load = [os.getloadavg()[0]]
         rounds = {"10,000 at the defaults (first)": scale_round("ten")}
         time.sleep(2.0)
         rounds["10,000 at the defaults (again)"] = scale_round("ten")
         time.sleep(2.0)
         rounds["10,000 HTTP, all at once (probe-now)"] = scale_round("http", jitter_s=0)
+        load.append(os.getloadavg()[0])
         time.sleep(2.0)
         blackbox = blackbox_scale(env, directory, ports)
         time.sleep(2.0)
         shared = two_workers_round(env, directory)
-    report_scale(rounds, blackbox, shared, settings, resource.getrlimit(resource.RLIMIT_NOFILE))
+        load.append(os.getloadavg()[0])
+    fleet["load"] = load
+    report_scale(rounds, blackbox, shared, settings, resource.getrlimit(resource.RLIMIT_NOFILE), fleet)
 
 
 def report_scale(
@@ -977,7 +1141,16 @@ def report_scale(
     shared: dict[str, Any],
     settings: Any,
     nofile: Any,
+    fleet: dict[str, Any],
 ) -> None:
+    print(
+        f"\nFleet: {SCALE_FLEET_PROCESSES} processes on every port (SO_REUSEPORT, uvloop, open files "
+        f"{fleet['nofile']}); before the rounds it answered {fleet['answered']} HTTP probes at once "
+        f"(next to 3,000 silent ones, {fleet['silent_answered']} answered), the slowest in "
+        f"{fleet['slowest_s']:.2f} s, at {fleet['fleet_cpu_ms_per_connection']:.3f} ms of its CPU per "
+        f"connection. Load average (1 min) before the rounds, after probe-now, at the end: "
+        + " / ".join(f"{value:.2f}" for value in fleet["load"])
+    )
     print(
         f"\nDefaults: KATO_PROBE_CONCURRENCY={settings.KATO_PROBE_CONCURRENCY}, KATO_SWEEP_JITTER_S="
         f"{settings.KATO_SWEEP_JITTER_S}, KATO_SWEEP_CHUNK={settings.KATO_SWEEP_CHUNK}; open files {nofile}; "
@@ -991,6 +1164,9 @@ def report_scale(
             f"| {label} | {r['jitter_s']:g} | {r['concurrency']} | {r['probed']} | {r['wall_s']:.2f} | "
             f"{r['cpu_ms_per_probe']:.3f} | {r['wrong']} | {statuses} |"
         )
+    for label, r in rounds.items():
+        if r["why"]:
+            print(f"{label}: answering but failed: " + "; ".join(f"{n} × {e!r}" for e, n in r["why"]))
     print(
         f"\nblackbox_exporter, the same 10,000 HTTP targets ({blackbox['probes']} probes at once, 3 rounds): "
         + "; ".join(
