@@ -154,8 +154,10 @@ class PageDoor:
     def _wizard(self, application: Application, *, name: str, registration: str) -> None:
         """Step 1, then step 2 (which tests the addresses), then "Create"."""
         address = self.address if registration == Registration.STATIC else ""
-        step1 = {"name": name, "application": application.pk, "registration": registration, "address": address}
-        response = self.client.post(reverse("wizard-new"), {**step1, "port": "", "protocol": ""})
+        step1 = {"name": name, "application": application.pk, "registration": registration}
+        response = self.client.post(
+            reverse("wizard-new"), {**step1, "address": address, "port": "", "protocol": ""}
+        )
         if response.status_code != 302:  # Step 1 again, with the reasons.
             self.answer = response.content.decode()
             return

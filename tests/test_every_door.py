@@ -6,14 +6,17 @@ are in tests/doors.py."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from django.utils.html import escape
 
 from components import services
 from components.models import Component, ComponentKind, Dependency, EnvVar, Port, Role
 from instances import services as instance_services
 from instances.models import TIMEOUT_BELOW_INTERVAL, HealthCheck, Instance
+from kato_console.core.errors import ComponentError
 from kato_console.core.models import AuditEvent
 from tests.api.conftest import token_client
 from tests.doors import AdminDoor, ApiDoor, PageDoor
@@ -76,6 +79,59 @@ def test_it_refuses_a_dependency_of_a_third_party_component(
     assert not Dependency.objects.exists()
 
 
+def skip_at_the_pages(door: Door, why: str) -> None:
+    """A case the pages cannot be asked for: the page does not offer the operation (``why``)."""
+    if isinstance(door, PageDoor):
+        pytest.skip(f"not offered by the pages: {why}")
+
+
+def test_it_refuses_a_dependency_on_itself(door, internal_component) -> None:
+    skip_at_the_pages(door, "the Dependencies page never lists the component itself as a target")
+    door.add_dependency(internal_component, internal_component)
+    assert "cannot depend on itself" in door.answer
+    assert not Dependency.objects.exists()
+
+
+def test_it_refuses_the_same_dependency_twice(
+    door, internal_component, static_component, alice_actor
+) -> None:
+    skip_at_the_pages(door, "the Dependencies page lists only components that are not targets yet")
+    services.dependency_add(component=internal_component, target=static_component, actor=alice_actor)
+    door.add_dependency(internal_component, static_component)
+    assert "already depends on" in door.answer
+    assert Dependency.objects.count() == 1
+
+
+@pytest.fixture
+def replica(application, alice_actor) -> Component:
+    """A second MySQL that shares MYSQL_USER, as the first one (``static_component``) will."""
+    replica = instance_services.component_create(
+        application=application, name="mysql-replica", actor=alice_actor
+    )
+    services.env_var_set(component=replica, name="MYSQL_USER", value="shop", actor=alice_actor)
+    return replica
+
+
+def test_it_refuses_a_dependency_that_would_receive_a_variable_twice(
+    door, internal_component, static_component, replica, alice_actor
+) -> None:
+    services.env_var_set(component=static_component, name="MYSQL_USER", value="shop", actor=alice_actor)
+    services.dependency_add(component=internal_component, target=static_component, actor=alice_actor)
+    door.add_dependency(internal_component, replica)
+    assert "both share the variable MYSQL_USER" in door.answer
+    assert not Dependency.objects.filter(target=replica).exists()
+
+
+def test_it_refuses_a_variable_that_a_dependent_would_receive_twice(
+    door, internal_component, static_component, replica, alice_actor
+) -> None:
+    services.dependency_add(component=internal_component, target=static_component, actor=alice_actor)
+    services.dependency_add(component=internal_component, target=replica, actor=alice_actor)
+    door.set_variable(static_component, name="MYSQL_USER", value="admin")
+    assert "would receive it twice" in door.answer
+    assert not static_component.env_vars.filter(name="MYSQL_USER").exists()
+
+
 def test_it_refuses_an_outer_service_without_the_inner_one(door, internal_component) -> None:
     # The pages add the port first and switch its services on afterwards: the port may stay, closed.
     door.add_port(internal_component, number=8080, outer=True)
@@ -98,7 +154,20 @@ def test_it_refuses_a_duplicate_service_name(door, application, static_component
 @pytest.mark.parametrize("address", ["169.254.169.254", "[fe80::1]:3306", "a b;$(id)"])
 def test_it_refuses_a_denied_or_malformed_address(door, static_component, address: str) -> None:
     door.add_instance(static_component, address=address)
+    assert said(door, refusal_of(address))
     assert not Instance.objects.exists()
+
+
+def refusal_of(address: str) -> str:
+    """The services' sentence for an address they refuse."""
+    with pytest.raises(ComponentError) as refused:
+        instance_services.address_parse_checked(address)
+    return " ".join(refused.value.messages["address"])
+
+
+def said(door: Door, sentence: str) -> bool:
+    """Whether the door's answer tells the sentence, as an HTML page or as JSON writes it."""
+    return any(form in door.answer for form in (sentence, escape(sentence), json.dumps(sentence)[1:-1]))
 
 
 def test_it_refuses_a_rename_to_a_service_name_in_use(door, static_component, internal_component) -> None:
