@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.urls import reverse
 
-from components.models import Application, Component, Protocol, Registration, Team
+from components.models import SERVICE_NAME_TAKEN, Application, Component, Protocol, Registration, Team
 from components.validation import service_name_from
 from instances.addresses import Address
 from instances.services import address_parse_checked
@@ -184,10 +184,7 @@ class ThirdPartyForm(forms.Form):
     def _refuse_taken_name(self, team: Team, name: str) -> None:
         service_name = service_name_from(name)
         if Component.objects.filter(team=team, service_name=service_name).exists():
-            self.add_error(
-                "name",
-                f"{team.name} already has a component with the service name {service_name}; choose another name.",
-            )
+            self.add_error("name", f"{SERVICE_NAME_TAKEN} (The service name of {name} is {service_name}.)")
 
     def _clean_rows(self, port: int | None) -> None:
         seen: set[Address] = set()

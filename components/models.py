@@ -116,6 +116,10 @@ class Registration(models.TextChoices):
     API = "api", "API registration"
 
 
+# Every door says this sentence when a service name is taken, the wizard's early check included.
+SERVICE_NAME_TAKEN = "Another component of this team already uses this service name; choose another."
+
+
 class Component(TimeStamped):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="components", editable=False)
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="components")
@@ -133,7 +137,7 @@ class Component(TimeStamped):
             models.UniqueConstraint(
                 fields=["team", "service_name"],
                 name="component_unique_service_name_in_team",
-                violation_error_message="Another component of this team already uses this service name; choose another.",
+                violation_error_message=SERVICE_NAME_TAKEN,
             ),
             models.CheckConstraint(
                 condition=Q(service_name__regex=SERVICE_NAME_RE),

@@ -175,9 +175,10 @@ def test_the_same_address_twice_is_refused(alice_client, application):
 
 def test_a_taken_name_is_refused_before_the_test(alice_client, application, static_component):
     response = alice_client.post(START, _step1(application, name="MySQL"))
-    assert "Payments already has a component with the service name mysql; choose another name." in _errors(
-        response
-    )
+    assert (
+        "Another component of this team already uses this service name; choose another. "
+        "(The service name of MySQL is mysql.)"
+    ) in _errors(response)
 
 
 def test_an_address_without_a_port_is_fine_with_the_port_field(alice_client, application):
@@ -371,7 +372,9 @@ def test_a_name_taken_meanwhile_sends_back_to_step_1_with_the_reason(alice_clien
     instance_services.component_create(application=application, name="mysql", actor=alice_actor)
     response = alice_client.post(url + "create/")
     assert response.status_code == 200
-    assert "already has a component with the service name mysql" in _errors(response)
+    assert "already uses this service name; choose another. (The service name of mysql is mysql.)" in _errors(
+        response
+    )
     assert Component.objects.count() == 1
 
 
