@@ -83,6 +83,7 @@ CHOICE_FIELDS = [
     ("post", "{c}/ports/", {"number": 5432, "protocol": "\udc00"}),
     ("patch", "{c}/ports/3306", {"protocol": "\ud83d"}),
     ("post", "{c}/env/", {"name": "A", "value": "x", "scope": "\ud800"}),
+    ("post", "{c}/env/", {"name": "A", "value": "x", "secret": "\ud800"}),
     ("put", "{c}/health-check", {"kind": "\ud800"}),
 ]
 
@@ -147,6 +148,9 @@ JSON_VALUES = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(_TEXT, children, max_size=4),
     max_leaves=20,
 )
+# "secret" is left out: a body that happens to be valid would store a secret variable whose value is
+# a random number, which may then stand in an unrelated log line (a task's duration) and trip the
+# suite-wide check that no secret reaches the logs. The secret flag's bad values are in CHOICE_FIELDS.
 FIELD_NAMES = st.sampled_from(
     [
         "name",
@@ -158,7 +162,6 @@ FIELD_NAMES = st.sampled_from(
         "alias",
         "value",
         "scope",
-        "secret",
         "target",
         "address",
         "is_online",

@@ -72,7 +72,7 @@ def test_the_console_apis_api_url_follows_the_request_too(alice_client, api_comp
         f"/api/v1/components/{api_component.service_id}/secret-key", HTTP_HOST="127.0.0.1:8123"
     )
     assert detail.json()["api_url"] == expected
-    assert [c["api_url"] for c in listing.json()] == [expected]
+    assert [c["api_url"] for c in listing.json()["results"]] == [expected]
     assert regenerated.json()["api_url"] == expected
 
 
