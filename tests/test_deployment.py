@@ -51,3 +51,12 @@ def test_the_console_services_share_one_image_and_take_their_settings_from_the_e
         assert env["DEBUG"] == "0"
     web_command = " ".join(services["web"]["command"])
     assert "migrate" in web_command and "gunicorn" in web_command
+
+
+def test_every_setting_in_the_env_file_reaches_the_console_and_the_worker_probes_on_auto():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    for name in ("web", "worker", "beat"):
+        assert services[name]["env_file"] == [{"path": ".env", "required": False}]
+    assert services["worker"]["environment"]["KATO_PROBE_CONCURRENCY"] == "${KATO_PROBE_CONCURRENCY:-auto}"
+    assert services["worker"]["ulimits"]["nofile"]["soft"] >= 20_000

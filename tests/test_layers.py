@@ -100,3 +100,12 @@ def test_it_notices_an_import_inside_a_function(tmp_path: Path) -> None:
         ("instances", True),
         ("instances.models", True),
     ]
+
+
+INTEGRATIONS = ("kato_console.alerts", "kato_console.monitoring")
+
+
+@pytest.mark.parametrize(("name", "path"), [m for m in ALL if m[0].startswith(("components", "instances"))])
+def test_the_apps_hear_of_no_integration_but_through_signals(name: str, path: Path) -> None:
+    above = sorted({m for m, _, _ in _imports(path) if any(_is(m, app) for app in INTEGRATIONS)})
+    assert above == [], f"{name} imports {above}"
