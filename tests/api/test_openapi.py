@@ -113,6 +113,7 @@ def test_the_swagger_ui_and_the_schema_are_served(client):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("fuzzed_values_are_not_secrets")
 def test_schemathesis_finds_no_server_error_and_no_answer_breaking_the_schema(
     live_server, django_user_model, tmp_path
 ):
