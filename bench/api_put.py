@@ -8,7 +8,8 @@ Measured in one run, on the same server: requests per second and p50/p99 latency
 in rounds (bare, no-op, add, then again, each after an unmeasured VACUUM ANALYZE), reporting the
 medians; then each PUT's p50/p99 at 80 % of its own saturation throughput (a fixed request
 rate). The database holds a console in use (2,000 instances in 100 components, analysed) before
-the first request.
+the first request; the adds go to 100 more components in turn (as scripts' adds do), each under
+the default instance limit.
 
 Targets: a no-op PUT >= 0.45 x the bare view, an add >= 0.30 x; p99 <= 50 ms at 80 % of the PUT's
 saturation.
@@ -36,6 +37,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from statistics import median
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -83,9 +85,15 @@ for n in range(components):
     for m in range(instances_each):
         instance_add(component=other, address=parse_address(f"10.1.{n}.{m + 1}:3306"), actor=actor, source="api")
 component = component_create(application=app, name="legacy", registration="api", actor=actor)
+# The adds go to many components, as scripts' adds do, each staying under the instance limit.
+targets = [component_create(application=app, name=f"new-{n}", registration="api", actor=actor) for n in range(100)]
 with connection.cursor() as cursor:
     cursor.execute("ANALYZE")
-print(json.dumps({"service_id": component.service_id, "secret_key": component.secret_key}))
+print(json.dumps({
+    "service_id": component.service_id,
+    "secret_key": component.secret_key,
+    "targets": [[t.service_id, t.secret_key] for t in targets],
+}))
 """
 # Other components, and instances of each, in the database before the measurements.
 EXISTING_COMPONENTS, EXISTING_INSTANCES_EACH = 100, 20
@@ -188,14 +196,22 @@ wrk.method = "PUT"
 wrk.headers["Content-Type"] = "application/json"
 local n = %(start)d
 local threads = 0
+local targets = {%(targets)s}
 setup = function(thread) thread:set("id", threads); threads = threads + 1 end
 request = function()
   n = n + 1
   local k = n * 2 + id
+  local target = targets[(k %% #targets) + 1]
   local ip = string.format("10.%%d.%%d.%%d", 16 + math.floor(k / 65025) %% 200, math.floor(k / 255) %% 255, k %% 255 + 1)
-  return wrk.format(nil, nil, nil, '{"secret_key":"%(secret)s","ip":"' .. ip .. '","is_online":true}')
+  return wrk.format(nil, target[1], nil, '{"secret_key":"' .. target[2] .. '","ip":"' .. ip .. '","is_online":true}')
 end
 """
+
+
+def add_script(start: int, targets: list[list[str]]) -> str:
+    """Adds spread over ``targets`` (service id, secret key), each address new."""
+    table = ", ".join(f'{{"/console/third_party/{sid}", "{key}"}}' for sid, key in targets)
+    return PUT_ADD % {"start": start, "targets": table}
 
 
 @contextlib.contextmanager
@@ -252,9 +268,6 @@ def main() -> None:
         settings_module="bench.settings",
         secret="bench-",
         var_dir=tempfile.mkdtemp(prefix="kato-bench-"),
-        # The adds register tens of thousands of instances with one component; past the default
-        # limit (1,000) they would measure the 409 instead of the add.
-        KATO_MAX_INSTANCES_PER_COMPONENT="1000000",
     )
     seeded = prepare_database(env)
     with database_on_its_own_cpu(args.database_cpu):
@@ -263,7 +276,7 @@ def main() -> None:
 
 
 def measure(
-    env: dict[str, str], seeded: dict[str, str], args: argparse.Namespace
+    env: dict[str, str], seeded: dict[str, Any], args: argparse.Namespace
 ) -> tuple[list[dict[str, dict[str, float]]], dict[str, dict[str, float]]]:
     server, base = start_gunicorn(env, args.workers)
     endpoint = f"{base}/console/third_party/{seeded['service_id']}"
@@ -278,12 +291,12 @@ def measure(
         wrk(f"{base}/bench/bare", 2, args.connections)  # warm up every worker
         for number in range(args.rounds):
             # The same load in turn, so that the machine's drift touches every kind alike.
-            add_script = PUT_ADD % {"start": number * 1_000_000, "secret": secret}
+            adds = add_script(number * 1_000_000, seeded["targets"])
             measured = {}
             for kind, url, script in (
                 ("bare", f"{base}/bench/bare", None),
                 ("noop", endpoint, PUT_NOOP % secret),
-                ("add", endpoint, add_script),
+                ("add", endpoint, adds),
             ):
                 # The adds of the round before leave autovacuum work behind; do it now, unmeasured,
                 # so that it does not land on whichever run happens to follow.
@@ -293,7 +306,7 @@ def measure(
         fixed = {}
         for kind, script in (
             ("noop", PUT_NOOP % secret),
-            ("add", PUT_ADD % {"start": args.rounds * 1_000_000, "secret": secret}),
+            ("add", add_script(args.rounds * 1_000_000, seeded["targets"])),
         ):
             vacuum(env)
             saturation = median([r[kind]["rps"] for r in rounds])

@@ -279,8 +279,10 @@ def _lookup_and_add_statement() -> str:
         "AND sha256(convert_to(c.secret_key, 'UTF8')) = %(secret_digest)s::bytea "
         "AND NOT EXISTS (SELECT 1 FROM i) "
         "AND NOT EXISTS (SELECT 1 FROM w WHERE w.failures >= %(limit)s::integer) "
-        # The instance limit; PostgreSQL evaluates this dearer condition last (or not at all).
-        f"AND (SELECT count(*) FROM {instances} n WHERE n.component_id = c.id) < %(max_instances)s::integer "
+        # The instance limit, evaluated last (or not at all): is there a row past the limit's last
+        # one? It reads at most that many index entries, however many instances there are.
+        f"AND NOT EXISTS (SELECT 1 FROM {instances} n WHERE n.component_id = c.id "
+        "OFFSET %(max_instances)s::integer - 1 LIMIT 1) "
         "ON CONFLICT DO NOTHING RETURNING id), "
         f"event AS (INSERT INTO {event.table} ({event.columns}) SELECT {event.values} FROM c, added) "
         f"SELECT {_COMPONENT_COLUMNS}, {_THROTTLE_COLUMNS}, i.id, i.is_online, i.scheme, (SELECT id FROM added) "
