@@ -98,9 +98,15 @@ def environment(var_dir: str) -> dict[str, str]:
 def fleet_sizes(total: int) -> dict[str, int]:
     """70 % answering (tcp, http, mysql), 30 % never answering (behind http and mysql checks), in
     whole components of ten instances."""
-    components = total // INSTANCES_PER_COMPONENT
-    hung = round(components * 0.3)
-    answering = components - hung
+    return _split(total, INSTANCES_PER_COMPONENT)
+
+
+def _split(total: int, unit: int) -> dict[str, int]:
+    """``total`` in whole units: 70 % answering (tcp, http, mysql in thirds), 30 % never answering
+    (behind http and mysql checks)."""
+    units = total // unit
+    hung = round(units * 0.3)
+    answering = units - hung
     sizes = {
         "tcp": answering - 2 * (answering // 3),
         "http": answering // 3,
@@ -108,7 +114,7 @@ def fleet_sizes(total: int) -> dict[str, int]:
         "hung_http": hung // 2,
         "hung_mysql": hung - hung // 2,
     }
-    return {kind: count * INSTANCES_PER_COMPONENT for kind, count in sizes.items()}
+    return {kind: count * unit for kind, count in sizes.items()}
 
 
 def _mysql_greeting() -> bytes:
@@ -937,17 +943,7 @@ def scale_populate(ports: dict[str, list[int]], groups: dict[str, dict[str, int]
 def scale_sizes(total: int, *, http_only: bool = False) -> dict[str, int]:
     if http_only:
         return {"http": round(total * 0.7), "hung_http": round(total * 0.3)}
-    units = total // SCALE_PORTS_PER_KIND
-    hung = round(units * 0.3)
-    answering = units - hung
-    sizes = {
-        "tcp": answering - 2 * (answering // 3),
-        "http": answering // 3,
-        "mysql": answering // 3,
-        "hung_http": hung // 2,
-        "hung_mysql": hung - hung // 2,
-    }
-    return {kind: count * SCALE_PORTS_PER_KIND for kind, count in sizes.items()}
+    return _split(total, SCALE_PORTS_PER_KIND)
 
 
 def enable_group(group: str) -> int:
