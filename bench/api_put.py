@@ -72,7 +72,7 @@ import json, sys, django
 django.setup()
 from django.db import connection
 from components import services
-from kato_console.core.audit import Actor
+from core.audit import Actor
 from instances.addresses import parse_address
 from instances.services import component_create, instance_add
 actor = Actor.system()

@@ -51,9 +51,9 @@ django.setup()
 from django.contrib.auth import get_user_model
 from django.db import connection
 from components import services
-from kato_console.core.audit import Actor
+from core.audit import Actor
 from components.models import Component, Dependency, EnvVar, Port, Role
-from kato_console.core.models import AuditEvent
+from core.models import AuditEvent
 from instances.models import HealthCheck, Instance
 
 password = sys.argv[1]

@@ -53,8 +53,8 @@ from django.utils import timezone
 from components import services
 from instances.models import Instance, Health, Source
 from instances.services import component_create
-from kato_console.core.audit import Actor
-from kato_console.core.models import AUDIT_ACTIONS
+from core.audit import Actor
+from core.models import AUDIT_ACTIONS
 
 components, big_instances, instances, events = (int(a) for a in sys.argv[1:5])
 user = get_user_model().objects.create_superuser(username="bench-operator", password="bench-operator-pw")

@@ -220,10 +220,10 @@ def populate(ports: dict[str, list[int]]) -> dict[str, Any]:
 
     from components import services
     from components.models import Role
+    from core.audit import Actor
     from instances import services as instance_services
     from instances.models import HealthCheck, Instance
     from instances.services import health_check_update
-    from kato_console.core.audit import Actor
 
     user = get_user_model().objects.create_user(username="bench", password="bench-password-1")
     team = services.team_create(name="Bench", owner=user)
@@ -909,9 +909,9 @@ def scale_populate(ports: dict[str, list[int]], groups: dict[str, dict[str, int]
 
     from components import services
     from components.models import Role
+    from core.audit import Actor
     from instances import services as instance_services
     from instances.models import HealthCheck, Instance
-    from kato_console.core.audit import Actor
 
     user = get_user_model().objects.create_user(username="bench", password="bench-password-1")
     team = services.team_create(name="Bench", owner=user)

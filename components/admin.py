@@ -20,13 +20,13 @@ from components import services
 from components.admin_forms import MASK, RefuseSecretLookups, ServiceForm, ThroughServices
 from components.models import ApiToken, Application, Component, Dependency, EnvVar, Membership, Port, Team
 from components.validation import service_name_from
+from core.audit import Actor
+from core.errors import ComponentError
+from core.models import AUDIT_ACTIONS, AuditEvent
 from instances import services as instance_services
 from instances.admin import report_probes
 from instances.models import Health, HealthCheck, Instance, Status
 from instances.sweep import probe_instances_now
-from kato_console.core.audit import Actor
-from kato_console.core.errors import ComponentError
-from kato_console.core.models import AUDIT_ACTIONS, AuditEvent
 
 User = get_user_model()
 
@@ -446,7 +446,7 @@ class ActionFilter(admin.SimpleListFilter):
 @admin.register(AuditEvent)
 class AuditEventAdmin(RefuseSecretLookups):
     """A million events page in well under 200 ms: every list, filter and search walks an index
-    (kato_console/core/models.py), and nothing counts the whole table."""
+    (core/models.py), and nothing counts the whole table."""
 
     list_display = ["created_at", "team", "component_label", "actor", "user", "action", "remote_addr"]
     list_filter = [("created_at", admin.DateFieldListFilter), "actor", ActionFilter, "team"]

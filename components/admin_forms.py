@@ -22,8 +22,8 @@ from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
-from kato_console.core.audit import Actor
-from kato_console.core.errors import ComponentError
+from core.audit import Actor
+from core.errors import ComponentError
 
 MASK = "••••••••"
 

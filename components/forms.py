@@ -14,9 +14,9 @@ from django.urls import reverse
 
 from components.models import SERVICE_NAME_TAKEN, Application, Component, Protocol, Registration, Team
 from components.validation import service_name_from
+from core.errors import ComponentError
 from instances.addresses import Address
 from instances.services import address_parse_checked
-from kato_console.core.errors import ComponentError
 
 NEW_APPLICATION = "new"
 

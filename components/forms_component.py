@@ -8,8 +8,8 @@ from typing import Any, cast
 from django import forms
 
 from components.models import Component, Protocol
+from core.errors import ComponentError
 from instances.models import INTERVAL_S_MAX, INTERVAL_S_MIN, TIMEOUT_S_MAX, CheckKind, HealthCheck
-from kato_console.core.errors import ComponentError
 
 
 def add_service_errors(

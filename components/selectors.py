@@ -21,8 +21,8 @@ from components.models import (
     Team,
 )
 from components.validation import ENV_NAME_RE, SERVICE_ID_RE
-from kato_console.core.errors import ComponentError
-from kato_console.core.models import AUDIT_ACTIONS, AuditEvent
+from core.errors import ComponentError
+from core.models import AUDIT_ACTIONS, AuditEvent
 
 # Whoever asks: a signed-in user (or an API token's), or nobody, who sees nothing.
 User: TypeAlias = AbstractBaseUser | AnonymousUser

@@ -34,8 +34,8 @@ from components.models import (
 )
 from components.rules import check_dependency
 from components.validation import alias_from, service_name_from
-from kato_console.core.audit import Actor, audit_record
-from kato_console.core.errors import ComponentError, validated_save
+from core.audit import Actor, audit_record
+from core.errors import ComponentError, validated_save
 
 logger = logging.getLogger(__name__)
 

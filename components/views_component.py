@@ -37,15 +37,15 @@ from components.forms_component import (
 )
 from components.models import Component, EnvVar, Port, Registration, Role, Scope
 from components.public_url import public_url
+from core.audit import Actor
+from core.errors import ComponentError
+from core.http import HtmxHttpRequest
 from instances import environment as resolved
 from instances import services as instance_services
 from instances.health import greeting_only_warning
 from instances.models import HealthCheck, Instance, Status
 from instances.selectors import instance_page, instance_status_counts, status_from_counts
 from instances.sweep import probe_component_now
-from kato_console.core.audit import Actor
-from kato_console.core.errors import ComponentError
-from kato_console.core.http import HtmxHttpRequest
 
 EVENTS_PER_PAGE = 50
 

@@ -12,8 +12,8 @@ from django.views.decorators.http import require_GET
 
 from components import selectors, services
 from components.models import Application, Component, Team
+from core.audit import Actor
 from instances import kubernetes
-from kato_console.core.audit import Actor
 
 VIA = "page:kubernetes"
 

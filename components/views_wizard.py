@@ -30,13 +30,13 @@ from components.forms import (
 )
 from components.models import Registration
 from components.views_applications import open_page
+from core.audit import Actor
+from core.errors import ComponentError
+from core.http import HtmxHttpRequest
 from instances.addresses import Address, parse_address
 from instances.connectivity import TEST_TIMEOUT_S, address_tests
 from instances.selectors import writable_applications_for_user, writable_teams_for_user
 from instances.services import check_kind_for, third_party_component_register
-from kato_console.core.audit import Actor
-from kato_console.core.errors import ComponentError
-from kato_console.core.http import HtmxHttpRequest
 
 DRAFT_PREFIX = "kato-wizard:"
 STEP_FIELDS = ("name", "application", "new_application_name", "team", "registration", "port", "protocol")

@@ -13,6 +13,8 @@ from django.http import HttpRequest
 
 from components.admin_forms import RefuseSecretLookups, ServiceForm, ThroughServices
 from components.models import Component
+from core.audit import Actor
+from core.errors import ComponentError
 from instances.models import Health, HealthCheck, Instance, Status, WrongSecret
 from instances.probes import ProbeResult
 from instances.services import (
@@ -24,8 +26,6 @@ from instances.services import (
     instance_update,
 )
 from instances.sweep import probe_instances_now
-from kato_console.core.audit import Actor
-from kato_console.core.errors import ComponentError
 
 
 def report_probes(

@@ -31,6 +31,7 @@ from django.db.models import CharField
 from django.utils import timezone
 
 from components.models import EnvVar, Port, Scope
+from core.audit import SYSTEM, EventRow, audit_record_many
 from instances.addresses import DEFAULT_PORTS, format_address
 from instances.models import (
     CREDENTIAL_KINDS,
@@ -42,7 +43,6 @@ from instances.models import (
 )
 from instances.probes import ProbeResult, ProbeTarget
 from instances.signals import HealthTransition, health_transitions
-from kato_console.core.audit import SYSTEM, EventRow, audit_record_many
 
 # Added to the server info of a probe that did not log in because credentials were withheld.
 WITHHELD_NOTE = "greeting only: credentials withheld"

@@ -4,7 +4,7 @@ Every deploy hook's PUT runs ``lookup``: one statement that finds the component,
 wrong secrets and the instance at the address and, on PostgreSQL, adds the instance and its audit
 event when the address is new. The ORM would spend more time compiling those queries than
 PostgreSQL spends answering them (``bench/api_put.py``; figures in ``bench/RESULTS.md``). The
-audit row's columns come from ``kato_console.core.audit.audit_insert_sql``, so the core stays the
+audit row's columns come from ``core.audit.audit_insert_sql``, so the core stays the
 only code that knows the audit table.
 
 The PostgreSQL statement is built once and prepared by the server: every value from the request
@@ -30,11 +30,11 @@ from django.utils import timezone
 from psycopg.sql import Literal
 
 from components.models import Component, Registration
+from core.audit import audit_insert_sql, redact
+from core.models import ActorKind
 from instances.addresses import Address
 from instances.models import Instance, Source, WrongSecret
 from instances.services import added_detail
-from kato_console.core.audit import audit_insert_sql, redact
-from kato_console.core.models import ActorKind
 
 # Callable defaults whose every call gives an equal value, so a statement may carry one of them.
 CONSTANT_DEFAULT_FACTORIES: frozenset[Any] = frozenset({dict, list, tuple, str, int})

@@ -15,10 +15,10 @@ from django.utils import timezone
 from components import services as component_services
 from components.models import Application, Component, Membership, Protocol, Registration, Role, Team
 from components.services import application_create, port_create
+from core.audit import Actor, audit_record
+from core.errors import ComponentError, validated_save
 from instances.addresses import Address, AddressError, check_policy, parse_address
 from instances.models import CheckKind, Health, HealthCheck, Instance, Source, normalise_networks
-from kato_console.core.audit import Actor, audit_record
-from kato_console.core.errors import ComponentError, validated_save
 
 
 def address_parse_checked(raw: object) -> Address:

@@ -51,10 +51,10 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from components.models import Component
+from core.audit import Actor, audit_record
 from instances.health import ROW_FIELDS, Claim, InstanceRow, probe_plan, record_probe_results
 from instances.models import HealthCheck, Instance, instance_status
 from instances.probes import ProbeResult, ProbeTarget, probe_many
-from kato_console.core.audit import Actor, audit_record
 
 try:
     import uvloop

@@ -87,8 +87,8 @@ def probe_now(instance_ids: list[int], user_id: int | None = None, remote_addr: 
     limit, and record the results; returns how many were probed."""
     from django.contrib.auth import get_user_model
 
+    from core.audit import Actor
     from instances.models import Instance
-    from kato_console.core.audit import Actor
 
     user = get_user_model().objects.filter(pk=user_id).first() if user_id is not None else None
     actor = Actor.for_user(user, remote_addr) if user is not None else Actor.system()

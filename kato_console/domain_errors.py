@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from kato_console.core.errors import ComponentError
+from core.errors import ComponentError
 
 
 class DomainErrorMessages:

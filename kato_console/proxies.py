@@ -19,7 +19,7 @@ from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
 from django.http import HttpRequest, HttpResponse
 
-from kato_console.core.net import client_ip, network_containing, parse_ip
+from core.net import client_ip, network_containing, parse_ip
 
 
 def client_address(request: HttpRequest) -> str | None:

@@ -41,7 +41,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "axes",
-    "kato_console.core",
+    "core",
     "components",
     "instances",
     "kato_console.alerts",

@@ -13,8 +13,8 @@ from django.db import connection
 
 from components import services
 from components.models import Application, Component, ComponentKind, Registration, Role, Team
+from core.audit import Actor
 from instances import services as instance_services
-from kato_console.core.audit import Actor
 from tests.support import _absent
 
 

@@ -14,10 +14,10 @@ from django.utils.html import escape
 
 from components import services
 from components.models import Component, ComponentKind, Dependency, EnvVar, Port, Role
+from core.errors import ComponentError
+from core.models import AuditEvent
 from instances import services as instance_services
 from instances.models import TIMEOUT_BELOW_INTERVAL, HealthCheck, Instance
-from kato_console.core.errors import ComponentError
-from kato_console.core.models import AuditEvent
 from tests.api.conftest import token_client
 from tests.doors import AdminDoor, ApiDoor, PageDoor
 

@@ -8,8 +8,8 @@ import json
 import pytest
 from django.test import Client
 
+from core.models import AuditEvent
 from instances.models import WrongSecret
-from kato_console.core.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

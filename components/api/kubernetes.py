@@ -29,9 +29,9 @@ from components.api.schema import error_responses
 from components.api.serializers import ErrorSerializer
 from components.models import ApiToken, Application, Component
 from components.validation import SERVICE_ID_RE
+from core.audit import Actor
+from core.models import ActorKind
 from instances import kubernetes
-from kato_console.core.audit import Actor
-from kato_console.core.models import ActorKind
 
 NAMESPACE_PARAM = OpenApiParameter(
     "namespace", OpenApiTypes.STR, description="Put every object in this namespace (a DNS label)."

@@ -1,4 +1,4 @@
-# The audit trail now belongs to kato_console.core (its migration 0001): the table stays.
+# The audit trail now belongs to core (its migration 0001): the table stays.
 
 from django.db import migrations
 

@@ -9,10 +9,10 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from core.audit import Actor
+from core.errors import ComponentError
 from kato_console.alerts import services
 from kato_console.alerts.models import Delivery, NotificationChannel
-from kato_console.core.audit import Actor
-from kato_console.core.errors import ComponentError
 
 _FIELDS = [
     "team",

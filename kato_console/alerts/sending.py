@@ -24,7 +24,7 @@ from urllib3.exceptions import (
 )
 from urllib3.util import Url, parse_url
 
-from kato_console.core.net import IPNetwork, network_containing, parse_ip
+from core.net import IPNetwork, network_containing, parse_ip
 
 
 class SendError(Exception):

@@ -25,6 +25,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from components.models import Component, Team
+from core.audit import Actor, audit_record
+from core.errors import ComponentError, validated_save
 from instances.models import Health, Status
 from instances.selectors import instance_status_counts, status_from_counts
 from instances.signals import HealthTransition
@@ -37,8 +39,6 @@ from kato_console.alerts.models import (
     NotificationChannel,
     new_channel_secret,
 )
-from kato_console.core.audit import Actor, audit_record
-from kato_console.core.errors import ComponentError, validated_save
 
 logger = logging.getLogger(__name__)
 

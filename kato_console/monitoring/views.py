@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from kato_console.core.net import client_ip, network_containing, parse_ip
+from core.net import client_ip, network_containing, parse_ip
 from kato_console.monitoring.metrics import exposition
 
 NOT_ENABLED = (

@@ -10,9 +10,9 @@ from django.contrib.admin.sites import site
 from django.test import Client
 from django.urls import reverse
 
+from core.models import AuditEvent
 from kato_console.alerts.models import Delivery, NotificationChannel
 from kato_console.alerts.services import channel_create
-from kato_console.core.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -12,14 +12,14 @@ from datetime import UTC, datetime
 
 import pytest
 
+from core.errors import ComponentError
+from core.models import AuditEvent
 from instances.health import Claim, record_probe_results
 from instances.probes import ProbeResult
 from instances.signals import HealthTransition
 from instances.sweep import sweep_round
 from kato_console.alerts import services
 from kato_console.alerts.models import Delivery
-from kato_console.core.errors import ComponentError
-from kato_console.core.models import AuditEvent
 from tests.instances import sweeping
 from tests.instances.sweeping import checked_component, served_instance, time_passes
 

@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from components import services
 from components.models import Application, Role
-from kato_console.core.models import AuditEvent
+from core.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

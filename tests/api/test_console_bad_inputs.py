@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 
 from components import services
 from components.models import Component
+from core.models import AuditEvent
 from instances.addresses import parse_address
 from instances.models import Instance
 from instances.services import address_parse_checked, instance_add
-from kato_console.core.models import AuditEvent
 from tests.api.conftest import url
 from tests.bad_inputs import DENIED_SPELLINGS, NON_ASCII_PORTS
 

@@ -8,11 +8,11 @@ from django.test.utils import CaptureQueriesContext
 
 from components import services
 from components.models import Component, ComponentKind, Registration
+from core.models import AuditEvent
 from instances import services as instance_services
 from instances.addresses import parse_address
 from instances.models import Instance
 from instances.services import instance_add
-from kato_console.core.models import AuditEvent
 from tests.api.conftest import url
 
 pytestmark = pytest.mark.django_db

@@ -6,8 +6,8 @@ import pytest
 
 from components import services
 from components.models import ComponentKind, Dependency, Port
+from core.models import AuditEvent
 from instances import services as instance_services
-from kato_console.core.models import AuditEvent
 from tests.api.conftest import url
 
 pytestmark = pytest.mark.django_db

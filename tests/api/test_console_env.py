@@ -6,10 +6,10 @@ import pytest
 
 from components import services
 from components.models import EnvVar
+from core.models import AuditEvent
 from instances.addresses import parse_address
 from instances.models import Health, Instance
 from instances.services import instance_add
-from kato_console.core.models import AuditEvent
 from tests.api.conftest import url
 
 pytestmark = pytest.mark.django_db

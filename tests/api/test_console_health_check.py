@@ -8,10 +8,10 @@ import pytest
 
 from components import services
 from components.models import Role
+from core.models import AuditEvent
 from instances.addresses import parse_address
 from instances.models import HealthCheck, Instance, Source
 from instances.services import instance_add
-from kato_console.core.models import AuditEvent
 from tests.api.conftest import token_client, url
 
 pytestmark = pytest.mark.django_db

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from core.models import AuditEvent
 from instances.addresses import parse_address
 from instances.models import Health, Instance
 from instances.services import instance_add
-from kato_console.core.models import AuditEvent
 from tests.api.conftest import url
 
 pytestmark = pytest.mark.django_db

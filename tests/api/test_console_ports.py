@@ -6,7 +6,7 @@ import pytest
 
 from components import services
 from components.models import EnvVar, Port
-from kato_console.core.models import AuditEvent
+from core.models import AuditEvent
 from tests.api.conftest import url
 
 pytestmark = pytest.mark.django_db

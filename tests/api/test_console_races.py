@@ -8,10 +8,10 @@ import time
 import pytest
 from django.db import connection, transaction
 
+from core.errors import ComponentConflict
 from instances.addresses import parse_address
 from instances.models import Instance
 from instances.services import instance_add
-from kato_console.core.errors import ComponentConflict
 from tests.api.conftest import url
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]

@@ -9,8 +9,8 @@ from django.core.management import CommandError, call_command
 
 from components import services
 from components.models import Scope
+from core.models import AuditEvent
 from instances import services as instance_services
-from kato_console.core.models import AuditEvent
 from tests.api.conftest import PHPMYADMIN_DOTENV
 
 pytestmark = pytest.mark.django_db

@@ -9,13 +9,13 @@ import pytest
 from components import services
 from components.environment import dotenv_quote, effective_values, shell_quote
 from components.models import Component, ComponentKind, Scope
+from core.audit import SYSTEM
+from core.models import AuditEvent
 from instances import services as instance_services
 from instances.addresses import parse_address
 from instances.environment import effective_environment
 from instances.models import Health, Instance
 from instances.services import health_check_update, instance_add
-from kato_console.core.audit import SYSTEM
-from kato_console.core.models import AuditEvent
 from tests.api.conftest import PHPMYADMIN_DOTENV, url
 
 pytestmark = pytest.mark.django_db

@@ -22,8 +22,8 @@ from components.models import (
     Registration,
     Team,
 )
+from core.models import AuditEvent
 from instances.models import Health, HealthCheck, Instance
-from kato_console.core.models import AuditEvent
 from tests.api.conftest import url
 
 pytestmark = pytest.mark.django_db

@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from components import services
+from core.audit import Actor
 from instances.models import Instance
-from kato_console.core.audit import Actor
 from tests.instances import probe_servers
 from tests.instances.probe_servers import closed_port, http_response, never_answer
 from tests.instances.sweeping import add_instance, checked_component

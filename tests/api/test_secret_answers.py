@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 
 from components import services
-from kato_console.core.audit import REDACTED, redact
-from kato_console.core.models import AuditEvent
+from core.audit import REDACTED, redact
+from core.models import AuditEvent
 from tests.api.conftest import url
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from components.models import Application, Component, ComponentKind, Port, Registration
+from core.models import AuditEvent
 from instances.models import HealthCheck, Instance
-from kato_console.core.models import AuditEvent
 
 
 def hx(client: Client, method: str, url: str, target: str, data: dict[str, Any] | None = None) -> Any:

@@ -113,7 +113,7 @@ def test_saving_a_secret_variable_with_an_empty_value_keeps_it(admin_client_, po
 
 
 def test_the_audit_trail_is_read_only(admin_client_, populated):
-    from kato_console.core.models import AuditEvent
+    from core.models import AuditEvent
 
     event = AuditEvent.objects.first()
     response = admin_client_.get(reverse("admin:core_auditevent_change", args=[event.pk]))
@@ -238,7 +238,7 @@ def test_adding_a_component_creates_it_with_its_health_check_and_audit_event(
     admin_client_, populated, application
 ):
     from components.models import Component
-    from kato_console.core.models import AuditEvent
+    from core.models import AuditEvent
 
     data = {
         "application": application.pk,
@@ -284,7 +284,7 @@ def test_a_port_alias_that_clashes_with_a_variable_is_a_form_error(
 
 def populated_actor(populated):
     from components.models import ApiToken
-    from kato_console.core.audit import Actor
+    from core.audit import Actor
 
     return Actor.for_user(ApiToken.objects.get(name="ci").user, "127.0.0.1")
 
@@ -304,7 +304,7 @@ def test_the_bulk_delete_removes_what_it_may_and_reports_the_refusal(
     admin_client_, populated, static_component, api_component
 ):
     from components.models import Component
-    from kato_console.core.models import AuditEvent
+    from core.models import AuditEvent
 
     response = admin_client_.post(
         reverse("admin:components_component_changelist"),

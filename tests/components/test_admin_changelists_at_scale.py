@@ -14,8 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from components.models import ApiToken, Application, Component, Dependency, EnvVar, Membership, Port, Team
+from core.models import AuditEvent
 from instances.models import HealthCheck, Instance, WrongSecret
-from kato_console.core.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

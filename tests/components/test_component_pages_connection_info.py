@@ -7,9 +7,9 @@ from django.urls import reverse
 
 from components import services
 from components.models import EnvVar
+from core.models import AuditEvent
 from instances.addresses import parse_address
 from instances.services import health_check_update, instance_add
-from kato_console.core.models import AuditEvent
 from tests.components.pages_support import hx, text
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from components import services
-from kato_console.core.models import AuditEvent
+from core.models import AuditEvent
 from tests.components.pages_support import hx, text
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from components import services
 from components.models import Component
-from kato_console.core.models import AuditEvent
+from core.models import AuditEvent
 from tests.components.pages_support import hx, text
 
 pytestmark = pytest.mark.django_db

@@ -125,9 +125,9 @@ def test_a_developer_sees_the_networks_but_cannot_change_them(client, django_use
 
 def test_the_service_refuses_a_developer_at_every_door(django_user_model, team, api_component):
     from components.models import Membership, Role
+    from core.audit import Actor
+    from core.errors import ComponentError
     from instances.services import NETWORKS_ARE_THE_OWNERS, health_check_update
-    from kato_console.core.audit import Actor
-    from kato_console.core.errors import ComponentError
 
     dev = django_user_model.objects.create_user("dora", password="dora-password-1")
     Membership.objects.create(user=dev, team=team, role=Role.DEVELOPER)

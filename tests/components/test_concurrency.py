@@ -16,8 +16,8 @@ from django.db import connection
 
 from components import services
 from components.models import Application, Component, ComponentKind, Dependency, EnvVar, Registration, Scope
+from core.audit import Actor
 from instances import services as instance_services
-from kato_console.core.audit import Actor
 
 ROUNDS = 15
 

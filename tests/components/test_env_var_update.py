@@ -6,8 +6,8 @@ import pytest
 
 from components import services
 from components.models import EnvVar
-from kato_console.core.errors import ComponentError
-from kato_console.core.models import AuditEvent
+from core.errors import ComponentError
+from core.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

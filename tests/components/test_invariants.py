@@ -8,11 +8,11 @@ from django.db import IntegrityError, connection, transaction
 
 from components import services
 from components.models import Component, ComponentKind, Dependency, EnvVar, Port, Registration
+from core.errors import ComponentError
 from instances import services as instance_services
 from instances.addresses import parse_address
 from instances.models import HealthCheck, Instance
 from instances.services import instance_add
-from kato_console.core.errors import ComponentError
 
 pytestmark = [pytest.mark.both_databases, pytest.mark.django_db]
 

@@ -7,10 +7,10 @@ import pytest
 from django.http import Http404
 
 from components import selectors, services
+from core.errors import ComponentError
 from instances import selectors as instance_selectors
 from instances import services as instance_services
 from instances.addresses import parse_address
-from kato_console.core.errors import ComponentError
 
 pytestmark = pytest.mark.django_db
 

@@ -14,10 +14,10 @@ from django.urls import reverse
 
 from components import services
 from components.models import Application, Component, Registration, Role
+from core.models import AuditEvent
 from instances import services as instance_services
 from instances.connectivity import TEST_TIMEOUT_S
 from instances.models import HealthCheck, Instance
-from kato_console.core.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from kato_console.core.models import AUDIT_ACTIONS, AuditEvent
+from core.models import AUDIT_ACTIONS, AuditEvent
 from tests.components.pages_support import text
 
 pytestmark = pytest.mark.django_db

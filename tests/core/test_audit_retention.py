@@ -10,9 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from kato_console.core.audit import audit_prune
-from kato_console.core.models import AuditEvent
-from kato_console.core.tasks import AUDIT_PRUNE_TASK, audit_prune_task, ensure_prune_schedule
+from core.audit import audit_prune
+from core.models import AuditEvent
+from core.tasks import AUDIT_PRUNE_TASK, audit_prune_task, ensure_prune_schedule
 
 pytestmark = pytest.mark.django_db
 

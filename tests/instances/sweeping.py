@@ -13,12 +13,12 @@ from django.utils import timezone
 
 from components import services
 from components.models import Application, Component
+from core.audit import Actor
 from instances import services as instance_services
 from instances.addresses import parse_address
 from instances.models import Instance
 from instances.services import health_check_update, instance_add
 from instances.sweep import RoundReport, sweep_round
-from kato_console.core.audit import Actor
 from tests.instances import probe_servers
 from tests.instances.probe_servers import Handler, LoopbackServer, Serve, close_at_once, closed_port
 

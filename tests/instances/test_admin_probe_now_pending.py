@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from kato_console.core.audit import Actor
+from core.audit import Actor
 from tests.instances import sweeping
 from tests.instances.probe_servers import never_answer
 from tests.instances.sweeping import add_instance, checked_component

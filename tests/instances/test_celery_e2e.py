@@ -22,9 +22,9 @@ import pytest
 from django.conf import settings
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
+from core.audit import Actor
 from instances.models import Instance, Status
 from instances.tasks import SWEEP_TICK_TASK, ensure_sweep_schedule
-from kato_console.core.audit import Actor
 from tests.instances.sweeping import add_instance, checked_component
 from tests.support import require_service
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from components.models import Application, Component, Registration
+from core.errors import ComponentError
 from instances.services import third_party_component_register
-from kato_console.core.errors import ComponentError
 
 pytestmark = pytest.mark.django_db
 

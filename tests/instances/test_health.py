@@ -11,13 +11,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from components import services
+from core.audit import Actor
+from core.models import ActorKind, AuditEvent
 from instances.health import Claim, greeting_only_warning, probe_plan, record_probe_results
 from instances.models import Health, HealthCheck, Instance, Status
 from instances.probes import ProbeResult, ProbeTarget
 from instances.services import health_check_update, instance_delete, instance_set_online
 from instances.sweep import claim_due, claims_from_payload, claims_to_payload, run_claims, sweep_round
-from kato_console.core.audit import Actor
-from kato_console.core.models import ActorKind, AuditEvent
 from tests.instances import sweeping
 from tests.instances.probe_servers import (
     close_at_once,

@@ -9,10 +9,10 @@ import pytest
 
 from components import services
 from components.models import Application, Component
+from core.audit import Actor
 from instances import services as instance_services
 from instances.models import Instance, Status
 from instances.services import health_check_update
-from kato_console.core.audit import Actor
 from tests.instances import sweeping
 from tests.instances.sweeping import add_instance, fresh, sweep_rounds
 from tests.support import require_service

@@ -7,10 +7,10 @@ import json
 import pytest
 
 from components.models import Component
+from core.models import AuditEvent
 from instances.addresses import parse_address
 from instances.models import Instance
 from instances.services import instance_add
-from kato_console.core.models import AuditEvent
 from tests.api.conftest import token_client, url
 
 pytestmark = [pytest.mark.django_db, pytest.mark.both_databases]

@@ -14,9 +14,9 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from components import services
+from core.audit import Actor
+from core.models import AuditEvent
 from instances.models import Instance, WrongSecret
-from kato_console.core.audit import Actor
-from kato_console.core.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -10,12 +10,12 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
+from core.audit import audit_insert_sql
+from core.models import AuditEvent
 from instances import kato_sql
 from instances.addresses import parse_address
 from instances.models import Instance
 from instances.services import instance_add
-from kato_console.core.audit import audit_insert_sql
-from kato_console.core.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.models import AuditEvent
 from instances.addresses import parse_address
 from instances.models import Instance
 from instances.services import instance_add
-from kato_console.core.models import AuditEvent
 from tests.bad_inputs import DENIED_SPELLINGS, NON_ASCII_PORTS
 
 pytestmark = pytest.mark.django_db

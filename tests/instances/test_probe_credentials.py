@@ -13,11 +13,11 @@ import pytest
 
 from components import services
 from components.models import Application, Component, Membership, Registration, Role
+from core.audit import Actor
 from instances import services as instance_services
 from instances.models import Instance, Source, Status
 from instances.services import health_check_update
 from instances.sweep import probe_component_now
-from kato_console.core.audit import Actor
 from tests.instances import probe_servers
 from tests.instances.probe_servers import FakeMySQL, FakePostgres, LoopbackServer, recording_redis
 from tests.instances.sweeping import add_instance, fresh, sweep_rounds

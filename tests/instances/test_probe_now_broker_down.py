@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from core.audit import Actor
 from instances.models import Instance
-from kato_console.core.audit import Actor
 from tests.instances import probe_servers
 from tests.instances.probe_servers import closed_port, never_answer
 from tests.instances.sweeping import add_instance, checked_component
@@ -26,7 +26,7 @@ PROBE_NOW = """
 import json, sys
 import django
 django.setup()
-from kato_console.core.audit import Actor
+from core.audit import Actor
 from components.models import Component
 from instances.sweep import probe_component_now
 component = Component.objects.get(service_id=sys.argv[1])

@@ -8,8 +8,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from core.audit import Actor
 from instances.models import Status
-from kato_console.core.audit import Actor
 from tests.instances import sweeping
 from tests.instances.sweeping import (
     checked_component,

@@ -11,11 +11,11 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.audit import Actor
+from core.models import AuditEvent
 from instances import tasks
 from instances.models import Instance, Status
 from instances.sweep import claim_due, dispatch_round, probe_component_now, probe_instances_now, sweep_round
-from kato_console.core.audit import Actor
-from kato_console.core.models import AuditEvent
 from tests.instances import sweeping
 from tests.instances.probe_servers import close_at_once, http_response, never_answer
 from tests.instances.sweeping import (

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from core.audit import Actor
+from core.models import AuditEvent
 from instances.models import Instance, Status
-from kato_console.core.audit import Actor
-from kato_console.core.models import AuditEvent
 from tests.instances import sweeping
 from tests.instances.sweeping import (
     add_instance,

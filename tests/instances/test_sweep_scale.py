@@ -25,10 +25,10 @@ from celery import Celery
 from django.db.models import Q
 
 from components.models import Application
+from core.audit import Actor
 from instances import sweep
 from instances.models import Health, Instance
 from kato_console import settings as project_settings  # as read from the environment
-from kato_console.core.audit import Actor
 from tests.instances.sweeping import checked_component
 from tests.instances.test_celery_e2e import database_url, flush_broker
 from tests.support import require_service

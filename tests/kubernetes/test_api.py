@@ -8,8 +8,8 @@ import pytest
 
 from components import services
 from components.models import Role
+from core.models import AuditEvent
 from instances import services as instance_services
-from kato_console.core.models import AuditEvent
 from tests.api.conftest import token_client
 from tests.kubernetes.conftest import add_instance, assert_valid, by_kind, validated
 

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from components import services
-from kato_console.core.models import AuditEvent
+from core.models import AuditEvent
 from tests.kubernetes.conftest import by_kind, validated
 
 pytestmark = pytest.mark.django_db

@@ -10,8 +10,8 @@ from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
 from components import services
+from core.audit import Actor
 from instances.models import Health, Instance
-from kato_console.core.audit import Actor
 from kato_console.monitoring.counting import COUNTS
 from kato_console.monitoring.models import InstanceApiRequests, SweepRound
 from tests.instances import sweeping

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import pytest
 
 from components import services
-from kato_console.core.audit import Actor
+from core.audit import Actor
 from tests.instances import sweeping
 from tests.instances.sweeping import add_instance, checked_component, refused_instance
 from tests.support import require_prometheus

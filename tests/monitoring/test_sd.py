@@ -6,8 +6,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from components import services
+from core.audit import Actor
 from instances.models import Health, Instance
-from kato_console.core.audit import Actor
 from tests.api.conftest import token_client
 from tests.instances.sweeping import add_instance, checked_component
 

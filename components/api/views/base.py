@@ -25,9 +25,9 @@ from components.api.permissions import TeamRolePermission, can_write
 from components.models import ApiToken, Component, Team
 from components.selectors import User
 from components.validation import SERVICE_ID_RE
-from kato_console.core.audit import Actor
-from kato_console.core.errors import ComponentConflict, ComponentError
-from kato_console.core.models import ActorKind
+from core.audit import Actor
+from core.errors import ComponentConflict, ComponentError
+from core.models import ActorKind
 
 SERVICE_ID_PARAM = OpenApiParameter(
     "service_id",

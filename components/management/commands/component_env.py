@@ -13,8 +13,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from components import environment, services
 from components.api.serializers import EffectiveVariableSerializer
+from core.audit import SYSTEM
 from instances import environment as resolved
-from kato_console.core.audit import SYSTEM
 
 
 class Command(BaseCommand):

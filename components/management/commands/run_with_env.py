@@ -16,8 +16,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from components import environment, services
+from core.audit import SYSTEM
 from instances import environment as resolved
-from kato_console.core.audit import SYSTEM
 
 
 class Command(BaseCommand):

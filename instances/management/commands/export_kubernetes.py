@@ -11,8 +11,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from components import services
+from core.audit import SYSTEM
 from instances import kubernetes
-from kato_console.core.audit import SYSTEM
 
 
 class Command(BaseCommand):

@@ -21,8 +21,8 @@ from django.db.models import Model
 from django.http import HttpRequest
 from django.utils import timezone
 
-from kato_console.core.models import ActorKind, AuditEvent
-from kato_console.core.net import client_ip
+from core.models import ActorKind, AuditEvent
+from core.net import client_ip
 
 REDACTED = "[redacted]"
 _SECRET_WORDS = ("secret", "password", "token", "key")

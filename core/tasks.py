@@ -8,9 +8,9 @@ from celery import shared_task
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from kato_console.core.audit import audit_prune
+from core.audit import audit_prune
 
-AUDIT_PRUNE_TASK = "kato_console.core.tasks.audit_prune_task"
+AUDIT_PRUNE_TASK = "core.tasks.audit_prune_task"
 AUDIT_PRUNE_NAME = "Audit trail: delete events older than KATO_AUDIT_RETENTION_DAYS"
 
 
