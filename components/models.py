@@ -175,7 +175,7 @@ class Component(TimeStamped):
     def instance_api_path(self) -> str:
         """The Kato-compatible instance API's path (it answers for API registration only).
 
-        The full URL depends on the address the console is served at: `components.public_url`.
+        The full URL depends on the address the console is served at: `kato_console.public_url`.
         """
         return f"/console/third_party/{self.service_id}"
 

@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "instances",
     "kato_console.alerts",
     "kato_console.monitoring",
+    # The doors: its admin package, management commands and pages (docs/architecture.md).
+    "kato_console",
 ]
 
 MIDDLEWARE = [
@@ -54,7 +56,7 @@ MIDDLEWARE = [
     # Counts the instance API's answers by status for /metrics (kato_console/monitoring/counting.py).
     "kato_console.monitoring.counting.InstanceApiRequestCounter",
     # Scripts' calls to the instance API skip the rest of the stack (see instances/middleware.py).
-    "instances.middleware.InstanceApiShortcut",
+    "kato_console.kato_api.middleware.InstanceApiShortcut",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -85,7 +87,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "components.context_processors.navigation",
+                "kato_console.pages.context_processors.navigation",
             ],
         },
     },
@@ -277,7 +279,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "components.api.authentication.ApiTokenAuthentication",
+        "kato_console.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -285,13 +287,13 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # DRF's JSON parser with a 400, not a 500, for deep nesting and lone surrogates.
     "DEFAULT_PARSER_CLASSES": [
-        "components.api.parsers.JSONParser",
+        "kato_console.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # Every list of the console API is paged: ?page=, ?page_size= (default 100, at most 1,000).
-    "DEFAULT_PAGINATION_CLASS": "components.api.pagination.ConsolePagination",
+    "DEFAULT_PAGINATION_CLASS": "kato_console.api.pagination.ConsolePagination",
     "PAGE_SIZE": 100,
 }
 SPECTACULAR_SETTINGS = {

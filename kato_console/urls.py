@@ -5,11 +5,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from components import views as component_views
-from components import views_applications, views_kubernetes, views_tokens, views_wizard
-from components import views_component as pages
-from instances import kato_api
+from kato_console.kato_api import views as kato_api
 from kato_console.monitoring.views import metrics
+from kato_console.pages import applications as views_applications
+from kato_console.pages import component as pages
+from kato_console.pages import home as component_views
+from kato_console.pages import kubernetes as views_kubernetes
+from kato_console.pages import tokens as views_tokens
+from kato_console.pages import wizard as views_wizard
 
 urlpatterns = [
     path("", component_views.home, name="home"),
@@ -135,7 +138,7 @@ urlpatterns = [
     # The Kato-compatible, secret-keyed instance endpoint (trailing slash optional).
     path(kato_api.API_ROUTE, kato_api.ThirdPartyInstancesApi.as_view(), name="kato-third-party"),
     path(f"{kato_api.API_ROUTE}/", kato_api.ThirdPartyInstancesApi.as_view(schema=None)),  # not in the schema
-    path("api/v1/", include("components.api.urls")),
+    path("api/v1/", include("kato_console.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file: no inline script, as the CSP asks.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 
-from instances.middleware import INSTANCE_API_PATH
+from kato_console.kato_api.middleware import INSTANCE_API_PATH
 from kato_console.monitoring.services import api_requests_add
 
 logger = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ COUNTS = RequestCounts()
 
 
 class InstanceApiRequestCounter:
-    """Middleware, placed before ``instances.middleware.InstanceApiShortcut``: counts what the
+    """Middleware, placed before ``kato_console.kato_api.middleware.InstanceApiShortcut``: counts what the
     instance API answers, by status."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:

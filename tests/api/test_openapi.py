@@ -12,12 +12,12 @@ import yaml
 from django.urls import URLPattern
 
 from components import services
-from components.api import urls as api_urls
 from components.models import ComponentKind, Registration, Role
 from core.audit import SYSTEM
 from instances import services as instance_services
 from instances.addresses import parse_address
 from instances.services import instance_add
+from kato_console.api import urls as api_urls
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMATHESIS = Path(sys.executable).with_name("st")

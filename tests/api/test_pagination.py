@@ -11,7 +11,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from components import services
-from components.api.pagination import MAX_PAGE_SIZE, PAGE_SIZE
 from components.models import (
     Application,
     Component,
@@ -24,6 +23,7 @@ from components.models import (
 )
 from core.models import AuditEvent
 from instances.models import Health, HealthCheck, Instance
+from kato_console.api.pagination import MAX_PAGE_SIZE, PAGE_SIZE
 from tests.api.conftest import url
 
 pytestmark = pytest.mark.django_db

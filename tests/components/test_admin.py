@@ -34,8 +34,8 @@ def populated(api_component, static_component, internal_component, alice_actor, 
     services.dependency_add(component=internal_component, target=static_component, actor=alice_actor)
     instance_add(component=static_component, address=parse_address("10.0.0.7:3306"), actor=alice_actor)
     instance_add(component=api_component, address=parse_address("https://api.example.com"), actor=alice_actor)
-    from components.api.authentication import token_digest
     from components.models import ApiToken
+    from kato_console.api.authentication import token_digest
 
     ApiToken.objects.create(
         user=alice_actor.user, name="ci", prefix="abcd1234", digest=token_digest("k" * 40)

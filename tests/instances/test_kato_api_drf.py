@@ -57,7 +57,7 @@ def test_without_a_page_a_get_lists_every_instance(client, three_instances):
 
 
 def test_a_page_size_over_the_maximum_is_held_to_it(client, three_instances, monkeypatch):
-    monkeypatch.setattr("instances.kato_api.InstancePages.max_page_size", 2)
+    monkeypatch.setattr("kato_console.kato_api.views.InstancePages.max_page_size", 2)
     _, answer = listed(client, three_instances, page_size=500)
     assert len(answer["data"]["list"]) == 2
 

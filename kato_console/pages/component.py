@@ -23,7 +23,17 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from components import environment, selectors, services
-from components.forms_component import (
+from components.models import Component, EnvVar, Port, Registration, Role, Scope
+from core.audit import Actor
+from core.errors import ComponentError
+from core.http import HtmxHttpRequest
+from instances import environment as resolved
+from instances import services as instance_services
+from instances.health import greeting_only_warning
+from instances.models import HealthCheck, Instance, Status
+from instances.selectors import instance_page, instance_status_counts, status_from_counts
+from instances.sweep import probe_component_now
+from kato_console.pages.forms_component import (
     AddressForm,
     DependencyForm,
     EnvVarEditForm,
@@ -35,17 +45,7 @@ from components.forms_component import (
     RenameForm,
     add_service_errors,
 )
-from components.models import Component, EnvVar, Port, Registration, Role, Scope
-from components.public_url import public_url
-from core.audit import Actor
-from core.errors import ComponentError
-from core.http import HtmxHttpRequest
-from instances import environment as resolved
-from instances import services as instance_services
-from instances.health import greeting_only_warning
-from instances.models import HealthCheck, Instance, Status
-from instances.selectors import instance_page, instance_status_counts, status_from_counts
-from instances.sweep import probe_component_now
+from kato_console.public_url import public_url
 
 EVENTS_PER_PAGE = 50
 

@@ -1,4 +1,4 @@
-"""The OpenAPI description of the Kato-compatible endpoint (``instances.kato_api``), for drf-spectacular.
+"""The OpenAPI description of the Kato-compatible endpoint (``kato_console.kato_api.views``), for drf-spectacular.
 
 The serializers here describe the envelope and the bodies; they validate nothing (the view reads
 the body itself, so that every refusal keeps its own status and word).
@@ -62,7 +62,7 @@ class KatoDeleteSerializer(serializers.Serializer):
 
 
 class SecretKeyScheme(OpenApiAuthenticationExtension):
-    target_class = "instances.kato_api.SecretKeyAuthentication"
+    target_class = "kato_console.kato_api.views.SecretKeyAuthentication"
     name = "katoSecretKey"
 
     def get_security_requirement(self, auto_schema: Any) -> list[dict[str, list]]:

@@ -13,11 +13,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from components import selectors
-from components.api.schema import error_responses
-from components.api.views.base import ConsoleApi
 from components.models import Component, ComponentKind
 from instances.addresses import DEFAULT_PORTS, format_address
 from instances.models import Instance
+from kato_console.api.schema import error_responses
+from kato_console.api.views.base import ConsoleApi
 
 
 class TargetGroupSerializer(serializers.Serializer):

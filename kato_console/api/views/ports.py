@@ -9,9 +9,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from components import selectors, services
-from components.api import serializers as s
-from components.api.schema import error_responses, list_error_responses
-from components.api.views.base import (
+from components.models import Port
+from kato_console.api import serializers as s
+from kato_console.api.schema import error_responses, list_error_responses
+from kato_console.api.views.base import (
     READ_ERRORS,
     SERVICE_ID_PARAM,
     WRITE_ERRORS,
@@ -19,7 +20,6 @@ from components.api.views.base import (
     ConsoleListApi,
     validated,
 )
-from components.models import Port
 
 PORT_PARAM = OpenApiParameter(
     "number", OpenApiTypes.INT, OpenApiParameter.PATH, description="The port number."

@@ -8,9 +8,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from components import selectors, services
-from components.api import serializers as s
-from components.api.schema import error_responses, list_error_responses
-from components.api.views.base import ConsoleListApi, validated
+from kato_console.api import serializers as s
+from kato_console.api.schema import error_responses, list_error_responses
+from kato_console.api.views.base import ConsoleListApi, validated
 
 
 class ApplicationListApi(ConsoleListApi):

@@ -14,13 +14,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from components import selectors, services, topology
-from components.forms import ApplicationForm, InternalComponentForm, add_service_errors
 from components.models import Application, Component, ComponentKind
 from core.audit import Actor
 from core.errors import ComponentError
 from core.http import HtmxHttpRequest
 from instances import services as instance_services
 from instances.selectors import application_topology, components_with_counts, writable_teams_for_user
+from kato_console.pages.forms import ApplicationForm, InternalComponentForm, add_service_errors
 
 APPLICATIONS_PER_PAGE = 50
 COMPONENTS_PER_PAGE = 50

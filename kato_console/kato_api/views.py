@@ -41,17 +41,17 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from components.api.parsers import JSONParser
 from components.models import Component, Registration
 from components.validation import SERVICE_ID_RE
 from core.audit import Actor
 from core.errors import ComponentError
 from core.net import client_ip
-from instances import kato_api_docs as docs
 from instances import kato_sql
 from instances.addresses import Address, AddressError, check_policy, parse_address
 from instances.models import HealthCheck, Instance, Source, instance_status
 from instances.services import InstanceLimitReached, instance_delete, instance_set_online, instance_upsert
+from kato_console.kato_api import docs
+from kato_console.parsers import JSONParser
 
 logger = logging.getLogger(__name__)
 

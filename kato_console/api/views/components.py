@@ -9,9 +9,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from components import selectors, services
-from components.api import serializers as s
-from components.api.schema import error_responses, list_error_responses
-from components.api.views.base import (
+from components.models import Component
+from instances import selectors as instance_selectors
+from instances import services as instance_services
+from kato_console.api import serializers as s
+from kato_console.api.schema import error_responses, list_error_responses
+from kato_console.api.views.base import (
     READ_ERRORS,
     SERVICE_ID_PARAM,
     WRITE_ERRORS,
@@ -19,9 +22,6 @@ from components.api.views.base import (
     ConsoleListApi,
     validated,
 )
-from components.models import Component
-from instances import selectors as instance_selectors
-from instances import services as instance_services
 
 
 class ComponentListApi(ConsoleListApi):

@@ -20,14 +20,14 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from components import selectors, services
-from components.api import serializers as s
-from components.api.permissions import TeamRolePermission, can_write
 from components.models import ApiToken, Component, Team
 from components.selectors import User
 from components.validation import SERVICE_ID_RE
 from core.audit import Actor
 from core.errors import ComponentConflict, ComponentError
 from core.models import ActorKind
+from kato_console.api import serializers as s
+from kato_console.api.permissions import TeamRolePermission, can_write
 
 SERVICE_ID_PARAM = OpenApiParameter(
     "service_id",
@@ -127,7 +127,7 @@ class ConsoleApi(APIView):
 
 class ConsoleListApi(ConsoleApi):
     """A view whose GET answers a list: one page of it, in DRF's ``count``/``next``/``previous``/
-    ``results`` form (``REST_FRAMEWORK["DEFAULT_PAGINATION_CLASS"]``, components.api.pagination).
+    ``results`` form (``REST_FRAMEWORK["DEFAULT_PAGINATION_CLASS"]``, kato_console.api.pagination).
 
     ``pagination_class`` is also what tells drf-spectacular to document the paged shape. (DRF's
     GenericAPIView would bring the same, but its OPTIONS answer needs a ``serializer_class``.)

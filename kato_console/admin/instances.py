@@ -11,7 +11,6 @@ from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
-from components.admin_forms import RefuseSecretLookups, ServiceForm, ThroughServices
 from components.models import Component
 from core.audit import Actor
 from core.errors import ComponentError
@@ -26,6 +25,7 @@ from instances.services import (
     instance_update,
 )
 from instances.sweep import probe_instances_now
+from kato_console.admin.forms import RefuseSecretLookups, ServiceForm, ThroughServices
 
 
 def report_probes(

@@ -11,12 +11,12 @@ from typing import Any
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.utils import OpenApiResponse
 
-from components.api.pagination import MAX_PAGE_SIZE
-from components.api.serializers import VALIDATION_ERROR_SCHEMA, ErrorSerializer
+from kato_console.api.pagination import MAX_PAGE_SIZE
+from kato_console.api.serializers import VALIDATION_ERROR_SCHEMA, ErrorSerializer
 
 
 class ApiTokenAuthenticationScheme(OpenApiAuthenticationExtension):
-    target_class = "components.api.authentication.ApiTokenAuthentication"
+    target_class = "kato_console.api.authentication.ApiTokenAuthentication"
     name = "tokenAuth"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
@@ -33,7 +33,7 @@ class EnumFieldExtension(OpenApiSerializerFieldExtension):
     """Every use of one choice set refers to one named schema (``ComponentKindEnum``, ``CheckKindEnum``),
     so fields that share a name but not their choices (``kind``, ``status``) never collide."""
 
-    target_class = "components.api.serializers.EnumField"
+    target_class = "kato_console.api.serializers.EnumField"
     match_subclasses = True
 
     def get_name(self) -> str:
@@ -59,7 +59,7 @@ def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
 
 
 def list_error_responses(*codes: int) -> dict[int, OpenApiResponse]:
-    """The documented error answers of a list (paged, ``components.api.pagination``): ``codes``, and
+    """The documented error answers of a list (paged, ``kato_console.api.pagination``): ``codes``, and
     a ``page_size`` that is not a whole number (400) or a page past the last (404)."""
     responses = error_responses(*sorted({400, 401, 404, *codes}))
     responses[400] = OpenApiResponse(

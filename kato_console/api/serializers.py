@@ -13,12 +13,12 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from components.models import Component, ComponentKind, Protocol, Registration, Scope
-from components.public_url import public_url
 from components.validation import ENV_NAME_RE, PORT_ALIAS_RE, SERVICE_NAME_RE
 from core.errors import ComponentError
 from instances.addresses import MAX_ADDRESS_LENGTH, Address
 from instances.selectors import ComponentStatus
 from instances.services import address_parse_checked
+from kato_console.public_url import public_url
 
 MAX_ADDRESSES = 100
 MAX_VALUE_LENGTH = 65536

@@ -12,9 +12,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from components import environment, services
-from components.api.serializers import EffectiveVariableSerializer
 from core.audit import SYSTEM
 from instances import environment as resolved
+from kato_console.api.serializers import EffectiveVariableSerializer
 
 
 class Command(BaseCommand):

@@ -20,16 +20,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from components import selectors
-from components.forms import (
-    NEW_APPLICATION,
-    AddressRow,
-    ThirdPartyForm,
-    add_service_errors,
-    address_rows,
-    new_row_key,
-)
 from components.models import Registration
-from components.views_applications import open_page
 from core.audit import Actor
 from core.errors import ComponentError
 from core.http import HtmxHttpRequest
@@ -37,6 +28,15 @@ from instances.addresses import Address, parse_address
 from instances.connectivity import TEST_TIMEOUT_S, address_tests
 from instances.selectors import writable_applications_for_user, writable_teams_for_user
 from instances.services import check_kind_for, third_party_component_register
+from kato_console.pages.applications import open_page
+from kato_console.pages.forms import (
+    NEW_APPLICATION,
+    AddressRow,
+    ThirdPartyForm,
+    add_service_errors,
+    address_rows,
+    new_row_key,
+)
 
 DRAFT_PREFIX = "kato-wizard:"
 STEP_FIELDS = ("name", "application", "new_application_name", "team", "registration", "port", "protocol")

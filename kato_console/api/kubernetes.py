@@ -24,14 +24,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from components import selectors, services
-from components.api.permissions import can_write
-from components.api.schema import error_responses
-from components.api.serializers import ErrorSerializer
 from components.models import ApiToken, Application, Component
 from components.validation import SERVICE_ID_RE
 from core.audit import Actor
 from core.models import ActorKind
 from instances import kubernetes
+from kato_console.api.permissions import can_write
+from kato_console.api.schema import error_responses
+from kato_console.api.serializers import ErrorSerializer
 
 NAMESPACE_PARAM = OpenApiParameter(
     "namespace", OpenApiTypes.STR, description="Put every object in this namespace (a DNS label)."

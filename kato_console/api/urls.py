@@ -1,8 +1,8 @@
 """Routes of the console API, included under ``/api/v1/``: one view module per resource, and the
-instances' routes from ``instances.api.urls``, so that the whole API is one table.
+instances' routes from ``kato_console.api.instance_urls``, so that the whole API is one table.
 
 Each route is written as the documentation writes it and also answers with the other trailing-slash
-form, because scripts forget (``components.api.routing``). The exception is ``…/env`` (the effective
+form, because scripts forget (``kato_console.api.routing``). The exception is ``…/env`` (the effective
 environment) beside ``…/env/`` (the component's variables): there the slash is the difference.
 
 Numeric ids are matched as text and checked by the selectors, so that ``…/instances/abc`` is the
@@ -13,11 +13,10 @@ from __future__ import annotations
 
 from django.urls import URLPattern
 
-from components.api import kubernetes
-from components.api.routing import COMPONENT as C
-from components.api.routing import route
-from components.api.views import applications, components, dependencies, env, ports
-from instances.api import urls as instance_urls
+from kato_console.api import instance_urls, kubernetes
+from kato_console.api.routing import COMPONENT as C
+from kato_console.api.routing import route
+from kato_console.api.views import applications, components, dependencies, env, ports
 
 urlpatterns: list[URLPattern] = [
     *route("applications/", applications.ApplicationListApi, "api-applications"),

@@ -10,7 +10,6 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from components.api.serializers import EnumField, parse_address_field
 from instances.addresses import MAX_ADDRESS_LENGTH, Address
 from instances.models import (
     INTERVAL_S_MAX,
@@ -22,6 +21,7 @@ from instances.models import (
     Status,
     normalise_networks,
 )
+from kato_console.api.serializers import EnumField, parse_address_field
 
 
 class InstanceSerializer(serializers.Serializer):

@@ -17,16 +17,16 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from components import services
-from components.admin_forms import MASK, RefuseSecretLookups, ServiceForm, ThroughServices
 from components.models import ApiToken, Application, Component, Dependency, EnvVar, Membership, Port, Team
 from components.validation import service_name_from
 from core.audit import Actor
 from core.errors import ComponentError
 from core.models import AUDIT_ACTIONS, AuditEvent
 from instances import services as instance_services
-from instances.admin import report_probes
 from instances.models import Health, HealthCheck, Instance, Status
 from instances.sweep import probe_instances_now
+from kato_console.admin.forms import MASK, RefuseSecretLookups, ServiceForm, ThroughServices
+from kato_console.admin.instances import report_probes
 
 User = get_user_model()
 

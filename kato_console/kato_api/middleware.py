@@ -14,7 +14,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.middleware.security import SecurityMiddleware
 
-from instances.kato_api import API_PATH, ThirdPartyInstancesApi
+from kato_console.kato_api.views import API_PATH, ThirdPartyInstancesApi
 
 INSTANCE_API_PATH = re.compile("^/" + API_PATH.lstrip("^"))
 

@@ -1,6 +1,6 @@
 """``/api/v1/components/<service_id>/instances/…``, ``…/health-check`` and ``…/probe``: a
 component's instances, its health check and probing now. Same rules as the rest of the console API
-(``components.api.views``): validate, call a selector or service, answer."""
+(``kato_console.api.views``): validate, call a selector or service, answer."""
 
 from __future__ import annotations
 
@@ -14,8 +14,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from components import selectors as component_selectors
-from components.api.schema import error_responses, list_error_responses
-from components.api.views.base import (
+from components.models import Component, Role
+from instances import selectors, services
+from instances.health import credentials_withheld_warning, greeting_only_warning
+from instances.models import HealthCheck, Instance
+from instances.sweep import ProbedNow, probe_component_now
+from kato_console.api import instance_serializers as s
+from kato_console.api.schema import error_responses, list_error_responses
+from kato_console.api.views.base import (
     READ_ERRORS,
     SERVICE_ID_PARAM,
     WRITE_ERRORS,
@@ -23,12 +29,6 @@ from components.api.views.base import (
     ConsoleListApi,
     validated,
 )
-from components.models import Component, Role
-from instances import selectors, services
-from instances.api import serializers as s
-from instances.health import credentials_withheld_warning, greeting_only_warning
-from instances.models import HealthCheck, Instance
-from instances.sweep import ProbedNow, probe_component_now
 
 INSTANCE_PARAM = OpenApiParameter(
     "instance_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The instance's id."

@@ -15,11 +15,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from components import environment, selectors, services
-from components.api import serializers as s
-from components.api.permissions import can_write
-from components.api.renderers import DotenvRenderer, ShellRenderer
-from components.api.schema import error_responses, list_error_responses
-from components.api.views.base import (
+from components.models import Component, EnvVar
+from components.validation import ENV_NAME_RE
+from instances import environment as resolved
+from instances import selectors as instance_selectors
+from kato_console.api import serializers as s
+from kato_console.api.permissions import can_write
+from kato_console.api.renderers import DotenvRenderer, ShellRenderer
+from kato_console.api.schema import error_responses, list_error_responses
+from kato_console.api.views.base import (
     REVEAL_PARAM,
     SERVICE_ID_PARAM,
     WRITE_ERRORS,
@@ -27,10 +31,6 @@ from components.api.views.base import (
     ConsoleListApi,
     validated,
 )
-from components.models import Component, EnvVar
-from components.validation import ENV_NAME_RE
-from instances import environment as resolved
-from instances import selectors as instance_selectors
 
 NAME_PARAM = OpenApiParameter(
     "name", OpenApiTypes.STR, OpenApiParameter.PATH, pattern=ENV_NAME_RE, description="The variable's name."

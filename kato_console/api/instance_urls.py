@@ -1,13 +1,14 @@
 """Routes of a component's instances, health check and probing, part of the console API's route
-table (``components.api.urls``) under ``/api/v1/``."""
+table (``kato_console.api.urls``) under ``/api/v1/``."""
 
 from __future__ import annotations
 
 from django.urls import URLPattern
 
-from components.api.routing import COMPONENT as C
-from components.api.routing import route
-from instances.api import sd, views
+from kato_console.api.routing import COMPONENT as C
+from kato_console.api.routing import route
+from kato_console.api.views import instances as views
+from kato_console.api.views import sd
 
 urlpatterns: list[URLPattern] = [
     *route(f"{C}/instances/", views.InstanceListApi, "api-instances"),
