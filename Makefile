@@ -60,11 +60,13 @@ test: install
 	echo "== the both_databases tests again on $${other%%://*}"; \
 	DATABASE_URL="$$other" $(PY) -m pytest -m both_databases -p no:cacheprovider $(PYTEST_ARGS)
 
-# ruff for style and imports; mypy (with the Django and DRF plugins, configured in pyproject.toml)
+# ruff for style and imports (PLC0415: no import inside a function but in tasks and ready()); the
+# import-linter contracts of pyproject.toml for the floors (docs/architecture.md); mypy (with the Django and DRF plugins, configured in pyproject.toml)
 # checks the annotations of components/, instances/ and kato_console/.
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
 
 clean:

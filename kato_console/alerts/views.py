@@ -19,10 +19,10 @@ from django.views.decorators.http import require_POST
 from components.models import Membership
 from core.audit import Actor
 from core.errors import ComponentError
-from core.http import HtmxHttpRequest
 from kato_console.alerts import selectors, services
 from kato_console.alerts.forms import ChannelForm
 from kato_console.alerts.models import DeliveryStatus, NotificationChannel
+from kato_console.web import HtmxHttpRequest
 
 # HTMX stops polling on this status: nothing is pending any more.
 STOP_POLLING = 286

@@ -21,7 +21,7 @@ from instances.models import (
     Status,
     normalise_networks,
 )
-from kato_console.api.serializers import EnumField, parse_address_field
+from kato_console.serializers import EnumField, parse_address_field
 
 
 class InstanceSerializer(serializers.Serializer):

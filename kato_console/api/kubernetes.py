@@ -31,7 +31,7 @@ from core.models import ActorKind
 from instances import kubernetes
 from kato_console.api.permissions import can_write
 from kato_console.api.schema import error_responses
-from kato_console.api.serializers import ErrorSerializer
+from kato_console.serializers import ErrorSerializer
 
 NAMESPACE_PARAM = OpenApiParameter(
     "namespace", OpenApiTypes.STR, description="Put every object in this namespace (a DNS label)."

@@ -12,7 +12,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSe
 from drf_spectacular.utils import OpenApiResponse
 
 from kato_console.api.pagination import MAX_PAGE_SIZE
-from kato_console.api.serializers import VALIDATION_ERROR_SCHEMA, ErrorSerializer
+from kato_console.serializers import VALIDATION_ERROR_SCHEMA, ErrorSerializer
 
 
 class ApiTokenAuthenticationScheme(OpenApiAuthenticationExtension):
@@ -33,7 +33,7 @@ class EnumFieldExtension(OpenApiSerializerFieldExtension):
     """Every use of one choice set refers to one named schema (``ComponentKindEnum``, ``CheckKindEnum``),
     so fields that share a name but not their choices (``kind``, ``status``) never collide."""
 
-    target_class = "kato_console.api.serializers.EnumField"
+    target_class = "kato_console.serializers.EnumField"
     match_subclasses = True
 
     def get_name(self) -> str:

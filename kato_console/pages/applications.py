@@ -17,10 +17,10 @@ from components import selectors, services, topology
 from components.models import Application, Component, ComponentKind
 from core.audit import Actor
 from core.errors import ComponentError
-from core.http import HtmxHttpRequest
 from instances import services as instance_services
 from instances.selectors import application_topology, components_with_counts, writable_teams_for_user
 from kato_console.pages.forms import ApplicationForm, InternalComponentForm, add_service_errors
+from kato_console.web import HtmxHttpRequest
 
 APPLICATIONS_PER_PAGE = 50
 COMPONENTS_PER_PAGE = 50

@@ -26,7 +26,6 @@ from components import environment, selectors, services
 from components.models import Component, EnvVar, Port, Registration, Role, Scope
 from core.audit import Actor
 from core.errors import ComponentError
-from core.http import HtmxHttpRequest
 from instances import environment as resolved
 from instances import services as instance_services
 from instances.health import greeting_only_warning
@@ -46,6 +45,7 @@ from kato_console.pages.forms_component import (
     add_service_errors,
 )
 from kato_console.public_url import public_url
+from kato_console.web import HtmxHttpRequest
 
 EVENTS_PER_PAGE = 50
 

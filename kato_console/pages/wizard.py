@@ -23,7 +23,6 @@ from components import selectors
 from components.models import Registration
 from core.audit import Actor
 from core.errors import ComponentError
-from core.http import HtmxHttpRequest
 from instances.addresses import Address, parse_address
 from instances.connectivity import TEST_TIMEOUT_S, address_tests
 from instances.selectors import writable_applications_for_user, writable_teams_for_user
@@ -37,6 +36,7 @@ from kato_console.pages.forms import (
     address_rows,
     new_row_key,
 )
+from kato_console.web import HtmxHttpRequest
 
 DRAFT_PREFIX = "kato-wizard:"
 STEP_FIELDS = ("name", "application", "new_application_name", "team", "registration", "port", "protocol")

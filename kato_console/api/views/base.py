@@ -26,7 +26,7 @@ from components.validation import SERVICE_ID_RE
 from core.audit import Actor
 from core.errors import ComponentConflict, ComponentError
 from core.models import ActorKind
-from kato_console.api import serializers as s
+from kato_console import serializers as s
 from kato_console.api.permissions import TeamRolePermission, can_write
 
 SERVICE_ID_PARAM = OpenApiParameter(

@@ -12,7 +12,7 @@ from components import selectors, services
 from components.models import Component
 from instances import selectors as instance_selectors
 from instances import services as instance_services
-from kato_console.api import serializers as s
+from kato_console import serializers as s
 from kato_console.api.schema import error_responses, list_error_responses
 from kato_console.api.views.base import (
     READ_ERRORS,

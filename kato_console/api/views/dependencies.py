@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from components import selectors, services
-from kato_console.api import serializers as s
+from kato_console import serializers as s
 from kato_console.api.schema import error_responses, list_error_responses
 from kato_console.api.views.base import (
     SERVICE_ID_PARAM,

@@ -19,7 +19,7 @@ from components.models import Component, EnvVar
 from components.validation import ENV_NAME_RE
 from instances import environment as resolved
 from instances import selectors as instance_selectors
-from kato_console.api import serializers as s
+from kato_console import serializers as s
 from kato_console.api.permissions import can_write
 from kato_console.api.renderers import DotenvRenderer, ShellRenderer
 from kato_console.api.schema import error_responses, list_error_responses

@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from components import environment, services
 from core.audit import SYSTEM
 from instances import environment as resolved
-from kato_console.api.serializers import EffectiveVariableSerializer
+from kato_console.serializers import EffectiveVariableSerializer
 
 
 class Command(BaseCommand):

@@ -1,4 +1,4 @@
-"""What the console API reads and answers: input serializers validate, output serializers describe.
+"""What the console API reads and answers (and the commands that print the same JSON): input serializers validate, output serializers describe.
 
 Field names follow the models' (docs/architecture.md, "The domain"); scripts depend on them.
 """
