@@ -76,7 +76,7 @@ from core.audit import Actor
 from instances.addresses import parse_address
 from instances.services import component_create, instance_add
 actor = Actor.system()
-team = services.team_create(name="Bench")
+team = accounts.team_create(name="Bench")
 app = services.application_create(team=team, name="bench", actor=actor)
 # A console in use: other components and their instances, and statistics on them.
 components, instances_each = int(sys.argv[1]), int(sys.argv[2])

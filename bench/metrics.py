@@ -42,7 +42,8 @@ def seed() -> None:
     django.setup()
     from django.db import connection
 
-    from components.models import Application, Component, Port, Team
+    from components.models import Application, Component, Port
+    from core.models import Team
     from instances.models import Health, HealthCheck, Instance
     from kato_console.monitoring.models import InstanceApiRequests, SweepRound
 

@@ -52,15 +52,16 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from components import services
 from core.audit import Actor
-from components.models import Component, Dependency, EnvVar, Port, Role
+from components.models import Component, Dependency, EnvVar, Port
+from core.models import Role
 from core.models import AuditEvent
 from instances.models import HealthCheck, Instance
 
 password = sys.argv[1]
 actor = Actor.system()
-team = services.team_create(name="Bench")
+team = accounts.team_create(name="Bench")
 user = get_user_model().objects.create_user(username="bench", password=password)
-services.membership_set(team=team, user=user, role=Role.OWNER)
+accounts.membership_set(team=team, user=user, role=Role.OWNER)
 app = services.application_create(team=team, name="bench", actor=actor)
 
 third = [Component(application=app, team=team, name=f"db-{n:04d}", service_name=f"db-{n:04d}",

@@ -58,7 +58,7 @@ from core.models import AUDIT_ACTIONS
 
 components, big_instances, instances, events = (int(a) for a in sys.argv[1:5])
 user = get_user_model().objects.create_superuser(username="bench-operator", password="bench-operator-pw")
-team = services.team_create(name="Bench", owner=user)
+team = accounts.team_create(name="Bench", owner=user)
 actor = Actor.for_user(user, "127.0.0.1")
 apps = [services.application_create(team=team, name=f"app-{n}", actor=actor) for n in range(10)]
 big = component_create(application=apps[0], name="big", registration="api", actor=actor)
@@ -78,7 +78,7 @@ Instance.objects.bulk_create(rows, batch_size=2000)
 with connection.cursor() as cursor:
     cursor.execute(
         '''
-        INSERT INTO components_auditevent
+        INSERT INTO core_auditevent
             (created_at, team_id, component_id, component_label, actor, user_id, action, detail, remote_addr)
         SELECT now() - (g * interval '300 days' / %(events)s),
                %(team)s,

@@ -66,6 +66,8 @@ from http.cookiejar import CookieJar
 from pathlib import Path
 from typing import Any
 
+from core import services as accounts
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -219,15 +221,15 @@ def populate(ports: dict[str, list[int]]) -> dict[str, Any]:
     from django.utils import timezone
 
     from components import services
-    from components.models import Role
     from core.audit import Actor
+    from core.models import Role
     from instances import services as instance_services
     from instances.models import HealthCheck, Instance
     from instances.services import health_check_update
 
     user = get_user_model().objects.create_user(username="bench", password="bench-password-1")
-    team = services.team_create(name="Bench", owner=user)
-    services.membership_set(team=team, user=user, role=Role.OWNER)
+    team = accounts.team_create(name="Bench", owner=user)
+    accounts.membership_set(team=team, user=user, role=Role.OWNER)
     actor = Actor.for_user(user)
     application = services.application_create(team=team, name="Fleet", actor=actor)
     check_kind = {"tcp": "tcp", "http": "http", "mysql": "mysql", "hung_http": "http", "hung_mysql": "mysql"}
@@ -908,14 +910,14 @@ def scale_populate(ports: dict[str, list[int]], groups: dict[str, dict[str, int]
     from django.contrib.auth import get_user_model
 
     from components import services
-    from components.models import Role
     from core.audit import Actor
+    from core.models import Role
     from instances import services as instance_services
     from instances.models import HealthCheck, Instance
 
     user = get_user_model().objects.create_user(username="bench", password="bench-password-1")
-    team = services.team_create(name="Bench", owner=user)
-    services.membership_set(team=team, user=user, role=Role.OWNER)
+    team = accounts.team_create(name="Bench", owner=user)
+    accounts.membership_set(team=team, user=user, role=Role.OWNER)
     actor = Actor.for_user(user)
     application = services.application_create(team=team, name="Fleet", actor=actor)
     rows = []

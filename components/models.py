@@ -1,4 +1,4 @@
-"""Teams, applications, components and what they share (docs/architecture.md, "The domain" and "Invariants").
+"""Applications, components and what they share (docs/architecture.md, "The domain" and "Invariants").
 
 Each invariant is enforced twice: ``clean()`` gives a person a message to act on, and a database
 constraint (or, for rules that span rows, a trigger on PostgreSQL) makes sure no code path can
@@ -7,11 +7,9 @@ break it.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -26,65 +24,16 @@ from components.validation import (
     port_alias_validator,
     service_name_validator,
 )
+from core.models import Team, TimeStamped
 
 
 def new_service_id() -> str:
     return secrets.token_hex(16)
 
 
-def token_digest(key: str) -> str:
-    """What is stored of a personal API token: the SHA-256 digest of its key."""
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
 def new_secret_key() -> str:
     # 256 bits from the operating system's CSPRNG, URL-safe so it can sit in a query string.
     return secrets.token_urlsafe(32)
-
-
-class TimeStamped(models.Model):
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        abstract = True
-
-
-class Team(TimeStamped):
-    name = models.CharField(max_length=100)
-    slug = models.SlugField(max_length=100, unique=True)
-    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="teams")
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class Role(models.TextChoices):
-    OWNER = "owner", "Owner"
-    DEVELOPER = "developer", "Developer"
-    VIEWER = "viewer", "Viewer"
-
-
-class Membership(TimeStamped):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.DEVELOPER)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["user", "team"], name="membership_unique_user_team"),
-            models.CheckConstraint(condition=Q(role__in=Role.values), name="membership_role_valid"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.user} in {self.team} ({self.role})"
-
-    @property
-    def can_write(self) -> bool:
-        return self.role in (Role.OWNER, Role.DEVELOPER)
 
 
 class Application(TimeStamped):
@@ -338,21 +287,3 @@ class Dependency(TimeStamped):
         # services' (components.rules, called by dependency_add); PostgreSQL's triggers re-check them.
         if self.component_id is not None and self.component_id == self.target_id:
             raise ValidationError("A component cannot depend on itself.")
-
-
-class ApiToken(models.Model):
-    """A personal token for the console API; only its SHA-256 digest is stored."""
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
-    name = models.CharField(max_length=100, blank=True)
-    prefix = models.CharField(max_length=8, editable=False)
-    digest = models.CharField(max_length=64, unique=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
-
-    class Meta:
-        ordering = ["-created_at"]
-        verbose_name = "API token"
-
-    def __str__(self) -> str:
-        return f"{self.prefix}… ({self.user})"

@@ -9,20 +9,10 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
-from components.models import (
-    ApiToken,
-    Application,
-    Component,
-    Dependency,
-    EnvVar,
-    Membership,
-    Port,
-    Role,
-    Team,
-)
+from components.models import Application, Component, Dependency, EnvVar, Port
 from components.validation import ENV_NAME_RE, SERVICE_ID_RE
 from core.errors import ComponentError
-from core.models import AUDIT_ACTIONS, AuditEvent
+from core.models import AUDIT_ACTIONS, ApiToken, AuditEvent, Membership, Role, Team
 
 # Whoever asks: a signed-in user (or an API token's), or nobody, who sees nothing.
 User: TypeAlias = AbstractBaseUser | AnonymousUser

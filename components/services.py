@@ -1,4 +1,4 @@
-"""Writes to teams, applications, components, ports, connection information and dependencies.
+"""Writes to applications, components, ports, connection information and dependencies.
 
 Every function takes keyword arguments, runs in a transaction, validates with ``full_clean()`` and
 raises ``ComponentError`` with a message a person can act on. Every change is audited.
@@ -7,7 +7,6 @@ raises ``ComponentError`` with a message a person can act on. Every change is au
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Iterable
 from typing import Any
 
@@ -16,26 +15,22 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from components.models import (
-    ApiToken,
     Application,
     Component,
     ComponentKind,
     Dependency,
     EnvVar,
-    Membership,
     Port,
     Protocol,
     Registration,
-    Role,
     Scope,
-    Team,
     new_secret_key,
-    token_digest,
 )
 from components.rules import check_dependency
 from components.validation import alias_from, service_name_from
 from core.audit import Actor, audit_record
 from core.errors import ComponentError, validated_save
+from core.models import Team
 
 logger = logging.getLogger(__name__)
 
@@ -46,23 +41,7 @@ THIRD_PARTY_ONE_PORT = (
 )
 
 
-# Teams and applications
-
-
-@transaction.atomic
-def team_create(*, name: str, owner: Any = None, slug: str = "") -> Team:
-    team = Team(name=name, slug=slug or slugify(name) or "team")
-    validated_save(team)
-    if owner is not None:
-        Membership.objects.create(user=owner, team=team, role=Role.OWNER)
-    return team
-
-
-@transaction.atomic
-def membership_set(*, team: Team, user: Any, role: str) -> Membership:
-    membership, _ = Membership.objects.update_or_create(team=team, user=user, defaults={"role": role})
-    membership.full_clean()
-    return membership
+# Applications
 
 
 @transaction.atomic
@@ -511,23 +490,6 @@ def env_reveal(*, component: Component, actor: Actor, names: Iterable[str], via:
             action="env.reveal",
             detail={"variables": names, "via": via},
         )
-
-
-@transaction.atomic
-def api_token_create(*, user: Any, name: str = "") -> tuple[ApiToken, str]:
-    """Make a personal API token; returns it with its key, which is shown once and never stored."""
-    key = secrets.token_urlsafe(32)  # 256 bits from the operating system's CSPRNG.
-    token = ApiToken(user=user, name=(name or "").strip()[:100], prefix=key[:8], digest=token_digest(key))
-    validated_save(token)
-    logger.info("API token %s created for user %s", token.pk, user.pk)
-    return token, key
-
-
-@transaction.atomic
-def api_token_revoke(*, token: ApiToken) -> None:
-    """Delete a token; requests that present it are refused from now on."""
-    logger.info("API token %s of user %s revoked", token.pk, token.user_id)
-    token.delete()
 
 
 @transaction.atomic

@@ -1,14 +1,67 @@
-"""The audit trail: one row for every change, reveal and health transition (docs/architecture.md).
+"""Accounts (teams, memberships, personal API tokens) and the audit trail: one row for every
+change, reveal and health transition (docs/architecture.md).
 
-The model refers to the teams and components by name ("components.Team"), so that this app, at
-the bottom of the layers, imports nothing above it.
+The audit event refers to its component by name ("components.Component"), so that this app, at the
+bottom of the layers, imports nothing above it.
 """
 
 from __future__ import annotations
 
+import hashlib
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+
+
+def token_digest(key: str) -> str:
+    """What is stored of a personal API token: the SHA-256 digest of its key."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class TimeStamped(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Team(TimeStamped):
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=100, unique=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="teams")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    DEVELOPER = "developer", "Developer"
+    VIEWER = "viewer", "Viewer"
+
+
+class Membership(TimeStamped):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.DEVELOPER)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "team"], name="membership_unique_user_team"),
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="membership_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team} ({self.role})"
+
+    @property
+    def can_write(self) -> bool:
+        return self.role in (Role.OWNER, Role.DEVELOPER)
 
 
 class ActorKind(models.TextChoices):
@@ -62,9 +115,7 @@ class AuditEvent(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=False)
     # team and component have no index of their own: audit_team_recent and audit_component_recent
     # start with them, and every index is paid for by each event written.
-    team = models.ForeignKey(
-        "components.Team", on_delete=models.CASCADE, related_name="audit_events", db_index=False
-    )
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="audit_events", db_index=False)
     component = models.ForeignKey(
         "components.Component",
         on_delete=models.SET_NULL,
@@ -84,8 +135,6 @@ class AuditEvent(models.Model):
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
 
     class Meta:
-        # The table keeps the name it was created with, when the model lived in the components app.
-        db_table = "components_auditevent"
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["team", "-created_at"], name="audit_team_recent"),
@@ -110,3 +159,21 @@ class AuditEvent(models.Model):
         if self.actor in (ActorKind.USER, ActorKind.API_TOKEN) and self.user is not None:
             return self.user.get_username()
         return self.actor
+
+
+class ApiToken(models.Model):
+    """A personal token for the console API; only its SHA-256 digest is stored."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True)
+    prefix = models.CharField(max_length=8, editable=False)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"

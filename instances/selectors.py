@@ -20,8 +20,9 @@ from django.db.models import (
 )
 from django.http import Http404
 
-from components.models import Application, Component, Dependency, Role, Team
+from components.models import Application, Component, Dependency
 from components.selectors import User, components_for_user, number_in
+from core.models import Role, Team
 from instances.models import Health, HealthCheck, Instance, Status, instance_status
 
 # The largest id a PostgreSQL bigint holds: a longer number in a path finds nothing.

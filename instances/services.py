@@ -13,10 +13,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from components import services as component_services
-from components.models import Application, Component, Membership, Protocol, Registration, Role, Team
+from components.models import Application, Component, Protocol, Registration
 from components.services import application_create, port_create
 from core.audit import Actor, audit_record
 from core.errors import ComponentError, validated_save
+from core.models import Membership, Role, Team
 from instances.addresses import Address, AddressError, check_policy, parse_address
 from instances.models import CheckKind, Health, HealthCheck, Instance, Source, normalise_networks
 

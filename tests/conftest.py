@@ -12,8 +12,10 @@ import pytest
 from django.db import connection
 
 from components import services
-from components.models import Application, Component, ComponentKind, Registration, Role, Team
+from components.models import Application, Component, ComponentKind, Registration
+from core import services as accounts
 from core.audit import Actor
+from core.models import Role, Team
 from instances import services as instance_services
 from tests.support import _absent
 
@@ -107,32 +109,32 @@ def _fast_password_hashing(settings) -> None:
 
 @pytest.fixture
 def team(db) -> Team:
-    return services.team_create(name="Payments")
+    return accounts.team_create(name="Payments")
 
 
 @pytest.fixture
 def other_team(db) -> Team:
-    return services.team_create(name="Search")
+    return accounts.team_create(name="Search")
 
 
 @pytest.fixture
 def alice(django_user_model, team):
     user = django_user_model.objects.create_user(username="alice", password="alice-password-1")
-    services.membership_set(team=team, user=user, role=Role.DEVELOPER)
+    accounts.membership_set(team=team, user=user, role=Role.DEVELOPER)
     return user
 
 
 @pytest.fixture
 def victor_the_viewer(django_user_model, team):
     user = django_user_model.objects.create_user(username="victor", password="victor-password-1")
-    services.membership_set(team=team, user=user, role=Role.VIEWER)
+    accounts.membership_set(team=team, user=user, role=Role.VIEWER)
     return user
 
 
 @pytest.fixture
 def bob_from_another_team(django_user_model, other_team):
     user = django_user_model.objects.create_user(username="bob", password="bob-password-1")
-    services.membership_set(team=other_team, user=user, role=Role.OWNER)
+    accounts.membership_set(team=other_team, user=user, role=Role.OWNER)
     return user
 
 

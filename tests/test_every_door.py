@@ -13,9 +13,10 @@ import pytest
 from django.utils.html import escape
 
 from components import services
-from components.models import Component, ComponentKind, Dependency, EnvVar, Port, Role
+from components.models import Component, ComponentKind, Dependency, EnvVar, Port
+from core import services as accounts
 from core.errors import ComponentError
-from core.models import AuditEvent
+from core.models import AuditEvent, Role
 from instances import services as instance_services
 from instances.models import TIMEOUT_BELOW_INTERVAL, HealthCheck, Instance
 from tests.api.conftest import token_client
@@ -36,7 +37,7 @@ def door(request, client, django_user_model, alice, team) -> Door:
         return AdminDoor(client)
     if request.param == "pages":
         olivia = django_user_model.objects.create_user(username="olivia", password="olivia-password-1")
-        services.membership_set(team=team, user=olivia, role=Role.OWNER)
+        accounts.membership_set(team=team, user=olivia, role=Role.OWNER)
         client.force_login(olivia)
         host, port = request.getfixturevalue("tcp_listener")
         return PageDoor(client, address=f"{host}:{port}")

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from components import services
+from core import services as accounts
 
 PASSWORD = "correct horse battery staple"
 LOGIN_PAGES = ["/accounts/login/", "/admin/login/"]
@@ -91,7 +91,7 @@ def test_behind_a_trusted_proxy_the_forwarded_client_is_locked_out_not_the_proxy
 def test_the_api_token_still_works_for_a_locked_out_user(admin_alice, settings) -> None:
     for _ in range(settings.AXES_FAILURE_LIMIT + 1):
         attempt(Client(), "/accounts/login/", "wrong", address="127.0.0.1")
-    _, key = services.api_token_create(user=admin_alice, name="deploy")
+    _, key = accounts.api_token_create(user=admin_alice, name="deploy")
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert api.get("/api/v1/applications/", REMOTE_ADDR="127.0.0.1").status_code == 200

@@ -17,11 +17,11 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from components import services
-from components.models import ApiToken, Application, Component, Dependency, EnvVar, Membership, Port, Team
+from components.models import Application, Component, Dependency, EnvVar, Port
 from components.validation import service_name_from
 from core.audit import Actor
 from core.errors import ComponentError
-from core.models import AUDIT_ACTIONS, AuditEvent
+from core.models import AUDIT_ACTIONS, ApiToken, AuditEvent, Membership, Team
 from instances import services as instance_services
 from instances.models import Health, HealthCheck, Instance, Status
 from instances.sweep import probe_instances_now

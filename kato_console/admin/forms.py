@@ -33,7 +33,7 @@ SECRET_FIELDS = frozenset(
     {
         "components.Component.secret_key",
         "components.EnvVar.value",
-        "components.ApiToken.digest",
+        "core.ApiToken.digest",
         "auth.User.password",
     }
 )

@@ -6,7 +6,8 @@ from typing import Any, cast
 
 from django import forms
 
-from components.models import Component, Team
+from components.models import Component
+from core.models import Team
 from kato_console.alerts.models import ChannelKind, ChannelScope, NotificationChannel
 
 

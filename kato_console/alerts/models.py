@@ -7,7 +7,8 @@ import secrets
 from django.db import models
 from django.db.models import Q
 
-from components.models import Component, Team
+from components.models import Component
+from core.models import Team
 
 
 def new_channel_secret() -> str:

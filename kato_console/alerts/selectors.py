@@ -7,7 +7,8 @@ from typing import Any
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.http import Http404
 
-from components.models import Component, Membership, Team
+from components.models import Component
+from core.models import Membership, Team
 from kato_console.alerts.models import Delivery, NotificationChannel
 
 RECENT_DELIVERIES = 10

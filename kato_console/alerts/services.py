@@ -24,9 +24,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from components.models import Component, Team
+from components.models import Component
 from core.audit import Actor, audit_record
 from core.errors import ComponentError, validated_save
+from core.models import Team
 from instances.models import Health, Status
 from instances.selectors import instance_status_counts, status_from_counts
 from instances.signals import HealthTransition

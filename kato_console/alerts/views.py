@@ -16,9 +16,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from components.models import Membership
 from core.audit import Actor
 from core.errors import ComponentError
+from core.models import Membership
 from kato_console.alerts import selectors, services
 from kato_console.alerts.forms import ChannelForm
 from kato_console.alerts.models import DeliveryStatus, NotificationChannel

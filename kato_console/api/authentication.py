@@ -9,7 +9,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from components.models import ApiToken, token_digest
+from core.models import ApiToken, token_digest
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):

@@ -24,10 +24,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from components import selectors, services
-from components.models import ApiToken, Application, Component
+from components.models import Application, Component
 from components.validation import SERVICE_ID_RE
 from core.audit import Actor
-from core.models import ActorKind
+from core.models import ActorKind, ApiToken
 from instances import kubernetes
 from kato_console.api.permissions import can_write
 from kato_console.api.schema import error_responses

@@ -8,7 +8,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
 from components import selectors
-from components.models import Team
+from core.models import Team
 
 VIEWER_MESSAGE = "Viewers can read but not change anything; ask an owner of the team for the developer role."
 

@@ -23,9 +23,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from components import environment, selectors, services
-from components.models import Component, EnvVar, Port, Registration, Role, Scope
+from components.models import Component, EnvVar, Port, Registration, Scope
 from core.audit import Actor
 from core.errors import ComponentError
+from core.models import Role
 from instances import environment as resolved
 from instances import services as instance_services
 from instances.health import greeting_only_warning

@@ -12,9 +12,10 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.urls import reverse
 
-from components.models import SERVICE_NAME_TAKEN, Application, Component, Protocol, Registration, Team
+from components.models import SERVICE_NAME_TAKEN, Application, Component, Protocol, Registration
 from components.validation import service_name_from
 from core.errors import ComponentError
+from core.models import Team
 from instances.addresses import Address
 from instances.services import address_parse_checked
 

@@ -11,8 +11,9 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_GET
 
 from components import selectors, services
-from components.models import Application, Component, Team
+from components.models import Application, Component
 from core.audit import Actor
+from core.models import Team
 from instances import kubernetes
 
 VIA = "page:kubernetes"

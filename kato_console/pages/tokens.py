@@ -9,8 +9,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 
-from components import selectors, services
-from components.models import ApiToken
+from components import selectors
+from core import services as accounts
+from core.models import ApiToken
 
 
 class TokenCreateForm(forms.Form):
@@ -33,7 +34,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = TokenCreateForm(request.POST)
         if form.is_valid():
-            _, new_key = services.api_token_create(user=request.user, name=form.cleaned_data["name"])
+            _, new_key = accounts.api_token_create(user=request.user, name=form.cleaned_data["name"])
             form = TokenCreateForm()
     context = {"form": form, "new_key": new_key, "tokens": selectors.api_tokens_for_user(request.user)}
     return render(request, "accounts/tokens.html", context)
@@ -43,6 +44,6 @@ def _revoke(request: HttpRequest) -> HttpResponse:
     form = TokenRevokeForm({"token": request.POST.get("revoke")})
     if form.is_valid():
         token = get_object_or_404(ApiToken, pk=form.cleaned_data["token"], user=request.user)
-        services.api_token_revoke(token=token)
+        accounts.api_token_revoke(token=token)
         messages.success(request, f"The token {token.prefix}… is revoked; it no longer works.")
     return redirect("api-tokens")

@@ -7,10 +7,11 @@ from rest_framework.test import APIClient
 
 from components import services
 from components.models import Scope
+from core import services as accounts
 
 
 def token_client(user) -> APIClient:
-    _, key = services.api_token_create(user=user, name="tests")
+    _, key = accounts.api_token_create(user=user, name="tests")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client

@@ -6,8 +6,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from components import services
-from components.models import Application, Role
-from core.models import AuditEvent
+from components.models import Application
+from core import services as accounts
+from core.models import AuditEvent, Role
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +40,7 @@ def test_it_creates_an_application_in_the_requesters_only_team(api, team, alice)
 
 
 def test_it_asks_which_team_when_the_user_belongs_to_several(api, alice, other_team):
-    services.membership_set(team=other_team, user=alice, role=Role.DEVELOPER)
+    accounts.membership_set(team=other_team, user=alice, role=Role.DEVELOPER)
     response = api.post("/api/v1/applications/", {"name": "Billing"}, format="json")
     assert response.status_code == 400
     assert "payments" in response.json()["team"][0] and "search" in response.json()["team"][0]

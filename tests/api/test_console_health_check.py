@@ -6,9 +6,8 @@ import socket
 
 import pytest
 
-from components import services
-from components.models import Role
-from core.models import AuditEvent
+from core import services as accounts
+from core.models import AuditEvent, Role
 from instances.addresses import parse_address
 from instances.models import HealthCheck, Instance, Source
 from instances.services import instance_add
@@ -149,7 +148,7 @@ def test_it_names_the_limit_a_value_is_outside_of(api, static_component, body, l
 @pytest.fixture
 def owner_api(django_user_model, team):
     user = django_user_model.objects.create_user(username="olga", password="olga-password-1")
-    services.membership_set(team=team, user=user, role=Role.OWNER)
+    accounts.membership_set(team=team, user=user, role=Role.OWNER)
     return token_client(user)
 
 

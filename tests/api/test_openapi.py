@@ -12,8 +12,10 @@ import yaml
 from django.urls import URLPattern
 
 from components import services
-from components.models import ComponentKind, Registration, Role
+from components.models import ComponentKind, Registration
+from core import services as accounts
 from core.audit import SYSTEM
+from core.models import Role
 from instances import services as instance_services
 from instances.addresses import parse_address
 from instances.services import instance_add
@@ -188,8 +190,8 @@ parameters = {{ "path.slug" = "{mysql.application.slug}" }}
 
 def _live_data(django_user_model):
     user = django_user_model.objects.create_user(username="fuzzer", password="fuzzer-password-1")
-    team = services.team_create(name="Payments")
-    services.membership_set(team=team, user=user, role=Role.OWNER)
+    team = accounts.team_create(name="Payments")
+    accounts.membership_set(team=team, user=user, role=Role.OWNER)
     application = services.application_create(team=team, name="Shop", actor=SYSTEM)
     mysql = instance_services.component_create(
         application=application, name="mysql", actor=SYSTEM, registration=Registration.STATIC
@@ -205,5 +207,5 @@ def _live_data(django_user_model):
     idle = instance_services.component_create(
         application=application, name="idle", actor=SYSTEM, registration=Registration.API
     )
-    _, key = services.api_token_create(user=user, name="schemathesis")
+    _, key = accounts.api_token_create(user=user, name="schemathesis")
     return key, mysql, idle, instance

@@ -11,17 +11,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from components import services
-from components.models import (
-    Application,
-    Component,
-    ComponentKind,
-    Dependency,
-    EnvVar,
-    Port,
-    Registration,
-    Team,
-)
-from core.models import AuditEvent
+from components.models import Application, Component, ComponentKind, Dependency, EnvVar, Port, Registration
+from core.models import AuditEvent, Team
 from instances.models import Health, HealthCheck, Instance
 from kato_console.api.pagination import MAX_PAGE_SIZE, PAGE_SIZE
 from tests.api.conftest import url

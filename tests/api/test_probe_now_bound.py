@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from components import services
+from core import services as accounts
 from core.audit import Actor
 from instances.models import Instance
 from tests.instances import probe_servers
@@ -93,7 +93,7 @@ def test_probe_now_answers_within_the_wait_and_the_silent_instances_results_land
     )
     quick = add_instance(component, f"127.0.0.1:{serve(http_response(200, 'OK')).port}", alice_actor)
     silent = [add_instance(component, f"127.0.0.1:{serve(never_answer).port}", alice_actor) for _ in range(2)]
-    _, token = services.api_token_create(user=alice, name="probe-now")
+    _, token = accounts.api_token_create(user=alice, name="probe-now")
 
     with (
         running_worker(tmp_path) as worker_log,

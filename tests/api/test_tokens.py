@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
-from components.models import ApiToken
+from core.models import ApiToken
 
 pytestmark = pytest.mark.django_db
 

@@ -34,7 +34,7 @@ def populated(api_component, static_component, internal_component, alice_actor, 
     services.dependency_add(component=internal_component, target=static_component, actor=alice_actor)
     instance_add(component=static_component, address=parse_address("10.0.0.7:3306"), actor=alice_actor)
     instance_add(component=api_component, address=parse_address("https://api.example.com"), actor=alice_actor)
-    from components.models import ApiToken
+    from core.models import ApiToken
     from kato_console.api.authentication import token_digest
 
     ApiToken.objects.create(
@@ -163,7 +163,7 @@ SECRET_LOOKUPS = [
     "/admin/components/component/?env_vars__value__regex=^h",
     "/admin/components/envvar/?value__regex=^h",
     "/admin/components/envvar/?component__secret_key__startswith=a",
-    "/admin/components/apitoken/?digest__regex=^a",
+    "/admin/core/apitoken/?digest__regex=^a",
     "/admin/components/port/?component__env_vars__value__startswith=h",
     "/admin/components/dependency/?target__secret_key__regex=^a",
     "/admin/instances/instance/?component__secret_key__regex=^a",
@@ -283,8 +283,8 @@ def test_a_port_alias_that_clashes_with_a_variable_is_a_form_error(
 
 
 def populated_actor(populated):
-    from components.models import ApiToken
     from core.audit import Actor
+    from core.models import ApiToken
 
     return Actor.for_user(ApiToken.objects.get(name="ci").user, "127.0.0.1")
 

@@ -13,8 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from components.models import ApiToken, Application, Component, Dependency, EnvVar, Membership, Port, Team
-from core.models import AuditEvent
+from components.models import Application, Component, Dependency, EnvVar, Port
+from core.models import ApiToken, AuditEvent, Membership, Team
 from instances.models import HealthCheck, Instance, WrongSecret
 
 pytestmark = pytest.mark.django_db

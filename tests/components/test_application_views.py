@@ -11,8 +11,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from components import services
-from components.models import Application, Component, ComponentKind, Dependency, Role
+from components.models import Application, Component, ComponentKind, Dependency
 from components.topology import layout
+from core import services as accounts
+from core.models import Role
 from instances.addresses import parse_address
 from instances.models import Health, Instance
 from instances.selectors import component_status, components_with_counts, routed_count
@@ -87,7 +89,7 @@ def test_a_viewer_cannot_create_an_application(client, victor_the_viewer, team):
 
 
 def test_a_member_of_several_teams_chooses_the_team(alice_client, alice, team, other_team):
-    services.membership_set(team=other_team, user=alice, role=Role.OWNER)
+    accounts.membership_set(team=other_team, user=alice, role=Role.OWNER)
     text = alice_client.get(reverse("apps") + "?new=1").content.decode()
     assert 'for="id_team">Team' in text
     response = alice_client.post(reverse("apps"), {"name": "Crawler", "team": str(other_team.pk)})
@@ -96,7 +98,7 @@ def test_a_member_of_several_teams_chooses_the_team(alice_client, alice, team, o
 
 
 def test_the_team_choice_offers_only_teams_where_the_user_can_write(alice_client, alice, team, other_team):
-    services.membership_set(team=other_team, user=alice, role=Role.VIEWER)
+    accounts.membership_set(team=other_team, user=alice, role=Role.VIEWER)
     text = alice_client.get(reverse("apps") + "?new=1").content.decode()
     assert "id_team" not in text
     response = alice_client.post(reverse("apps"), {"name": "Crawler", "team": str(other_team.pk)})

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from components.models import Membership, Role
+from core.models import Membership, Role
 
 pytestmark = pytest.mark.django_db
 

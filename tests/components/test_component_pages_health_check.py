@@ -83,7 +83,7 @@ def test_probe_now_without_javascript_renders_the_page(
 
 
 def _make_owner(user, team) -> None:
-    from components.models import Membership, Role
+    from core.models import Membership, Role
 
     Membership.objects.filter(user=user, team=team).update(role=Role.OWNER)
 
@@ -114,7 +114,7 @@ def test_a_static_component_has_no_credential_networks_field(alice_client, stati
 
 
 def test_a_developer_sees_the_networks_but_cannot_change_them(client, django_user_model, team, api_component):
-    from components.models import Membership, Role
+    from core.models import Membership, Role
 
     dev = django_user_model.objects.create_user("dora", password="dora-password-1")
     Membership.objects.create(user=dev, team=team, role=Role.DEVELOPER)
@@ -124,9 +124,9 @@ def test_a_developer_sees_the_networks_but_cannot_change_them(client, django_use
 
 
 def test_the_service_refuses_a_developer_at_every_door(django_user_model, team, api_component):
-    from components.models import Membership, Role
     from core.audit import Actor
     from core.errors import ComponentError
+    from core.models import Membership, Role
     from instances.services import NETWORKS_ARE_THE_OWNERS, health_check_update
 
     dev = django_user_model.objects.create_user("dora", password="dora-password-1")

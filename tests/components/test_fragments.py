@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from core import services as accounts
 from instances.addresses import parse_address
 from instances.services import instance_add
 from tests.components.pages_support import text
@@ -49,7 +50,7 @@ def test_the_instance_table_poll_reads_neither_the_navigation_nor_the_ports(
     assert SIDEBAR not in html
     read = [sql.split(" FROM ", 1)[1].split(" ", 1)[0] for sql in queries]
     assert '"components_application"' not in read
-    assert '"components_team"' not in read
+    assert '"core_team"' not in read
     assert '"components_port"' not in read
 
 
@@ -82,11 +83,10 @@ def test_an_htmx_request_for_a_whole_page_keeps_the_sidebar(alice_client, static
 
 
 def test_the_sidebar_says_when_a_team_has_no_application_yet(client, alice, application, django_user_model):
-    from components import services
-    from components.models import Role
+    from core.models import Role
 
-    empty = services.team_create(name="Billing")
-    services.membership_set(team=empty, user=alice, role=Role.DEVELOPER)
+    empty = accounts.team_create(name="Billing")
+    accounts.membership_set(team=empty, user=alice, role=Role.DEVELOPER)
     client.force_login(alice)
     html = client.get("/apps/").content.decode()
     sidebar = html[html.index('aria-label="Teams and applications"') :]

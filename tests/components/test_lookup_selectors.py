@@ -7,6 +7,7 @@ import pytest
 from django.http import Http404
 
 from components import selectors, services
+from core import services as accounts
 from core.errors import ComponentError
 from instances import selectors as instance_selectors
 from instances import services as instance_services
@@ -26,7 +27,7 @@ def test_it_refuses_a_team_the_user_is_not_in(bob_from_another_team, team):
 
 
 def test_it_asks_which_team_when_the_user_is_in_several(alice, other_team):
-    services.membership_set(team=other_team, user=alice, role="developer")
+    accounts.membership_set(team=other_team, user=alice, role="developer")
     with pytest.raises(ComponentError) as refused:
         selectors.team_to_create_in(alice, "")
     assert "say which one" in refused.value.messages["team"][0]

@@ -13,8 +13,9 @@ import pytest
 from django.urls import reverse
 
 from components import services
-from components.models import Application, Component, Registration, Role
-from core.models import AuditEvent
+from components.models import Application, Component, Registration
+from core import services as accounts
+from core.models import AuditEvent, Role
 from instances import services as instance_services
 from instances.connectivity import TEST_TIMEOUT_S
 from instances.models import HealthCheck, Instance
@@ -132,7 +133,7 @@ def test_another_teams_application_cannot_be_chosen(client, bob_from_another_tea
 def test_a_viewer_of_a_second_team_cannot_choose_its_applications(
     alice_client, alice, application, other_team, alice_actor
 ):
-    services.membership_set(team=other_team, user=alice, role=Role.VIEWER)
+    accounts.membership_set(team=other_team, user=alice, role=Role.VIEWER)
     hidden = services.application_create(team=other_team, name="Crawler", actor=alice_actor)
     assert ">Crawler</option>" not in alice_client.get(START).content.decode()
     response = alice_client.post(START, _step1(hidden))
@@ -426,7 +427,7 @@ def test_the_draft_cannot_be_changed_by_posting_to_create(alice_client, applicat
 
 def test_a_member_who_became_a_viewer_cannot_create(alice_client, alice, application, team):
     url = _submitted(alice_client, application, registration="api")
-    services.membership_set(team=team, user=alice, role=Role.VIEWER)
+    accounts.membership_set(team=team, user=alice, role=Role.VIEWER)
     assert alice_client.post(url + "create/").status_code == 403
     assert not Component.objects.exists()
 

@@ -50,14 +50,14 @@ def _unbounded_counts(queries: list[str]) -> list[str]:
         sql
         for sql in queries
         if "COUNT(" in sql
-        and '"components_auditevent"' in sql
+        and '"core_auditevent"' in sql
         and "LIMIT" not in sql
-        and '"components_auditevent"."component_id" =' not in sql
+        and '"core_auditevent"."component_id" =' not in sql
     ]
 
 
 def _distincts(queries: list[str]) -> list[str]:
-    return [sql for sql in queries if "DISTINCT" in sql and '"components_auditevent"' in sql]
+    return [sql for sql in queries if "DISTINCT" in sql and '"core_auditevent"' in sql]
 
 
 ADMIN_URLS = [

@@ -12,8 +12,9 @@ import json
 import pytest
 
 from components import services
-from components.models import Application, Component, Membership, Registration, Role
+from components.models import Application, Component, Registration
 from core.audit import Actor
+from core.models import Membership, Role
 from instances import services as instance_services
 from instances.models import Instance, Source, Status
 from instances.services import health_check_update

@@ -7,8 +7,8 @@ import base64
 import pytest
 
 from components import services
-from components.models import Role
-from core.models import AuditEvent
+from core import services as accounts
+from core.models import AuditEvent, Role
 from instances import services as instance_services
 from tests.api.conftest import token_client
 from tests.kubernetes.conftest import add_instance, assert_valid, by_kind, validated
@@ -103,7 +103,7 @@ def test_the_application_gives_every_third_party_component_and_names_the_others(
 
 
 def test_an_application_slug_in_two_of_your_teams_needs_the_team(api, mysql, alice, other_team, alice_actor):
-    services.membership_set(team=other_team, user=alice, role=Role.DEVELOPER)
+    accounts.membership_set(team=other_team, user=alice, role=Role.DEVELOPER)
     services.application_create(team=other_team, name="Shop", actor=alice_actor)
     response = api.get("/api/v1/applications/shop/kubernetes")
     assert response.status_code == 400 and "?team=" in response.json()["team"][0]

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import pytest
 
 from components import services
+from core import services as accounts
 from core.audit import Actor
 from tests.instances import sweeping
 from tests.instances.sweeping import add_instance, checked_component, refused_instance
@@ -121,7 +122,7 @@ def test_prometheus_scrapes_the_instances_health_and_discovers_their_targets(
     up = add_instance(mysql, f"{tcp_listener[0]}:{tcp_listener[1]}", alice_actor)
     down = refused_instance(mysql, alice_actor)
     sweeping.sweep_rounds(1)
-    _, key = services.api_token_create(user=alice, name="prometheus")
+    _, key = accounts.api_token_create(user=alice, name="prometheus")
 
     base = prometheus(live_server.url.removeprefix("http://").replace("localhost", "127.0.0.1"), key)
 

@@ -20,12 +20,12 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from components import selectors, services
-from components.models import ApiToken, Component, Team
+from components.models import Component
 from components.selectors import User
 from components.validation import SERVICE_ID_RE
 from core.audit import Actor
 from core.errors import ComponentConflict, ComponentError
-from core.models import ActorKind
+from core.models import ActorKind, ApiToken, Team
 from kato_console import serializers as s
 from kato_console.api.permissions import TeamRolePermission, can_write
 

@@ -14,7 +14,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from components import selectors as component_selectors
-from components.models import Component, Role
+from components.models import Component
+from core.models import Role
 from instances import selectors, services
 from instances.health import credentials_withheld_warning, greeting_only_warning
 from instances.models import HealthCheck, Instance

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
-from components.models import Membership, Role, Team
+from core.models import Membership, Role, Team
 
 DEFAULT_TEAM = ("Default", "default")
 

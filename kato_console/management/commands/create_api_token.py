@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from components import services
+from core import services as accounts
 
 
 class Command(BaseCommand):
@@ -23,7 +23,7 @@ class Command(BaseCommand):
             raise CommandError(f"There is no user {username!r}.")
         if not user.is_active:
             raise CommandError(f"{username} is inactive; a token of theirs would not be accepted.")
-        token, key = services.api_token_create(user=user, name=name)
+        token, key = accounts.api_token_create(user=user, name=name)
         self.stdout.write(
             f"Created the API token {token.prefix}… for {username}. Send it as 'Authorization: Token <key>'; "
             "it is shown only now:"
