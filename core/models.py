@@ -101,11 +101,15 @@ AUDIT_ACTIONS = (
     "instance.unhealthy",
     "instance.unknown",
     "instance.update",
+    "membership.delete",
+    "membership.set",
     "port.create",
     "port.delete",
     "port.update",
     "secret_key.regenerate",
     "secret_key.reveal",
+    "team.create",
+    "team.update",
 )
 
 

@@ -19,6 +19,7 @@ from django.utils.html import format_html
 from components import services
 from components.models import Application, Component, Dependency, EnvVar, Port
 from components.validation import service_name_from
+from core import services as accounts
 from core.audit import Actor
 from core.errors import ComponentError
 from core.models import AUDIT_ACTIONS, ApiToken, AuditEvent, Membership, Team
@@ -39,11 +40,37 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Team)
 class TeamAdmin(RefuseSecretLookups):
+    """Teams and their members, written through the accounts' services so that every change of
+    who may do what leaves an audit event."""
+
     list_display = ["name", "slug", "created_at"]
     search_fields = ["name", "slug"]
     list_filter = ["created_at"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]
+
+    def save_model(self, request: HttpRequest, obj: Team, form: Any, change: bool) -> None:
+        actor, data = Actor.from_request(request), form.cleaned_data
+        if change:  # the form has already set the new name on obj: the service reads the stored team
+            stored = Team.objects.get(pk=obj.pk)
+            accounts.team_update(team=stored, name=data["name"], slug=data["slug"], actor=actor)
+        else:
+            obj.pk = accounts.team_create(name=data["name"], slug=data["slug"], actor=actor).pk
+            obj._state.adding = False
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        actor = Actor.from_request(request)
+        for row in formset.forms:
+            deleted = bool(row.cleaned_data.get("DELETE"))
+            if not row.has_changed() and not deleted:
+                continue
+            membership: Membership = row.instance
+            if membership.pk and (deleted or "user" in row.changed_data):
+                accounts.membership_delete(membership=Membership.objects.get(pk=membership.pk), actor=actor)
+            if not deleted:
+                data = row.cleaned_data
+                accounts.membership_set(team=form.instance, user=data["user"], role=data["role"], actor=actor)
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
 
 @admin.register(Membership)
@@ -53,6 +80,21 @@ class MembershipAdmin(RefuseSecretLookups):
     search_fields = ["user__username", "team__name"]
     list_select_related = ["user", "team"]
     autocomplete_fields = ["user", "team"]
+
+    def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
+        actor, data = Actor.from_request(request), form.cleaned_data
+        if change and {"user", "team"} & set(form.changed_data):
+            accounts.membership_delete(membership=Membership.objects.get(pk=obj.pk), actor=actor)
+        saved = accounts.membership_set(team=data["team"], user=data["user"], role=data["role"], actor=actor)
+        obj.pk = saved.pk
+        obj._state.adding = False
+
+    def delete_model(self, request: HttpRequest, obj: Membership) -> None:
+        accounts.membership_delete(membership=obj, actor=Actor.from_request(request))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
+        for membership in queryset.select_related("user", "team"):
+            self.delete_model(request, membership)
 
 
 @admin.register(Application)

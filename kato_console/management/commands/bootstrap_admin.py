@@ -9,7 +9,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
-from core.models import Membership, Role, Team
+from core import services as accounts
+from core.models import Role, Team
 
 DEFAULT_TEAM = ("Default", "default")
 
@@ -42,7 +43,10 @@ class Command(BaseCommand):
             if changed:
                 user.save()
             self.stdout.write(f"The superuser {username} already exists{'; updated' if changed else ''}.")
-        team, _ = Team.objects.get_or_create(slug=DEFAULT_TEAM[1], defaults={"name": DEFAULT_TEAM[0]})
-        Membership.objects.update_or_create(user=user, team=team, defaults={"role": Role.OWNER})
+        # Through the accounts' services, so that the team and the ownership leave audit events.
+        team = Team.objects.filter(slug=DEFAULT_TEAM[1]).first()
+        if team is None:
+            team = accounts.team_create(name=DEFAULT_TEAM[0], slug=DEFAULT_TEAM[1])
+        accounts.membership_set(team=team, user=user, role=Role.OWNER)
         if generated:
             self.stdout.write(f"Its password (shown once, keep it): {generated}")

@@ -1,0 +1,65 @@
+"""core.services: teams and memberships, whichever door writes them, leave audit events."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from core import services as accounts
+from core.models import AuditEvent, Membership, Role, Team
+
+pytestmark = pytest.mark.django_db
+
+
+def _events(team: Team) -> list[tuple[str, dict]]:
+    return [(e.action, e.detail) for e in AuditEvent.objects.filter(team=team).order_by("id")]
+
+
+def test_it_records_a_role_change_and_not_a_role_set_again():
+    user = get_user_model().objects.create_user("carol")
+    team = accounts.team_create(name="Payments")
+    accounts.membership_set(team=team, user=user, role=Role.VIEWER)
+    accounts.membership_set(team=team, user=user, role=Role.OWNER)
+    accounts.membership_set(team=team, user=user, role=Role.OWNER)
+    assert _events(team) == [
+        ("team.create", {"name": "Payments", "slug": "payments"}),
+        ("membership.set", {"user": "carol", "role": "viewer", "previous_role": ""}),
+        ("membership.set", {"user": "carol", "role": "owner", "previous_role": "viewer"}),
+    ]
+    assert Membership.objects.get(team=team, user=user).role == Role.OWNER
+
+
+def test_bootstrap_admin_writes_the_default_team_through_the_services():
+    call_command("bootstrap_admin", "--username", "ops", "--password", "a-given-password", stdout=StringIO())
+    call_command("bootstrap_admin", "--username", "ops", stdout=StringIO())
+    team = Team.objects.get(slug="default")
+    assert [action for action, _ in _events(team)] == ["team.create", "membership.set"]
+
+
+def test_a_role_changed_in_the_admin_leaves_an_event(admin_client):
+    user = get_user_model().objects.create_user("dave")
+    team = accounts.team_create(name="Search")
+    membership = accounts.membership_set(team=team, user=user, role=Role.VIEWER)
+    response = admin_client.post(
+        f"/admin/core/membership/{membership.pk}/change/",
+        {"user": user.pk, "team": team.pk, "role": Role.DEVELOPER},
+    )
+    assert response.status_code == 302
+    action, detail = _events(team)[-1]
+    assert (action, detail["role"], detail["previous_role"]) == ("membership.set", "developer", "viewer")
+    assert (
+        AuditEvent.objects.filter(action="membership.set").first().user.get_username() == "admin"
+    )  # newest first
+
+
+def test_a_member_removed_from_a_team_in_the_admin_leaves_an_event(admin_client):
+    user = get_user_model().objects.create_user("erin")
+    team = accounts.team_create(name="Ledger", owner=user)
+    membership = Membership.objects.get(team=team, user=user)
+    response = admin_client.post(f"/admin/core/membership/{membership.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not Membership.objects.filter(pk=membership.pk).exists()
+    assert _events(team)[-1] == ("membership.delete", {"user": "erin", "previous_role": "owner"})
