@@ -129,7 +129,7 @@ class Component(TimeStamped):
         return f"/console/third_party/{self.service_id}"
 
     def clean(self) -> None:
-        # The team and the secret key are set by components.services.component_create.
+        # The team and the secret key are set by instances.services.component_create.
         if self.kind == ComponentKind.THIRD_PARTY:
             if self.registration not in Registration.values:
                 raise ValidationError(

@@ -17,7 +17,6 @@ from django.utils.text import slugify
 from components.models import (
     Application,
     Component,
-    ComponentKind,
     Dependency,
     EnvVar,
     Port,
@@ -27,7 +26,7 @@ from components.models import (
     new_secret_key,
 )
 from components.rules import check_dependency
-from components.validation import alias_from, service_name_from
+from components.validation import alias_from
 from core.audit import Actor, audit_record
 from core.errors import ComponentError, validated_save
 from core.models import Team
@@ -59,52 +58,6 @@ def application_create(*, team: Team, name: str, actor: Actor) -> Application:
 
 
 # Components
-
-
-@transaction.atomic
-def component_create(
-    *,
-    application: Application,
-    name: str,
-    actor: Actor,
-    kind: str = ComponentKind.THIRD_PARTY,
-    registration: str = Registration.STATIC,
-    service_name: str = "",
-    image: str = "",
-) -> Component:
-    """Create the component row (with a secret key for API registration) and audit it.
-
-    Doors call ``instances.services.component_create``, which adds the health check and the
-    instances; this is its first step.
-    """
-    name = (name or "").strip()
-    if kind == ComponentKind.INTERNAL:
-        registration = ""
-    component = Component(
-        application=application,
-        team=application.team,
-        name=name,
-        service_name=service_name or service_name_from(name),
-        kind=kind,
-        registration=registration or "",
-        image=image or "",
-    )
-    if component.registration == Registration.API:
-        component.secret_key = new_secret_key()
-    validated_save(component)
-    audit_record(
-        team=application.team,
-        actor=actor,
-        component=component,
-        action="component.create",
-        detail={
-            "name": name,
-            "kind": kind,
-            "registration": component.registration,
-            "application": application.slug,
-        },
-    )
-    return component
 
 
 @transaction.atomic

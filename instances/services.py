@@ -12,9 +12,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from components import services as component_services
-from components.models import Application, Component, Protocol, Registration
+from components.models import Application, Component, ComponentKind, Protocol, Registration, new_secret_key
 from components.services import application_create, port_create
+from components.validation import service_name_from
 from core.audit import Actor, audit_record
 from core.errors import ComponentError, validated_save
 from core.models import Membership, Role, Team
@@ -32,14 +32,55 @@ def address_parse_checked(raw: object) -> Address:
     return address
 
 
+def _component_row(
+    *,
+    application: Application,
+    name: str,
+    actor: Actor,
+    kind: str = ComponentKind.THIRD_PARTY,
+    registration: str = Registration.STATIC,
+    service_name: str = "",
+    image: str = "",
+) -> Component:
+    """The component's row (with a secret key for API registration) and its audit event."""
+    name = (name or "").strip()
+    if kind == ComponentKind.INTERNAL:
+        registration = ""
+    component = Component(
+        application=application,
+        team=application.team,
+        name=name,
+        service_name=service_name or service_name_from(name),
+        kind=kind,
+        registration=registration or "",
+        image=image or "",
+    )
+    if component.registration == Registration.API:
+        component.secret_key = new_secret_key()
+    validated_save(component)
+    audit_record(
+        team=application.team,
+        actor=actor,
+        component=component,
+        action="component.create",
+        detail={
+            "name": name,
+            "kind": kind,
+            "registration": component.registration,
+            "application": application.slug,
+        },
+    )
+    return component
+
+
 @transaction.atomic
 def component_create(
     *, application: Application, name: str, actor: Actor, addresses: Sequence[Address] = (), **fields: Any
 ) -> Component:
     """Create a component with its health check and, for static registration, its instances; all of
     it or nothing. A third-party component's check is on (TCP until it is changed), an internal
-    one's off. ``fields`` are ``components.services.component_create``'s."""
-    component = component_services.component_create(application=application, name=name, actor=actor, **fields)
+    one's off. ``fields``: ``kind``, ``registration``, ``service_name``, ``image``."""
+    component = _component_row(application=application, name=name, actor=actor, **fields)
     HealthCheck.objects.create(component=component, enabled=component.is_third_party)
     if addresses and component.registration != Registration.STATIC:
         raise ComponentError(

@@ -11,6 +11,7 @@ import pytest
 from components import services
 from components.models import Component
 from instances import kubernetes
+from instances import services as instance_services
 from instances.models import Health, Instance
 from tests.kubernetes.conftest import add_instance, assert_valid, by_kind, validated
 
@@ -201,7 +202,7 @@ def test_loading_takes_the_same_queries_for_one_component_or_many(
     with django_assert_num_queries(4):
         kubernetes.manifests(kubernetes.load_components(Component.objects.all()), reveal=True)
     for n in range(5):
-        component = services.component_create(
+        component = instance_services.component_create(
             application=application, name=f"cache-{n}", actor=alice_actor, registration="static"
         )
         services.port_create(component=component, number=6379, actor=alice_actor, inner_service=True)
