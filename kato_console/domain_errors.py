@@ -12,6 +12,7 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.http import url_has_allowed_host_and_scheme
+from django_htmx.http import HttpResponseClientRedirect
 
 from core.errors import ComponentError
 
@@ -30,9 +31,7 @@ class DomainErrorMessages:
         back = _where_from(request)
         if getattr(request, "htmx", False):
             # htmx follows HX-Redirect with a full page load, which shows the message.
-            response = HttpResponse(status=204)
-            response["HX-Redirect"] = back
-            return response
+            return HttpResponseClientRedirect(back)
         return HttpResponseRedirect(back)
 
 

@@ -24,6 +24,7 @@ from django.urls import reverse
 
 from core.audit import Actor
 from core.errors import ComponentError
+from kato_console.web import add_service_errors
 
 MASK = "••••••••"
 
@@ -67,13 +68,6 @@ class _Rehearsal(Exception):
     """Raised to roll back a rehearsed service call that succeeded."""
 
 
-def add_component_error(form: forms.BaseForm, error: ComponentError) -> None:
-    """Put a service's refusal next to the fields it names (on the form as a whole otherwise)."""
-    for field, texts in error.messages.items():
-        for text in texts:
-            form.add_error(field if field in form.fields else None, text)
-
-
 class ServiceForm(forms.ModelForm):
     """A ModelForm whose save is exactly one service call, made by ``write``."""
 
@@ -98,7 +92,7 @@ class ServiceForm(forms.ModelForm):
         except _Rehearsal:
             pass
         except ComponentError as error:
-            add_component_error(self, error)
+            add_service_errors(self, error)
 
     def _post_clean(self) -> None:
         # The service validated the change; the model's own checks would only repeat its messages.

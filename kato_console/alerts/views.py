@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseStopPolling
 
 from core.audit import Actor
 from core.errors import ComponentError
@@ -22,10 +23,7 @@ from core.models import Membership
 from kato_console.alerts import selectors, services
 from kato_console.alerts.forms import ChannelForm
 from kato_console.alerts.models import DeliveryStatus, NotificationChannel
-from kato_console.web import HtmxHttpRequest
-
-# HTMX stops polling on this status: nothing is pending any more.
-STOP_POLLING = 286
+from kato_console.web import HtmxHttpRequest, add_service_errors
 
 
 def _membership(request: HttpRequest, slug: str, *, write: bool = False) -> Membership:
@@ -33,12 +31,6 @@ def _membership(request: HttpRequest, slug: str, *, write: bool = False) -> Memb
     if write and not membership.can_write:
         raise PermissionDenied("Viewers can look at the team's channels but not change them.")
     return membership
-
-
-def _show_errors(form: ChannelForm, error: ComponentError) -> None:
-    for field, sentences in error.messages.items():
-        for sentence in sentences:
-            form.add_error(field if field in form.fields else None, sentence)
 
 
 @never_cache
@@ -66,7 +58,7 @@ def channel_new(request: HttpRequest, slug: str) -> HttpResponse:
                 team=team, actor=Actor.from_request(request), components=components, **fields
             )
         except ComponentError as error:
-            _show_errors(form, error)
+            add_service_errors(form, error)
         else:
             # The secret is shown on this answer, once; the channel's page masks it afterwards.
             return _detail(request, membership, channel, secret=channel.secret, created=True)
@@ -108,7 +100,8 @@ def channel_deliveries(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResp
     context = {"team": membership.team, "channel": channel, **_deliveries_context(channel)}
     response = render(request, "alerts/_deliveries.html", context)
     if request.htmx and not context["pending"]:
-        response.status_code = STOP_POLLING
+        # Nothing is pending any more: htmx swaps this last table in and stops polling.
+        return HttpResponseStopPolling(response.content)
     return response
 
 
@@ -125,7 +118,7 @@ def channel_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
                 channel=channel, actor=Actor.from_request(request), components=components, **fields
             )
         except ComponentError as error:
-            _show_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"The channel {channel.name} is saved.")
             return redirect("alerts:channel", slug=slug, pk=channel.pk)

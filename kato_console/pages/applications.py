@@ -12,6 +12,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
+from django_htmx.http import HttpResponseLocation
 
 from components import selectors, services, topology
 from components.models import Application, Component, ComponentKind
@@ -19,8 +20,8 @@ from core.audit import Actor
 from core.errors import ComponentError
 from instances import services as instance_services
 from instances.selectors import application_topology, components_with_counts, writable_teams_for_user
-from kato_console.pages.forms import ApplicationForm, InternalComponentForm, add_service_errors
-from kato_console.web import HtmxHttpRequest
+from kato_console.pages.forms import ApplicationForm, InternalComponentForm
+from kato_console.web import HtmxHttpRequest, add_service_errors, is_fragment_request
 
 APPLICATIONS_PER_PAGE = 50
 COMPONENTS_PER_PAGE = 50
@@ -28,10 +29,6 @@ COMPONENTS_PER_PAGE = 50
 
 def _page(request: HtmxHttpRequest, items: Any, per_page: int) -> Page:
     return Paginator(items, per_page).get_page(request.GET.get("page"))
-
-
-def _fragment(request: HtmxHttpRequest, target: str) -> bool:
-    return bool(request.htmx and not request.htmx.boosted and request.htmx.target == target)
 
 
 @login_required
@@ -54,7 +51,7 @@ def application_list(request: HtmxHttpRequest) -> HttpResponse:
         "can_create": teams.exists(),
         "page": _page(request, selectors.applications_for_user(request.user), APPLICATIONS_PER_PAGE),
     }
-    if form is not None and _fragment(request, "new-application"):
+    if form is not None and is_fragment_request(request, "new-application"):
         return render(request, "applications/_application_form.html", context)
     return render(request, "applications/application_list.html", context)
 
@@ -67,7 +64,7 @@ def _application_create(request: HtmxHttpRequest, form: ApplicationForm) -> Http
     except ComponentError as error:
         add_service_errors(form, error)
         context = {"form": form, "can_create": True}
-        if _fragment(request, "new-application"):
+        if is_fragment_request(request, "new-application"):
             return render(request, "applications/_application_form.html", context)
         context["page"] = _page(request, selectors.applications_for_user(request.user), APPLICATIONS_PER_PAGE)
         return render(request, "applications/application_list.html", context)
@@ -77,9 +74,7 @@ def _application_create(request: HtmxHttpRequest, form: ApplicationForm) -> Http
 def open_page(request: HtmxHttpRequest, url: str) -> HttpResponse:
     """Open ``url``: a full navigation for htmx (HX-Location), a redirect otherwise."""
     if request.htmx:
-        response = HttpResponse(status=204)
-        response["HX-Location"] = url
-        return response
+        return HttpResponseLocation(url)
     return redirect(url)
 
 
@@ -99,7 +94,7 @@ def application_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         "can_write": _can_write(request, application),
         "page": _page(request, components, COMPONENTS_PER_PAGE),
     }
-    if _fragment(request, "component-table"):
+    if is_fragment_request(request, "component-table"):
         return render(request, "applications/_component_table.html", context)
     graph = application_topology(application)
     context["topology"] = topology.layout(graph.nodes, graph.edges) if graph.nodes else None
@@ -129,6 +124,6 @@ def internal_component_new(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         else:
             return open_page(request, reverse("component", args=[component.service_id]))
     context = {"application": application, "form": form}
-    if _fragment(request, "add-component"):
+    if is_fragment_request(request, "add-component"):
         return render(request, "applications/_internal_form.html", context)
     return render(request, "applications/internal_component.html", context)

@@ -21,6 +21,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseStopPolling
 
 from components import environment, selectors, services
 from components.models import Component, EnvVar, Port, Registration, Scope
@@ -43,10 +44,9 @@ from kato_console.pages.forms_component import (
     PortForm,
     PortServicesForm,
     RenameForm,
-    add_service_errors,
 )
 from kato_console.public_url import public_url
-from kato_console.web import HtmxHttpRequest
+from kato_console.web import HtmxHttpRequest, add_service_errors, is_fragment_request
 
 EVENTS_PER_PAGE = 50
 
@@ -92,11 +92,6 @@ def _frame(component: Component, can_write: bool, tab: str) -> dict[str, Any]:
     }
 
 
-def _targets(request: HtmxHttpRequest, fragment_id: str) -> bool:
-    """Whether this is an HTMX request that swaps the fragment with this id."""
-    return bool(request.htmx and not request.htmx.boosted and request.htmx.target == fragment_id)
-
-
 def _fragment(request: HtmxHttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
     """A fragment for an HTMX swap, followed by what it changed of the component's header, out of
     band: the whole header after a change of the ports (it shows them), the status badge alone
@@ -116,7 +111,7 @@ def _fragment(request: HtmxHttpRequest, template: str, context: dict[str, Any]) 
 def _page_or_fragment(
     request: HtmxHttpRequest, page: str, fragment: str, fragment_id: str, context: dict[str, Any]
 ) -> HttpResponse:
-    if _targets(request, fragment_id):
+    if is_fragment_request(request, fragment_id):
         return _fragment(request, fragment, context)
     return render(request, page, context)
 
@@ -183,7 +178,7 @@ def _stops_polling(context: dict[str, Any]) -> bool:
 
 @login_required
 def overview(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
-    if _targets(request, "instance-table"):
+    if is_fragment_request(request, "instance-table"):
         return _instance_table_poll(request, service_id)
     component, can_write = _component(request, service_id)
     return render(request, "components/overview.html", _overview(request, component, can_write))
@@ -196,7 +191,8 @@ def _instance_table_poll(request: HtmxHttpRequest, service_id: str) -> HttpRespo
     context = _instance_table(component, can_write, request.GET.get("page"))
     response = _fragment(request, "components/_instance_table.html", context)
     if _stops_polling(context):
-        response.status_code = 286  # htmx stops polling on 286.
+        # htmx swaps this last table in and stops polling.
+        return HttpResponseStopPolling(response.content)
     return response
 
 
@@ -237,7 +233,7 @@ def instance_add(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
         except ComponentError as error:
             add_service_errors(form, error)
         else:
-            if not _targets(request, "instances"):
+            if not is_fragment_request(request, "instances"):
                 return _done(request, "component", component, f"Added the instance {instance.address}.")
             form = AddressForm()
     context = _overview(request, component, True, address_form=form)
@@ -255,7 +251,7 @@ def _instance(component: Component, pk: int) -> Instance:
 
 def _after_instance_change(request: HtmxHttpRequest, component: Component, message: str) -> HttpResponse:
     page = request.POST.get("page") or "1"
-    if _targets(request, "instance-table"):
+    if is_fragment_request(request, "instance-table"):
         return _fragment(request, "components/_instance_table.html", _instance_table(component, True, page))
     messages.success(request, message)
     return redirect(f"{reverse('component', args=[component.service_id])}?page={page}")
@@ -352,7 +348,7 @@ def _services_of(port: Port) -> dict[str, bool]:
 def _ports_response(
     request: HtmxHttpRequest, component: Component, message: str, **extra: Any
 ) -> HttpResponse:
-    if not extra and not _targets(request, "ports"):
+    if not extra and not is_fragment_request(request, "ports"):
         return _done(request, "component-ports", component, message)
     component = selectors.component_page_for_user(request.user, component.service_id)
     context = _ports(component, True, **extra)
@@ -447,7 +443,7 @@ def _variable(component: Component, name: str) -> EnvVar:
 def _connection_info_response(
     request: HtmxHttpRequest, component: Component, message: str, **extra: Any
 ) -> HttpResponse:
-    if not extra and not _targets(request, "connection-info"):
+    if not extra and not is_fragment_request(request, "connection-info"):
         return _done(request, "component-connection-info", component, message)
     context = _connection_info(component, True, **extra)
     return _page_or_fragment(
@@ -544,7 +540,7 @@ def env_reveal(request: HtmxHttpRequest, service_id: str, name: str) -> HttpResp
     services.env_reveal(
         component=component, actor=Actor.from_request(request), names=[var.name], via="page:connection-info"
     )
-    if _targets(request, f"var-{var.name}"):
+    if is_fragment_request(request, f"var-{var.name}"):
         row = {
             "var": var,
             "value": var.value,
@@ -609,7 +605,7 @@ def _dependency_add(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
             else:
                 add_service_errors(form, error)
         else:
-            if not _targets(request, "dependencies"):
+            if not is_fragment_request(request, "dependencies"):
                 return _done(
                     request,
                     "component-dependencies",
@@ -631,7 +627,7 @@ def dependency_remove(request: HtmxHttpRequest, service_id: str, target_id: str)
     if target is None:
         raise Http404("No such dependency.")
     services.dependency_remove(component=component, target=target, actor=Actor.from_request(request))
-    if not _targets(request, "dependencies"):
+    if not is_fragment_request(request, "dependencies"):
         return _done(
             request,
             "component-dependencies",
@@ -761,7 +757,7 @@ def health_check(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
 def probe_now(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     component = _writable(request, service_id)
     results = probe_component_now(component=component, actor=Actor.from_request(request))
-    if _targets(request, "probe-results"):
+    if is_fragment_request(request, "probe-results"):
         return render(request, "components/_probe_results.html", {"probe_results": results})
     component = selectors.component_page_for_user(request.user, service_id)
     return render(

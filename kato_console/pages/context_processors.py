@@ -5,17 +5,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from components.selectors import applications_for_navigation, teams_for_user
-
-
-def htmx_partial(request: HttpRequest) -> bool:
-    """Whether htmx asked for a piece of a page rather than a whole one (NetBox's ``htmx_partial``).
-
-    A boosted link, a history restore and an ``HX-Location`` navigation (no target element: htmx
-    swaps the whole body) all want the whole page, sidebar included; a request that swaps one
-    element of the page (``hx-target``) wants only that element.
-    """
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx and not htmx.boosted and not htmx.history_restore_request and htmx.target)
+from kato_console.web import is_fragment_request
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -26,7 +16,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or request.path.startswith("/admin/"):
         return {}
-    if htmx_partial(request):
+    if is_fragment_request(request):
         return {}
     applications = list(applications_for_navigation(user))
     return {

@@ -22,16 +22,6 @@ from instances.services import address_parse_checked
 NEW_APPLICATION = "new"
 
 
-def add_service_errors(
-    form: forms.Form, error: ComponentError, *, aliases: dict[str, str] | None = None
-) -> None:
-    """Put a refused change's messages under the form's fields; the rest above the form."""
-    for field, messages in error.messages.items():
-        field = (aliases or {}).get(field, field)
-        for message in messages:
-            form.add_error(field if field in form.fields else None, message)
-
-
 class ApplicationForm(forms.Form):
     name = forms.CharField(
         label="Name", max_length=100, error_messages={"required": "Give the application a name."}

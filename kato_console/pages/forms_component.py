@@ -8,19 +8,7 @@ from typing import Any, cast
 from django import forms
 
 from components.models import Component, Protocol
-from core.errors import ComponentError
 from instances.models import INTERVAL_S_MAX, INTERVAL_S_MIN, TIMEOUT_S_MAX, CheckKind, HealthCheck
-
-
-def add_service_errors(
-    form: forms.Form, error: ComponentError, *, field_map: dict[str, str] | None = None
-) -> None:
-    """Put a service's refusal under the field it names, or above the form ("" and unknown fields)."""
-    field_map = field_map or {}
-    for field, messages in error.messages.items():
-        name = field_map.get(field, field)
-        for message in messages:
-            form.add_error(name if name in form.fields else None, message)
 
 
 class RenameForm(forms.Form):

@@ -32,11 +32,10 @@ from kato_console.pages.forms import (
     NEW_APPLICATION,
     AddressRow,
     ThirdPartyForm,
-    add_service_errors,
     address_rows,
     new_row_key,
 )
-from kato_console.web import HtmxHttpRequest
+from kato_console.web import HtmxHttpRequest, add_service_errors
 
 DRAFT_PREFIX = "kato-wizard:"
 STEP_FIELDS = ("name", "application", "new_application_name", "team", "registration", "port", "protocol")

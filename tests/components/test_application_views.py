@@ -3,6 +3,7 @@ topology, and the "Internal component" form."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -65,7 +66,7 @@ def test_it_creates_an_application_and_opens_it(alice_client, team):
 
 def test_htmx_gets_the_new_application_by_hx_location(alice_client, team):
     response = alice_client.post(reverse("apps"), {"name": "Billing"}, **_htmx("new-application"))
-    assert response.status_code == 204 and response["HX-Location"] == "/apps/billing/"
+    assert response.status_code == 200 and json.loads(response["HX-Location"])["path"] == "/apps/billing/"
 
 
 def test_it_asks_for_a_name(alice_client, team):

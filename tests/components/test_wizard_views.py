@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import threading
@@ -337,7 +338,8 @@ def test_htmx_create_opens_the_overview_by_hx_location(alice_client, application
     alice_client.get(url + "test/")
     response = alice_client.post(url + "create/", **HTMX)
     component = Component.objects.get()
-    assert response.status_code == 204 and response["HX-Location"] == f"/components/{component.service_id}/"
+    location = json.loads(response["HX-Location"])
+    assert response.status_code == 200 and location == {"path": f"/components/{component.service_id}/"}
     assert component.health_check.kind == "http"
 
 
