@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -136,10 +137,19 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("metrics", metrics, name="metrics"),
     # The Kato-compatible, secret-keyed instance endpoint (trailing slash optional).
-    path(kato_api.API_ROUTE, kato_api.ThirdPartyInstancesApi.as_view(), name="kato-third-party"),
-    path(f"{kato_api.API_ROUTE}/", kato_api.ThirdPartyInstancesApi.as_view(schema=None)),  # not in the schema
+    # The secret key authenticates these, not a session.
+    path(
+        kato_api.API_ROUTE,
+        login_not_required(kato_api.ThirdPartyInstancesApi.as_view()),
+        name="kato-third-party",
+    ),
+    path(f"{kato_api.API_ROUTE}/", login_not_required(kato_api.ThirdPartyInstancesApi.as_view(schema=None))),
     path("api/v1/", include("kato_console.api.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/", login_not_required(SpectacularAPIView.as_view()), name="schema"),
     # The split view serves Swagger UI's start-up script as a file: no inline script, as the CSP asks.
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
+    path(
+        "api/docs/",
+        login_not_required(SpectacularSwaggerSplitView.as_view(url_name="schema")),
+        name="swagger-ui",
+    ),
 ]

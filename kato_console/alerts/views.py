@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -34,7 +33,6 @@ def _membership(request: HttpRequest, slug: str, *, write: bool = False) -> Memb
 
 
 @never_cache
-@login_required
 def channel_list(request: HttpRequest, slug: str) -> HttpResponse:
     membership = _membership(request, slug)
     context = {
@@ -46,7 +44,6 @@ def channel_list(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @never_cache
-@login_required
 def channel_new(request: HttpRequest, slug: str) -> HttpResponse:
     membership = _membership(request, slug, write=True)
     team = membership.team
@@ -66,7 +63,6 @@ def channel_new(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @never_cache
-@login_required
 def channel_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     membership = _membership(request, slug)
     return _detail(request, membership, selectors.channel_of(membership.team, pk))
@@ -92,7 +88,6 @@ def _deliveries_context(channel: NotificationChannel) -> dict[str, Any]:
 
 
 @never_cache
-@login_required
 def channel_deliveries(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
     """The last deliveries' table, polled by the channel's page while some are pending."""
     membership = _membership(request, slug)
@@ -106,7 +101,6 @@ def channel_deliveries(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResp
 
 
 @never_cache
-@login_required
 def channel_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     membership = _membership(request, slug, write=True)
     channel = selectors.channel_of(membership.team, pk)
@@ -128,7 +122,6 @@ def channel_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 
 @require_POST
-@login_required
 def channel_test(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     membership = _membership(request, slug, write=True)
     channel = selectors.channel_of(membership.team, pk)
@@ -139,7 +132,6 @@ def channel_test(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 @require_POST
 @never_cache
-@login_required
 def channel_reveal(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     membership = _membership(request, slug, write=True)
     channel = selectors.channel_of(membership.team, pk)
@@ -151,7 +143,6 @@ def channel_reveal(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 
 @never_cache
-@login_required
 def channel_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     membership = _membership(request, slug, write=True)
     channel = selectors.channel_of(membership.team, pk)

@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.contrib.auth.decorators import login_not_required
 from django.utils.cache import patch_cache_control
+from django.utils.decorators import method_decorator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
@@ -81,6 +83,7 @@ class AcceptOnly(DefaultContentNegotiation):
         return list(renderers)
 
 
+@method_decorator(login_not_required, name="dispatch")  # a token or a session, answered in JSON
 class _KubernetesApi(APIView):
     permission_classes = [IsAuthenticated]
     renderer_classes = [YamlRenderer, JSONRenderer]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hmac
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -19,6 +20,7 @@ NOT_ENABLED = (
 )
 
 
+@login_not_required  # its own bearer token and networks
 @require_GET
 def metrics(request: HttpRequest) -> HttpResponse:
     refusal = _refusal(request)

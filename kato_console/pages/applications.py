@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.http import HttpResponse
@@ -31,7 +30,6 @@ def _page(request: HtmxHttpRequest, items: Any, per_page: int) -> Page:
     return Paginator(items, per_page).get_page(request.GET.get("page"))
 
 
-@login_required
 @require_http_methods(["GET", "POST"])
 def application_list(request: HtmxHttpRequest) -> HttpResponse:
     """The user's applications; "New application" opens the form in place (GET ?new=1) and the
@@ -83,7 +81,6 @@ def _can_write(request: HtmxHttpRequest, application: Application) -> bool:
     return bool(membership and membership.can_write)
 
 
-@login_required
 def application_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     application = selectors.application_for_user(request.user, slug)
     components = components_with_counts(
@@ -102,7 +99,6 @@ def application_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     return render(request, "applications/application_detail.html", context)
 
 
-@login_required
 @require_http_methods(["GET", "POST"])
 def internal_component_new(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """ "Internal component": a name and an image, created at once."""

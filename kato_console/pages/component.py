@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, prefetch_related_objects
@@ -176,7 +175,6 @@ def _stops_polling(context: dict[str, Any]) -> bool:
     return online == 0 and not context["component"].uses_api_registration
 
 
-@login_required
 def overview(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     if is_fragment_request(request, "instance-table"):
         return _instance_table_poll(request, service_id)
@@ -197,7 +195,6 @@ def _instance_table_poll(request: HtmxHttpRequest, service_id: str) -> HttpRespo
 
 
 @never_cache  # The answer carries the secret key.
-@login_required
 @require_POST
 def secret_key_reveal(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     component = _writable(request, service_id)
@@ -208,7 +205,6 @@ def secret_key_reveal(request: HtmxHttpRequest, service_id: str) -> HttpResponse
 
 
 @never_cache  # The answer carries the new secret key.
-@login_required
 @require_POST
 def secret_key_regenerate(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     component = _writable(request, service_id)
@@ -219,7 +215,6 @@ def secret_key_regenerate(request: HtmxHttpRequest, service_id: str) -> HttpResp
     return render(request, template, context)
 
 
-@login_required
 @require_POST
 def instance_add(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     component = _writable(request, service_id)
@@ -257,7 +252,6 @@ def _after_instance_change(request: HtmxHttpRequest, component: Component, messa
     return redirect(f"{reverse('component', args=[component.service_id])}?page={page}")
 
 
-@login_required
 @require_POST
 def instance_set_online(request: HtmxHttpRequest, service_id: str, pk: int) -> HttpResponse:
     component = _writable(request, service_id)
@@ -270,7 +264,6 @@ def instance_set_online(request: HtmxHttpRequest, service_id: str, pk: int) -> H
     return _after_instance_change(request, component, f"{instance.address} is {state}.")
 
 
-@login_required
 def instance_delete(request: HtmxHttpRequest, service_id: str, pk: int) -> HttpResponse:
     component = _writable(request, service_id)
     instance = _instance(component, pk)
@@ -288,7 +281,6 @@ def instance_delete(request: HtmxHttpRequest, service_id: str, pk: int) -> HttpR
 # Settings: rename and delete
 
 
-@login_required
 def settings_page(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     component, can_write = _component(request, service_id)
     form = RenameForm(initial={"name": component.name, "service_name": component.service_name})
@@ -310,7 +302,6 @@ def settings_page(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     return render(request, "components/settings.html", context)
 
 
-@login_required
 def component_delete(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     component = _writable(request, service_id)
     dependents = list(selectors.dependents_of(component))
@@ -355,7 +346,6 @@ def _ports_response(
     return _page_or_fragment(request, "components/ports.html", "components/_ports.html", "ports", context)
 
 
-@login_required
 def ports(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     if request.method == "POST":
         return _port_add(request, service_id)
@@ -387,7 +377,6 @@ def _port(component: Component, number: int) -> Port:
     return port
 
 
-@login_required
 @require_POST
 def port_services(request: HtmxHttpRequest, service_id: str, number: int) -> HttpResponse:
     component = _writable(request, service_id)
@@ -405,7 +394,6 @@ def port_services(request: HtmxHttpRequest, service_id: str, number: int) -> Htt
     return _ports_response(request, component, f"Saved the services of port {port.number}.")
 
 
-@login_required
 @require_POST
 def port_delete(request: HtmxHttpRequest, service_id: str, number: int) -> HttpResponse:
     component = _writable(request, service_id)
@@ -455,7 +443,6 @@ def _connection_info_response(
     )
 
 
-@login_required
 def connection_info(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     if request.method == "POST":
         return _env_add(request, service_id)
@@ -485,7 +472,6 @@ def _env_add(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     return _connection_info_response(request, component, "", env_form=form)
 
 
-@login_required
 def env_edit(request: HtmxHttpRequest, service_id: str, name: str) -> HttpResponse:
     component = _writable(request, service_id)
     var = _variable(component, name)
@@ -518,7 +504,6 @@ def env_edit(request: HtmxHttpRequest, service_id: str, name: str) -> HttpRespon
     return render(request, "components/env_edit.html", context)
 
 
-@login_required
 @require_POST
 def env_delete(request: HtmxHttpRequest, service_id: str, name: str) -> HttpResponse:
     component = _writable(request, service_id)
@@ -532,7 +517,6 @@ def env_delete(request: HtmxHttpRequest, service_id: str, name: str) -> HttpResp
 
 
 @never_cache  # The answer carries secret values.
-@login_required
 @require_POST
 def env_reveal(request: HtmxHttpRequest, service_id: str, name: str) -> HttpResponse:
     component = _writable(request, service_id)
@@ -571,7 +555,6 @@ def _dependencies(component: Component, can_write: bool, **extra: Any) -> dict[s
     return context
 
 
-@login_required
 def dependencies(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     if request.method == "POST":
         return _dependency_add(request, service_id)
@@ -619,7 +602,6 @@ def _dependency_add(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     )
 
 
-@login_required
 @require_POST
 def dependency_remove(request: HtmxHttpRequest, service_id: str, target_id: str) -> HttpResponse:
     component = _writable(request, service_id)
@@ -650,14 +632,12 @@ def _environment(component: Component, can_write: bool, *, reveal: bool = False)
     return context
 
 
-@login_required
 def environment_page(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     component, can_write = _component(request, service_id)
     return render(request, "components/environment.html", _environment(component, can_write))
 
 
 @never_cache  # The answer carries secret values.
-@login_required
 @require_POST
 def environment_reveal(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     component = _writable(request, service_id)
@@ -671,7 +651,6 @@ def environment_reveal(request: HtmxHttpRequest, service_id: str) -> HttpRespons
     )
 
 
-@login_required
 def environment_download(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     component, can_write = _component(request, service_id)
     prefetch_related_objects(
@@ -726,7 +705,6 @@ def _health_page(component: Component, can_write: bool, owner: bool, **extra: An
     return context
 
 
-@login_required
 def health_check(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     component, can_write = _component(request, service_id)
     extra: dict[str, Any] = {}
@@ -752,7 +730,6 @@ def health_check(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     return render(request, "components/health_check.html", context)
 
 
-@login_required
 @require_POST
 def probe_now(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     component = _writable(request, service_id)
@@ -770,7 +747,6 @@ def probe_now(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
 # Events
 
 
-@login_required
 def events(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     component, can_write = _component(request, service_id)
     form = EventFilterForm(request.GET or None, actions=selectors.component_event_actions(component))

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_GET
@@ -19,7 +18,6 @@ from instances import kubernetes
 VIA = "page:kubernetes"
 
 
-@login_required
 @require_GET
 def component_kubernetes(request: HttpRequest, service_id: str) -> HttpResponse:
     component = selectors.component_page_for_user(request.user, service_id)
@@ -32,7 +30,6 @@ def component_kubernetes(request: HttpRequest, service_id: str) -> HttpResponse:
     return _attachment(request, component.team, loaded, title, f"{component.service_name}.k8s.yaml")
 
 
-@login_required
 @require_GET
 def application_kubernetes(request: HttpRequest, slug: str) -> HttpResponse:
     application: Application = selectors.application_for_user(request.user, slug)

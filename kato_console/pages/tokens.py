@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
@@ -25,7 +24,6 @@ class TokenRevokeForm(forms.Form):
 
 
 @never_cache
-@login_required
 def api_tokens(request: HttpRequest) -> HttpResponse:
     """List the user's tokens; POST creates one (its key is shown once, on this answer) or revokes one."""
     form, new_key = TokenCreateForm(), ""

@@ -12,7 +12,6 @@ import uuid
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -107,7 +106,6 @@ def _step1(request: HtmxHttpRequest, form: ThirdPartyForm, run: uuid.UUID | None
     return _render_step(request, "wizard/_step1.html", {"form": form, "run": run})
 
 
-@login_required
 @require_http_methods(["GET", "POST"])
 def wizard_start(request: HtmxHttpRequest, slug: str = "") -> HttpResponse:
     if request.method == "POST":
@@ -119,7 +117,6 @@ def wizard_start(request: HtmxHttpRequest, slug: str = "") -> HttpResponse:
     return _step1(request, form, None)
 
 
-@login_required
 @require_http_methods(["GET", "POST"])
 def wizard_edit(request: HtmxHttpRequest, run: uuid.UUID) -> HttpResponse:
     """ "Back": step 1 again, with what was typed."""
@@ -160,7 +157,6 @@ def _rows_changed(rows: list[AddressRow], remove: str) -> list[AddressRow]:
     return [*rows, AddressRow(key=new_row_key(), value="")]
 
 
-@login_required
 @require_POST
 def wizard_validate(request: HtmxHttpRequest) -> HttpResponse:
     """One field of step 1, checked as the person leaves it: the field's fragment with its error."""
@@ -177,7 +173,6 @@ def wizard_validate(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "wizard/_field.html", {"field": form[name]})
 
 
-@login_required
 @require_GET
 def wizard_address_row(request: HtmxHttpRequest) -> HttpResponse:
     """ "Add address": one more empty row."""
@@ -223,7 +218,6 @@ def _unreachable(draft: dict[str, Any]) -> list[str]:
     return [r["address"] for r in draft["results"] or () if r["tested"] and not r["ok"]]
 
 
-@login_required
 @require_GET
 def wizard_test(request: HtmxHttpRequest, run: uuid.UUID) -> HttpResponse:
     """Step 2. A whole page probes before it answers (that is how it works without JavaScript);
@@ -233,7 +227,6 @@ def wizard_test(request: HtmxHttpRequest, run: uuid.UUID) -> HttpResponse:
     return _step2(request, run, draft, test_now=not request.htmx)
 
 
-@login_required
 @require_http_methods(["GET", "POST"])
 def wizard_results(request: HtmxHttpRequest, run: uuid.UUID) -> HttpResponse:
     """The probe results (GET: the first time; POST: "Test again")."""
@@ -247,7 +240,6 @@ def wizard_results(request: HtmxHttpRequest, run: uuid.UUID) -> HttpResponse:
     return redirect("wizard-test", run=run)
 
 
-@login_required
 @require_POST
 def wizard_create(request: HtmxHttpRequest, run: uuid.UUID) -> HttpResponse:
     """ "Create" (or "Create anyway" when an address did not answer)."""
@@ -301,7 +293,6 @@ def _back_with_errors(
     return response
 
 
-@login_required
 @require_POST
 def wizard_abandon(request: HtmxHttpRequest, run: uuid.UUID) -> HttpResponse:
     """ "Abandon": forget the draft; nothing was created."""

@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Model, QuerySet
 from django.utils.cache import patch_cache_control
+from django.utils.decorators import method_decorator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions, serializers, status
@@ -55,6 +57,7 @@ class _Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
+@method_decorator(login_not_required, name="dispatch")  # a token or a session, answered in JSON
 class ConsoleApi(APIView):
     permission_classes = [IsAuthenticated, TeamRolePermission]
     # Set by a view whose answer carries a secret (the API secret key, revealed values): the answer
