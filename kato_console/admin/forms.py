@@ -1,10 +1,11 @@
 """The admin through the services: forms that write with one service call, and the rules every
 admin page of Kato Console shares (no lookup on a secret, every write and delete through a service).
 
-An admin form rehearses its service call in ``clean()``, inside a savepoint that is always rolled
-back, so every rule the service keeps shows as an error next to the field, exactly as the API
-reports it; ``save_model`` then makes the same call for real. A refusal that still happens there
-(a concurrent change in between) becomes an error message, never a 500.
+An admin form makes its service call once, in ``clean()``, so every rule the service keeps shows as
+an error next to the field, exactly as the API reports it; ``save_model`` hands the admin what the
+service stored. Should the page be shown again instead (another part of it invalid), the request's
+transaction is rolled back, and the call with it. A refusal raised anywhere else in the change view
+becomes an error message, never a 500.
 """
 
 from __future__ import annotations
@@ -64,14 +65,11 @@ class RefuseSecretLookups(admin.ModelAdmin):
         return super().lookup_allowed(lookup, value, request)
 
 
-class _Rehearsal(Exception):
-    """Raised to roll back a rehearsed service call that succeeded."""
-
-
 class ServiceForm(forms.ModelForm):
     """A ModelForm whose save is exactly one service call, made by ``write``."""
 
     actor: Actor | None = None  # Set by the admin for each request.
+    saved: models.Model | None = None  # What the service stored, once clean() has called it.
 
     def write(self, actor: Actor) -> models.Model:
         raise NotImplementedError
@@ -79,18 +77,15 @@ class ServiceForm(forms.ModelForm):
     def clean(self) -> dict[str, Any] | None:
         cleaned = super().clean()
         if not self.errors:
-            self._rehearse()
+            self._write()
         return cleaned
 
-    def _rehearse(self) -> None:
+    def _write(self) -> None:
+        if self.actor is None:  # the admin's get_form sets it: a form made elsewhere is a bug
+            raise ImproperlyConfigured(f"{type(self).__name__}.actor is not set.")
         try:
-            with transaction.atomic():
-                if self.actor is None:  # the admin's get_form sets it: a form made elsewhere is a bug
-                    raise ImproperlyConfigured(f"{type(self).__name__}.actor is not set.")
-                self.write(self.actor)
-                raise _Rehearsal
-        except _Rehearsal:
-            pass
+            with transaction.atomic():  # a refusal leaves nothing behind
+                self.saved = self.write(self.actor)
         except ComponentError as error:
             add_service_errors(self, error)
 
@@ -117,7 +112,9 @@ class ThroughServices(RefuseSecretLookups):
         return form
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        _copy_into(obj, form.write(Actor.from_request(request)))
+        saved = form.saved if form.saved is not None else form.write(Actor.from_request(request))
+        _copy_into(obj, saved)
+        request.kato_admin_saved = True  # type: ignore[attr-defined]  # read by changeform_view
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         """Inlines only display; each of their rows is changed on its own page, through its service."""
@@ -146,11 +143,16 @@ class ThroughServices(RefuseSecretLookups):
     def changeform_view(
         self, request: HttpRequest, object_id: str | None = None, *args: Any, **kwargs: Any
     ) -> Any:
-        try:
-            return super().changeform_view(request, object_id, *args, **kwargs)
-        except ComponentError as error:  # Refused after the form's rehearsal: rolled back.
-            self.message_user(request, str(error), messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
+        with transaction.atomic():
+            try:
+                response = super().changeform_view(request, object_id, *args, **kwargs)
+            except ComponentError as error:  # refused outside the form's call: rolled back
+                self.message_user(request, str(error), messages.ERROR)
+                return HttpResponseRedirect(request.get_full_path())
+            if request.method == "POST" and not getattr(request, "kato_admin_saved", False):
+                # The page is shown again (an inline, say, was invalid): the form's call is undone.
+                transaction.set_rollback(True)
+            return response
 
     def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
         try:

@@ -51,11 +51,3 @@ def channel_of(team: Team, pk: int) -> NotificationChannel:
 
 def recent_deliveries(channel: NotificationChannel, limit: int = RECENT_DELIVERIES) -> list[Delivery]:
     return list(channel.deliveries.order_by("-created_at", "-id")[:limit])
-
-
-def team_components(team: Team) -> QuerySet[Component]:
-    return (
-        Component.objects.filter(team=team)
-        .select_related("application")
-        .order_by("application__name", "name")
-    )

@@ -7,7 +7,9 @@ from datetime import timedelta
 
 import pytest
 from django.contrib import admin
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -259,6 +261,42 @@ def test_adding_a_component_creates_it_with_its_health_check_and_audit_event(
     event = AuditEvent.objects.get(action="component.create", component=component)
     assert event.user.username == "operator" and event.remote_addr == "127.0.0.1"
     assert not component.dependencies.exists()
+
+
+def test_the_admin_calls_the_service_once(admin_client_, application):
+    from components.models import Component
+
+    data = {
+        "application": application.pk,
+        "name": "Queue",
+        "service_name": "",
+        "kind": "third_party",
+        "registration": "static",
+        "image": "",
+        **inline_management("dependencies"),
+    }
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client_.post(reverse("admin:components_component_add"), data)
+    assert response.status_code == 302
+    inserts = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith('INSERT INTO "components_component"')
+    ]
+    assert len(inserts) == 1 and Component.objects.filter(name="Queue").count() == 1
+
+
+def test_a_page_shown_again_keeps_nothing_of_the_service_call(admin_client_, application, alice_actor):
+    component = instance_services.component_create(application=application, name="Queue", actor=alice_actor)
+    # The form is valid (its service call renames the component) but the inlines' management
+    # data is missing, so the admin shows the page again: the rename must not stay.
+    response = admin_client_.post(
+        reverse("admin:components_component_change", args=[component.pk]),
+        {"name": "Renamed", "service_name": component.service_name, "image": ""},
+    )
+    assert response.status_code == 200
+    component.refresh_from_db()
+    assert component.name == "Queue"
 
 
 def test_a_port_alias_that_clashes_with_a_variable_is_a_form_error(
