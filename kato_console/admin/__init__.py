@@ -3,6 +3,6 @@ this package because ``kato_console`` is an installed app."""
 
 from __future__ import annotations
 
-from kato_console.admin import components, instances
+from kato_console.admin import components, core, instances
 
-__all__ = ["components", "instances"]
+__all__ = ["components", "core", "instances"]

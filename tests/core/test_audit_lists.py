@@ -114,7 +114,7 @@ def test_the_admin_search_finds_an_action_a_component_and_a_user_by_the_start_of
 
 
 def test_the_admin_changelist_counts_at_most_the_cap(operator_client, static_component, monkeypatch):
-    monkeypatch.setattr("kato_console.admin.components.AUDIT_LIST_CAP", 150)
+    monkeypatch.setattr("kato_console.admin.core.AUDIT_LIST_CAP", 150)
     _add_events(static_component, 300)
 
     page, queries = _queries(operator_client, reverse("admin:core_auditevent_changelist"))
