@@ -99,6 +99,13 @@ class ApiTokenAdmin(RefuseSecretLookups):
         # or `manage.py create_api_token`.
         return False
 
+    def delete_model(self, request: HttpRequest, obj: ApiToken) -> None:
+        accounts.api_token_revoke(token=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        for token in queryset:
+            accounts.api_token_revoke(token=token)
+
 
 # The most audit events the changelist counts (and so pages through) for one set of filters.
 AUDIT_LIST_CAP = 2_000

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from core import services as accounts
-from core.models import AuditEvent, Membership, Role, Team
+from core.models import ApiToken, AuditEvent, Membership, Role, Team
 
 pytestmark = pytest.mark.django_db
 
@@ -63,3 +63,13 @@ def test_a_member_removed_from_a_team_in_the_admin_leaves_an_event(admin_client)
     assert response.status_code == 302
     assert not Membership.objects.filter(pk=membership.pk).exists()
     assert _events(team)[-1] == ("membership.delete", {"user": "erin", "previous_role": "owner"})
+
+
+def test_a_token_deleted_in_the_admin_is_revoked_through_the_service(admin_client, caplog):
+    user = get_user_model().objects.create_user("frank")
+    token, _ = accounts.api_token_create(user=user, name="ci")
+    with caplog.at_level("INFO", logger="core.services"):
+        response = admin_client.post(f"/admin/core/apitoken/{token.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not ApiToken.objects.filter(pk=token.pk).exists()
+    assert f"API token {token.pk} of user {user.pk} revoked" in caplog.text
