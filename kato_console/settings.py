@@ -230,6 +230,10 @@ KATO_METRICS_FLUSH_S = env_int("KATO_METRICS_FLUSH_S", 10, minimum=0, maximum=36
 KATO_ALERT_RETRIES = env_int("KATO_ALERT_RETRIES", 5, minimum=0, maximum=20)
 KATO_ALERT_BACKOFF_S = env_int("KATO_ALERT_BACKOFF_S", 10, minimum=1, maximum=3600)
 KATO_ALERT_TIMEOUT_S = env_int("KATO_ALERT_TIMEOUT_S", 10, minimum=1, maximum=60)
+# The outbox's dispatcher runs every KATO_ALERT_DISPATCH_S seconds; a queued attempt that no worker
+# took within KATO_ALERT_REQUEUE_S seconds (a broker or a worker lost it) is queued again.
+KATO_ALERT_DISPATCH_S = env_int("KATO_ALERT_DISPATCH_S", 5, minimum=1, maximum=3600)
+KATO_ALERT_REQUEUE_S = env_int("KATO_ALERT_REQUEUE_S", 60, minimum=1, maximum=86_400)
 
 # Email (alerts' email channels) through Django's SMTP backend; without EMAIL_HOST the embedded run
 # writes emails to the worker's console instead.

@@ -13,6 +13,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from django.utils import timezone
+
+from kato_console.alerts import tasks
+from kato_console.alerts.models import Delivery
 
 
 @dataclass
@@ -67,3 +71,10 @@ def receiver() -> Iterator[Receiver]:
     yield state
     server.shutdown()
     server.server_close()
+
+
+def backoff_runs_out() -> None:
+    """Every pending delivery's next attempt comes due, and beat's dispatcher runs (through Celery;
+    eagerly when the test asks for it)."""
+    Delivery.objects.filter(status="pending").update(next_attempt_at=timezone.now(), lease_until=None)
+    tasks.dispatch_deliveries.delay()
