@@ -29,12 +29,8 @@ def broker_out_of_reach() -> Iterator[None]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    saved = celery_app.conf.broker_url, celery_app.conf.task_always_eager
-    celery_app.conf.broker_url, celery_app.conf.task_always_eager = f"redis://127.0.0.1:{port}/0", False
-    celery_app.close()  # the publisher's connection pool is made again from the new URL
-    yield
-    celery_app.conf.broker_url, celery_app.conf.task_always_eager = saved
-    celery_app.close()
+    with support.publishing_to(f"redis://127.0.0.1:{port}/0"):
+        yield
 
 
 def test_a_transition_recorded_while_the_broker_is_away_is_sent_by_the_dispatcher_later(
