@@ -51,6 +51,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # The client's address from X-Forwarded-For, only behind KATO_TRUSTED_PROXIES (kato_console/proxies.py).
     "kato_console.proxies.TrustedProxies",
+    # A NUL byte in the path is a 404 before anything queries with it (kato_console/paths.py).
+    "kato_console.paths.RefuseNulInPath",
     # Counts the instance API's answers by status for /metrics (kato_console/monitoring/counting.py).
     "kato_console.monitoring.counting.InstanceApiRequestCounter",
     # Scripts' calls to the instance API skip the rest of the stack (see instances/middleware.py).
@@ -101,6 +103,15 @@ else:
     # server-binding cursors can be prepared (Django's own bind on the client and never are): the
     # instance API's lookup uses one, so PostgreSQL plans it once per connection, not per request.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
+# The database away or too slow (README, "When the database is away"): a persistent connection is
+# checked before a request uses it, a connection attempt gives up after KATO_DB_CONNECT_TIMEOUT_S and a
+# statement after KATO_DB_STATEMENT_TIMEOUT_S (0: no limit), and the request is answered 503
+# (kato_console/unavailable.py) instead of holding a web worker.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"]["connect_timeout"] = env_int("KATO_DB_CONNECT_TIMEOUT_S", 3, maximum=600)
+    _statement_ms = 1000 * env_int("KATO_DB_STATEMENT_TIMEOUT_S", 5, minimum=0, maximum=86_400)
+    DATABASES["default"]["OPTIONS"]["options"] = f"-c statement_timeout={_statement_ms}"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -297,6 +308,8 @@ REST_FRAMEWORK = {
     # Every list of the console API is paged: ?page=, ?page_size= (default 100, at most 1,000).
     "DEFAULT_PAGINATION_CLASS": "components.api.pagination.ConsolePagination",
     "PAGE_SIZE": 100,
+    # The database away: 503 with Retry-After, in DRF's format (kato_console/unavailable.py).
+    "EXCEPTION_HANDLER": "kato_console.unavailable.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Kato Console API",

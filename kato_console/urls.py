@@ -11,6 +11,9 @@ from components import views_component as pages
 from instances import kato_api
 from kato_console.monitoring.views import metrics
 
+# A 503 in each door's format when the database is away (kato_console/unavailable.py).
+handler500 = "kato_console.unavailable.server_error"
+
 urlpatterns = [
     path("", component_views.home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

@@ -33,7 +33,7 @@ class FaultyProxy:
     def cut(self) -> None:
         listener, self._listener = self._listener, None
         if listener is not None:
-            listener.close()
+            _close(listener)  # shutdown() first: it wakes the thread blocked in accept()
         with self._lock:
             held, self._sockets = self._sockets, set()
         for sock in held:

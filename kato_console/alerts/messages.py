@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import re
 import time
 from typing import Any
 
@@ -20,9 +19,9 @@ from django.core.mail import EmailMessage
 
 from kato_console.alerts import payloads, sending
 from kato_console.alerts.models import ChannelKind, Delivery
+from kato_console.text import printable
 
 SIGNATURE_VERSION = "v1"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def build_message(delivery: Delivery, *, now: float | None = None) -> sending.WebhookPost | EmailMessage:
@@ -60,11 +59,6 @@ def slack_escape(text: str) -> str:
     """Slack's escaping of message text: ``&``, ``<`` and ``>`` become entities, so nothing in it is a
     mention, a link or a command."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def printable(text: str) -> str:
-    """``text`` with every control character (line breaks included) shown as an escape sequence."""
-    return _CONTROL.sub(lambda match: match.group().encode("unicode_escape").decode(), text)
 
 
 def printable_lines(payload: dict[str, Any]) -> str:
