@@ -14,7 +14,7 @@ import pytest
 from components import services
 from components.models import Application, Component, Membership, Registration, Role
 from instances import services as instance_services
-from instances.models import Instance, Source, Status
+from instances.models import Instance, Source, Status, credentials_withheld_reason
 from instances.services import health_check_update
 from instances.sweep import probe_component_now
 from kato_console.core.audit import Actor
@@ -208,3 +208,24 @@ def test_the_overview_says_why_the_check_does_not_log_in(
 
     assert "Credentials withheld: the address was registered through the instance API" in page
     assert "none: addresses registered through the API get the greeting-only check" in page
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "2001:0:a00:7::3acd:9bf8",  # Teredo: server 10.0.0.7
+        "2001:0:4136:e378:8000:63bf:f5ff:fff8",  # Teredo: client 10.0.0.7 (obfuscated)
+        "2002:a00:7::1",  # 6to4 of 10.0.0.7
+        "64:ff9b::a00:7",  # NAT64 of 10.0.0.7
+        "::a00:7",  # IPv4-compatible
+    ],
+)
+def test_an_ipv4_address_inside_an_ipv6_one_never_makes_it_trusted(address: str) -> None:
+    reason = credentials_withheld_reason(source=Source.API, host=address, networks=["10.0.0.0/8"])
+    assert "outside the check's credential networks" in reason
+
+
+def test_an_ipv4_mapped_address_is_that_ipv4_host_and_is_trusted_inside_the_networks() -> None:
+    assert (
+        credentials_withheld_reason(source=Source.API, host="::ffff:10.0.0.7", networks=["10.0.0.0/8"]) == ""
+    )
