@@ -6,6 +6,7 @@ from collections import defaultdict
 from typing import Any
 
 from django import forms
+from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
@@ -305,7 +306,7 @@ class ComponentAdmin(ThroughServices):
     def delete_with_service(self, obj: Component, actor: Actor) -> None:
         services.component_delete(component=obj, actor=actor)
 
-    @admin.action(description="Regenerate the API secret key")
+    @admin.action(description="Regenerate the API secret key", permissions=["change"])
     def regenerate_secret_key(self, request: HttpRequest, queryset: QuerySet[Component]) -> None:
         done = 0
         for component in queryset.select_related("team"):
@@ -319,7 +320,7 @@ class ComponentAdmin(ThroughServices):
                 request, f"Regenerated the secret key of {done} component(s).", messages.SUCCESS
             )
 
-    @admin.action(description="Probe now (every online instance)")
+    @admin.action(description="Probe now (every online instance)", permissions=["change"])
     def probe_now(self, request: HttpRequest, queryset: QuerySet[Component]) -> None:
         actor = Actor.from_request(request)
         # All at once: one component's silent instances do not hold up the next one's probes.
@@ -489,3 +490,16 @@ if admin.site.is_registered(User):
 @admin.register(User)
 class KatoUserAdmin(RefuseSecretLookups, UserAdmin):
     pass
+
+
+# Every other app's admin registered so far (django-celery-beat's periodic tasks, django-axes'
+# attempts, auth's groups) keeps the same two rules: disabling the sweep's or the alerts' periodic
+# task stops every check or alert, so its actions need the change permission like every other.
+for _model in apps.get_models():
+    if admin.site.is_registered(_model):
+        _admin = admin.site.get_model_admin(_model)
+        if not isinstance(_admin, RefuseSecretLookups):
+            admin.site.unregister(_model)
+            admin.site.register(
+                _model, type(f"Kato{type(_admin).__name__}", (RefuseSecretLookups, type(_admin)), {})
+            )

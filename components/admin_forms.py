@@ -35,6 +35,9 @@ SECRET_FIELDS = frozenset(
         "components.EnvVar.value",
         "components.ApiToken.digest",
         "auth.User.password",
+        "alerts.NotificationChannel.secret",
+        # A Slack-compatible webhook's URL carries its token in the path.
+        "alerts.NotificationChannel.target",
     }
 )
 
@@ -55,12 +58,20 @@ def touches_secret(model: type[models.Model], lookup: str) -> bool:
 
 
 class RefuseSecretLookups(admin.ModelAdmin):
-    """A changelist filter on a secret field answers 400 (Django's DisallowedModelAdminLookup)."""
+    """A changelist filter on a secret field answers 400 (Django's DisallowedModelAdminLookup), and
+    every action needs the change permission of the model, even one declared without permissions
+    (a view-only staff user runs none; ``delete_selected`` keeps Django's delete permission)."""
 
     def lookup_allowed(self, lookup: str, value: Any, request: HttpRequest) -> bool:
         if touches_secret(self.model, lookup):
             return False
         return super().lookup_allowed(lookup, value, request)
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        if self.has_change_permission(request):
+            return actions
+        return {name: action for name, action in actions.items() if name == "delete_selected"}
 
 
 class _Rehearsal(Exception):

@@ -162,7 +162,7 @@ class InstanceAdmin(ThroughServices):
     def delete_with_service(self, obj: Instance, actor: Actor) -> None:
         instance_delete(instance=obj, actor=actor)
 
-    @admin.action(description="Probe now")
+    @admin.action(description="Probe now", permissions=["change"])
     def probe_now(self, request: HttpRequest, queryset: QuerySet[Instance]) -> None:
         actor = Actor.from_request(request)
         probed = probe_instances_now(instances=queryset, actor=actor)

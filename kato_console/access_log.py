@@ -14,7 +14,7 @@ from gunicorn.glogging import Logger
 from kato_console.text import printable
 
 
-class EscapedAccessLog(Logger):  # type: ignore[misc]  # gunicorn has no type information
+class EscapedAccessLog(Logger):
     def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> dict[str, Any]:
         atoms: dict[str, Any] = super().atoms(resp, req, environ, request_time)
         return {name: printable(value) if isinstance(value, str) else value for name, value in atoms.items()}

@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from components.admin_forms import RefuseSecretLookups
 from kato_console.alerts import services
 from kato_console.alerts.models import Delivery, NotificationChannel
 from kato_console.core.audit import Actor
@@ -56,7 +57,7 @@ class DeliveryInline(admin.TabularInline):
 
 
 @admin.register(NotificationChannel)
-class NotificationChannelAdmin(admin.ModelAdmin):
+class NotificationChannelAdmin(RefuseSecretLookups):
     form = ChannelAdminForm
     list_display = ["name", "team", "kind", "scope", "enabled"]
     list_filter = ["kind", "enabled"]
@@ -95,7 +96,7 @@ class NotificationChannelAdmin(admin.ModelAdmin):
         for channel in queryset:
             services.channel_delete(channel=channel, actor=Actor.from_request(request))
 
-    @admin.action(description="Send a test notification")
+    @admin.action(description="Send a test notification", permissions=["change"])
     def send_test(self, request: HttpRequest, queryset: QuerySet[NotificationChannel]) -> None:
         for channel in queryset:
             services.channel_test(channel=channel, actor=Actor.from_request(request))
@@ -103,7 +104,7 @@ class NotificationChannelAdmin(admin.ModelAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(RefuseSecretLookups):
     list_display = ["created_at", "channel", "event", "status", "attempts", "last_error"]
     list_filter = ["status"]
     list_select_related = ["channel"]
