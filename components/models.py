@@ -24,6 +24,7 @@ from components.validation import (
     SERVICE_NAME_RE,
     env_name_validator,
     port_alias_validator,
+    refuse_control_characters,
     service_name_validator,
 )
 
@@ -60,6 +61,9 @@ class Team(TimeStamped):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        refuse_control_characters(name=self.name)
 
 
 class Role(models.TextChoices):
@@ -104,6 +108,9 @@ class Application(TimeStamped):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        refuse_control_characters(name=self.name)
 
 
 class ComponentKind(models.TextChoices):
@@ -181,6 +188,7 @@ class Component(TimeStamped):
 
     def clean(self) -> None:
         # The team and the secret key are set by components.services.component_create.
+        refuse_control_characters(name=self.name)
         if self.kind == ComponentKind.THIRD_PARTY:
             if self.registration not in Registration.values:
                 raise ValidationError(

@@ -2,7 +2,7 @@
 
 gunicorn writes the decoded path (``%(U)s``): ``/x%0a127.0.0.1 - - "GET /admin/ HTTP/1.1" 200`` would
 forge a second log line. Every value taken from the request is written with its control characters
-escaped (``kato_console.text.printable``).
+escaped (``components.validation.printable``).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 from gunicorn.glogging import Logger
 
-from kato_console.text import printable
+from components.validation import printable
 
 
 class EscapedAccessLog(Logger):

@@ -17,9 +17,9 @@ from typing import Any
 
 from django.core.mail import EmailMessage
 
+from components.validation import printable
 from kato_console.alerts import payloads, sending
 from kato_console.alerts.models import ChannelKind, Delivery
-from kato_console.text import printable
 
 SIGNATURE_VERSION = "v1"
 

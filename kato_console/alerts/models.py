@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from components.models import Component, Team
+from components.validation import refuse_control_characters
 
 
 def new_channel_secret() -> str:
@@ -56,6 +57,9 @@ class NotificationChannel(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        refuse_control_characters(name=self.name)
 
     def __repr__(self) -> str:
         # Never the secret: a channel may end up in a log line or a traceback.
