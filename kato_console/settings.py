@@ -163,6 +163,12 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# A deployment behind TLS turns these on (README, "Configuration"); off by default, since the
+# embedded run and many reverse proxies serve plain HTTP to the console.
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0, maximum=63_072_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 # Every page: scripts, styles and everything else from the console itself only; no inline script or
 # style (the pages keep theirs in static/), no plug-ins, no framing.
 CONTENT_SECURITY_POLICY = {
