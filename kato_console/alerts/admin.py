@@ -98,9 +98,14 @@ class NotificationChannelAdmin(RefuseSecretLookups):
 
     @admin.action(description="Send a test notification", permissions=["change"])
     def send_test(self, request: HttpRequest, queryset: QuerySet[NotificationChannel]) -> None:
+        queued = 0
         for channel in queryset:
-            services.channel_test(channel=channel, actor=Actor.from_request(request))
-        self.message_user(request, f"{queryset.count()} test notification(s) queued.", messages.SUCCESS)
+            try:
+                services.channel_test(channel=channel, actor=Actor.from_request(request))
+                queued += 1
+            except ComponentError as error:
+                self.message_user(request, f"{channel.name}: {error}", messages.WARNING)
+        self.message_user(request, f"{queued} test notification(s) queued.", messages.SUCCESS)
 
 
 @admin.register(Delivery)

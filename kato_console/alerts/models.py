@@ -70,6 +70,16 @@ class NotificationChannel(models.Model):
         return f"{self.secret[:4]}…" if self.secret else ""
 
     @property
+    def masked_target(self) -> str:
+        """The target as a viewer sees it: a webhook's scheme and host, never its path or query (a
+        Slack-compatible URL carries its token there); email addresses as they are."""
+        if self.kind == ChannelKind.EMAIL:
+            return self.target
+        scheme, _, rest = self.target.partition("://")
+        host = rest.split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
+        return f"{scheme}://{host}/…" if host else "…"
+
+    @property
     def recipients(self) -> list[str]:
         return [address.strip() for address in self.target.split(",") if address.strip()]
 

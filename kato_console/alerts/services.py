@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -38,6 +39,7 @@ from kato_console.core.errors import ComponentError, validated_save
 logger = logging.getLogger(__name__)
 
 MAX_RECIPIENTS = 20
+TEST_INTERVAL_S = 60
 _FIELDS = ("name", "kind", "target", "scope", "on_instance_transitions", "on_component_status", "enabled")
 
 
@@ -102,7 +104,16 @@ def channel_secret_regenerate(*, channel: NotificationChannel, actor: Actor) -> 
 
 @transaction.atomic
 def channel_test(*, channel: NotificationChannel, actor: Actor) -> Delivery:
-    """Queue a test notification to the channel, whether or not it is enabled."""
+    """Queue a test notification to the channel, whether or not it is enabled; at most one per
+    ``TEST_INTERVAL_S`` per channel, so that "Send test" cannot make the console a spam relay."""
+    # The channel's row lock makes two clicks at once one test, not two.
+    NotificationChannel.objects.select_for_update().filter(pk=channel.pk).first()
+    since = timezone.now() - timedelta(seconds=TEST_INTERVAL_S)
+    if Delivery.objects.filter(channel=channel, event="test", created_at__gte=since).exists():
+        raise ComponentError(
+            f"A test notification went to this channel less than {TEST_INTERVAL_S} seconds ago; "
+            "wait a moment before sending another."
+        )
     payload = payloads.sample_payload(
         team_name=channel.team.name, channel_name=channel.name, at=timezone.now()
     )
