@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from components import services
 from components.models import Application, Component, Registration, Role
+from components.views_wizard import MAX_DRAFTS
 from instances import services as instance_services
 from instances.connectivity import TEST_TIMEOUT_S
 from instances.models import HealthCheck, Instance
@@ -436,3 +437,11 @@ def test_another_persons_wizard_run_is_not_found(alice_client, application, clie
     client.force_login(bob_from_another_team)
     assert client.get(url + "test/").status_code == 404
     assert client.post(url + "create/").status_code == 404
+
+
+def test_a_session_keeps_only_its_newest_few_drafts(alice_client, application):
+    runs = [_submitted(alice_client, application, name=f"db{number}") for number in range(MAX_DRAFTS + 3)]
+
+    assert len(_drafts(alice_client)) == MAX_DRAFTS
+    assert alice_client.get(runs[0]).status_code == 404  # the oldest is forgotten
+    assert alice_client.get(runs[-1]).status_code == 200
