@@ -111,7 +111,8 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"]["connect_timeout"] = env_int("KATO_DB_CONNECT_TIMEOUT_S", 3, maximum=600)
     _statement_ms = 1000 * env_int("KATO_DB_STATEMENT_TIMEOUT_S", 5, minimum=0, maximum=86_400)
-    DATABASES["default"]["OPTIONS"]["options"] = f"-c statement_timeout={_statement_ms}"
+    _options = DATABASES["default"]["OPTIONS"].get("options", "")  # ?options= in DATABASE_URL, kept
+    DATABASES["default"]["OPTIONS"]["options"] = f"{_options} -c statement_timeout={_statement_ms}".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
