@@ -53,6 +53,8 @@ MIDDLEWARE = [
     "kato_console.proxies.TrustedProxies",
     # A NUL byte in the path is a 404 before anything queries with it (kato_console/paths.py).
     "kato_console.paths.RefuseNulInPath",
+    # The database away: a calm 503 for a view's exception, DEBUG or not (kato_console/unavailable.py).
+    "kato_console.unavailable.DatabaseUnavailableMiddleware",
     # Counts the instance API's answers by status for /metrics (kato_console/monitoring/counting.py).
     "kato_console.monitoring.counting.InstanceApiRequestCounter",
     # Scripts' calls to the instance API skip the rest of the stack (see instances/middleware.py).

@@ -13,6 +13,7 @@ these answers reads the database.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from django.db import InterfaceError, OperationalError
@@ -52,6 +53,24 @@ def server_error(request: HttpRequest) -> HttpResponse:
     """Django's ``handler500``: a 503 in the door's format when the database is the cause."""
     if not database_unavailable(sys.exc_info()[1]):
         return defaults.server_error(request)
+    return unavailable_response(request)
+
+
+class DatabaseUnavailableMiddleware:
+    """The same 503 for a view's exception with ``DEBUG`` on too (the embedded run), where Django
+    would show its debugging page instead of calling ``handler500``."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        return unavailable_response(request) if database_unavailable(exception) else None
+
+
+def unavailable_response(request: HttpRequest) -> HttpResponse:
     response: HttpResponse
     if request.path.startswith("/console/third_party/"):
         envelope = {"code": 503, "msg": MSG, "msg_show": MSG_SHOW, "data": {"bean": {}, "list": []}}

@@ -208,3 +208,13 @@ def test_a_statement_held_up_by_a_lock_gives_503_and_ends_with_the_lock(
         _assert_every_door_answers_503(console, api_component)
         other.rollback()
         _assert_every_door_answers(console, api_component)
+
+
+def test_a_page_is_a_calm_503_with_debug_on_too(console, database_proxy, settings) -> None:
+    settings.DEBUG = True  # the embedded run: Django would show its debugging page
+    assert console.page().status == 200
+    database_proxy.cut()
+
+    page = console.page()
+    assert (page.status, page.headers["Retry-After"]) == (503, "5")
+    assert "Back in a moment" in page.text

@@ -66,6 +66,8 @@ def dispatch_at_worker_start(**kwargs: Any) -> None:
     except Exception:  # the worker starts anyway; beat's dispatcher tries again
         logger.exception("Alerts: the deliveries due could not be queued at worker start.")
         return
+    finally:
+        connections.close_all()  # the worker's main process runs no other query
     if count:
         logger.info("Alerts: queued %s due deliveries at worker start.", count)
 
