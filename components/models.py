@@ -25,6 +25,7 @@ from components.validation import (
     service_name_validator,
 )
 from core.models import Team, TimeStamped
+from core.validation import refuse_control_characters
 
 
 def new_service_id() -> str:
@@ -53,6 +54,9 @@ class Application(TimeStamped):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        refuse_control_characters(name=self.name)
 
 
 class ComponentKind(models.TextChoices):
@@ -130,6 +134,7 @@ class Component(TimeStamped):
 
     def clean(self) -> None:
         # The team and the secret key are set by instances.services.component_create.
+        refuse_control_characters(name=self.name)
         if self.kind == ComponentKind.THIRD_PARTY:
             if self.registration not in Registration.values:
                 raise ValidationError(

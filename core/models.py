@@ -13,6 +13,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from core.validation import refuse_control_characters
+
 
 def token_digest(key: str) -> str:
     """What is stored of a personal API token: the SHA-256 digest of its key."""
@@ -37,6 +39,9 @@ class Team(TimeStamped):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        refuse_control_characters(name=self.name)
 
 
 class Role(models.TextChoices):

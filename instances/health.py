@@ -468,7 +468,8 @@ def _audit_transitions(outcomes: list[_Outcome]) -> None:
 
 
 def _announce_transitions(outcomes: list[_Outcome], checked_at: datetime) -> None:
-    """Send ``health_transitions`` once the round is committed, for the apps above (alerts) to hear."""
+    """Send ``health_transitions`` inside the round's transaction, for the apps above (alerts) to write
+    what they must do about it with the round (an outbox), and act after the commit."""
     transitions = [
         HealthTransition(
             instance_id=outcome.state.id,
@@ -485,9 +486,7 @@ def _announce_transitions(outcomes: list[_Outcome], checked_at: datetime) -> Non
         if outcome.health != outcome.state.health
     ]
     if transitions:
-        transaction.on_commit(
-            lambda: health_transitions.send_robust(sender=HealthTransition, transitions=transitions)
-        )
+        health_transitions.send_robust(sender=HealthTransition, transitions=transitions)
 
 
 def _transition_detail(outcome: _Outcome) -> dict[str, object]:

@@ -181,7 +181,10 @@ def credentials_withheld_reason(*, source: str, host: str, networks: Sequence[st
             "credentials withheld: the address is a DNS name registered through the instance API; "
             "only IP addresses inside the check's credential networks get the login"
         )
-    if network_containing(ip, _parsed_networks(tuple(networks))) is not None:
+    # Judged by the address the probe connects to: an IPv4 address carried inside an IPv6 one (6to4,
+    # Teredo, NAT64) may make an address denied elsewhere, never trusted here (only ::ffff:a.b.c.d,
+    # which is that IPv4 host itself).
+    if network_containing(ip, _parsed_networks(tuple(networks)), embedded=False) is not None:
         return ""
     return (
         "credentials withheld: the address was registered through the instance API and is outside "

@@ -3,12 +3,14 @@ with its health check and addresses (every door creates components here), the wi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -405,3 +407,37 @@ def third_party_component_register(
     if kind != component.health_check.kind:
         health_check_update(component=component, kind=kind, actor=actor)
     return component
+
+
+PROBE_NOW_IN_FLIGHT = (
+    "A Probe now of this component that you started is still running; its results come within "
+    "seconds, then start another."
+)
+
+
+class ProbeNowInFlight(ComponentError):
+    """A second "Probe now" of a component by the same user while the first one runs."""
+
+
+@contextmanager
+def probe_now_slot(*, component_id: int, user_id: int | None) -> Iterator[None]:
+    """Hold the one "Probe now" a user may have in flight for a component, or raise
+    ``ProbeNowInFlight``: a loop of clicks or calls cannot hold every web worker with the same
+    probes. A PostgreSQL advisory lock of the session, so every web process sees it, and a process
+    that dies lets it go with its connection; without PostgreSQL there is no limit."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    key = int.from_bytes(
+        hashlib.sha256(f"probe-now:{component_id}:{user_id}".encode()).digest()[:8], "big", signed=True
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        (held,) = cursor.fetchone()
+    if not held:
+        raise ProbeNowInFlight(PROBE_NOW_IN_FLIGHT)
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [key])

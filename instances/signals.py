@@ -1,9 +1,10 @@
 """What ``instances`` tells the apps above it, without importing them (docs/architecture.md).
 
 ``health_transitions`` is sent once per recorded round of probe results in which some instance's
-health changed, after the transaction that recorded them has committed, with ``transitions``: a
-list of ``HealthTransition``. A receiver that fails does not undo the round (it is sent with
-``send_robust``); receivers should only enqueue work.
+health changed, inside the transaction that records them, with ``transitions``: a list of
+``HealthTransition``. A receiver writes in that transaction what it must do (so the round and its
+consequences commit together) within a savepoint of its own, so that its failure does not undo the
+round (the signal is sent with ``send_robust``), and acts on it only after the commit.
 """
 
 from __future__ import annotations

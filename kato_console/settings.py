@@ -53,6 +53,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # The client's address from X-Forwarded-For, only behind KATO_TRUSTED_PROXIES (kato_console/proxies.py).
     "kato_console.proxies.TrustedProxies",
+    # A NUL byte in the path is a 404 before anything queries with it (kato_console/paths.py).
+    "kato_console.paths.RefuseNulInPath",
+    # The database away: a calm 503 for a view's exception, DEBUG or not (kato_console/unavailable.py).
+    "kato_console.unavailable.DatabaseUnavailableMiddleware",
     # Counts the instance API's answers by status for /metrics (kato_console/monitoring/counting.py).
     "kato_console.monitoring.counting.InstanceApiRequestCounter",
     # Scripts' calls to the instance API skip the rest of the stack (see instances/middleware.py).
@@ -106,6 +110,16 @@ else:
     # server-binding cursors can be prepared (Django's own bind on the client and never are): the
     # instance API's lookup uses one, so PostgreSQL plans it once per connection, not per request.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
+# The database away or too slow (README, "When the database is away"): a persistent connection is
+# checked before a request uses it, a connection attempt gives up after KATO_DB_CONNECT_TIMEOUT_S and a
+# statement after KATO_DB_STATEMENT_TIMEOUT_S (0: no limit), and the request is answered 503
+# (kato_console/unavailable.py) instead of holding a web worker.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"]["connect_timeout"] = env_int("KATO_DB_CONNECT_TIMEOUT_S", 3, maximum=600)
+    _statement_ms = 1000 * env_int("KATO_DB_STATEMENT_TIMEOUT_S", 5, minimum=0, maximum=86_400)
+    _options = DATABASES["default"]["OPTIONS"].get("options", "")  # ?options= in DATABASE_URL, kept
+    DATABASES["default"]["OPTIONS"]["options"] = f"{_options} -c statement_timeout={_statement_ms}".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -157,6 +171,12 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# A deployment behind TLS turns these on (README, "Configuration"); off by default, since the
+# embedded run and many reverse proxies serve plain HTTP to the console.
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0, maximum=63_072_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 # Every page: scripts, styles and everything else from the console itself only; no inline script or
 # style (the pages keep theirs in static/), no plug-ins, no framing.
 CONTENT_SECURITY_POLICY = {
@@ -235,6 +255,10 @@ KATO_METRICS_FLUSH_S = env_int("KATO_METRICS_FLUSH_S", 10, minimum=0, maximum=36
 KATO_ALERT_RETRIES = env_int("KATO_ALERT_RETRIES", 5, minimum=0, maximum=20)
 KATO_ALERT_BACKOFF_S = env_int("KATO_ALERT_BACKOFF_S", 10, minimum=1, maximum=3600)
 KATO_ALERT_TIMEOUT_S = env_int("KATO_ALERT_TIMEOUT_S", 10, minimum=1, maximum=60)
+# The outbox's dispatcher runs every KATO_ALERT_DISPATCH_S seconds; a queued attempt that no worker
+# took within KATO_ALERT_REQUEUE_S seconds (a broker or a worker lost it) is queued again.
+KATO_ALERT_DISPATCH_S = env_int("KATO_ALERT_DISPATCH_S", 5, minimum=1, maximum=3600)
+KATO_ALERT_REQUEUE_S = env_int("KATO_ALERT_REQUEUE_S", 60, minimum=1, maximum=86_400)
 
 # Email (alerts' email channels) through Django's SMTP backend; without EMAIL_HOST the embedded run
 # writes emails to the worker's console instead.
@@ -298,6 +322,8 @@ REST_FRAMEWORK = {
     # Every list of the console API is paged: ?page=, ?page_size= (default 100, at most 1,000).
     "DEFAULT_PAGINATION_CLASS": "kato_console.api.pagination.ConsolePagination",
     "PAGE_SIZE": 100,
+    # The database away: 503 with Retry-After, in DRF's format (kato_console/unavailable.py).
+    "EXCEPTION_HANDLER": "kato_console.unavailable.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Kato Console API",

@@ -15,6 +15,9 @@ from kato_console.pages import kubernetes as views_kubernetes
 from kato_console.pages import tokens as views_tokens
 from kato_console.pages import wizard as views_wizard
 
+# A 503 in each door's format when the database is away (kato_console/unavailable.py).
+handler500 = "kato_console.unavailable.server_error"
+
 urlpatterns = [
     path("", component_views.home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

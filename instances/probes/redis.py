@@ -1,4 +1,10 @@
-"""The Redis probe: PING and INFO server, with AUTH first when the target carries credentials."""
+"""The Redis probe: PING and INFO server, with AUTH first when the target carries credentials and the
+connection is encrypted.
+
+Redis's AUTH carries the password as it is: like the PostgreSQL and MySQL probes, this one sends a
+password only inside TLS. Over a plain connection a credentialed probe only greets the server (a
+``NOAUTH`` answer is a Redis that answered), and its server information says why it did not log in.
+"""
 
 from __future__ import annotations
 
@@ -20,11 +26,13 @@ _REDIS_AUTH_ERRORS = (
     "ERR CLIENT SENT AUTH",
 )
 _REDIS_VERSION = re.compile(rb"^redis_version:([^\r\n]+)", re.MULTILINE)
+GREETING_ONLY_IN_CLEAR = "greeting only: Redis would get the password in clear without TLS"
 
 
 async def probe_redis(target: ProbeTarget, session: Session) -> str:
     reader, writer = session.streams
-    authenticate = bool(target.username or target.password)
+    has_credentials = bool(target.username or target.password)
+    authenticate = has_credentials and session.encrypted
     # One write for the whole conversation: Redis answers pipelined commands in order, and each
     # answer is still read and judged on its own.
     commands: list[list[str]] = []
@@ -38,6 +46,10 @@ async def probe_redis(target: ProbeTarget, session: Session) -> str:
         session.stage = "auth"
         await _redis_expect(reader, b"+OK", stage="auth")
     session.stage = "greeting"
+    if has_credentials and not authenticate:
+        await _redis_expect(reader, b"+PONG", stage="greeting", or_noauth=True)
+        session.stage = "query"
+        return f"{await _redis_server_info(reader)} ({GREETING_ONLY_IN_CLEAR})"
     await _redis_expect(reader, b"+PONG", stage="greeting")
     session.stage = "query"
     return await _redis_server_info(reader)
@@ -50,9 +62,11 @@ def _redis_command(*parts: str) -> bytes:
     )
 
 
-async def _redis_expect(reader: asyncio.StreamReader, expected: bytes, *, stage: str) -> None:
+async def _redis_expect(
+    reader: asyncio.StreamReader, expected: bytes, *, stage: str, or_noauth: bool = False
+) -> None:
     line = await _redis_line(reader)
-    if line == expected:
+    if line == expected or (or_noauth and line.upper().startswith(b"-NOAUTH")):
         return
     if line.startswith(b"-"):
         message = printable(line[1:])

@@ -21,8 +21,9 @@ from core.errors import ComponentError
 from instances import services as instance_services
 from instances.models import Health, HealthCheck, Instance, Status
 from instances.sweep import probe_instances_now
-from kato_console.admin.forms import MASK, RefuseSecretLookups, ServiceForm, ThroughServices
+from kato_console.admin.forms import MASK, ServiceForm, ThroughServices
 from kato_console.admin.instances import report_probes
+from kato_console.admin_guards import RefuseSecretLookups
 
 
 @admin.register(Application)
@@ -275,7 +276,7 @@ class ComponentAdmin(ThroughServices):
     def delete_with_service(self, obj: Component, actor: Actor) -> None:
         services.component_delete(component=obj, actor=actor)
 
-    @admin.action(description="Regenerate the API secret key")
+    @admin.action(description="Regenerate the API secret key", permissions=["change"])
     def regenerate_secret_key(self, request: HttpRequest, queryset: QuerySet[Component]) -> None:
         done = 0
         for component in queryset.select_related("team"):
@@ -289,7 +290,7 @@ class ComponentAdmin(ThroughServices):
                 request, f"Regenerated the secret key of {done} component(s).", messages.SUCCESS
             )
 
-    @admin.action(description="Probe now (every online instance)")
+    @admin.action(description="Probe now (every online instance)", permissions=["change"])
     def probe_now(self, request: HttpRequest, queryset: QuerySet[Component]) -> None:
         actor = Actor.from_request(request)
         # All at once: one component's silent instances do not hold up the next one's probes.

@@ -16,7 +16,7 @@ from django.utils.functional import cached_property
 from core import services as accounts
 from core.audit import Actor
 from core.models import AUDIT_ACTIONS, ApiToken, AuditEvent, Membership, Team
-from kato_console.admin.forms import RefuseSecretLookups
+from kato_console.admin_guards import RefuseSecretLookups
 
 User = get_user_model()
 

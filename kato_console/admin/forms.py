@@ -13,56 +13,21 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import messages
 from django.contrib.admin.actions import delete_selected as confirm_delete_selected
 from django.contrib.admin.utils import model_ngettext
-from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models, transaction
 from django.db.models import QuerySet
-from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
 from core.audit import Actor
 from core.errors import ComponentError
+from kato_console.admin_guards import RefuseSecretLookups
 from kato_console.web import add_service_errors
 
 MASK = "••••••••"
-
-# Fields whose values must never be narrowed down by a changelist filter (``?secret_key__regex=^h``
-# would recover a key one character at a time), directly or across a relation.
-SECRET_FIELDS = frozenset(
-    {
-        "components.Component.secret_key",
-        "components.EnvVar.value",
-        "core.ApiToken.digest",
-        "auth.User.password",
-    }
-)
-
-
-def touches_secret(model: type[models.Model], lookup: str) -> bool:
-    """Whether a lookup such as ``component__env_vars__value__regex`` reaches a secret field."""
-    for part in lookup.split(LOOKUP_SEP):
-        try:
-            field = model._meta.get_field(part)
-        except FieldDoesNotExist:
-            return False
-        if f"{model._meta.label}.{field.name}" in SECRET_FIELDS:
-            return True
-        if not field.is_relation or field.related_model is None:
-            return False
-        model = field.related_model
-    return False
-
-
-class RefuseSecretLookups(admin.ModelAdmin):
-    """A changelist filter on a secret field answers 400 (Django's DisallowedModelAdminLookup)."""
-
-    def lookup_allowed(self, lookup: str, value: Any, request: HttpRequest) -> bool:
-        if touches_secret(self.model, lookup):
-            return False
-        return super().lookup_allowed(lookup, value, request)
 
 
 class ServiceForm(forms.ModelForm):

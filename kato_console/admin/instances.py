@@ -25,7 +25,8 @@ from instances.services import (
     instance_update,
 )
 from instances.sweep import probe_instances_now
-from kato_console.admin.forms import RefuseSecretLookups, ServiceForm, ThroughServices
+from kato_console.admin.forms import ServiceForm, ThroughServices
+from kato_console.admin_guards import RefuseSecretLookups
 
 
 def report_probes(
@@ -162,7 +163,7 @@ class InstanceAdmin(ThroughServices):
     def delete_with_service(self, obj: Instance, actor: Actor) -> None:
         instance_delete(instance=obj, actor=actor)
 
-    @admin.action(description="Probe now")
+    @admin.action(description="Probe now", permissions=["change"])
     def probe_now(self, request: HttpRequest, queryset: QuerySet[Instance]) -> None:
         actor = Actor.from_request(request)
         probed = probe_instances_now(instances=queryset, actor=actor)

@@ -11,6 +11,7 @@ from django.http import HttpRequest
 
 from core.audit import Actor
 from core.errors import ComponentError
+from kato_console.admin_guards import RefuseSecretLookups
 from kato_console.alerts import services
 from kato_console.alerts.models import Delivery, NotificationChannel
 
@@ -56,7 +57,7 @@ class DeliveryInline(admin.TabularInline):
 
 
 @admin.register(NotificationChannel)
-class NotificationChannelAdmin(admin.ModelAdmin):
+class NotificationChannelAdmin(RefuseSecretLookups):
     form = ChannelAdminForm
     list_display = ["name", "team", "kind", "scope", "enabled"]
     list_filter = ["kind", "enabled"]
@@ -95,15 +96,20 @@ class NotificationChannelAdmin(admin.ModelAdmin):
         for channel in queryset:
             services.channel_delete(channel=channel, actor=Actor.from_request(request))
 
-    @admin.action(description="Send a test notification")
+    @admin.action(description="Send a test notification", permissions=["change"])
     def send_test(self, request: HttpRequest, queryset: QuerySet[NotificationChannel]) -> None:
+        queued = 0
         for channel in queryset:
-            services.channel_test(channel=channel, actor=Actor.from_request(request))
-        self.message_user(request, f"{queryset.count()} test notification(s) queued.", messages.SUCCESS)
+            try:
+                services.channel_test(channel=channel, actor=Actor.from_request(request))
+                queued += 1
+            except ComponentError as error:
+                self.message_user(request, f"{channel.name}: {error}", messages.WARNING)
+        self.message_user(request, f"{queued} test notification(s) queued.", messages.SUCCESS)
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(RefuseSecretLookups):
     list_display = ["created_at", "channel", "event", "status", "attempts", "last_error"]
     list_filter = ["status"]
     list_select_related = ["channel"]

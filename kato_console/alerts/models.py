@@ -6,9 +6,11 @@ import secrets
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from components.models import Component
 from core.models import Team
+from core.validation import refuse_control_characters
 
 
 def new_channel_secret() -> str:
@@ -57,6 +59,9 @@ class NotificationChannel(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        refuse_control_characters(name=self.name)
+
     def __repr__(self) -> str:
         # Never the secret: a channel may end up in a log line or a traceback.
         return f"<NotificationChannel {self.pk} {self.kind} {self.name!r}>"
@@ -64,6 +69,16 @@ class NotificationChannel(models.Model):
     @property
     def masked_secret(self) -> str:
         return f"{self.secret[:4]}…" if self.secret else ""
+
+    @property
+    def masked_target(self) -> str:
+        """The target as a viewer sees it: a webhook's scheme and host, never its path or query (a
+        Slack-compatible URL carries its token there); email addresses as they are."""
+        if self.kind == ChannelKind.EMAIL:
+            return self.target
+        scheme, _, rest = self.target.partition("://")
+        host = rest.split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
+        return f"{scheme}://{host}/…" if host else "…"
 
     @property
     def recipients(self) -> list[str]:
@@ -78,7 +93,12 @@ class DeliveryStatus(models.TextChoices):
 
 class Delivery(models.Model):
     """One notification to one channel. ``key`` names the event (a transition, a test): the same event
-    is never delivered twice to a channel, and the receiver gets it as ``X-Kato-Delivery``."""
+    is never delivered twice to a channel, and the receiver gets it as ``X-Kato-Delivery``.
+
+    The table is the outbox: a row is written in the transaction that records its event, and holds
+    everything about its sending (the attempts made, when the next one is due, and the lease of the
+    attempt under way), so that a broker or a worker that goes away loses nothing (``services``).
+    """
 
     channel = models.ForeignKey(NotificationChannel, on_delete=models.CASCADE, related_name="deliveries")
     key = models.CharField(max_length=64)
@@ -88,6 +108,11 @@ class Delivery(models.Model):
     payload = models.JSONField(default=dict)
     status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
     attempts = models.PositiveIntegerField(default=0)
+    # When a pending delivery is next handed to a worker: the backoff after a failed attempt, or the
+    # time after which a queued attempt whose message was lost is queued again.
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    # An attempt under way holds the delivery until then; a lease that ran out is an abandoned attempt.
+    lease_until = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -101,7 +126,12 @@ class Delivery(models.Model):
                 condition=Q(status__in=DeliveryStatus.values), name="delivery_status_valid"
             ),
         ]
-        indexes = [models.Index(fields=["channel", "-created_at"], name="delivery_channel_recent")]
+        indexes = [
+            models.Index(fields=["channel", "-created_at"], name="delivery_channel_recent"),
+            models.Index(
+                fields=["next_attempt_at"], condition=Q(status="pending"), name="delivery_pending_due"
+            ),
+        ]
         verbose_name_plural = "deliveries"
 
     def __str__(self) -> str:

@@ -111,6 +111,10 @@ def summary(payload: dict[str, Any]) -> str:
     return what[:290]
 
 
+def text_lines(payload: dict[str, Any]) -> list[str]:
+    """The lines of a Slack-compatible message and of an email's body, before each channel's escaping."""
+    return [f"Kato Console: {summary(payload)}", str(payload.get("url", ""))]
+
+
 def text(payload: dict[str, Any]) -> str:
-    """The text of a Slack-compatible message and the body of an email."""
-    return f"Kato Console: {summary(payload)}\n{payload.get('url', '')}"
+    return "\n".join(text_lines(payload))

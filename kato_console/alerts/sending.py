@@ -11,9 +11,10 @@ from __future__ import annotations
 import smtplib
 import socket
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import urllib3
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import BadHeaderError, EmailMessage, get_connection
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
@@ -127,11 +128,51 @@ def _describe(error: HTTPError) -> str:
     return f"the request failed ({type(error).__name__})."
 
 
-def send_email(*, recipients: Sequence[str], subject: str, body: str, timeout_s: float) -> None:
+@dataclass(frozen=True)
+class WebhookPost:
+    """A webhook's request, built and signed: only the network is left to do."""
+
+    url: str
+    body: bytes
+    headers: dict[str, str]
+
+
+def email_message(*, recipients: Sequence[str], subject: str, body: str) -> EmailMessage:
+    """The email, its headers checked now: ``SendError`` (no retry) when it cannot be built, for
+    example when an address holds a line break."""
+    message = EmailMessage(subject=subject, body=body, to=list(recipients))
+    try:
+        message.message()
+    except (BadHeaderError, ValueError):
+        raise SendError(
+            "The email could not be built: an address or the subject holds a line break or another "
+            "character a mail header cannot carry.",
+            retry=False,
+        ) from None
+    return message
+
+
+def send(
+    message: WebhookPost | EmailMessage, *, timeout_s: float, denied_networks: Sequence[IPNetwork]
+) -> None:
+    """Send a built message; ``SendError`` when it was not delivered."""
+    if isinstance(message, WebhookPost):
+        post_json(
+            message.url,
+            body=message.body,
+            headers=message.headers,
+            timeout_s=timeout_s,
+            denied_networks=denied_networks,
+        )
+    else:
+        send_email(message, timeout_s=timeout_s)
+
+
+def send_email(message: EmailMessage, *, timeout_s: float) -> None:
     """Send through Django's email backend (the EMAIL_* settings); ``SendError`` when it fails."""
     try:
-        connection = get_connection(timeout=timeout_s)
-        EmailMessage(subject=subject, body=body, to=list(recipients), connection=connection).send()
+        message.connection = get_connection(timeout=timeout_s)
+        message.send()
     except (smtplib.SMTPException, OSError) as error:
         # SMTP's own errors name the server's reply, never the password.
         raise SendError(

@@ -1,27 +1,23 @@
 """Writes of the alerts app: channels (audited as ``channel.*``), and deliveries (README, "Alerts").
 
 A delivery is created once per channel and event (the database's unique key makes a second try a
-no-op), enqueued after the commit, and attempted by ``tasks.deliver``: each attempt is claimed by a
-conditional update, so two workers never send the same delivery at once, and a delivery already
-sent is never sent again.
+no-op), in the transaction that records the event, and its first attempt is queued after the
+commit; ``outbox`` makes and records the attempts, and hands out again whatever a broker or a worker
+lost.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import hmac
-import json
 import logging
 import uuid
 from collections.abc import Iterable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from components.models import Component
@@ -31,7 +27,7 @@ from core.models import Team
 from instances.models import Health, Status
 from instances.selectors import instance_status_counts, status_from_counts
 from instances.signals import HealthTransition
-from kato_console.alerts import payloads, sending, tasks
+from kato_console.alerts import outbox, payloads, sending, tasks
 from kato_console.alerts.models import (
     ChannelKind,
     ChannelScope,
@@ -43,8 +39,8 @@ from kato_console.alerts.models import (
 
 logger = logging.getLogger(__name__)
 
-RETRY = "retry"
 MAX_RECIPIENTS = 20
+TEST_INTERVAL_S = 60
 _FIELDS = ("name", "kind", "target", "scope", "on_instance_transitions", "on_component_status", "enabled")
 
 
@@ -109,7 +105,16 @@ def channel_secret_regenerate(*, channel: NotificationChannel, actor: Actor) -> 
 
 @transaction.atomic
 def channel_test(*, channel: NotificationChannel, actor: Actor) -> Delivery:
-    """Queue a test notification to the channel, whether or not it is enabled."""
+    """Queue a test notification to the channel, whether or not it is enabled; at most one per
+    ``TEST_INTERVAL_S`` per channel, so that "Send test" cannot make the console a spam relay."""
+    # The channel's row lock makes two clicks at once one test, not two.
+    NotificationChannel.objects.select_for_update().filter(pk=channel.pk).first()
+    since = timezone.now() - timedelta(seconds=TEST_INTERVAL_S)
+    if Delivery.objects.filter(channel=channel, event="test", created_at__gte=since).exists():
+        raise ComponentError(
+            f"A test notification went to this channel less than {TEST_INTERVAL_S} seconds ago; "
+            "wait a moment before sending another."
+        )
     payload = payloads.sample_payload(
         team_name=channel.team.name, channel_name=channel.name, at=timezone.now()
     )
@@ -119,9 +124,10 @@ def channel_test(*, channel: NotificationChannel, actor: Actor) -> Delivery:
         event="test",
         summary=payloads.summary(payload),
         payload=payload,
+        next_attempt_at=outbox.first_attempt_at(),
     )
     audit_record(actor=actor, action="channel.test", team=channel.team, detail={"channel": channel.name})
-    _enqueue([delivery.pk])
+    _queue_after_commit([delivery.pk])
     return delivery
 
 
@@ -278,16 +284,18 @@ def _component_events(
 
 
 def _create_new(rows: list[Delivery]) -> list[int]:
-    """Insert the deliveries that do not exist yet and enqueue them; a repeated event is a no-op."""
+    """Insert the deliveries that do not exist yet, in the caller's transaction, and queue their first
+    attempts after the commit; a repeated event is a no-op."""
     if not rows:
         return []
-    keys = {row.key for row in rows}
+    channels, keys = {row.channel_id for row in rows}, {row.key for row in rows}
     existing = set(
-        Delivery.objects.filter(key__in=keys, channel__in={row.channel_id for row in rows}).values_list(
-            "channel_id", "key"
-        )
+        Delivery.objects.filter(key__in=keys, channel__in=channels).values_list("channel_id", "key")
     )
+    due = outbox.first_attempt_at()
     fresh = [row for row in rows if (row.channel_id, row.key) not in existing]
+    for row in fresh:
+        row.next_attempt_at = due
     Delivery.objects.bulk_create(fresh, ignore_conflicts=True)
     ids = list(
         Delivery.objects.filter(
@@ -297,101 +305,18 @@ def _create_new(rows: list[Delivery]) -> list[int]:
             attempts=0,
         ).values_list("pk", flat=True)
     )
-    _enqueue(ids)
+    _queue_after_commit(ids)
     return ids
 
 
-def _enqueue(delivery_ids: list[int]) -> None:
-    for delivery_id in delivery_ids:
-        # robust: a broker out of reach leaves the delivery pending and does not undo the round.
-        transaction.on_commit(functools.partial(tasks.deliver.delay, delivery_id), robust=True)
-
-
-def delivery_attempt(*, delivery_id: int, last_try: bool) -> str:
-    """Send a pending delivery once and record the attempt; returns its new status, or ``RETRY``.
-
-    Not one transaction: the attempt is claimed and recorded in two short ones, and the network call
-    between them holds no database lock.
-    """
-    delivery = _claim(delivery_id)
-    if delivery is None:
-        return "skipped"
-    try:
-        _send(delivery)
-    except sending.SendError as error:
-        final = last_try or not error.retry
-        _record(delivery, error=str(error), final=final)
-        return DeliveryStatus.FAILED if final else RETRY
-    _record(delivery, error="", final=True)
-    return DeliveryStatus.SENT
-
-
-@transaction.atomic
-def _claim(delivery_id: int) -> Delivery | None:
-    """The delivery, with one more attempt counted, if it is still pending and nobody claimed it meanwhile."""
-    delivery = Delivery.objects.select_related("channel__team").filter(pk=delivery_id).first()
-    if delivery is None or delivery.status != DeliveryStatus.PENDING:
-        return None
-    claimed = Delivery.objects.filter(
-        pk=delivery_id, status=DeliveryStatus.PENDING, attempts=delivery.attempts
-    ).update(attempts=F("attempts") + 1, updated_at=timezone.now())
-    if claimed != 1:
-        return None
-    delivery.attempts += 1
-    return delivery
-
-
-@transaction.atomic
-def _record(delivery: Delivery, *, error: str, final: bool) -> None:
-    if error:
-        logger.warning(
-            "Alert delivery %s to channel %s, attempt %s: %s",
-            delivery.pk,
-            delivery.channel_id,
-            delivery.attempts,
-            error,
-        )
-        status = DeliveryStatus.FAILED if final else DeliveryStatus.PENDING
-    else:
-        logger.info(
-            "Alert delivery %s to channel %s sent, attempt %s",
-            delivery.pk,
-            delivery.channel_id,
-            delivery.attempts,
-        )
-        status = DeliveryStatus.SENT
-    Delivery.objects.filter(pk=delivery.pk).update(
-        status=status,
-        last_error=error[:500],
-        sent_at=timezone.now() if status == DeliveryStatus.SENT else None,
-        updated_at=timezone.now(),
-    )
-
-
-def _send(delivery: Delivery) -> None:
-    channel, timeout = delivery.channel, float(settings.KATO_ALERT_TIMEOUT_S)
-    if channel.kind == ChannelKind.EMAIL:
-        sending.send_email(
-            recipients=channel.recipients,
-            subject=f"[Kato Console] {delivery.summary}"[:200],
-            body=payloads.text(delivery.payload),
-            timeout_s=timeout,
-        )
+def _queue_after_commit(delivery_ids: list[int]) -> None:
+    """Queue the first attempts once the deliveries are committed. The hook is a named function
+    (Django's robust hook names it in its log line) and never raises: a broker out of reach leaves
+    the deliveries to the dispatcher, and every other hook of the commit still runs."""
+    if not delivery_ids:
         return
-    body, headers = _webhook_request(delivery)
-    sending.post_json(
-        channel.target,
-        body=body,
-        headers=headers,
-        timeout_s=timeout,
-        denied_networks=settings.KATO_DENIED_NETWORKS,
-    )
 
+    def queue_first_attempts() -> None:
+        tasks.queue_first_attempts(delivery_ids)
 
-def _webhook_request(delivery: Delivery) -> tuple[bytes, dict[str, str]]:
-    channel = delivery.channel
-    if channel.kind == ChannelKind.SLACK:
-        return json.dumps({"text": payloads.text(delivery.payload)}).encode(), {}
-    body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
-    signature = hmac.new(channel.secret.encode(), body, hashlib.sha256).hexdigest()
-    return body, {"X-Kato-Signature": f"sha256={signature}", "X-Kato-Delivery": delivery.key}
+    transaction.on_commit(queue_first_attempts, robust=True)

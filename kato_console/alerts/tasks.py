@@ -1,26 +1,97 @@
-"""The delivery of one notification, as a Celery task with retries and exponential backoff.
+"""Celery tasks of the alerts: one attempt of one delivery, and the outbox's dispatcher (README, "Alerts").
 
-The task takes the delivery's id; the work is in ``services.delivery_attempt``, which records every
-attempt on the delivery. A failed attempt is retried after ``KATO_ALERT_BACKOFF_S`` × 2ⁿ seconds,
-at most ``KATO_ALERT_RETRIES`` times; then the delivery is marked failed.
+The tasks are thin; the work is in ``outbox``. ``deliver`` is acknowledged only after it ran
+(``acks_late``), and given back to the broker when its worker process dies (``reject_on_worker_lost``):
+with the outbox's numbered attempts and leases, a message that runs twice is a no-op. Nothing waits
+in a worker's memory: after a failed attempt the row holds the time of the next one, and
+``dispatch_deliveries`` (beat, every ``KATO_ALERT_DISPATCH_S`` seconds, and each worker at start)
+queues whatever is due.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import shared_task
+from celery.signals import worker_ready
 from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
+from kombu.exceptions import KombuError
+
+from kato_console.alerts import outbox
+
+DISPATCH_TASK = "kato_console.alerts.tasks.dispatch_deliveries"
+DISPATCH_NAME = "Alerts: send due deliveries"
+
+logger = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, ignore_result=True, max_retries=None)
-def deliver(self: Any, delivery_id: int) -> str:
-    """Send one delivery; returns its status (sent, failed, pending while retries are left)."""
-    from kato_console.alerts import services
+@shared_task(ignore_result=True, acks_late=True, reject_on_worker_lost=True)
+def deliver(delivery_id: int, attempt: int = 1) -> str:
+    """Make attempt number ``attempt`` of one delivery; returns its status after it."""
+    return outbox.attempt(delivery_id=delivery_id, number=attempt)
 
-    retries = self.request.retries
-    last_try = retries >= settings.KATO_ALERT_RETRIES
-    status = services.delivery_attempt(delivery_id=delivery_id, last_try=last_try)
-    if status == services.RETRY:
-        raise self.retry(countdown=settings.KATO_ALERT_BACKOFF_S * 2**retries)
-    return status
+
+@shared_task(ignore_result=True)
+def dispatch_deliveries() -> int:
+    """Queue an attempt of every due delivery; returns how many."""
+    return outbox.dispatch(enqueue=_queue)
+
+
+def _queue(delivery_id: int, attempt: int) -> None:
+    deliver.delay(delivery_id, attempt)
+
+
+def queue_first_attempts(delivery_ids: list[int]) -> None:
+    """Queue the first attempt of new deliveries (after their commit). A broker out of reach is not an
+    error here: the deliveries wait in the outbox, and the dispatcher queues them once due."""
+    try:
+        for delivery_id in delivery_ids:
+            _queue(delivery_id, 1)
+    except (KombuError, OSError) as error:
+        logger.warning(
+            "The broker did not take %s new alert deliveries (%s); they are queued again within %s s.",
+            len(delivery_ids),
+            type(error).__name__,
+            settings.KATO_ALERT_REQUEUE_S,
+        )
+
+
+@worker_ready.connect
+def dispatch_at_worker_start(**kwargs: Any) -> None:
+    """A worker that starts (after a crash, say) sends what is due at once, without waiting for beat."""
+    try:
+        count = outbox.dispatch(enqueue=_queue)
+    except Exception:  # the worker starts anyway; beat's dispatcher tries again
+        logger.exception("Alerts: the deliveries due could not be queued at worker start.")
+        return
+    finally:
+        connections.close_all()  # the worker's main process runs no other query
+    if count:
+        logger.info("Alerts: queued %s due deliveries at worker start.", count)
+
+
+def ensure_dispatch_schedule(*, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
+    """Create the dispatcher's beat entry when there is none (connected to post_migrate); an existing
+    entry is left as the operator set it in the admin (Periodic tasks)."""
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    if PeriodicTask._meta.db_table not in connections[using].introspection.table_names():
+        return
+    every = settings.KATO_ALERT_DISPATCH_S
+    interval, _ = IntervalSchedule.objects.using(using).get_or_create(
+        every=every, period=IntervalSchedule.SECONDS
+    )
+    PeriodicTask.objects.using(using).get_or_create(
+        task=DISPATCH_TASK,
+        defaults={
+            "name": DISPATCH_NAME,
+            "interval": interval,
+            "expire_seconds": every,
+            "description": (
+                "Queues the alert deliveries that are due: retries after their backoff, and attempts "
+                "a broker or a worker lost. Disable rather than delete (it is re-created at migrate)."
+            ),
+        },
+    )

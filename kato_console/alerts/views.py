@@ -125,8 +125,12 @@ def channel_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def channel_test(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     membership = _membership(request, slug, write=True)
     channel = selectors.channel_of(membership.team, pk)
-    services.channel_test(channel=channel, actor=Actor.from_request(request))
-    messages.success(request, "A test notification is on its way; its delivery is listed below.")
+    try:
+        services.channel_test(channel=channel, actor=Actor.from_request(request))
+    except ComponentError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "A test notification is on its way; its delivery is listed below.")
     return redirect("alerts:channel", slug=slug, pk=channel.pk)
 
 

@@ -32,6 +32,7 @@ from instances import services as instance_services
 from instances.health import greeting_only_warning
 from instances.models import HealthCheck, Instance, Status
 from instances.selectors import instance_page, instance_status_counts, status_from_counts
+from instances.services import probe_now_slot
 from instances.sweep import probe_component_now
 from kato_console.pages.forms_component import (
     AddressForm,
@@ -733,7 +734,8 @@ def health_check(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
 @require_POST
 def probe_now(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     component = _writable(request, service_id)
-    results = probe_component_now(component=component, actor=Actor.from_request(request))
+    with probe_now_slot(component_id=component.pk, user_id=request.user.pk):
+        results = probe_component_now(component=component, actor=Actor.from_request(request))
     if is_fragment_request(request, "probe-results"):
         return render(request, "components/_probe_results.html", {"probe_results": results})
     component = selectors.component_page_for_user(request.user, service_id)

@@ -37,6 +37,9 @@ from kato_console.pages.forms import (
 from kato_console.web import HtmxHttpRequest, add_service_errors
 
 DRAFT_PREFIX = "kato-wizard:"
+# Drafts a session keeps: the newest few (tabs open side by side); an older one is forgotten, so a
+# loop of started wizards cannot grow the session without end.
+MAX_DRAFTS = 5
 STEP_FIELDS = ("name", "application", "new_application_name", "team", "registration", "port", "protocol")
 
 
@@ -55,7 +58,12 @@ def _draft(request: HtmxHttpRequest, run: uuid.UUID) -> dict[str, Any]:
 
 
 def _save_draft(request: HtmxHttpRequest, run: uuid.UUID, draft: dict[str, Any]) -> None:
-    request.session[_draft_key(run)] = draft
+    key = _draft_key(run)
+    request.session.pop(key, None)  # saved again, it becomes the newest (the session keeps its order)
+    request.session[key] = draft
+    drafts = [name for name in list(request.session.keys()) if name.startswith(DRAFT_PREFIX)]
+    for oldest in drafts[: max(len(drafts) - MAX_DRAFTS, 0)]:
+        del request.session[oldest]
 
 
 def _draft_from(form: ThirdPartyForm) -> dict[str, Any]:

@@ -8,11 +8,17 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from django.utils import timezone
+
+from kato_console.alerts import tasks
+from kato_console.alerts.models import Delivery
+from kato_console.celery import app as celery_app
 
 
 @dataclass
@@ -67,3 +73,23 @@ def receiver() -> Iterator[Receiver]:
     yield state
     server.shutdown()
     server.server_close()
+
+
+def backoff_runs_out() -> None:
+    """Every pending delivery's next attempt comes due, and beat's dispatcher runs (through Celery;
+    eagerly when the test asks for it)."""
+    Delivery.objects.filter(status="pending").update(next_attempt_at=timezone.now(), lease_until=None)
+    tasks.dispatch_deliveries.delay()
+
+
+@contextmanager
+def publishing_to(broker_url: str) -> Iterator[None]:
+    """The console's Celery (in the test's process) publishes to ``broker_url``, for real (not eagerly)."""
+    saved = celery_app.conf.broker_url, celery_app.conf.task_always_eager
+    celery_app.conf.broker_url, celery_app.conf.task_always_eager = broker_url, False
+    celery_app.close()  # the publisher's connection pool is made again from the new URL
+    try:
+        yield
+    finally:
+        celery_app.conf.broker_url, celery_app.conf.task_always_eager = saved
+        celery_app.close()

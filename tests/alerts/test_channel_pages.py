@@ -10,6 +10,7 @@ from django.contrib.admin.sites import site
 from django.test import Client
 from django.urls import reverse
 
+from core.errors import ComponentError
 from core.models import AuditEvent
 from kato_console.alerts.models import Delivery, NotificationChannel
 from kato_console.alerts.services import channel_create
@@ -221,3 +222,38 @@ def test_the_admin_refuses_a_denied_url_on_the_field(admin_client, team, setting
 
 def test_a_signed_out_visitor_is_sent_to_log_in(team) -> None:
     assert Client().get(reverse("alerts:channels", args=[team.slug])).status_code == 302
+
+
+def test_a_viewer_sees_a_webhook_s_host_but_not_its_path(
+    client, team, alice_actor, victor_the_viewer
+) -> None:
+    slack = channel_create(
+        team=team,
+        actor=alice_actor,
+        name="Slack",
+        kind="slack",
+        target="http://127.0.0.1:9/services/T000/B000/hush-hush-token",
+    )
+    client.force_login(victor_the_viewer)
+    page = client.get(reverse("alerts:channel", args=[team.slug, slack.pk])).content.decode()
+    assert "hush-hush-token" not in page and "/services/" not in page
+    assert "http://127.0.0.1:9/…" in page
+
+
+def test_a_second_test_within_a_minute_is_refused_and_says_so(
+    alice_client, team, webhook, receiver, eager_celery, django_capture_on_commit_callbacks
+) -> None:
+    url = reverse("alerts:channel-test", args=[team.slug, webhook.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        alice_client.post(url)
+        answer = alice_client.post(url, follow=True)
+
+    assert len(receiver.requests) == 1
+    assert Delivery.objects.filter(event="test").count() == 1
+    assert "less than 60 seconds ago" in answer.content.decode()
+
+
+def test_an_email_channel_takes_at_most_twenty_recipients(team, alice_actor) -> None:
+    many = ", ".join(f"user{number}@example.test" for number in range(21))
+    with pytest.raises(ComponentError, match="at most 20 addresses"):
+        channel_create(team=team, actor=alice_actor, name="Everyone", kind="email", target=many)

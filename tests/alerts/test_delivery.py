@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -20,6 +21,7 @@ from instances.signals import HealthTransition
 from instances.sweep import sweep_round
 from kato_console.alerts import services
 from kato_console.alerts.models import Delivery
+from tests.alerts import support
 from tests.instances import sweeping
 from tests.instances.sweeping import checked_component, served_instance, time_passes
 
@@ -28,8 +30,12 @@ serve = sweeping.serve
 no_jitter = sweeping.no_jitter
 
 
-def _signature(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def _signature_is_valid(header: str, *, secret: str, key: str, body: bytes) -> bool:
+    """What a receiver checks (docs/alerts.md): the HMAC of "<t>.<delivery key>.<body>", and a recent t."""
+    fields = dict(part.split("=", 1) for part in header.split(","))
+    signed = f"{fields['t']}.{key}.".encode() + body
+    expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(fields["v1"], expected) and abs(time.time() - int(fields["t"])) < 300
 
 
 def _transition(
@@ -64,9 +70,11 @@ def test_a_receiver_gets_a_signed_payload_when_a_listener_closes_within_one_swee
 
     [request] = receiver.requests
     assert request.path == "/hooks/kato?team=payments"
-    assert request.headers["X-Kato-Signature"] == _signature(webhook.secret, request.body)
     delivery = Delivery.objects.get()
     assert request.headers["X-Kato-Delivery"] == delivery.key
+    assert _signature_is_valid(
+        request.headers["X-Kato-Signature"], secret=webhook.secret, key=delivery.key, body=request.body
+    )
     assert request.json == {
         "event": "instance.unhealthy",
         "team": "Payments",
@@ -91,7 +99,10 @@ def test_a_receiver_that_answers_500_then_200_gets_exactly_one_delivery_after_a_
     receiver.answers = [500, 200]
     with django_capture_on_commit_callbacks(execute=True):
         services.deliveries_for_transitions(transitions=[_transition(static_component)])
+    assert [request.answered for request in receiver.requests] == [500]
+    assert Delivery.objects.get().status == "pending"
 
+    support.backoff_runs_out()
     assert [request.answered for request in receiver.requests] == [500, 200]
     assert len({request.headers["X-Kato-Delivery"] for request in receiver.requests}) == 1
     delivery = Delivery.objects.get()
@@ -106,6 +117,8 @@ def test_it_gives_up_after_the_last_retry_and_says_why(
     receiver.answers = [503]
     with django_capture_on_commit_callbacks(execute=True):
         services.deliveries_for_transitions(transitions=[_transition(static_component)])
+    for _ in range(3):
+        support.backoff_runs_out()
 
     assert len(receiver.requests) == 3
     delivery = Delivery.objects.get()
@@ -268,6 +281,8 @@ def test_the_payload_audit_and_logs_carry_no_secret(
     receiver.answers = [500, 200]
     with caplog.at_level("DEBUG"), django_capture_on_commit_callbacks(execute=True):
         services.deliveries_for_transitions(transitions=[_transition(static_component)])
+    with caplog.at_level("DEBUG"):
+        support.backoff_runs_out()
 
     stored = json.dumps(list(AuditEvent.objects.values_list("detail", flat=True)))
     stored += json.dumps(list(Delivery.objects.values_list("payload", "last_error")))
@@ -277,18 +292,19 @@ def test_the_payload_audit_and_logs_carry_no_secret(
     assert any("attempt 1: 127.0.0.1 answered 500." in line for line in caplog.messages)
 
 
-def test_it_records_the_results_of_a_round_before_anyone_hears_of_them(
+def test_it_writes_the_deliveries_with_the_round_and_sends_them_only_after_the_commit(
     application, alice_actor, webhook, receiver
 ) -> None:
-    # Outside a commit nothing is announced: the receiver runs only once the round is committed.
-    component = checked_component(application, alice_actor)
+    # The test's transaction never commits: the deliveries are in the outbox, nobody heard of them.
+    component = checked_component(application, alice_actor, failure_threshold=1)
     instance = sweeping.add_instance(component, "127.0.0.1:5999", alice_actor)
     record_probe_results(
         [(Claim(instance.pk, instance.generation), ProbeResult(ok=False, stage="connect", error="x"))]
     )
 
     assert receiver.requests == []
-    assert Delivery.objects.count() == 0
+    delivery = Delivery.objects.get()
+    assert (delivery.event, delivery.status, delivery.attempts) == ("instance.unhealthy", "pending", 0)
 
 
 def _loopback() -> list:

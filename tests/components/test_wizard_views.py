@@ -20,6 +20,7 @@ from core.models import AuditEvent, Role
 from instances import services as instance_services
 from instances.connectivity import TEST_TIMEOUT_S
 from instances.models import HealthCheck, Instance
+from kato_console.pages.wizard import MAX_DRAFTS
 
 pytestmark = pytest.mark.django_db
 
@@ -439,3 +440,11 @@ def test_another_persons_wizard_run_is_not_found(alice_client, application, clie
     client.force_login(bob_from_another_team)
     assert client.get(url + "test/").status_code == 404
     assert client.post(url + "create/").status_code == 404
+
+
+def test_a_session_keeps_only_its_newest_few_drafts(alice_client, application):
+    runs = [_submitted(alice_client, application, name=f"db{number}") for number in range(MAX_DRAFTS + 3)]
+
+    assert len(_drafts(alice_client)) == MAX_DRAFTS
+    assert alice_client.get(runs[0]).status_code == 404  # the oldest is forgotten
+    assert alice_client.get(runs[-1]).status_code == 200

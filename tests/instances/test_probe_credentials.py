@@ -16,7 +16,7 @@ from components.models import Application, Component, Registration
 from core.audit import Actor
 from core.models import Membership, Role
 from instances import services as instance_services
-from instances.models import Instance, Source, Status
+from instances.models import Instance, Source, Status, credentials_withheld_reason
 from instances.services import health_check_update
 from instances.sweep import probe_component_now
 from tests.instances import probe_servers
@@ -168,7 +168,9 @@ def test_it_never_trusts_an_api_registered_dns_name_even_inside_the_networks(
     assert "DNS name" in fresh(instance).credentials_withheld
 
 
-def test_it_logs_in_to_a_redis_a_member_added(application, alice_actor: Actor, serve) -> None:
+def test_it_never_sends_auth_in_clear_even_to_a_redis_a_member_added(
+    application, alice_actor: Actor, serve
+) -> None:
     server = serve(recording_redis)
     component = credentialed_component(
         application, alice_actor, kind="redis", registration=Registration.STATIC
@@ -177,8 +179,8 @@ def test_it_logs_in_to_a_redis_a_member_added(application, alice_actor: Actor, s
 
     sweep_rounds(1)
 
-    [redis_client] = server.wait_for_clients(1)
-    assert redis_client.notes["commands"][0] == [b"AUTH", b"app", SECRET.encode()]  # type: ignore[index]
+    commands = received_no_secret(server).notes["commands"]
+    assert [command[0] for command in commands] == [b"PING", b"INFO", b"QUIT"]  # type: ignore[union-attr]
 
 
 def test_a_member_added_postgresql_still_never_gets_the_password_in_clear(
@@ -209,3 +211,24 @@ def test_the_overview_says_why_the_check_does_not_log_in(
 
     assert "Credentials withheld: the address was registered through the instance API" in page
     assert "none: addresses registered through the API get the greeting-only check" in page
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "2001:0:a00:7::3acd:9bf8",  # Teredo: server 10.0.0.7
+        "2001:0:4136:e378:8000:63bf:f5ff:fff8",  # Teredo: client 10.0.0.7 (obfuscated)
+        "2002:a00:7::1",  # 6to4 of 10.0.0.7
+        "64:ff9b::a00:7",  # NAT64 of 10.0.0.7
+        "::a00:7",  # IPv4-compatible
+    ],
+)
+def test_an_ipv4_address_inside_an_ipv6_one_never_makes_it_trusted(address: str) -> None:
+    reason = credentials_withheld_reason(source=Source.API, host=address, networks=["10.0.0.0/8"])
+    assert "outside the check's credential networks" in reason
+
+
+def test_an_ipv4_mapped_address_is_that_ipv4_host_and_is_trusted_inside_the_networks() -> None:
+    assert (
+        credentials_withheld_reason(source=Source.API, host="::ffff:10.0.0.7", networks=["10.0.0.0/8"]) == ""
+    )

@@ -184,7 +184,8 @@ SILENT_STAGES = [
     ("mysql", {}, "greeting", "while waiting for the greeting"),
     ("postgresql", {}, "greeting", "while waiting for the greeting"),
     ("redis", {}, "greeting", "while waiting for the greeting"),
-    ("redis", {"password": "s3cret"}, "auth", "while logging in"),
+    # A password over a plain connection is never sent: the probe only waits for the greeting.
+    ("redis", {"password": "s3cret"}, "greeting", "while waiting for the greeting"),
 ]
 
 
@@ -614,22 +615,24 @@ def test_it_pings_redis_and_reports_the_version() -> None:
     assert result.server_info.startswith("Redis 7")
 
 
-def test_it_authenticates_with_a_redis_acl_user(redis_account: tuple[str, str]) -> None:
-    user, password = redis_account
-
-    result = probe_sync(redis_target(username=user, password=password))
-
-    assert result.ok, result
-    assert result.server_info.startswith("Redis 7")
-
-
-def test_it_reports_a_wrong_redis_password_at_the_auth_stage(redis_account: tuple[str, str]) -> None:
+def test_it_only_greets_a_redis_without_tls_when_it_has_a_password(redis_account: tuple[str, str]) -> None:
+    # AUTH would carry the password in clear: the probe greets, and says why it did not log in.
     user, _ = redis_account
 
     result = probe_sync(redis_target(username=user, password="definitely-wrong"))
 
-    assert_failed(result, "auth", "WRONGPASS")
-    assert "definitely-wrong" not in result.error
+    assert result.ok, result
+    assert result.server_info.startswith("Redis 7")
+    assert result.server_info.endswith("(greeting only: Redis would get the password in clear without TLS)")
+
+
+def test_a_redis_that_wants_a_password_answered_a_greeting_only_probe(serve: Serve) -> None:
+    server = serve(answer_and_hold(b"-NOAUTH Authentication required.\r\n" * 2))  # to PING and INFO
+
+    result = probe_sync(target_for(server, "redis", password="hunter2"))
+
+    assert result.ok, result
+    assert "hunter2" not in server.wait_for_clients(1)[0].received.decode(errors="replace")
 
 
 def test_it_reports_a_redis_that_wants_a_password_at_the_auth_stage(serve: Serve) -> None:

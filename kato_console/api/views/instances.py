@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,6 +19,7 @@ from core.models import Role
 from instances import selectors, services
 from instances.health import credentials_withheld_warning, greeting_only_warning
 from instances.models import HealthCheck, Instance
+from instances.services import ProbeNowInFlight, probe_now_slot
 from instances.sweep import ProbedNow, probe_component_now
 from kato_console.api import instance_serializers as s
 from kato_console.api.schema import error_responses, list_error_responses
@@ -30,6 +31,7 @@ from kato_console.api.views.base import (
     ConsoleListApi,
     validated,
 )
+from kato_console.serializers import ErrorSerializer
 
 INSTANCE_PARAM = OpenApiParameter(
     "instance_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The instance's id."
@@ -159,6 +161,11 @@ class HealthCheckApi(ConsoleApi):
         return self.answer(check)
 
 
+PROBE_NOW_BUSY = OpenApiResponse(
+    ErrorSerializer, description="A Probe now of this component by the same user is still running."
+)
+
+
 class ProbeApi(ConsoleApi):
     @extend_schema(
         operation_id="components_probe",
@@ -167,11 +174,15 @@ class ProbeApi(ConsoleApi):
         "KATO_PROBE_NOW_WAIT_S seconds",
         parameters=[SERVICE_ID_PARAM],
         request=None,
-        responses={200: s.ProbeNowSerializer, **error_responses(401, 403, 404)},
+        responses={200: s.ProbeNowSerializer, **error_responses(401, 403, 404), 429: PROBE_NOW_BUSY},
     )
     def post(self, request: Request, service_id: str) -> Response:
         component = self.get_component(service_id)
-        probed = probe_component_now(component=component, actor=self.actor())
+        try:
+            with probe_now_slot(component_id=component.pk, user_id=request.user.pk):
+                probed = probe_component_now(component=component, actor=self.actor())
+        except ProbeNowInFlight as busy:
+            raise exceptions.Throttled(detail=str(busy)) from None
         return Response(s.ProbeNowSerializer(_probe_now_answer(probed)).data)
 
 
