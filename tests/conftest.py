@@ -9,13 +9,11 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from django.db import connection
 
 from components import services
 from components.models import Application, Component, ComponentKind, Registration, Role, Team
 from instances import services as instance_services
 from kato_console.core.audit import Actor
-from tests.support import _absent
 
 
 class _LogCollector(logging.Handler):
@@ -95,8 +93,7 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
     from django.conf import settings
 
     for alias in settings.DATABASES.values():
-        if alias["ENGINE"] != "django.db.backends.sqlite3":
-            alias.setdefault("TEST", {})["NAME"] = f"test_{alias['NAME']}_{os.getpid()}"
+        alias.setdefault("TEST", {})["NAME"] = f"test_{alias['NAME']}_{os.getpid()}"
 
 
 @pytest.fixture(autouse=True)
@@ -179,9 +176,8 @@ def alice_client(client, alice):
 
 @pytest.fixture
 def postgres_database(db) -> None:
-    """For tests whose point is PostgreSQL's behaviour (row locks, concurrency)."""
-    if connection.vendor != "postgresql":
-        _absent("this test needs PostgreSQL as the test database (DATABASE_URL=postgres://…)")
+    """For tests whose point is PostgreSQL's behaviour (row locks, concurrency): the name says so;
+    every test database is PostgreSQL."""
 
 
 @pytest.fixture
