@@ -26,6 +26,7 @@ import os
 import pwd
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -112,6 +113,8 @@ def start_postgres(data_dir: Path, port: int, *, settings: dict[str, str] | None
     database ``kato`` in it; ``settings`` are passed as ``-c name=value``."""
     stop_leftover(data_dir / "postmaster.pid", signal.SIGINT)
     user = _pg_system_user()
+    if user is not None:
+        _let_others_enter(data_dir.parent, _pg_bin("postgres").parent)
     if not (data_dir / "PG_VERSION").exists():
         _initdb(data_dir, user)
     options = [f"-c{name}={value}" for name, value in (settings or {}).items()]
@@ -175,6 +178,7 @@ def spawn(
 ) -> subprocess.Popen[bytes]:
     """Start a server in a session of its own (Ctrl-C reaches the launcher only, which stops the
     servers in order), its output appended to log_file."""
+    uid, gid, groups = _ids(user)
     with log_file.open("ab") as log:
         return subprocess.Popen(
             command,
@@ -183,7 +187,9 @@ def spawn(
             stderr=subprocess.STDOUT,
             start_new_session=True,
             preexec_fn=die_with_parent(death_signal),
-            **_as_user(user),  # type: ignore[arg-type]
+            user=uid,
+            group=gid,
+            extra_groups=groups,
         )
 
 
@@ -203,8 +209,9 @@ def die_with_parent(death_signal: signal.Signals) -> Callable[[], None]:
     return set_death_signal
 
 
-def _as_user(user: pwd.struct_passwd | None) -> dict[str, object]:
-    return {} if user is None else {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
+def _ids(user: pwd.struct_passwd | None) -> tuple[int | None, int | None, list[int] | None]:
+    """The user, group and supplementary groups a server runs with (None: ours)."""
+    return (None, None, None) if user is None else (user.pw_uid, user.pw_gid, [])
 
 
 def _pg_system_user() -> pwd.struct_passwd | None:
@@ -228,13 +235,25 @@ def _pg_system_user() -> pwd.struct_passwd | None:
         return pwd.getpwnam(PG_SYSTEM_USER)
 
 
+def _let_others_enter(*folders: Path) -> None:
+    """Let PostgreSQL's system user pass through the folders above its binaries and its data
+    (search permission only, o+x: it may not list them), for a checkout under /root, say."""
+    for folder in folders:
+        for step in (folder.resolve(), *folder.resolve().parents):
+            mode = step.stat().st_mode
+            if not mode & stat.S_IXOTH:
+                print(f"Letting PostgreSQL's system user enter {step} (o+x).", file=sys.stderr)
+                step.chmod(mode | stat.S_IXOTH)
+
+
 def _initdb(data_dir: Path, user: pwd.struct_passwd | None) -> None:
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     if user is not None:
         os.chown(data_dir, user.pw_uid, user.pw_gid)
     command = [str(_pg_bin("initdb")), "-D", str(data_dir), "-U", "postgres", "--auth=trust"]
     command += ["--encoding=UTF8", "--no-locale", "--no-instructions"]
-    result = subprocess.run(command, capture_output=True, text=True, **_as_user(user))  # type: ignore[call-overload]
+    uid, gid, groups = _ids(user)
+    result = subprocess.run(command, capture_output=True, text=True, user=uid, group=gid, extra_groups=groups)
     if result.returncode != 0:
         raise SystemExit(f"initdb failed on {data_dir}:\n{result.stdout}{result.stderr}")
 
