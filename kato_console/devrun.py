@@ -141,6 +141,8 @@ def main() -> int:
     parser.add_argument("--admin-user", default="admin")
     args = parser.parse_args()
     var_dir = Path(os.environ.get("KATO_VAR_DIR", "").strip() or ROOT / "var")
+    # Both stop the run, even when the shell that started us in the background ignores SIGINT.
+    signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     with embedded.var_dir_lock(var_dir), contextlib.ExitStack() as stack:
         try:
