@@ -115,8 +115,12 @@ def main() -> None:
         tool = "uv" if "with uv." in (clone / "run.log").read_text() else "pip"
     caches = "empty caches" if args.cold else "warm caches"
     print(f"`make run` on a fresh clone ({tool}, {caches}), to the login page:")
-    print(f"  first start  {first:5.1f} s  (target ≤ {FIRST_TARGET_S:.0f} s: {first / FIRST_TARGET_S:.2f} of it)")
-    print(f"  second start {second:5.1f} s  (target ≤ {SECOND_TARGET_S:.0f} s: {second / SECOND_TARGET_S:.2f} of it)")
+    print(
+        f"  first start  {first:5.1f} s  (target ≤ {FIRST_TARGET_S:.0f} s: {first / FIRST_TARGET_S:.2f} of it)"
+    )
+    print(
+        f"  second start {second:5.1f} s  (target ≤ {SECOND_TARGET_S:.0f} s: {second / SECOND_TARGET_S:.2f} of it)"
+    )
 
 
 if __name__ == "__main__":
