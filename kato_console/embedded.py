@@ -36,6 +36,7 @@ from pathlib import Path
 
 import psutil
 import psycopg
+import redis
 
 PG_PORT = 54329
 REDIS_PORT = 63799
@@ -146,16 +147,12 @@ def stop_leftover(pid_file: Path, stop_signal: signal.Signals) -> None:
     try:
         pid = int(pid_file.read_text().split()[0])
         process = psutil.Process(pid)
-        leftover = process.status() != psutil.STATUS_ZOMBIE and process.name() in ("postgres", "redis-server")
+        name = process.name()
+        if process.status() == psutil.STATUS_ZOMBIE or name not in ("postgres", "redis-server"):
+            return  # a stale pid file, or its pid taken by another program since
     except (OSError, IndexError, ValueError, psutil.Error):
         return
-    if not leftover:
-        return
-    print(
-        f"Stopping the {process.name()} (pid {pid}) a previous run left on {pid_file.parent}.",
-        file=sys.stderr,
-    )
-    name = process.name()
+    print(f"Stopping the {name} (pid {pid}) a previous run left on {pid_file.parent}.", file=sys.stderr)
     process.send_signal(stop_signal)
     deadline = time.monotonic() + STOP_S
     while _alive(process):
@@ -220,18 +217,8 @@ def _pg_system_user() -> pwd.struct_passwd | None:
     try:
         return pwd.getpwnam(PG_SYSTEM_USER)
     except KeyError:
-        subprocess.run(
-            [
-                "useradd",
-                "--system",
-                "--user-group",
-                "--no-create-home",
-                "--shell",
-                "/usr/sbin/nologin",
-                PG_SYSTEM_USER,
-            ],
-            check=True,
-        )
+        useradd = ["useradd", "--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin"]
+        subprocess.run([*useradd, PG_SYSTEM_USER], check=True)
         return pwd.getpwnam(PG_SYSTEM_USER)
 
 
@@ -279,10 +266,9 @@ def _pg_answers(port: int) -> bool:
 
 def _redis_answers(port: int) -> bool:
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
-            conn.sendall(b"PING\r\n")
-            return conn.recv(16).startswith(b"+PONG")
-    except OSError:
+        with redis.Redis(port=port, socket_timeout=1, socket_connect_timeout=1) as client:
+            return bool(client.ping())
+    except redis.RedisError:
         return False
 
 
