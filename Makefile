@@ -1,5 +1,5 @@
-# Kato Console: `make run` starts the console on the embedded defaults, `make test` runs the suite.
-# Both set everything up on a fresh machine (virtual environment, packages, database).
+# Kato Console: `make run` starts the console on an embedded PostgreSQL and Redis, `make test` runs
+# the suite. Both set everything up on a fresh machine (virtual environment, packages, servers).
 
 PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
 VENV := .venv
@@ -8,8 +8,6 @@ STAMP := $(VENV)/.installed-stamp
 KATO_ADMIN_USER ?= admin
 KATO_HOST ?= 127.0.0.1
 KATO_PORT ?= 8000
-PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/kato_console
-SQLITE_TEST_URL ?= sqlite:///$(CURDIR)/var/test.sqlite3
 PYTEST_ARGS ?=
 # USE_UV=0 sets the environment up with pip only.
 USE_UV ?= 1
@@ -26,39 +24,33 @@ $(STAMP): pyproject.toml
 		uv="$(PYTHON) -m uv"; fi; \
 	links=$${PIP_FIND_LINKS:-$$($(PYTHON) -m pip config get global.find-links 2>/dev/null || true)}; \
 	if [ -n "$$uv" ] && $$uv venv --quiet --allow-existing --python $(PYTHON) $(VENV) && \
-		env $${links:+UV_FIND_LINKS="$$links"} $$uv pip install --quiet --python $(VENV)/bin/python -e '.[dev]'; then \
+		env $${links:+UV_FIND_LINKS="$$links"} $$uv pip install --quiet --python $(VENV)/bin/python -e '.[dev,embedded]'; then \
 		echo "Set up $(VENV) with uv."; \
 	else \
 		echo "Setting up $(VENV) with pip."; \
 		$(PYTHON) -m venv $(VENV) && $(VENV)/bin/python -m pip install --quiet --upgrade pip && \
-		$(VENV)/bin/python -m pip install --quiet -e '.[dev]'; \
+		$(VENV)/bin/python -m pip install --quiet -e '.[dev,embedded]'; \
 	fi
 	@touch $(STAMP)
 
 install: $(STAMP)
 
+# The database of a deployment (DATABASE_URL); `make run` migrates its own by itself.
 migrate: install
 	$(PY) manage.py migrate --noinput
 
-run: migrate
-	@$(PY) manage.py bootstrap_admin --username "$(KATO_ADMIN_USER)" $${KATO_ADMIN_PASSWORD:+--password "$$KATO_ADMIN_PASSWORD"}
-	@echo "Kato Console: http://$(KATO_HOST):$(KATO_PORT)/ (log in as $(KATO_ADMIN_USER); the admin is at /admin/). Ctrl-C stops it."
-	@$(PY) -m kato_console.devrun --host "$(KATO_HOST)" --port "$(KATO_PORT)"
+# The launcher (kato_console/devrun.py) starts the embedded PostgreSQL and Redis (unless
+# DATABASE_URL / CELERY_BROKER_URL are set), migrates, creates the first administrator, then
+# starts the web server and the worker with beat; Ctrl-C stops them all.
+run: install
+	@$(PY) -m kato_console.devrun --host "$(KATO_HOST)" --port "$(KATO_PORT)" \
+		--admin-user "$(KATO_ADMIN_USER)"
 
-# The whole suite runs on PostgreSQL when it answers (SQLite otherwise); the tests marked
-# both_databases then run again on the other database, so each invariant is shown on both.
+# The suite runs on the PostgreSQL and Redis that answer on the machine (127.0.0.1:5432 and :6379,
+# or DATABASE_URL and KATO_TEST_PG_* / KATO_TEST_REDIS_*), on embedded ones started for the run
+# otherwise (kato_console/embedded.py).
 test: install
-	@if [ -n "$$DATABASE_URL" ]; then main="$$DATABASE_URL"; \
-	elif $(PY) -c "import socket; socket.create_connection(('127.0.0.1', 5432), 1)" 2>/dev/null; then main="$(PG_TEST_URL)"; \
-	else main="$(SQLITE_TEST_URL)"; echo "PostgreSQL does not answer: running on SQLite."; fi; \
-	case "$$main" in sqlite*) other="$(PG_TEST_URL)";; *) other="$(SQLITE_TEST_URL)";; esac; \
-	echo "== the whole suite on $${main%%://*}"; \
-	DATABASE_URL="$$main" $(PY) -m pytest $(PYTEST_ARGS) || exit $$?; \
-	if [ "$${other%%://*}" != sqlite ] && ! $(PY) -c "import socket; socket.create_connection(('127.0.0.1', 5432), 1)" 2>/dev/null; then \
-		if [ "$$KATO_REQUIRE_SERVICES" = 1 ]; then echo "PostgreSQL is required but does not answer." >&2; exit 1; fi; \
-		echo "PostgreSQL does not answer: the both_databases tests were not repeated on it."; exit 0; fi; \
-	echo "== the both_databases tests again on $${other%%://*}"; \
-	DATABASE_URL="$$other" $(PY) -m pytest -m both_databases -p no:cacheprovider $(PYTEST_ARGS)
+	@$(PY) -m kato_console.embedded -- $(PY) -m pytest $(PYTEST_ARGS)
 
 # ruff for style and imports (PLC0415: no import inside a function but in tasks and ready()); the
 # import-linter contracts of pyproject.toml for the floors (docs/architecture.md); mypy (with the Django and DRF plugins, configured in pyproject.toml)
@@ -70,4 +62,4 @@ lint: install
 	$(VENV)/bin/mypy
 
 clean:
-	rm -rf $(VENV) var/db.sqlite3 var/broker var/static
+	rm -rf $(VENV) var/static

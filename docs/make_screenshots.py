@@ -4,7 +4,7 @@
 
 It runs tests/browser/test_walkthrough.py with KATO_DOCS_SCREENSHOTS pointing at docs/screenshots/,
 so that the pictures are of the real console, at 1280×800, as the test walks DESIGN.md's story.
-The test needs PostgreSQL or SQLite (DATABASE_URL, as for `make test`) and Chromium.
+The test needs PostgreSQL (DATABASE_URL, as for `make test`) and Chromium.
 """
 
 from __future__ import annotations

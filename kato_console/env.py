@@ -80,19 +80,18 @@ def env_url(name: str, default: str, *, schemes: tuple[str, ...], optional: bool
 
 
 def database_config(name: str, default: str) -> dj_database_url.DBConfig:
-    """Parse DATABASE_URL into Django's DATABASES entry, refusing anything malformed."""
-    raw = env_url(name, default, schemes=("sqlite", "postgres", "postgresql", "pgsql"))
+    """Parse DATABASE_URL (PostgreSQL only) into Django's DATABASES entry, refusing anything malformed."""
+    raw = env_url(name, default, schemes=("postgres", "postgresql", "pgsql"))
     try:
         config = dj_database_url.parse(raw, conn_max_age=60, conn_health_checks=False)
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name} is malformed ({exc}).") from None
-    if config["ENGINE"] != "django.db.backends.sqlite3":
-        if not config.get("NAME"):
-            raise ImproperlyConfigured(f"{name} must name a database, as in postgres://user@host:5432/kato.")
-        try:
-            int(config.get("PORT") or 5432)
-        except ValueError:
-            raise ImproperlyConfigured(f"{name} has a port that is not a number.") from None
+    if not config.get("NAME"):
+        raise ImproperlyConfigured(f"{name} must name a database, as in postgres://user@host:5432/kato.")
+    try:
+        int(config.get("PORT") or 5432)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} has a port that is not a number.") from None
     return config
 
 
@@ -102,8 +101,10 @@ DEFAULT_SECRET_KEY_MARKERS = ("django-insecure", "change-me", "changeme", "secre
 def secret_key(name: str, *, debug: bool, keep_file: Path) -> str:
     """The Django secret key.
 
-    In production (DEBUG off) it must come from the environment and must not be a default; for
-    the embedded development run a random key is generated once and kept under var/.
+    In production (DEBUG off) it must come from the environment and must not be a default. With
+    DEBUG on and none set, it is the one `make run` keeps in the var folder (so that logins survive
+    a restart), or, before the first `make run`, a random one for this process. Reading the
+    settings never writes a file.
     """
     value = env_str(name)
     looks_default = (
@@ -118,8 +119,19 @@ def secret_key(name: str, *, debug: bool, keep_file: Path) -> str:
         return value
     if value:
         return value
+    try:
+        return keep_file.read_text().strip() or secrets.token_urlsafe(50)
+    except OSError:
+        return secrets.token_urlsafe(50)
+
+
+def dev_secret_key_file(var_dir: Path) -> Path:
+    return var_dir / "secret_key"
+
+
+def keep_dev_secret_key(keep_file: Path) -> None:
+    """Make the development secret key once (`make run` calls this; the settings only read it)."""
     keep_file.parent.mkdir(parents=True, exist_ok=True)
     if not keep_file.exists():
+        keep_file.touch(mode=0o600)
         keep_file.write_text(secrets.token_urlsafe(50))
-        keep_file.chmod(0o600)
-    return keep_file.read_text().strip()

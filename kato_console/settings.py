@@ -1,4 +1,8 @@
-"""Kato Console settings, read from the environment (see README, "Configuration")."""
+"""Kato Console settings, read from the environment (see README, "Configuration").
+
+Importing them starts nothing, creates no folder and writes no file: what the embedded run keeps
+under the var folder is made by its launcher (kato_console/devrun.py).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,10 @@ from pathlib import Path
 
 from csp.constants import NONE, SELF
 
+from kato_console import embedded
 from kato_console.env import (
     database_config,
+    dev_secret_key_file,
     env_bool,
     env_int,
     env_list,
@@ -23,7 +29,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("KATO_VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("DEBUG", True)
-SECRET_KEY = secret_key("SECRET_KEY", debug=DEBUG, keep_file=VAR_DIR / "secret_key")
+SECRET_KEY = secret_key("SECRET_KEY", debug=DEBUG, keep_file=dev_secret_key_file(VAR_DIR))
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -100,26 +106,23 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": database_config("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Several processes (web, worker) share the embedded database: wait for a lock, do not fail.
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-else:
-    # psycopg prepares a statement on the server after its fifth run on a connection. Only
-    # server-binding cursors can be prepared (Django's own bind on the client and never are): the
-    # instance API's lookup uses one, so PostgreSQL plans it once per connection, not per request.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
+# PostgreSQL only. Without DATABASE_URL: the embedded server of `make run` (its launcher sets the
+# variable to the same URL), so that `manage.py` beside a running `make run` finds its database.
+_EMBEDDED_PG_PORT = env_int("KATO_EMBEDDED_PG_PORT", embedded.PG_PORT, maximum=65_535)
+DATABASES = {"default": database_config("DATABASE_URL", embedded.database_url(_EMBEDDED_PG_PORT))}
+# psycopg prepares a statement on the server after its fifth run on a connection. Only
+# server-binding cursors can be prepared (Django's own bind on the client and never are): the
+# instance API's lookup uses one, so PostgreSQL plans it once per connection, not per request.
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
 # The database away or too slow (README, "When the database is away"): a persistent connection is
 # checked before a request uses it, a connection attempt gives up after KATO_DB_CONNECT_TIMEOUT_S and a
 # statement after KATO_DB_STATEMENT_TIMEOUT_S (0: no limit), and the request is answered 503
 # (kato_console/unavailable.py) instead of holding a web worker.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
-    DATABASES["default"]["OPTIONS"]["connect_timeout"] = env_int("KATO_DB_CONNECT_TIMEOUT_S", 3, maximum=600)
-    _statement_ms = 1000 * env_int("KATO_DB_STATEMENT_TIMEOUT_S", 5, minimum=0, maximum=86_400)
-    _options = DATABASES["default"]["OPTIONS"].get("options", "")  # ?options= in DATABASE_URL, kept
-    DATABASES["default"]["OPTIONS"]["options"] = f"{_options} -c statement_timeout={_statement_ms}".strip()
+DATABASES["default"]["OPTIONS"]["connect_timeout"] = env_int("KATO_DB_CONNECT_TIMEOUT_S", 3, maximum=600)
+_statement_ms = 1000 * env_int("KATO_DB_STATEMENT_TIMEOUT_S", 5, minimum=0, maximum=86_400)
+_options = DATABASES["default"]["OPTIONS"].get("options", "")  # ?options= in DATABASE_URL, kept
+DATABASES["default"]["OPTIONS"]["options"] = f"{_options} -c statement_timeout={_statement_ms}".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -153,8 +156,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# collectstatic fills it (the Dockerfile runs it); the embedded run (DEBUG) serves from the apps.
 STATIC_ROOT = VAR_DIR / "static"
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -234,20 +237,26 @@ KATO_PROBE_CONCURRENCY: int | str = (
     if os.environ.get("KATO_PROBE_CONCURRENCY", "auto").strip().lower() in ("", "auto")
     else env_int("KATO_PROBE_CONCURRENCY", 200, maximum=10_000)
 )
-KATO_SWEEP_TICK_S = env_int("KATO_SWEEP_TICK_S", 5, maximum=3600)
-KATO_SWEEP_JITTER_S = env_int("KATO_SWEEP_JITTER_S", 2, minimum=0, maximum=3600)
-# Instances per sweep_chunk task: large enough that one worker process probes a round of
-# 10,000 in two chunks at once, small enough that several workers share a bigger round.
-KATO_SWEEP_CHUNK = env_int("KATO_SWEEP_CHUNK", 5000, maximum=100_000)
 # Audit events older than this many days are deleted by a daily beat task, in batches; 0 keeps them all.
 KATO_AUDIT_RETENTION_DAYS = env_int("KATO_AUDIT_RETENTION_DAYS", 365, minimum=0, maximum=36_500)
-# "Probe now" answers within this many seconds; probes still running then go on in a Celery worker.
-KATO_PROBE_NOW_WAIT_S = env_int("KATO_PROBE_NOW_WAIT_S", 5, minimum=1, maximum=60)
 # /metrics for Prometheus (README, "Prometheus"): off until one of these is set; when both are, a
 # scrape must come from an allowed network and carry the token.
 KATO_METRICS_TOKEN = env_str("KATO_METRICS_TOKEN")
 KATO_METRICS_ALLOWED_NETWORKS = env_networks("KATO_METRICS_ALLOWED_NETWORKS", [])
-# Each process adds its count of the instance API's answers to the database this often.
+
+# Tuning. The defaults suit production, and an operator seldom changes them; the tests and the
+# benchmarks do, to make a run quick or measurable (README, "Configuration", last group).
+# Seconds between two sweep ticks of Celery beat.
+KATO_SWEEP_TICK_S = env_int("KATO_SWEEP_TICK_S", 5, maximum=3600)
+# Seconds over which the start times of a chunk's probes are spread (the tests set 0).
+KATO_SWEEP_JITTER_S = env_int("KATO_SWEEP_JITTER_S", 2, minimum=0, maximum=3600)
+# Instances per sweep_chunk task: large enough that one worker process probes a round of
+# 10,000 in two chunks at once, small enough that several workers share a bigger round.
+KATO_SWEEP_CHUNK = env_int("KATO_SWEEP_CHUNK", 5000, maximum=100_000)
+# "Probe now" answers within this many seconds; probes still running then go on in a Celery worker.
+KATO_PROBE_NOW_WAIT_S = env_int("KATO_PROBE_NOW_WAIT_S", 5, minimum=1, maximum=60)
+# Each process adds its count of the instance API's answers to the database this often (0: at
+# every request, as the tests want).
 KATO_METRICS_FLUSH_S = env_int("KATO_METRICS_FLUSH_S", 10, minimum=0, maximum=3600)
 
 # Alerts (README, "Alerts"): a failed delivery is tried again KATO_ALERT_RETRIES times, after
@@ -277,22 +286,11 @@ EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = KATO_ALERT_TIMEOUT_S
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "kato-console@localhost")
 
-# Celery: the embedded default is kombu's filesystem transport under var/, which needs no server.
+# Celery on Redis. Without CELERY_BROKER_URL: the embedded Redis of `make run`, as for the database.
+_EMBEDDED_REDIS_PORT = env_int("KATO_EMBEDDED_REDIS_PORT", embedded.REDIS_PORT, maximum=65_535)
 CELERY_BROKER_URL = env_url(
-    "CELERY_BROKER_URL", "filesystem://", schemes=("filesystem", "redis", "rediss", "amqp", "memory")
+    "CELERY_BROKER_URL", embedded.broker_url(_EMBEDDED_REDIS_PORT), schemes=("redis", "rediss", "amqp")
 )
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    _queue_dir = VAR_DIR / "broker"
-    (_queue_dir / "queue").mkdir(parents=True, exist_ok=True)
-    (_queue_dir / "processed").mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_queue_dir / "queue"),
-        "data_folder_out": str(_queue_dir / "queue"),
-        "processed_folder": str(_queue_dir / "processed"),
-        # The exchange table; kombu's default is ./control, under whatever folder a process runs in.
-        "control_folder": str(_queue_dir / "control"),
-        "store_processed": False,
-    }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

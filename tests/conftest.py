@@ -9,7 +9,6 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from django.db import connection
 
 from components import services
 from components.models import Application, Component, ComponentKind, Registration
@@ -17,7 +16,6 @@ from core import services as accounts
 from core.audit import Actor
 from core.models import Role, Team
 from instances import services as instance_services
-from tests.support import _absent
 
 
 class _LogCollector(logging.Handler):
@@ -97,8 +95,7 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
     from django.conf import settings
 
     for alias in settings.DATABASES.values():
-        if alias["ENGINE"] != "django.db.backends.sqlite3":
-            alias.setdefault("TEST", {})["NAME"] = f"test_{alias['NAME']}_{os.getpid()}"
+        alias.setdefault("TEST", {})["NAME"] = f"test_{alias['NAME']}_{os.getpid()}"
 
 
 @pytest.fixture(autouse=True)
@@ -181,9 +178,8 @@ def alice_client(client, alice):
 
 @pytest.fixture
 def postgres_database(db) -> None:
-    """For tests whose point is PostgreSQL's behaviour (row locks, concurrency)."""
-    if connection.vendor != "postgresql":
-        _absent("this test needs PostgreSQL as the test database (DATABASE_URL=postgres://…)")
+    """For tests whose point is PostgreSQL's behaviour (row locks, concurrency): the name says so;
+    every test database is PostgreSQL."""
 
 
 @pytest.fixture

@@ -46,7 +46,6 @@ def served_with(arguments: list[str], tmp_path: Path, *, then: tuple[str, ...] =
     arguments[arguments.index("--workers") + 1] = "1"  # the log's format does not depend on it
     env = {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
         "KATO_VAR_DIR": str(tmp_path / "var"),
         "ALLOWED_HOSTS": "127.0.0.1",
     }

@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from kato_console.env import dev_secret_key_file, keep_dev_secret_key
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def start(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SECRET_KEY", "DEBUG"}}
-    environment.update(KATO_VAR_DIR=str(tmp_path), **env)
+    environment.update(KATO_VAR_DIR=str(tmp_path / "var"), **env)
     return subprocess.run(
         [sys.executable, "manage.py", "check"],
         cwd=ROOT,
@@ -25,10 +27,10 @@ def start(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_it_starts_with_the_embedded_defaults(tmp_path):
+def test_it_starts_with_the_embedded_defaults_and_writes_nothing(tmp_path):
     result = start(tmp_path)
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "secret_key").exists()
+    assert list(tmp_path.iterdir()) == []  # no var folder, no secret key file, no static folder
 
 
 @pytest.mark.parametrize("key", ["", "change-me", "django-insecure-abc", "short"])
@@ -51,6 +53,7 @@ def test_it_starts_in_production_mode_with_a_real_key(tmp_path):
         "not a url",
         "postgres://user@host:notaport/db",
         "postgres://user@host:5432",
+        "sqlite:///var/db.sqlite3",
     ],
 )
 def test_it_refuses_a_malformed_database_url(tmp_path, url):
@@ -69,6 +72,8 @@ def test_it_refuses_a_malformed_database_url(tmp_path, url):
         ("KATO_TRUSTED_PROXIES", "proxy.example.com"),
         ("KATO_API_WRONG_SECRET_LIMIT", "0"),
         ("CELERY_BROKER_URL", "kafka://broker"),
+        ("CELERY_BROKER_URL", "filesystem://"),
+        ("KATO_EMBEDDED_PG_PORT", "70000"),
         ("KATO_PUBLIC_URL", "console.example.com"),
     ],
 )
@@ -78,42 +83,37 @@ def test_it_names_the_variable_of_a_malformed_value(tmp_path, name, value):
     assert name in result.stderr
 
 
-def test_the_embedded_broker_keeps_its_files_under_the_var_folder(tmp_path):
-    """kombu's filesystem transport writes its exchange table relative to the working folder
-    unless told otherwise; a worker started from a checkout must not write into it."""
-    workdir, var = tmp_path / "workdir", tmp_path / "var"
-    workdir.mkdir()
-    environment = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SECRET_KEY", "DEBUG"}}
-    environment.update(
-        KATO_VAR_DIR=str(var), PYTHONPATH=str(ROOT), DJANGO_SETTINGS_MODULE="kato_console.settings"
-    )
-    broadcast = (
-        "import django; django.setup()\n"
-        "from kato_console.celery import app\n"
-        "app.control.ping(timeout=0.1)\n"  # a broadcast: it declares the control exchange
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", broadcast],
-        cwd=workdir,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-    assert result.returncode == 0, result.stderr
-    assert list(workdir.iterdir()) == []
-    assert list((var / "broker" / "control").glob("*.pidbox.exchange"))
-
-
-def _public_url(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SECRET_KEY", "DEBUG"}}
-    environment.pop("KATO_PUBLIC_URL", None)
+def _settings(tmp_path: Path, expression: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Print one expression over the settings, in a process with this environment only."""
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY", "DEBUG", "KATO_PUBLIC_URL"}
+        and not k.startswith("KATO_EMBEDDED_")
+    }
     environment.update(KATO_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="kato_console.settings", **env)
-    script = "import django; django.setup(); from django.conf import settings; print(repr(settings.KATO_PUBLIC_URL))"
+    script = f"import django; django.setup(); from django.conf import settings; print(repr({expression}))"
     return subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60
     )
+
+
+def test_without_urls_the_database_and_the_broker_are_the_embedded_servers_of_make_run(tmp_path):
+    where = "(settings.DATABASES['default']['HOST'], settings.DATABASES['default']['PORT'], settings.CELERY_BROKER_URL)"
+    assert _settings(tmp_path, where).stdout.strip() == "('127.0.0.1', 54329, 'redis://127.0.0.1:63799/0')"
+    moved = _settings(tmp_path, where, KATO_EMBEDDED_PG_PORT="5555", KATO_EMBEDDED_REDIS_PORT="6666")
+    assert moved.stdout.strip() == "('127.0.0.1', 5555, 'redis://127.0.0.1:6666/0')"
+
+
+def test_the_development_secret_key_is_the_one_make_run_keeps_and_the_settings_only_read_it(tmp_path):
+    keep_dev_secret_key(dev_secret_key_file(tmp_path))
+    kept = dev_secret_key_file(tmp_path).read_text()
+    assert _settings(tmp_path, "settings.SECRET_KEY").stdout.strip() == repr(kept)
+    assert oct(dev_secret_key_file(tmp_path).stat().st_mode & 0o777) == "0o600"
+
+
+def _public_url(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return _settings(tmp_path, "settings.KATO_PUBLIC_URL", **env)
 
 
 def test_the_public_url_is_empty_by_default_so_that_pages_take_the_requests_address(tmp_path):

@@ -9,9 +9,8 @@ from django.db import migrations, models
 # Database triggers for the dependency rules that span rows.
 #
 # A check constraint sees one row only, so "a third-party component never depends on another
-# component" and "no dependency cycle" are enforced by triggers: on PostgreSQL both (the cycle check
-# walks the graph with a recursive query); on SQLite the third-party rule (SQLite triggers cannot
-# hold a recursive query, and the embedded database serialises writers anyway).
+# component" and "no dependency cycle" are enforced by a trigger (the cycle check walks the graph
+# with a recursive query).
 
 PG_FUNCTION = """
 CREATE OR REPLACE FUNCTION kato_dependency_guard() RETURNS trigger AS $$
@@ -43,37 +42,6 @@ PG_REVERSE = """
 DROP TRIGGER IF EXISTS kato_dependency_guard ON components_dependency;
 DROP FUNCTION IF EXISTS kato_dependency_guard();
 """
-
-SQLITE_TRIGGERS = [
-    """
-    CREATE TRIGGER kato_dependency_third_party_insert BEFORE INSERT ON components_dependency
-    WHEN (SELECT kind FROM components_component WHERE id = NEW.component_id) = 'third_party'
-    BEGIN SELECT RAISE(ABORT, 'a third-party component cannot depend on another component'); END;
-    """,
-    """
-    CREATE TRIGGER kato_dependency_third_party_update BEFORE UPDATE ON components_dependency
-    WHEN (SELECT kind FROM components_component WHERE id = NEW.component_id) = 'third_party'
-    BEGIN SELECT RAISE(ABORT, 'a third-party component cannot depend on another component'); END;
-    """,
-]
-
-
-def forwards(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(PG_FUNCTION)
-    elif vendor == "sqlite":
-        for statement in SQLITE_TRIGGERS:
-            schema_editor.execute(statement)
-
-
-def backwards(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(PG_REVERSE)
-    elif vendor == "sqlite":
-        schema_editor.execute("DROP TRIGGER IF EXISTS kato_dependency_third_party_insert")
-        schema_editor.execute("DROP TRIGGER IF EXISTS kato_dependency_third_party_update")
 
 
 class Migration(migrations.Migration):
@@ -508,6 +476,6 @@ class Migration(migrations.Migration):
                 violation_error_message="The external service needs the internal service: turn the internal service on first.",
             ),
         ),
-        # The dependency rules that span rows (see forwards above).
-        migrations.RunPython(forwards, backwards),
+        # The dependency rules that span rows (see PG_FUNCTION above).
+        migrations.RunSQL(PG_FUNCTION, PG_REVERSE),
     ]

@@ -1,10 +1,10 @@
 """Every invariant of docs/architecture.md ("Invariants") is refused twice: by the services, with a message a person
-can act on, and by the database itself when a write goes around them. Run on SQLite and PostgreSQL."""
+can act on, and by the database itself when a write goes around them."""
 
 from __future__ import annotations
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
 from components import services
 from components.models import Component, ComponentKind, Dependency, EnvVar, Port, Registration
@@ -14,7 +14,7 @@ from instances.addresses import parse_address
 from instances.models import HealthCheck, Instance
 from instances.services import instance_add
 
-pytestmark = [pytest.mark.both_databases, pytest.mark.django_db]
+pytestmark = [pytest.mark.django_db]
 
 
 def refused_by_database(write) -> None:
@@ -249,9 +249,8 @@ def test_it_refuses_a_dependency_cycle_and_names_it(application, alice_actor):
         services.dependency_add(component=cache, target=web, actor=alice_actor)
     assert "cycle: cache → web → worker → cache" in message_of(excinfo)
     assert Dependency.objects.count() == 2
-    if connection.vendor == "postgresql":
-        # The trigger refuses it even when the ORM's checks are bypassed.
-        refused_by_database(lambda: Dependency.objects.bulk_create([Dependency(component=cache, target=web)]))
+    # The trigger refuses it even when the ORM's checks are bypassed.
+    refused_by_database(lambda: Dependency.objects.bulk_create([Dependency(component=cache, target=web)]))
 
 
 def test_it_refuses_a_duplicate_dependency(internal_component, static_component, alice_actor):

@@ -13,7 +13,7 @@ from instances.models import Instance
 from instances.services import instance_add
 from tests.api.conftest import token_client, url
 
-pytestmark = [pytest.mark.django_db, pytest.mark.both_databases]
+pytestmark = [pytest.mark.django_db]
 
 
 @pytest.fixture(autouse=True)

@@ -368,7 +368,6 @@ def wrong_put(client, component, remote_addr: str = "198.51.100.1"):
     return put(client, component, {"secret_key": "wrong", "ip": "10.0.0.7"}, REMOTE_ADDR=remote_addr)
 
 
-@pytest.mark.both_databases
 @override_settings(KATO_API_WRONG_SECRET_LIMIT=3, KATO_API_WRONG_SECRET_WINDOW_S=60)
 def test_wrong_secrets_are_counted_in_the_database_per_component_and_client(client, api_component):
     for _ in range(2):
@@ -381,7 +380,6 @@ def test_wrong_secrets_are_counted_in_the_database_per_component_and_client(clie
     assert 59 <= (row.window_ends_at - timezone.now()).total_seconds() <= 60
 
 
-@pytest.mark.both_databases
 @override_settings(
     KATO_API_WRONG_SECRET_LIMIT=2,
     CACHES={"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}},
@@ -403,7 +401,6 @@ def test_the_throttle_needs_no_cache(client, api_component):
     assert not Instance.objects.exists()
 
 
-@pytest.mark.both_databases
 @override_settings(KATO_API_WRONG_SECRET_LIMIT=2, KATO_API_WRONG_SECRET_WINDOW_S=300)
 def test_retry_after_counts_down_and_an_ended_window_starts_again(client, api_component):
     for _ in range(2):
@@ -425,7 +422,6 @@ def test_retry_after_counts_down_and_an_ended_window_starts_again(client, api_co
     assert WrongSecret.objects.get(component=api_component, client="198.51.100.1").failures == 1
 
 
-@pytest.mark.both_databases
 def test_a_wrong_secret_forgets_the_components_ended_windows(client, api_component):
     ended = timezone.now() - timedelta(seconds=1)
     WrongSecret.objects.bulk_create(
@@ -500,7 +496,6 @@ def test_scripts_need_no_csrf_token(settings, api_component, shortcut):
     assert Instance.objects.filter(component=api_component, host="10.0.0.7").exists()
 
 
-@pytest.mark.both_databases
 def test_a_link_local_client_with_a_zone_is_recorded_by_its_address(client, api_component):
     """A client on an IPv6 link-local address arrives as fe80::…%eth0; the zone is no part of it."""
     zoned = "fe80::7%eth0"

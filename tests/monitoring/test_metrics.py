@@ -17,7 +17,7 @@ from kato_console.monitoring.models import InstanceApiRequests, SweepRound
 from tests.instances import sweeping
 from tests.instances.sweeping import add_instance, checked_component, refused_instance, served_instance
 
-pytestmark = [pytest.mark.django_db, pytest.mark.both_databases]
+pytestmark = [pytest.mark.django_db]
 serve = sweeping.serve
 no_jitter = sweeping.no_jitter
 

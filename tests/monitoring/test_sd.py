@@ -11,7 +11,7 @@ from instances.models import Health, Instance
 from tests.api.conftest import token_client
 from tests.instances.sweeping import add_instance, checked_component
 
-pytestmark = [pytest.mark.django_db, pytest.mark.both_databases]
+pytestmark = [pytest.mark.django_db]
 
 SD = "/api/v1/sd/prometheus"
 
