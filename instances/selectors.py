@@ -11,18 +11,22 @@ from django.db.models import (
     CharField,
     Count,
     F,
+    OuterRef,
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     Value,
     When,
     prefetch_related_objects,
 )
 from django.http import Http404
+from django.utils import timezone
 
 from components.models import Application, Component, Dependency, Role, Team
 from components.selectors import User, components_for_user, number_in
-from instances.models import Health, HealthCheck, Instance, Status, instance_status
+from instances.addresses import Address
+from instances.models import Health, HealthCheck, Instance, Status, WrongSecret, instance_status
 
 # The largest id a PostgreSQL bigint holds: a longer number in a path finds nothing.
 _MAX_ID = 2**63 - 1
@@ -76,10 +80,6 @@ def component_status(component: Component) -> str:
     if routed == 0:
         return ComponentStatus.UNHEALTHY
     return ComponentStatus.PARTIAL
-
-
-def routed_count(component: Component) -> int:
-    return sum(1 for _, status in instance_statuses(component) if status in (Status.HEALTHY, Status.UNKNOWN))
 
 
 # The component pages: counts per status and one page of the instance table
@@ -258,3 +258,29 @@ def health_check_of(component: Component) -> HealthCheck:
 def addresses_with_credentials_withheld(check: HealthCheck) -> list[str]:
     """The addresses a credentialed check probes greeting-only (nobody in the team vouched for them)."""
     return [instance.address for instance in check.component.instances.all() if instance.credentials_withheld]
+
+
+# The instance API
+
+
+def kato_component(*, service_id: str, client: str) -> Component | None:
+    """The component with this service id, for the instance API, with the wrong secret keys of
+    ``client`` in their current window: ``failures`` and ``window_ends_at`` (None without any).
+
+    One query: the throttle reads the count on every request, so it comes with the component."""
+    window = WrongSecret.objects.filter(
+        component=OuterRef("pk"), client=client, window_ends_at__gt=timezone.now()
+    )
+    return (
+        Component.objects.filter(service_id=service_id)
+        .annotate(
+            failures=Subquery(window.values("failures")),
+            window_ends_at=Subquery(window.values("window_ends_at")),
+        )
+        .first()
+    )
+
+
+def instance_at(*, component: Component, address: Address) -> Instance | None:
+    """The component's instance at this (normalised) address, or None."""
+    return Instance.objects.filter(component=component, host=address.host, port=address.port).first()

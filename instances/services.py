@@ -4,11 +4,12 @@ with its health check and addresses (every door creates components here), the wi
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -16,7 +17,7 @@ from components import services as component_services
 from components.models import Application, Component, Membership, Protocol, Registration, Role, Team
 from components.services import application_create, port_create
 from instances.addresses import Address, AddressError, check_policy, parse_address
-from instances.models import CheckKind, Health, HealthCheck, Instance, Source, normalise_networks
+from instances.models import CheckKind, Health, HealthCheck, Instance, Source, WrongSecret, normalise_networks
 from kato_console.core.audit import Actor, audit_record
 from kato_console.core.errors import ComponentError, validated_save
 
@@ -58,12 +59,21 @@ class InstanceLimitReached(ComponentError):
     """The component has as many instances as KATO_MAX_INSTANCES_PER_COMPONENT allows."""
 
 
+class InstanceGone(ComponentError):
+    """The instance was deleted (by a concurrent request, say) before this change could be made."""
+
+    def __init__(self, instance: Instance) -> None:
+        super().__init__({"address": [f"There is no instance at {instance.address} any more."]})
+
+
 def check_instance_limit(component: Component) -> None:
     """Refuse one more instance once the component has the most the installation allows.
 
-    Checked before the insert, so concurrent adds can pass the limit by the number in flight."""
+    Reads at most the limit's index entries (is there a row past the limit's last one?), however
+    many instances there are. Exact when the caller holds the component's lock (``_lock_for_adding``).
+    """
     limit = settings.KATO_MAX_INSTANCES_PER_COMPONENT
-    if Instance.objects.filter(component=component).count() >= limit:
+    if Instance.objects.filter(component=component).order_by()[limit - 1 : limit].exists():
         raise InstanceLimitReached(
             {
                 "address": [
@@ -72,6 +82,16 @@ def check_instance_limit(component: Component) -> None:
                 ]
             }
         )
+
+
+def _lock_for_adding(component: Component) -> None:
+    """Take the component's row lock, so that concurrent adds to it are decided one at a time: the
+    same address is added once and the instance limit holds exactly.
+
+    ``FOR NO KEY UPDATE``: it does not wait for, nor hold up, the inserts that reference the
+    component (their foreign-key checks take only a key-share lock).
+    """
+    Component.objects.select_for_update(no_key=True).filter(pk=component.pk).values_list("pk").first()
 
 
 def _reset_health(instance: Instance) -> None:
@@ -91,6 +111,14 @@ def _new_instance(*, component: Component, address: Address, is_online: bool, so
         is_online=is_online,
         source=source,
         next_probe_at=timezone.now() if is_online else None,
+    )
+
+
+def _locked_at(component: Component, address: Address) -> Instance | None:
+    return (
+        Instance.objects.select_for_update()
+        .filter(component=component, host=address.host, port=address.port)
+        .first()
     )
 
 
@@ -118,7 +146,8 @@ def instance_add(
     source: str = Source.STATIC,
 ) -> Instance:
     instance = _new_instance(component=component, address=address, is_online=is_online, source=source)
-    if Instance.objects.filter(component=component, host=address.host, port=address.port).exists():
+    _lock_for_adding(component)
+    if _locked_at(component, address) is not None:
         raise ComponentError({"address": [f"{component.name} already has the instance {instance.address}."]})
     check_instance_limit(component)
     validated_save(instance)
@@ -126,68 +155,79 @@ def instance_add(
     return instance
 
 
+@transaction.atomic
 def instance_upsert(
     *, component: Component, address: Address, is_online: bool, actor: Actor
 ) -> tuple[Instance, bool]:
-    """Add the instance at this address, or set is_online (and the scheme) of the existing one.
+    """Add the instance at this address, or set is_online (and the scheme) of the existing one;
+    returns (instance, changed).
 
-    Safe under concurrency without reading first: the insert either wins or meets the unique
-    constraint, and then the existing row is updated. The address has been parsed and checked
-    against the policy by the caller; the database constraints check the rest. Returns
-    (instance, changed). (The instance API adds on PostgreSQL in its own single statement, and
-    comes here for the rest.)
+    Decided under the component's lock and the instance's: of concurrent identical calls the first
+    adds or changes (and audits), the others find it done and change nothing, so a script that
+    retries never duplicates an instance or an event. The address has been parsed and checked
+    against the policy by the caller; the database constraints check the rest.
     """
-    instance = _new_instance(component=component, address=address, is_online=is_online, source=Source.API)
-    if not Instance.objects.filter(component=component, host=address.host, port=address.port).exists():
+    _lock_for_adding(component)
+    current = _locked_at(component, address)
+    if current is None:
         check_instance_limit(component)
-    try:
-        with transaction.atomic():
-            instance.save(force_insert=True)
-            _audit_added(instance, actor)
+        instance = _new_instance(component=component, address=address, is_online=is_online, source=Source.API)
+        instance.save(force_insert=True)
+        _audit_added(instance, actor)
         return instance, True
-    except IntegrityError:
-        pass  # It exists already (perhaps added a moment ago by a concurrent request).
-    instance = Instance.objects.get(component=component, host=address.host, port=address.port)
-    if instance.is_online == is_online and instance.scheme == address.scheme:
-        return instance, False
-    instance.component = component
-    return instance_set_online(
-        instance=instance, is_online=is_online, actor=actor, scheme=address.scheme
-    ), True
+    current.component = component
+    if current.is_online == is_online and current.scheme == address.scheme:
+        return current, False
+    return _set_online(current, is_online=is_online, actor=actor, scheme=address.scheme), True
 
 
 @transaction.atomic
 def instance_set_online(
     *, instance: Instance, is_online: bool, actor: Actor, scheme: str | None = None
 ) -> Instance:
-    """Take an instance out of routing and probing (False) or bring it back (True)."""
-    updates: dict[str, Any] = {
-        "is_online": is_online,
-        "generation": F("generation") + 1,
-        "updated_at": timezone.now(),
-    }
-    if scheme is not None:
-        updates["scheme"] = scheme
+    """Take an instance out of routing and probing (False) or bring it back (True).
+
+    Decided under the row's lock: when the instance already is as asked, nothing is written or
+    audited (so duplicates of one request change it once). Raises InstanceGone when it was deleted.
+    """
+    current = Instance.objects.select_for_update().filter(pk=instance.pk).first()
+    if current is None:
+        raise InstanceGone(instance)
+    current.component = instance.component
+    if current.is_online == is_online and (scheme is None or current.scheme == scheme):
+        return current
+    return _set_online(current, is_online=is_online, actor=actor, scheme=scheme)
+
+
+def _set_online(instance: Instance, *, is_online: bool, actor: Actor, scheme: str | None) -> Instance:
+    """Change the locked ``instance``'s intent: a new generation, and health that starts over when it
+    comes back; audited."""
+    instance.is_online = is_online
+    instance.scheme = instance.scheme if scheme is None else scheme
+    instance.generation += 1
+    instance.next_probe_at = timezone.now() if is_online else None
     if is_online:
-        updates.update(
-            health=Health.UNKNOWN,
-            consecutive_successes=0,
-            consecutive_failures=0,
-            next_probe_at=timezone.now(),
-        )
-    else:
-        updates["next_probe_at"] = None
-    component = instance.component
-    Instance.objects.filter(pk=instance.pk).update(**updates)
-    instance.refresh_from_db()
-    instance.component = component
+        instance.health = Health.UNKNOWN
+        instance.consecutive_successes = instance.consecutive_failures = 0
+    instance.save(update_fields=[*_ONLINE_FIELDS, "updated_at"])
     audit_record(
         actor=actor,
-        component=component,
+        component=instance.component,
         action="instance.online" if is_online else "instance.offline",
         detail={"address": instance.address},
     )
     return instance
+
+
+_ONLINE_FIELDS = (
+    "is_online",
+    "scheme",
+    "generation",
+    "next_probe_at",
+    "health",
+    "consecutive_successes",
+    "consecutive_failures",
+)
 
 
 @transaction.atomic
@@ -229,6 +269,10 @@ def instance_update(*, instance: Instance, address: Address, is_online: bool, ac
 
 @transaction.atomic
 def instance_delete(*, instance: Instance, actor: Actor) -> None:
+    """Delete the instance, audited. Decided under the row's lock: of concurrent deletions of one
+    instance the first deletes it and the others raise InstanceGone, with no event."""
+    if not Instance.objects.select_for_update().filter(pk=instance.pk).exists():
+        raise InstanceGone(instance)
     audit_record(
         actor=actor,
         component=instance.component,
@@ -236,6 +280,32 @@ def instance_delete(*, instance: Instance, actor: Actor) -> None:
         detail={"address": instance.address},
     )
     instance.delete()
+
+
+# The instance API's count of wrong secret keys
+
+
+@transaction.atomic
+def wrong_secret_record(*, component: Component, client: str, window_s: int) -> None:
+    """Count one more wrong secret key of ``client`` for the component (a new window if the last
+    one has ended), and forget the component's ended windows.
+
+    Under the client's row lock, so that concurrent wrong secrets are all counted: the first
+    creates the row, the others wait for it and add to it.
+    """
+    now = timezone.now()
+    row, created = WrongSecret.objects.select_for_update().get_or_create(
+        component=component,
+        client=client,
+        defaults={"failures": 1, "window_ends_at": now + timedelta(seconds=window_s)},
+    )
+    if not created:
+        if row.window_ends_at <= now:
+            row.failures, row.window_ends_at = 1, now + timedelta(seconds=window_s)
+        else:
+            row.failures = F("failures") + 1
+        row.save(update_fields=["failures", "window_ends_at"])
+    WrongSecret.objects.filter(component=component, window_ends_at__lte=now).delete()
 
 
 HEALTH_CHECK_FIELDS = (

@@ -51,10 +51,6 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # The client's address from X-Forwarded-For, only behind KATO_TRUSTED_PROXIES (kato_console/proxies.py).
     "kato_console.proxies.TrustedProxies",
-    # Counts the instance API's answers by status for /metrics (kato_console/monitoring/counting.py).
-    "kato_console.monitoring.counting.InstanceApiRequestCounter",
-    # Scripts' calls to the instance API skip the rest of the stack (see instances/middleware.py).
-    "instances.middleware.InstanceApiShortcut",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
