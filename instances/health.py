@@ -74,11 +74,10 @@ class InstanceRow(NamedTuple):
     password_var: str | None
     success_threshold: int | None
     failure_threshold: int | None
-    credential_networks: list[str] | str | None  # JSON, decoded or not depending on the query
+    credential_networks: list[str] | None
 
 
-# The ORM lookups of InstanceRow's fields, in order (the sweep's claim on PostgreSQL returns the
-# same columns from its UPDATE).
+# The ORM lookups of InstanceRow's fields, in order.
 ROW_FIELDS = (
     "id",
     "generation",
@@ -179,10 +178,9 @@ def withheld_reason(row: InstanceRow) -> str:
     """Why a credentialed check probes this instance greeting-only, or "" (docs/architecture.md, "Probes and credentials")."""
     if not (row.use_credentials and row.kind in CREDENTIAL_KINDS):
         return ""
-    networks = row.credential_networks or []
-    if isinstance(networks, str):  # the PostgreSQL claim returns the JSON column as text
-        networks = json.loads(networks)
-    return credentials_withheld_reason(source=row.source, host=row.host, networks=networks)
+    return credentials_withheld_reason(
+        source=row.source, host=row.host, networks=row.credential_networks or []
+    )
 
 
 def _component_ports(component_ids: Iterable[int]) -> dict[int, tuple[int, str]]:
@@ -392,16 +390,18 @@ def _write_outcomes(outcomes: list[_Outcome], checked_at: datetime) -> set[int]:
     """One UPDATE for the whole round, conditional on the state each outcome was computed from;
     returns the ids it changed.
 
-    The results travel as one JSON document rather than as thousands of parameters: it costs the
-    sweep a fraction of the CPU, and it has no parameter limit to split around.
+    The one hand-written statement of the sweep, because the ORM cannot say it: ``bulk_update``
+    writes each row whatever it holds now, while a result must be dropped when its instance
+    changed since the claim (its generation) or got another result in between (its counts), row by
+    row, in the same statement that writes it. The results travel as one JSON document rather than
+    as thousands of parameters: it costs the sweep a fraction of the CPU, and it has no parameter
+    limit to split around.
     """
     if not outcomes:
         return set()
     document = json.dumps([_result_row(outcome) for outcome in outcomes], separators=(",", ":"))
     with connection.cursor() as cursor:
-        cursor.execute(
-            _update_sql(connection.vendor), [document, connection.ops.adapt_datetimefield_value(checked_at)]
-        )
+        cursor.execute(_update_sql(), [document, checked_at])
         return {row[0] for row in cursor.fetchall()}
 
 
@@ -424,22 +424,15 @@ def _result_row(outcome: _Outcome) -> list[object]:
 
 
 @functools.cache
-def _update_sql(vendor: str) -> str:
+def _update_sql() -> str:
     table = Instance._meta.db_table
-    if vendor == "postgresql":
-        columns = ", ".join(
-            f"CAST(e ->> {index} AS {Instance._meta.get_field(field).db_type(connection)}) AS {name}"
-            for index, (name, field) in enumerate(_RESULT_FIELDS)
-        )
-        source = f"SELECT {columns} FROM json_array_elements(CAST(%s AS json)) AS e"  # noqa: S608
-    else:
-        columns = ", ".join(
-            f"json_extract(e.value, '$[{index}]') AS {name}" for index, (name, _) in enumerate(_RESULT_FIELDS)
-        )
-        source = f"SELECT {columns} FROM json_each(%s) AS e"  # noqa: S608
+    columns = ", ".join(
+        f"CAST(e ->> {index} AS {Instance._meta.get_field(field).db_type(connection)}) AS {name}"
+        for index, (name, field) in enumerate(_RESULT_FIELDS)
+    )
     assignments = ", ".join(f"{column} = {value}" for column, value in _ASSIGNMENTS)
     return (
-        f"WITH v AS ({source}) "  # noqa: S608 — column and table names only, the data is a parameter
+        f"WITH v AS (SELECT {columns} FROM json_array_elements(CAST(%s AS json)) AS e) "  # noqa: S608 — names only, the data is a parameter
         f"UPDATE {table} SET {assignments} FROM v "
         f"WHERE {table}.id = v.id AND {table}.generation = v.generation "
         f"AND {table}.health = v.old_health AND {table}.consecutive_successes = v.old_successes "

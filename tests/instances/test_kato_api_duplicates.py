@@ -86,7 +86,9 @@ def test_three_identical_puts_at_once_take_the_instance_offline_once(
         assert offline.count() == 1, f"trial {trial}: {offline.count()} offline events"
 
 
-def test_three_identical_puts_of_a_new_address_at_once_add_it_once(postgres_database, endpoint, api_component):
+def test_three_identical_puts_of_a_new_address_at_once_add_it_once(
+    postgres_database, endpoint, api_component
+):
     for trial in range(TRIALS):
         address = f"10.5.0.{trial + 1}"
 
