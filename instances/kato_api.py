@@ -48,11 +48,12 @@ from components.validation import SERVICE_ID_RE
 from instances import kato_api_docs as docs
 from instances.addresses import Address, AddressError, check_policy, parse_address
 from instances.models import HealthCheck, Instance, Source, instance_status
-from instances.selectors import instance_at, kato_component
+from instances.selectors import KatoLookup, kato_lookup
 from instances.services import (
     InstanceGone,
     InstanceLimitReached,
     instance_delete,
+    instance_set_online,
     instance_upsert,
     wrong_secret_record,
 )
@@ -172,15 +173,13 @@ class WrongSecretThrottle(BaseThrottle):
     answered 429 until the window ends.
 
     The counts are ``WrongSecret`` rows, shared by every web process; the component's lookup reads
-    the requesting client's count (``selectors.kato_component``), so checking costs no query of its own.
+    the requesting client's count (``selectors.kato_lookup``), so checking costs no query of its own.
     """
 
     def allow_request(self, request: Request, view: APIView) -> bool:
-        component = kato_call(request).component
-        # Annotations of the lookup (selectors.kato_component).
-        self.window_ends_at: datetime | None = getattr(component, "window_ends_at", None)
-        failures: int | None = getattr(component, "failures", None)
-        return failures is None or failures < settings.KATO_API_WRONG_SECRET_LIMIT
+        found = kato_call(request).found
+        self.window_ends_at: datetime | None = found.window_ends_at
+        return found.failures is None or found.failures < settings.KATO_API_WRONG_SECRET_LIMIT
 
     def wait(self) -> float:
         """Seconds until the client's window ends (at least one, at most the window)."""
@@ -265,14 +264,19 @@ class InstancePages(PageNumberPagination):
 class KatoCall:
     """A request as read before authentication: the body, the address (or why it is refused:
     reported only after authentication, so that it tells a stranger nothing), the presented
-    secret, the client and the component (with the client's wrong-secret count)."""
+    secret, the client and the lookup's answer (the component, the client's wrong secrets, the
+    instance at the address)."""
 
     body: dict[str, Any]
     address: Address | None
     invalid: KatoError | None
     presented: str | None
     client: str
-    component: Component
+    found: KatoLookup
+
+    @property
+    def component(self) -> Component:
+        return self.found.component
 
 
 def _check_length(meta: dict[str, Any]) -> None:
@@ -355,6 +359,21 @@ def _instance_not_found(address: Address | None) -> KatoError:
     return KatoError(404, "instance_not_found", f"The component has no instance at {address}.")
 
 
+def _instance(call: KatoCall, found: tuple[int, bool, str]) -> Instance:
+    """The instance the lookup found, as much of it as the services need to find it again."""
+    assert call.address is not None
+    pk, is_online, scheme = found
+    address = call.address
+    return Instance(
+        pk=pk,
+        component=call.component,
+        host=address.host,
+        port=address.port,
+        scheme=scheme,
+        is_online=is_online,
+    )
+
+
 # Sent with the HTTP status of every answer of the endpoint, once it is ready: the monitoring app
 # counts them for /metrics without this module knowing it.
 answered = Signal()
@@ -416,17 +435,17 @@ class ThirdPartyInstancesApi(APIView):
         address, invalid = _address_or_error(request, body)
         presented = SecretKeyAuthentication.presented(request, body)
         client = _client_ip(request) or "unknown"
-        component = kato_component(service_id=service_id, client=client)
-        if component is None:
+        found = kato_lookup(service_id=service_id, client=client, address=address)
+        if found is None:
             raise KatoError(404, *NOT_FOUND)
-        if component.registration != Registration.API:
+        if found.component.registration != Registration.API:
             raise KatoError(
                 409,
                 "not_api_registration",
                 "This component's instances are not registered through the API; "
                 "change its registration method to use it.",
             )
-        return KatoCall(body, address, invalid, presented, client, component)
+        return KatoCall(body, address, invalid, presented, client, found)
 
     def _actor(self, request: Request) -> Actor:
         return Actor.api_key(_client_ip(request))
@@ -437,27 +456,36 @@ class ThirdPartyInstancesApi(APIView):
         assert address is not None  # refused in initial() otherwise
         # Read without a lock: a PUT that changes nothing (most of a deploy hook's) writes nothing.
         # A change is decided again by the service, under the row's lock.
-        current = instance_at(component=call.component, address=address)
-        if current is None or (current.is_online, current.scheme) != (is_online, address.scheme):
-            try:
-                instance_upsert(
-                    component=call.component, address=address, is_online=is_online, actor=self._actor(request)
-                )
-            except InstanceLimitReached as error:
-                raise KatoError(409, "instance_limit_reached", str(error)) from None
-            except ComponentError as error:
-                raise KatoError(400, "ip_invalid", str(error)) from None
+        current = call.found.instance
+        if current is not None and current[1:] == (is_online, address.scheme):
+            return HttpResponse(MODIFIED, content_type="application/json")
+        try:
+            self._change(request, call, address, is_online)
+        except InstanceLimitReached as error:
+            raise KatoError(409, "instance_limit_reached", str(error)) from None
+        except ComponentError as error:
+            raise KatoError(400, "ip_invalid", str(error)) from None
         return HttpResponse(MODIFIED, content_type="application/json")
+
+    def _change(self, request: Request, call: KatoCall, address: Address, is_online: bool) -> None:
+        actor, current = self._actor(request), call.found.instance
+        if current is not None:
+            try:
+                instance_set_online(
+                    instance=_instance(call, current), is_online=is_online, actor=actor, scheme=address.scheme
+                )
+                return
+            except InstanceGone:
+                pass  # Deleted since the lookup: add it again, as asked.
+        instance_upsert(component=call.component, address=address, is_online=is_online, actor=actor)
 
     def delete(self, request: Request, service_id: str) -> Response:
         call = kato_call(request)
         assert call.address is not None  # refused in initial() otherwise
-        instance = instance_at(component=call.component, address=call.address)
-        if instance is None:
+        if call.found.instance is None:
             raise _instance_not_found(call.address)
-        instance.component = call.component
         try:
-            instance_delete(instance=instance, actor=self._actor(request))
+            instance_delete(instance=_instance(call, call.found.instance), actor=self._actor(request))
         except InstanceGone:
             raise _instance_not_found(call.address) from None  # deleted by a concurrent request
         return Response(_envelope(200, "success", "Successfully deleted"))

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.core.paginator import Page, Paginator
+from django.db import connection
 from django.db.models import (
     Case,
     CharField,
     Count,
     F,
-    OuterRef,
     Prefetch,
     Q,
     QuerySet,
-    Subquery,
     Value,
     When,
     prefetch_related_objects,
@@ -263,24 +264,64 @@ def addresses_with_credentials_withheld(check: HealthCheck) -> list[str]:
 # The instance API
 
 
-def kato_component(*, service_id: str, client: str) -> Component | None:
-    """The component with this service id, for the instance API, with the wrong secret keys of
-    ``client`` in their current window: ``failures`` and ``window_ends_at`` (None without any).
+@dataclass(frozen=True)
+class KatoLookup:
+    """What the instance API knows of a request before it authenticates it: the component, the
+    requesting client's wrong secret keys in their current window, and the instance at the
+    request's address (id, is_online, scheme), if any."""
 
-    One query: the throttle reads the count on every request, so it comes with the component."""
-    window = WrongSecret.objects.filter(
-        component=OuterRef("pk"), client=client, window_ends_at__gt=timezone.now()
+    component: Component
+    failures: int | None
+    window_ends_at: datetime | None
+    instance: tuple[int, bool, str] | None
+
+
+def kato_lookup(*, service_id: str, client: str, address: Address | None) -> KatoLookup | None:
+    """The component with this service id, the client's wrong secrets and the instance at
+    ``address``, in one read; None when there is no such component.
+
+    The one hand-written statement of the instance API, kept because the ORM misses the floor
+    without it (bench/RESULTS.md, "The instance API on the ORM"): the same read through the ORM is
+    two queries whose compilation alone costs the web process more CPU than the bare Django view's
+    whole request, and a PUT that changes nothing fell to 0.05–0.1 × the bare view against a floor
+    of 0.40. It only reads: every write, its rules, defaults and audit event are the services'.
+    Table and column names come from the models; every value is a parameter.
+    """
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _lookup_sql(),
+            [client, now, address.host if address else None, address.port if address else None, service_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    *component, failures, window_ends_at, instance_id, is_online, scheme = row
+    return KatoLookup(
+        Component.from_db(connection.alias, _component_fields(), component),
+        failures,
+        window_ends_at,
+        (instance_id, is_online, scheme) if instance_id is not None else None,
+    )
+
+
+@functools.cache
+def _component_fields() -> list[str]:  # noqa: N802 — a constant, computed once the models are ready
+    return [field.attname for field in Component._meta.concrete_fields]
+
+
+@functools.cache
+def _lookup_sql() -> str:
+    columns = ", ".join(
+        f"c.{connection.ops.quote_name(str(field.column))}" for field in Component._meta.concrete_fields
     )
     return (
-        Component.objects.filter(service_id=service_id)
-        .annotate(
-            failures=Subquery(window.values("failures")),
-            window_ends_at=Subquery(window.values("window_ends_at")),
-        )
-        .first()
+        f"SELECT {columns}, w.failures, w.window_ends_at, i.id, i.is_online, i.scheme "  # noqa: S608 — names only
+        f"FROM {Component._meta.db_table} c "
+        f"LEFT JOIN {WrongSecret._meta.db_table} w "
+        "ON w.component_id = c.id AND w.client = %s AND w.window_ends_at > %s "
+        f"LEFT JOIN {Instance._meta.db_table} i "
+        # The instance's unique address index: a missing port is one value, as in the constraint.
+        "ON i.component_id = c.id AND i.host = %s AND COALESCE(i.port, 0) = COALESCE(%s, 0) "
+        "WHERE c.service_id = %s"
     )
-
-
-def instance_at(*, component: Component, address: Address) -> Instance | None:
-    """The component's instance at this (normalised) address, or None."""
-    return Instance.objects.filter(component=component, host=address.host, port=address.port).first()

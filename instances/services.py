@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -66,14 +66,17 @@ class InstanceGone(ComponentError):
         super().__init__({"address": [f"There is no instance at {instance.address} any more."]})
 
 
-def check_instance_limit(component: Component) -> None:
-    """Refuse one more instance once the component has the most the installation allows.
+def check_instance_limit(component: Component, *, adding: bool = True) -> None:
+    """Refuse one more instance once the component has the most the installation allows
+    (``adding``), or once it has more than that (after an insert).
 
     Reads at most the limit's index entries (is there a row past the limit's last one?), however
-    many instances there are. Exact when the caller holds the component's lock (``_lock_for_adding``).
+    many instances there are. Exact when the caller holds the component's lock (``_lock_for_adding``);
+    otherwise concurrent adds can pass the limit by the number in flight.
     """
     limit = settings.KATO_MAX_INSTANCES_PER_COMPONENT
-    if Instance.objects.filter(component=component).order_by()[limit - 1 : limit].exists():
+    past = limit - 1 if adding else limit
+    if Instance.objects.filter(component=component).order_by()[past : past + 1].exists():
         raise InstanceLimitReached(
             {
                 "address": [
@@ -162,19 +165,27 @@ def instance_upsert(
     """Add the instance at this address, or set is_online (and the scheme) of the existing one;
     returns (instance, changed).
 
-    Decided under the component's lock and the instance's: of concurrent identical calls the first
-    adds or changes (and audits), the others find it done and change nothing, so a script that
-    retries never duplicates an instance or an event. The address has been parsed and checked
-    against the policy by the caller; the database constraints check the rest.
+    The insert either wins or meets the unique address constraint (it waits for a concurrent
+    insert of the same address to commit); then the existing row is changed under its lock, only
+    if it is not as asked. So of concurrent identical calls one adds or changes, and audits, and
+    the others change nothing. The address has been parsed and checked against the policy by the
+    caller; the database constraints check the rest.
     """
-    _lock_for_adding(component)
-    current = _locked_at(component, address)
-    if current is None:
-        check_instance_limit(component)
-        instance = _new_instance(component=component, address=address, is_online=is_online, source=Source.API)
-        instance.save(force_insert=True)
+    instance = _new_instance(component=component, address=address, is_online=is_online, source=Source.API)
+    try:
+        with transaction.atomic():
+            instance.save(force_insert=True)
+    except IntegrityError:
+        pass  # It exists already (perhaps added a moment ago by a concurrent request).
+    else:
+        # Counted with the new row, so that an add costs no query before the insert: past the
+        # limit, the error undoes it.
+        check_instance_limit(component, adding=False)
         _audit_added(instance, actor)
         return instance, True
+    current = _locked_at(component, address)
+    if current is None:  # deleted again since: as good as a change that lost the race
+        raise InstanceGone(instance)
     current.component = component
     if current.is_online == is_online and current.scheme == address.scheme:
         return current, False

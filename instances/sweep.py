@@ -278,9 +278,7 @@ def _lent_connection() -> Iterator[BaseDatabaseWrapper]:
         lent.dec_thread_sharing()
 
 
-def _record_in_thread(
-    results: list[tuple[Claim, ProbeResult]], lent: BaseDatabaseWrapper
-) -> dict[int, str]:
+def _record_in_thread(results: list[tuple[Claim, ProbeResult]], lent: BaseDatabaseWrapper) -> dict[int, str]:
     connections[DEFAULT_DB_ALIAS] = lent
     try:
         return record_probe_results(results)
