@@ -93,10 +93,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 else:
-    # psycopg prepares a statement on the server after its fifth run on a connection. Only
-    # server-binding cursors can be prepared (Django's own bind on the client and never are): the
-    # instance API's lookup uses one, so PostgreSQL plans it once per connection, not per request.
+    # Server-side binding lets psycopg prepare a statement on the server after its fifth run on a
+    # connection, so PostgreSQL plans the instance API's lookup once per connection, not per request
+    # (bench/RESULTS.md, "The instance API on the ORM").
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
+    DATABASES["default"]["OPTIONS"].setdefault("server_side_binding", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
