@@ -158,34 +158,42 @@ def instance_add(
     return instance
 
 
-@transaction.atomic
 def instance_upsert(
     *, component: Component, address: Address, is_online: bool, actor: Actor
 ) -> tuple[Instance, bool]:
     """Add the instance at this address, or set is_online (and the scheme) of the existing one;
     returns (instance, changed).
 
-    The insert either wins or meets the unique address constraint (it waits for a concurrent
-    insert of the same address to commit); then the existing row is changed under its lock, only
-    if it is not as asked. So of concurrent identical calls one adds or changes, and audits, and
-    the others change nothing. The address has been parsed and checked against the policy by the
-    caller; the database constraints check the rest.
+    The add is tried first, in a transaction of its own: its insert either wins or meets the unique
+    address constraint (after waiting for a concurrent insert of the same address to commit), and
+    then the existing row is changed in a second transaction, under its lock, only if it is not as
+    asked. So of concurrent identical calls one adds or changes, and audits, and the others change
+    nothing. The address has been parsed and checked against the policy by the caller; the database
+    constraints check the rest.
     """
     instance = _new_instance(component=component, address=address, is_online=is_online, source=Source.API)
     try:
         with transaction.atomic():
             instance.save(force_insert=True)
+            # Counted with the new row, so that an add costs no query before the insert: past the
+            # limit, the error undoes it.
+            check_instance_limit(component, adding=False)
+            _audit_added(instance, actor)
+        return instance, True
     except IntegrityError:
         pass  # It exists already (perhaps added a moment ago by a concurrent request).
-    else:
-        # Counted with the new row, so that an add costs no query before the insert: past the
-        # limit, the error undoes it.
-        check_instance_limit(component, adding=False)
-        _audit_added(instance, actor)
-        return instance, True
+    return _upsert_existing(component=component, address=address, is_online=is_online, actor=actor)
+
+
+@transaction.atomic
+def _upsert_existing(
+    *, component: Component, address: Address, is_online: bool, actor: Actor
+) -> tuple[Instance, bool]:
     current = _locked_at(component, address)
     if current is None:  # deleted again since: as good as a change that lost the race
-        raise InstanceGone(instance)
+        raise InstanceGone(
+            _new_instance(component=component, address=address, is_online=is_online, source=Source.API)
+        )
     current.component = component
     if current.is_online == is_online and current.scheme == address.scheme:
         return current, False
