@@ -1,5 +1,6 @@
 """Duplicates sent at once (a retrying script): three identical requests at the same moment change
-and audit once, against a live server on PostgreSQL.
+and audit once, and wrong secret keys sent at once are all counted, against a live server on
+PostgreSQL.
 
 Each trial sends the three requests from three threads released together by a barrier; the trials
 repeat, because a race that is lost only now and then must still fail the test.
@@ -16,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from instances.addresses import parse_address
-from instances.models import Instance
+from instances.models import Instance, WrongSecret
 from instances.services import instance_add
 from kato_console.core.models import AuditEvent
 
@@ -98,3 +99,11 @@ def test_three_identical_puts_of_a_new_address_at_once_add_it_once(
         assert Instance.objects.filter(component=api_component, host=address).count() == 1
         added = AuditEvent.objects.filter(action="instance.add", detail__address=address)
         assert added.count() == 1, f"trial {trial}: {added.count()} add events"
+
+
+def test_wrong_secrets_sent_at_once_are_all_counted(postgres_database, endpoint, api_component):
+    for trial in range(TRIALS // 5):
+        statuses = send_at_once(endpoint, "PUT", {"secret_key": f"wrong-{trial}", "ip": "10.6.0.1"})
+
+        assert statuses == [401] * AT_ONCE, f"trial {trial}"
+        assert WrongSecret.objects.get(component=api_component).failures == AT_ONCE * (trial + 1)
