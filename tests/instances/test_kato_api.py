@@ -222,8 +222,8 @@ def test_a_put_that_adds_an_instance_costs_as_many_queries_however_many_the_comp
 
 @pytest.mark.django_db(transaction=True)
 def test_puts_keep_working_on_a_new_database_connection(postgres_database, client, api_component):
-    """The statement's cursor is kept with the connection; when the connection is replaced (as
-    CONN_MAX_AGE does), the next PUT must use the new one."""
+    """The statements are prepared on the server, per connection; when the connection is replaced
+    (as CONN_MAX_AGE does), the next PUT must work on the new one."""
     secret = api_component.secret_key
     for n in range(1, 8):  # past psycopg's prepare threshold: the statement is prepared on the server
         assert put(client, api_component, {"secret_key": secret, "ip": f"10.0.0.{n}"}).content == SUCCESS
