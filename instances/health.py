@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import NamedTuple, cast
@@ -126,9 +126,24 @@ class Claim:
     row: InstanceRow | None = field(default=None, compare=False, repr=False)
 
 
+# Ids per statement when a list of them is sent as parameters: PostgreSQL takes at most 65,535
+# parameters in one statement when they are bound on the server (the settings' server_side_binding).
+ID_BATCH = 10_000
+
+
+def id_batches(ids: Iterable[int]) -> Iterator[list[int]]:
+    """The ids, ``ID_BATCH`` at a time."""
+    listed = list(ids)
+    for start in range(0, len(listed), ID_BATCH):
+        yield listed[start : start + ID_BATCH]
+
+
 def instance_rows(instance_ids: Iterable[int]) -> dict[int, InstanceRow]:
-    rows = Instance.objects.filter(pk__in=list(instance_ids)).values_list(*ROW_FIELDS)
-    return {values[0]: InstanceRow(*values) for values in rows}
+    return {
+        values[0]: InstanceRow(*values)
+        for batch in id_batches(instance_ids)
+        for values in Instance.objects.filter(pk__in=batch).values_list(*ROW_FIELDS)
+    }
 
 
 def _rows_of(claims: Sequence[Claim]) -> dict[int, InstanceRow]:

@@ -52,7 +52,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from components.models import Component
-from instances.health import ROW_FIELDS, Claim, InstanceRow, probe_plan, record_probe_results
+from instances.health import ROW_FIELDS, Claim, InstanceRow, id_batches, probe_plan, record_probe_results
 from instances.models import Instance, instance_status
 from instances.probes import ProbeResult, ProbeTarget, probe_many
 from kato_console.core.audit import Actor, audit_record
@@ -158,7 +158,8 @@ def claim_due(*, limit: int | None = None, everything: bool = False) -> list[Cla
             by_lease[now + timedelta(seconds=max(interval_s, (row.timeout_s or 3) + slack))].append(row)
         claims = []
         for lease_until, rows in by_lease.items():
-            Instance.objects.filter(pk__in=[row.id for row in rows]).update(next_probe_at=lease_until)
+            for batch in id_batches(row.id for row in rows):
+                Instance.objects.filter(pk__in=batch).update(next_probe_at=lease_until)
             claims += [
                 Claim(row.id, row.generation, lease_until, row._replace(next_probe_at=lease_until))
                 for row in rows
@@ -343,7 +344,11 @@ def probe_instances_now(
     claims = [Claim(instance.pk, instance.generation) for instance in instances if instance.is_online]
     pairs, unfinished = _probe_now_within(claims, wait_s=wait)
     wanted = [claim.instance_id for claim, _ in pairs] + [claim.instance_id for claim in unfinished]
-    fresh = Instance.objects.select_related("component__health_check").in_bulk(wanted)
+    fresh = {
+        instance.pk: instance
+        for batch in id_batches(wanted)
+        for instance in Instance.objects.select_related("component__health_check").filter(pk__in=batch)
+    }
     probed = [(fresh[claim.instance_id], result) for claim, result in pairs if claim.instance_id in fresh]
     probed.sort(key=lambda pair: _instance_order(pair[0]))
     pending = sorted(
@@ -419,9 +424,8 @@ def _hand_over(payload: dict[str, Any]) -> None:
             len(payload["instance_ids"]),
             error,
         )
-        Instance.objects.filter(pk__in=payload["instance_ids"], is_online=True).update(
-            next_probe_at=timezone.now()
-        )
+        for batch in id_batches(payload["instance_ids"]):
+            Instance.objects.filter(pk__in=batch, is_online=True).update(next_probe_at=timezone.now())
 
 
 def _audit_probe_now(probed: list[tuple[Instance, ProbeResult]], actor: Actor) -> None:

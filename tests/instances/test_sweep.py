@@ -314,3 +314,19 @@ def test_a_round_stores_the_quick_answers_while_slow_probes_wait_out_their_timeo
     # write gives every result it stores the same time). The round runs in this test's
     # transaction, as in a caller's: the early write joins it on the same connection.
     assert answered_at < timed_out_at
+
+
+@pytest.mark.django_db
+def test_a_claim_larger_than_one_batch_of_ids_claims_every_instance_once(
+    application, alice_actor: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # PostgreSQL takes at most 65,535 parameters a statement: ids go in batches (here of 3).
+    monkeypatch.setattr("instances.health.ID_BATCH", 3)
+    component = checked_component(application, alice_actor, interval_s=30, timeout_s=3)
+    instances = [add_instance(component, f"127.0.0.1:{5000 + n}", alice_actor) for n in range(7)]
+
+    claims = claim_due()
+
+    assert sorted(claim.instance_id for claim in claims) == sorted(instance.pk for instance in instances)
+    assert claim_due() == []
+    assert len({fresh(instance).next_probe_at for instance in instances}) == 1
