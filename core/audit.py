@@ -1,22 +1,17 @@
 """Who did something, and the one way the audit trail is written (docs/architecture.md).
 
 ``audit_record`` writes one event through the ORM; ``audit_record_many`` writes many in one
-statement (the sweep's health transitions), and ``audit_insert_sql`` is what a hand-written statement
-that audits in the same round trip uses (the instance API's add on PostgreSQL). Every detail is
-redacted first: values under secret-looking keys never reach the table.
+statement (the sweep's health transitions). Every detail is redacted first: values under
+secret-looking keys never reach the table.
 """
 
 from __future__ import annotations
 
-import functools
-import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, NamedTuple
 
-from django.db import connection
 from django.db.models import Model
 from django.http import HttpRequest
 from django.utils import timezone
@@ -128,85 +123,20 @@ class EventRow(NamedTuple):
 
 
 def audit_record_many(*, actor: Actor, events: Sequence[EventRow]) -> None:
-    """Write many events of one actor in one INSERT, their details redacted.
-
-    The rows go in as one JSON document: a sweep's first round, or a network partition, turns
-    thousands of instances at once, and building as many model objects would cost more CPU than
-    their probes did.
-    """
+    """Write many events of one actor with one INSERT (``bulk_create``), their details redacted:
+    a sweep's first round, or a network partition, turns thousands of instances at once."""
     if not events:
         return
-    rows = [[e.team_id, e.component_id, e.component_label, e.action, redact(e.detail)] for e in events]
-    created_at = connection.ops.adapt_datetimefield_value(timezone.now())
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _insert_many_sql(connection.vendor),
-            [created_at, actor.kind, json.dumps(rows, separators=(",", ":"))],
+    AuditEvent.objects.bulk_create(
+        AuditEvent(
+            actor=actor.kind,
+            team_id=event.team_id,
+            component_id=event.component_id,
+            component_label=event.component_label,
+            action=event.action,
+            detail=redact(event.detail),
         )
-
-
-class AuditInsertSql(NamedTuple):
-    """The parts of a hand-written ``INSERT INTO table (columns) SELECT values FROM …``."""
-
-    table: str
-    columns: str
-    values: str
-
-
-def audit_insert_sql(*, actor_kind: str, action: str, **expressions: str) -> AuditInsertSql:
-    """The table, the column list and the SELECT list of one audit row, for a hand-written
-    ``INSERT INTO table (columns) SELECT values FROM …`` on PostgreSQL.
-
-    ``expressions`` are SQL for ``team_id``, ``component_id``, ``component_label``, ``detail`` and
-    ``remote_addr`` (columns of the statement's own tables, or parameters: the caller passes a
-    detail it has redacted). ``actor_kind`` and ``action`` are constants of the code, written in as
-    literals; the time is the statement's, and the user is none (a user's change goes through
-    ``audit_record``). Raises ValueError for a missing or unknown column, so that a new column of
-    the model cannot be left out silently.
-    """
-    wanted = {"team_id", "component_id", "component_label", "detail", "remote_addr"}
-    if set(expressions) != wanted:
-        raise ValueError(f"audit_insert_sql needs SQL for exactly {sorted(wanted)}.")
-    for constant in (actor_kind, action):
-        if not _SQL_WORD.fullmatch(constant):
-            raise ValueError(f"Not a constant an audit row may carry: {constant!r}.")
-    values = {
-        **expressions,
-        "created_at": "statement_timestamp()",
-        "actor": f"'{actor_kind}'",
-        "user_id": "NULL",
-        "action": f"'{action}'",
-    }
-    columns = [str(field.column) for field in AuditEvent._meta.concrete_fields if not field.primary_key]
-    if set(columns) != set(values):
-        raise ValueError(f"The audit table's columns changed: {sorted(set(columns) ^ set(values))}.")
-    return AuditInsertSql(
-        AuditEvent._meta.db_table, ", ".join(columns), ", ".join(values[column] for column in columns)
-    )
-
-
-# An actor kind or action, safe to write into SQL as a literal.
-_SQL_WORD = re.compile(r"[a-z][a-z0-9_.-]*")
-
-
-@functools.cache
-def _insert_many_sql(vendor: str) -> str:
-    table = AuditEvent._meta.db_table
-    if vendor == "postgresql":
-        team, component, label, action = (
-            f"CAST(e ->> {index} AS {AuditEvent._meta.get_field(name).db_type(connection)})"
-            for index, name in enumerate(("team", "component", "component_label", "action"))
-        )
-        detail = f"CAST(e -> 4 AS {AuditEvent._meta.get_field('detail').db_type(connection)})"
-        source = "json_array_elements(CAST(%s AS json)) AS e"
-    else:
-        team, component, label, action, detail = (
-            f"json_extract(e.value, '$[{index}]')" for index in range(5)
-        )
-        source = "json_each(%s) AS e"
-    return (
-        f"INSERT INTO {table} (created_at, actor, team_id, component_id, component_label, action, detail) "  # noqa: S608
-        f"SELECT %s, %s, {team}, {component}, {label}, {action}, {detail} FROM {source}"
+        for event in events
     )
 
 

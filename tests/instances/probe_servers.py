@@ -115,6 +115,7 @@ class LoopbackServer:
         self.tls = tls
         self.clients: list[Client] = []
         self.accepted_at: list[float] = []
+        self.peers: list[tuple[str, int]] = []
         self.max_open = 0
         self._open = 0
         self._lock = threading.Lock()
@@ -142,6 +143,21 @@ class LoopbackServer:
         while self.connection_count < count and time.monotonic() < deadline:
             time.sleep(0.01)
         return self.connection_count
+
+    def connections_before_now(self, timeout: float = 10.0) -> int:
+        """How many connections were made to the server before this call, waiting on an event
+        rather than for a while: it connects once more itself and waits until the server has
+        accepted that connection. A listener accepts in the order connections were made, so every
+        earlier one has been counted by then; its own is not counted."""
+        with socket.create_connection((self.host, self.port), timeout=timeout) as mine:
+            me = mine.getsockname()[:2]
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                with self._lock:
+                    if me in self.peers:
+                        return self.peers.index(me)
+                time.sleep(0.01)
+        raise AssertionError(f"the server did not accept a connection within {timeout} s")
 
     def wait_for_clients(self, count: int, timeout: float = 2.0) -> list[Client]:
         """The first ``count`` clients once their handlers have finished."""
@@ -172,6 +188,7 @@ class LoopbackServer:
                 return
             with self._lock:
                 self.accepted_at.append(time.monotonic())
+                self.peers.append(sock.getpeername()[:2])
                 thread = threading.Thread(target=self._serve, args=(sock,), daemon=True)
                 self._threads.append(thread)
             thread.start()

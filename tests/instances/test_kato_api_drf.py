@@ -1,18 +1,12 @@
-"""The instance endpoint as a DRF view: pagination, the schema from extend_schema, the one module of
-hand-written SQL and its guard against per-row defaults, and the envelope kept to this view."""
+"""The instance endpoint as a DRF view: pagination, the schema from extend_schema, and the envelope
+kept to this view."""
 
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
-from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
 
-from core.audit import audit_insert_sql
-from core.models import AuditEvent
-from instances import kato_sql
 from instances.addresses import parse_address
 from instances.models import Instance
 from instances.services import instance_add
@@ -135,86 +129,3 @@ def test_the_schema_describes_the_endpoint_from_the_view_itself(client, settings
     assert "Retry-After" in operations["put"]["responses"]["429"]["headers"]
     assert schema["components"]["securitySchemes"]["katoSecretKey"]["scheme"] == "bearer"
     assert "/console/third_party/{service_id}/" not in schema["paths"]
-
-
-# The one module of hand-written SQL.
-
-
-def test_the_statement_refuses_a_default_computed_per_row(postgres_database, monkeypatch):
-    field = Instance._meta.get_field("last_error")
-    monkeypatch.setattr(field, "default", lambda: uuid.uuid4().hex)
-    kato_sql._lookup_and_add_statement.cache_clear()
-    try:
-        with pytest.raises(ImproperlyConfigured, match="last_error"):
-            kato_sql._lookup_and_add_statement()
-    finally:
-        kato_sql._lookup_and_add_statement.cache_clear()
-
-
-def test_the_statement_takes_a_constant_default_factory(postgres_database, monkeypatch):
-    field = Instance._meta.get_field("last_error")
-    monkeypatch.setattr(field, "default", str)
-    kato_sql._lookup_and_add_statement.cache_clear()
-    try:
-        assert "INSERT INTO" in kato_sql._lookup_and_add_statement()
-    finally:
-        kato_sql._lookup_and_add_statement.cache_clear()
-
-
-def test_the_lookup_answers_a_typed_row(api_component):
-    row = kato_sql.lookup(
-        service_id=api_component.service_id,
-        client="192.0.2.1",
-        address=parse_address("10.0.0.7"),
-        addition=None,
-        throttle_limit=10,
-        max_instances=10,
-    )
-    assert isinstance(row, kato_sql.LookupRow)
-    assert row.id == api_component.pk and row.instance_id is None and row.failures is None
-
-
-def test_core_gives_every_column_of_an_audit_row(postgres_database, api_component):
-    sql = audit_insert_sql(
-        actor_kind="api-key",
-        action="instance.add",
-        team_id="%s",
-        component_id="%s",
-        component_label="%s",
-        detail="%s::jsonb",
-        remote_addr="%s::inet",
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {sql.table} ({sql.columns}) SELECT {sql.values}",  # noqa: S608
-            [api_component.team_id, api_component.pk, "label", '{"address": "x"}', "192.0.2.1"],
-        )
-    event = AuditEvent.objects.get(component=api_component, action="instance.add")
-    assert (event.actor, event.user_id, event.detail, event.remote_addr) == (
-        "api-key",
-        None,
-        {"address": "x"},
-        "192.0.2.1",
-    )
-    assert event.created_at is not None
-
-
-@pytest.mark.parametrize(
-    "change",
-    [{"action": "x'; DROP TABLE y; --"}, {"actor_kind": "API KEY"}, {"detail": None}],
-    ids=["quoted action", "actor with a space", "a column left out"],
-)
-def test_core_refuses_audit_sql_it_cannot_vouch_for(change):
-    arguments = {
-        "actor_kind": "api-key",
-        "action": "instance.add",
-        "team_id": "1",
-        "component_id": "1",
-        "component_label": "''",
-        "detail": "'{}'::jsonb",
-        "remote_addr": "NULL",
-    }
-    arguments.update(change)
-    arguments = {key: value for key, value in arguments.items() if value is not None}
-    with pytest.raises(ValueError):
-        audit_insert_sql(**arguments)

@@ -195,13 +195,11 @@ def test_it_gives_up_on_a_server_that_never_answers(
 ) -> None:
     server = serve(never_answer)
 
-    started = time.monotonic()
+    # How soon it gives up is measured by bench/waits.py.
     result = probe_sync(target_for(server, kind, timeout_s=0.5, **options))
-    elapsed = time.monotonic() - started
 
     assert_failed(result, stage)
     assert result.error == f"timed out after 0.5 s {doing}"
-    assert elapsed < 0.5 + 0.5
 
 
 GARBAGE = [
@@ -296,8 +294,7 @@ def test_it_never_connects_to_an_address_in_a_denied_network(serve: Serve) -> No
 
     assert_failed(by_ip, "policy", "127.0.0.1 is in a denied network (127.0.0.0/8)")
     assert_failed(by_name, "policy", "127.0.0.1 is in a denied network (127.0.0.0/8)")
-    time.sleep(0.1)
-    assert server.connection_count == 0
+    assert server.connections_before_now() == 0
 
 
 def test_it_judges_an_ipv4_mapped_ipv6_address_as_the_ipv4_address() -> None:

