@@ -81,7 +81,7 @@ class Client:
 
     def start_tls(self, context: ssl.SSLContext) -> None:
         """Switch to TLS on this connection, as the server side."""
-        self.sock.settimeout(2)
+        self.sock.settimeout(10)  # a loaded machine may take seconds over a handshake
         self.sock = context.wrap_socket(self.sock, server_side=True)
         self.sock.settimeout(0.05)
 

@@ -442,7 +442,7 @@ def test_it_upgrades_a_fast_caching_sha2_login_to_tls_when_offered(
 ) -> None:
     server = serve(FakeMySQL(password="fast-secret", tls=tls_server_context(*self_signed, [])))
 
-    result = probe_sync(target_for(server, "mysql", username="app", password="fast-secret"))
+    result = probe_sync(target_for(server, "mysql", username="app", password="fast-secret", timeout_s=10))
 
     assert result.ok, result
     [client] = server.wait_for_clients(1)
