@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
+from components.gateway import allocate_gateway_ports
 from components.models import (
     ApiToken,
     Application,
@@ -204,6 +205,7 @@ def port_create(
         outer_service=outer_service,
     )
     validated_save(port)
+    allocate_gateway_ports(port)
     port_sync_generated_env(port)
     audit_record(
         actor=actor,
@@ -235,6 +237,7 @@ def port_update(*, port: Port, actor: Actor, **changes: Any) -> Port:
     for field, value in changes.items():
         setattr(port, field, value)
     validated_save(port)
+    allocate_gateway_ports(port)
     port_sync_generated_env(port, old_alias=old_alias)
     audit_record(
         team=port.component.team,
