@@ -8,11 +8,13 @@ definition is the same keeps its socket and its connections.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -25,6 +27,25 @@ from kato_console.gateway.config import Resources, discovery_document
 
 FILES = {"clusters": "cds.json", "routes": "rds.json", "listeners": "lds.json"}
 _STARTUP_WAIT_S = 30.0
+
+
+# A bound on open client connections (Envoy warns at start without one).
+_CONNECTION_LIMIT = {
+    "name": "envoy.resource_monitors.global_downstream_max_connections",
+    "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.resource_monitors.downstream_connections.v3."
+        "DownstreamConnectionsConfig",
+        "max_active_downstream_connections": 100_000,
+    },
+}
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Run in the child before exec: Linux stops Envoy when the thread that started it ends, so a
+    gateway killed outright (SIGKILL, a crash) leaves no proxy behind holding its ports."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 class EnvoyError(RuntimeError):
@@ -71,7 +92,7 @@ class Envoy:
             "--log-level",
             "warn",
         ]
-        self.process = subprocess.Popen(command, start_new_session=True)
+        self.process = subprocess.Popen(command, start_new_session=True, preexec_fn=_die_with_parent)
         self.admin_address = self._wait_for_admin(address_file)
 
     def apply(self, resources: Resources) -> bool:
@@ -107,7 +128,11 @@ class Envoy:
             "node": {"id": self.node_id, "cluster": "kato-gateway"},
             # The admin interface can stop the proxy and read its configuration: loopback only.
             "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": self.admin_port}}},
-            "dynamic_resources": {"cds_config": self.path_source("clusters"), "lds_config": self.path_source("listeners")},
+            "dynamic_resources": {
+                "cds_config": self.path_source("clusters"),
+                "lds_config": self.path_source("listeners"),
+            },
+            "overload_manager": {"resource_monitors": [_CONNECTION_LIMIT]},
         }
 
     def _wait_for_admin(self, address_file: Path) -> str:

@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import http.server
+import os
 import random
+import signal
 import socket
 import socketserver
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+from django.db import connection
 
 from kato_console.gateway.envoy import Envoy
 from kato_console.gateway.loop import GatewayOptions, run
 
 pytestmark = pytest.mark.gateway
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -235,3 +242,46 @@ def start_gateway(gateway_settings) -> Iterator[Callable[..., RunningGateway]]:
         gateway.stop.set()
         gateway.thread.join(20)
         assert not gateway.envoy.running()
+
+
+@pytest.fixture
+def gateway_command(gateway_settings) -> Iterator[Callable[..., subprocess.Popen[str]]]:
+    """Start ``manage.py run_gateway`` as its own process on the test database; stopped (SIGTERM) at teardown."""
+    processes: list[subprocess.Popen[str]] = []
+
+    def start(**environment: str) -> subprocess.Popen[str]:
+        database = connection.settings_dict
+        url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "KATO_GATEWAY_HTTP_PORT": str(gateway_settings.KATO_GATEWAY_HTTP_PORT),
+            "KATO_GATEWAY_ALLOW_LOOPBACK": "1",
+            **environment,
+        }
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "run_gateway"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        processes.append(process)
+        assert process.stdout is not None
+        seen = []
+        for line in process.stdout:
+            seen.append(line)
+            if line.startswith("Gateway:"):
+                return process
+        raise AssertionError("run_gateway did not start: " + "".join(seen))
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        try:
+            process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
