@@ -23,7 +23,13 @@ $$ LANGUAGE plpgsql;
 WATCHED = {
     "instances_instance": ["component_id", "host", "port", "scheme", "is_online", "health"],
     "components_port": [
-        "component_id", "number", "protocol", "inner_service", "outer_service", "gateway_port", "public_port",
+        "component_id",
+        "number",
+        "protocol",
+        "inner_service",
+        "outer_service",
+        "gateway_port",
+        "public_port",
     ],
     "instances_healthcheck": ["component_id", "enabled"],
     "components_component": ["service_name", "application_id"],

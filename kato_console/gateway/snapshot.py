@@ -40,8 +40,10 @@ def routed_upstreams(*, resolver: Resolver = resolve) -> list[Upstream]:
     by_component: dict[int, list[Port]] = defaultdict(list)
     for port in ports:
         by_component[port.component_id].append(port)
-    rows = Instance.objects.routed().filter(component_id__in=list(by_component)).values_list(
-        "component_id", "host", "port"
+    rows = (
+        Instance.objects.routed()
+        .filter(component_id__in=list(by_component))
+        .values_list("component_id", "host", "port")
     )
     endpoints: dict[int, list[Endpoint]] = defaultdict(list)
     for component_id, host, instance_port in rows:

@@ -25,7 +25,9 @@ class Command(BaseCommand):
         parser.add_argument("--host", help="Internal address (KATO_GATEWAY_HOST).")
         parser.add_argument("--public-host", help="Public address (KATO_GATEWAY_PUBLIC_HOST).")
         parser.add_argument("--http-port", type=int, help="HTTP routes' port (KATO_GATEWAY_HTTP_PORT).")
-        parser.add_argument("--admin-port", type=int, help="Envoy's admin port on 127.0.0.1; 0: any free one.")
+        parser.add_argument(
+            "--admin-port", type=int, help="Envoy's admin port on 127.0.0.1; 0: any free one."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         gateway = GatewayOptions.from_settings(
