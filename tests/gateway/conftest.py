@@ -244,21 +244,30 @@ def start_gateway(gateway_settings) -> Iterator[Callable[..., RunningGateway]]:
         assert not gateway.envoy.running()
 
 
+def manage_env(settings: object, **environment: str) -> dict[str, str]:
+    """The environment of a ``manage.py`` process that works on the test database with the test's gateway settings."""
+    database = connection.settings_dict
+    url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+    names = ("KATO_GATEWAY_HOST", "KATO_GATEWAY_PUBLIC_HOST", "KATO_GATEWAY_HTTP_PORT")
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "KATO_GATEWAY": "1",
+        "KATO_GATEWAY_ALLOW_LOOPBACK": "1",
+        **{name: str(getattr(settings, name)) for name in names},
+        "KATO_GATEWAY_INTERNAL_PORTS": str(settings.KATO_GATEWAY_INTERNAL_PORTS),  # type: ignore[attr-defined]
+        "KATO_GATEWAY_PUBLIC_PORTS": str(settings.KATO_GATEWAY_PUBLIC_PORTS),  # type: ignore[attr-defined]
+        **environment,
+    }
+
+
 @pytest.fixture
 def gateway_command(gateway_settings) -> Iterator[Callable[..., subprocess.Popen[str]]]:
     """Start ``manage.py run_gateway`` as its own process on the test database; stopped (SIGTERM) at teardown."""
     processes: list[subprocess.Popen[str]] = []
 
     def start(**environment: str) -> subprocess.Popen[str]:
-        database = connection.settings_dict
-        url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
-        env = {
-            **os.environ,
-            "DATABASE_URL": url,
-            "KATO_GATEWAY_HTTP_PORT": str(gateway_settings.KATO_GATEWAY_HTTP_PORT),
-            "KATO_GATEWAY_ALLOW_LOOPBACK": "1",
-            **environment,
-        }
+        env = manage_env(gateway_settings, **environment)
         process = subprocess.Popen(
             [sys.executable, "manage.py", "run_gateway"],
             cwd=ROOT,
