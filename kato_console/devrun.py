@@ -78,6 +78,8 @@ def main() -> int:
             ]
         ),
         _start([python, "manage.py", "runserver", f"{args.host}:{args.port}", "--noreload"]),
+        # The gateway (README, "The gateway"): Envoy in step with the database.
+        _start([python, "manage.py", "run_gateway"]),
     ]
 
     def stop(signum: int, frame: object) -> None:
@@ -90,7 +92,7 @@ def main() -> int:
         print("Kato Console: a process stopped unexpectedly; stopping the other.", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("\nKato Console: stopping the web server and the worker…", file=sys.stderr)
+        print("\nKato Console: stopping the web server, the worker and the gateway…", file=sys.stderr)
         return 0
     finally:
         _stop(children)

@@ -10,6 +10,7 @@ connection). Several gateways may run against one database; each LISTENs and bui
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import threading
@@ -72,10 +73,8 @@ class GatewayOptions:
 def own_addresses(*hosts: str) -> frozenset[str]:
     """The gateway's own addresses: where it listens, and what this machine's name resolves to."""
     found = set(hosts)
-    try:
+    with contextlib.suppress(OSError):
         found.update(str(info[4][0]) for info in socket.getaddrinfo(socket.gethostname(), None))
-    except OSError:
-        pass
     return frozenset(found)
 
 
@@ -131,6 +130,8 @@ def _refresh(envoy: Envoy, options: GatewayOptions) -> bool:
 
 
 def _listen() -> psycopg.Connection | None:
+    if connection.vendor != "postgresql":
+        return None  # no NOTIFY elsewhere: the loop polls
     try:
         listener = psycopg.connect(**connection.get_connection_params(), autocommit=True)
         listener.execute(f"LISTEN {CHANNEL}")
@@ -144,6 +145,8 @@ def _wait(listener: psycopg.Connection | None, timeout: float) -> tuple[psycopg.
     """Wait up to ``timeout`` for a change; (the connection, now or reopened, and whether one came)."""
     if listener is None:
         time.sleep(timeout)
+        if connection.vendor != "postgresql":
+            return None, False
         listener = _listen()
         # Whatever happened while nobody listened is read now.
         return listener, listener is not None
