@@ -222,7 +222,7 @@ def application_topology(application: Application) -> Topology:
     components = components_with_counts(
         Component.objects.filter(application=application).order_by("name", "pk")
     ).annotate(exposed=Exists(Port.objects.filter(component=OuterRef("pk"), outer_service=True)))
-    rows = components.values_list("pk", "name", "service_id", "status", "exposed")[: TOPOLOGY_LIMIT + 1]  # type: ignore[misc]
+    rows = components.values_list("pk", "name", "service_id", "status", "exposed")[: TOPOLOGY_LIMIT + 1]
     routing = gateway.routing_on()
     nodes = {
         pk: TopologyNode(name, service_id, status, exposed=exposed and routing)

@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('components', '0005_audit_event_moves_to_core'),
+        ("components", "0005_audit_event_moves_to_core"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='port',
-            name='gateway_port',
+            model_name="port",
+            name="gateway_port",
             field=models.PositiveIntegerField(blank=True, editable=False, null=True, unique=True),
         ),
         migrations.AddField(
-            model_name='port',
-            name='public_port',
+            model_name="port",
+            name="public_port",
             field=models.PositiveIntegerField(blank=True, editable=False, null=True, unique=True),
         ),
     ]

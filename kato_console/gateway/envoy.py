@@ -59,6 +59,8 @@ class Envoy:
     admin_port: int = 0
     drain_s: int = 30
     node_id: str = "kato-gateway"
+    # Envoy's worker threads; 0: one per core (Envoy's default).
+    concurrency: int = 0
     directory: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="kato-gateway-")))
     process: subprocess.Popen[bytes] | None = None
     admin_address: str = ""
@@ -92,6 +94,8 @@ class Envoy:
             "--log-level",
             "warn",
         ]
+        if self.concurrency:
+            command += ["--concurrency", str(self.concurrency)]
         self.process = subprocess.Popen(command, start_new_session=True, preexec_fn=_die_with_parent)
         self.admin_address = self._wait_for_admin(address_file)
 

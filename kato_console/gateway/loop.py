@@ -44,6 +44,7 @@ class GatewayOptions:
     drain_s: int
     poll_s: float
     allow_loopback: bool
+    concurrency: int = 0
 
     @classmethod
     def from_settings(cls, **overrides: object) -> GatewayOptions:
@@ -55,6 +56,7 @@ class GatewayOptions:
             "drain_s": settings.KATO_GATEWAY_DRAIN_S,
             "poll_s": settings.KATO_GATEWAY_POLL_S,
             "allow_loopback": settings.KATO_GATEWAY_ALLOW_LOOPBACK,
+            "concurrency": settings.KATO_GATEWAY_CONCURRENCY,
         }
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**values)  # type: ignore[arg-type]
@@ -95,7 +97,7 @@ def run(
     on_apply: Callable[[bool], None] | None = None,
 ) -> None:
     """Run Envoy and keep it in step until ``stop`` is set; raises EnvoyError if Envoy dies."""
-    envoy = Envoy(admin_port=options.admin_port, drain_s=options.drain_s)
+    envoy = Envoy(admin_port=options.admin_port, drain_s=options.drain_s, concurrency=options.concurrency)
     listener = _listen()
     try:
         envoy.start(current_resources(envoy, options))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import os
 import random
@@ -148,10 +149,8 @@ def tcp_backends() -> Iterator[Callable[..., NamedTcpServer]]:
 
     yield start
     for server in started:
-        try:
+        with contextlib.suppress(OSError):
             server.stop()
-        except OSError:
-            pass
 
 
 @pytest.fixture

@@ -38,8 +38,11 @@ def mysql(static_component, alice_actor, routing):
 
 
 def test_the_api_gives_the_internal_address_and_no_external_one_until_it_is_on(
-    api, mysql, static_component, alice_actor
-):  # noqa: F811
+    api,  # noqa: F811
+    mysql,
+    static_component,
+    alice_actor,
+):
     body = api.get(url(static_component, "/ports/3306")).json()
     assert body["internal_address"] == "127.0.0.1:20000"
     assert body["external_address"] is None

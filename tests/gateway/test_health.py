@@ -13,8 +13,9 @@ from tests.instances.sweeping import no_jitter, sweep_rounds  # noqa: F401 (a fi
 pytestmark = pytest.mark.gateway
 
 
+@pytest.mark.usefixtures("no_jitter")
 def test_a_backend_that_stops_leaves_once_unhealthy_and_returns_when_it_passes(
-    static_component, alice_actor, tcp_backends, start_gateway, no_jitter
+    static_component, alice_actor, tcp_backends, start_gateway
 ):
     a, b = tcp_backends("a"), tcp_backends("b")
     instance_services.health_check_update(

@@ -18,7 +18,10 @@ def _page(client, name: str, *args: str) -> str:
 
 
 def test_the_ports_page_and_the_overview_say_where_to_reach_the_port(
-    alice_client, static_component, alice_actor, routing  # noqa: F811
+    alice_client,
+    static_component,
+    alice_actor,
+    routing,  # noqa: F811
 ):
     services.port_create(
         component=static_component, number=3306, protocol="mysql", inner_service=True, actor=alice_actor
@@ -31,7 +34,11 @@ def test_the_ports_page_and_the_overview_say_where_to_reach_the_port(
 
 
 def test_an_http_port_with_the_external_service_has_an_access_link(
-    alice_client, internal_component, application, alice_actor, routing  # noqa: F811
+    alice_client,
+    internal_component,
+    application,
+    alice_actor,
+    routing,  # noqa: F811
 ):
     services.port_create(
         component=internal_component,

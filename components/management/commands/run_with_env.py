@@ -32,7 +32,10 @@ class Command(BaseCommand):
         parser.add_argument("component", metavar="APP/COMPONENT", help="e.g. shop/phpmyadmin")
         parser.add_argument("--team", default="", help="The team's slug, when several have this application.")
         parser.add_argument(
-            "--serve", default="", metavar="HOST:PORT", help="Register this address as an instance while it runs."
+            "--serve",
+            default="",
+            metavar="HOST:PORT",
+            help="Register this address as an instance while it runs.",
         )
         parser.add_argument("program", nargs=argparse.REMAINDER, help="-- CMD ARGS…")
 
@@ -53,10 +56,7 @@ class Command(BaseCommand):
             component=target, actor=SYSTEM, names=environment.secret_names(entries), via="run_with_env"
         )
         env = {**os.environ, **environment.effective_values(entries)}
-        if serve:
-            code = _serve(target, serve, program, env)
-        else:
-            code = _run(program, env)
+        code = _serve(target, serve, program, env) if serve else _run(program, env)
         if code:
             sys.exit(code)
 
