@@ -46,10 +46,23 @@ def routed_upstreams(*, resolver: Resolver = resolve) -> list[Upstream]:
         .values_list("component_id", "host", "port")
     )
     endpoints: dict[int, list[Endpoint]] = defaultdict(list)
+    resolver = _once_per_name(resolver)
     for component_id, host, instance_port in rows:
         for port in _served_ports(by_component[component_id], instance_port):
             endpoints[port.pk] += _endpoints(host, instance_port or port.number, resolver)
     return [_upstream(port, endpoints[port.pk]) for port in ports]
+
+
+def _once_per_name(resolver: Resolver) -> Resolver:
+    """A name registered for several components or ports is looked up once per snapshot."""
+    answers: dict[str, list[str]] = {}
+
+    def lookup(name: str, port: int) -> list[str]:
+        if name not in answers:
+            answers[name] = resolver(name, port)
+        return answers[name]
+
+    return lookup
 
 
 def _served_ports(ports: list[Port], instance_port: int | None) -> Iterable[Port]:
