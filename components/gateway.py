@@ -66,7 +66,11 @@ def _free_port(field: str, text: str) -> int:
 
 def http_host(component: Component) -> str:
     """The host name of an ``http`` port's external route, as Kato's default domains."""
-    return f"{component.service_name}-{component.application.slug}.{settings.KATO_GATEWAY_DOMAIN}"
+    return route_host(component.service_name, component.application.slug)
+
+
+def route_host(service_name: str, application_slug: str) -> str:
+    return f"{service_name}-{application_slug}.{settings.KATO_GATEWAY_DOMAIN}"
 
 
 def internal_address(port: Port) -> str | None:

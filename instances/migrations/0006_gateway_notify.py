@@ -4,45 +4,56 @@ Each sends ``NOTIFY kato_gateway`` after a row change that can change what the g
 instance's address, intent or health; a port's number, protocol, switches or gateway ports; a health
 check turned on or off; a component renamed (its HTTP route's host name). Other updates, such as the
 sweep writing a latency or a timestamp, send nothing. PostgreSQL folds identical notifications of one
-transaction into one, so a bulk write wakes the gateway once. PostgreSQL only: elsewhere the gateway
+transaction into one, so a bulk write sends one per component. PostgreSQL only: elsewhere the gateway
 polls.
 """
 
 from django.db import migrations
 
+# The payload is the component's id (the trigger's argument names the column that holds it), so the
+# gateway reads that component again, not all of them.
 FUNCTION = """
 CREATE OR REPLACE FUNCTION kato_gateway_notify() RETURNS trigger AS $$
+DECLARE
+    affected record;
 BEGIN
-    PERFORM pg_notify('kato_gateway', '');
+    IF TG_OP = 'DELETE' THEN affected := OLD; ELSE affected := NEW; END IF;
+    PERFORM pg_notify('kato_gateway', (to_jsonb(affected) ->> TG_ARGV[0]));
+    IF TG_OP = 'UPDATE' AND (to_jsonb(OLD) ->> TG_ARGV[0]) IS DISTINCT FROM (to_jsonb(NEW) ->> TG_ARGV[0]) THEN
+        PERFORM pg_notify('kato_gateway', (to_jsonb(OLD) ->> TG_ARGV[0]));
+    END IF;
     RETURN NULL;
 END;
 $$ LANGUAGE plpgsql;
 """
 
-# (table, the columns whose change matters)
+# table: (the column holding the component's id, the columns whose change matters)
 WATCHED = {
-    "instances_instance": ["component_id", "host", "port", "scheme", "is_online", "health"],
-    "components_port": [
+    "instances_instance": ("component_id", ["component_id", "host", "port", "scheme", "is_online", "health"]),
+    "components_port": (
         "component_id",
-        "number",
-        "protocol",
-        "inner_service",
-        "outer_service",
-        "gateway_port",
-        "public_port",
-    ],
-    "instances_healthcheck": ["component_id", "enabled"],
-    "components_component": ["service_name", "application_id"],
+        [
+            "component_id",
+            "number",
+            "protocol",
+            "inner_service",
+            "outer_service",
+            "gateway_port",
+            "public_port",
+        ],
+    ),
+    "instances_healthcheck": ("component_id", ["component_id", "enabled"]),
+    "components_component": ("id", ["service_name", "application_id"]),
 }
 
 
-def _triggers(table, columns):
+def _triggers(table, component_column, columns):
     changed = " OR ".join(f"OLD.{column} IS DISTINCT FROM NEW.{column}" for column in columns)
     return f"""
 CREATE TRIGGER kato_gateway_change AFTER UPDATE OF {", ".join(columns)} ON {table}
-    FOR EACH ROW WHEN ({changed}) EXECUTE FUNCTION kato_gateway_notify();
+    FOR EACH ROW WHEN ({changed}) EXECUTE FUNCTION kato_gateway_notify('{component_column}');
 CREATE TRIGGER kato_gateway_insert_delete AFTER INSERT OR DELETE ON {table}
-    FOR EACH STATEMENT EXECUTE FUNCTION kato_gateway_notify();
+    FOR EACH ROW EXECUTE FUNCTION kato_gateway_notify('{component_column}');
 """
 
 
@@ -50,8 +61,8 @@ def forwards(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
     schema_editor.execute(FUNCTION)
-    for table, columns in WATCHED.items():
-        schema_editor.execute(_triggers(table, columns))
+    for table, (component_column, columns) in WATCHED.items():
+        schema_editor.execute(_triggers(table, component_column, columns))
 
 
 def backwards(apps, schema_editor):

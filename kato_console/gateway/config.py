@@ -1,19 +1,21 @@
 """The gateway's Envoy configuration, built from a snapshot of the routed upstreams (pure: no I/O).
 
-One cluster per component port whose internal service is on, its endpoints the routed instances
-that the safety policy lets through; a TCP listener on the internal address for each such port; a TCP
+One cluster per component port whose internal service is on, its endpoints (the routed instances
+that the safety policy lets through) in a file of their own (EDS); a TCP listener on the internal address for each such port; a TCP
 listener on the public address for a TCP port whose external service is on; and one HTTP listener on
 the public address whose routes pick an ``http`` port by host name. Listeners and routes name their
-cluster only, so an instance going offline changes one cluster and nothing else: Envoy replaces it
-without touching a listener, and the connections already open carry on.
+cluster only, and clusters name their endpoint file only, so an instance going offline changes one
+small file and nothing else: Envoy swaps that cluster's endpoints without touching a listener or
+another cluster, and the connections already open carry on.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from functools import lru_cache
+from typing import Any, Protocol
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -52,13 +54,14 @@ class Upstream:
     endpoints: tuple[Endpoint, ...] = ()
     public_port: int | None = None
     http_host: str = ""
+    component_id: int = 0
 
 
 @dataclass(frozen=True)
 class Policy:
     """Where the gateway never forwards to (docs/architecture.md, "The gateway", safety)."""
 
-    denied_networks: Sequence[IPNetwork] = ()
+    denied_networks: tuple[IPNetwork, ...] = ()
     allow_loopback: bool = True
     own_addresses: frozenset[str] = field(default_factory=frozenset)
 
@@ -83,21 +86,31 @@ class Placement:
     http_port: int
 
 
+class Sources(Protocol):
+    """Where Envoy reads the HTTP routes and each cluster's endpoints (``kato_console.gateway.envoy``)."""
+
+    def rds(self) -> dict[str, Any]: ...
+
+    def eds(self, cluster: str) -> dict[str, Any]: ...
+
+
 @dataclass(frozen=True)
 class Resources:
-    """The three discovery files' resources; equal resources mean nothing to tell Envoy."""
+    """The discovery files' resources; equal resources mean nothing to tell Envoy."""
 
     listeners: list[dict[str, Any]]
     clusters: list[dict[str, Any]]
     routes: list[dict[str, Any]]
+    endpoints: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def build(
-    upstreams: Iterable[Upstream], *, placement: Placement, policy: Policy, rds: dict[str, Any]
+    upstreams: Iterable[Upstream], *, placement: Placement, policy: Policy, sources: Sources
 ) -> Resources:
-    """The listeners, clusters and HTTP routes for ``upstreams``; ``rds`` is where the routes are read."""
+    """The listeners, clusters, endpoints and HTTP routes for ``upstreams``."""
     ordered = sorted(upstreams, key=lambda upstream: upstream.name)
-    clusters = [_cluster(upstream, policy) for upstream in ordered]
+    clusters = [_cluster(upstream.name, upstream.label, sources) for upstream in ordered]
+    endpoints = {upstream.name: load_assignment(upstream, policy) for upstream in ordered}
     listeners = [_tcp_listener(f"{u.name}-internal", placement.host, u.internal_port, u) for u in ordered]
     listeners += [
         _tcp_listener(f"{u.name}-public", placement.public_host, u.public_port, u)
@@ -107,8 +120,8 @@ def build(
     hosts = [u for u in ordered if u.http_host]
     routes = [_route_configuration(hosts, placement.http_port)]
     if hosts:
-        listeners.append(_http_listener(placement, rds))
-    return Resources(listeners=listeners, clusters=clusters, routes=routes)
+        listeners.append(_http_listener(placement, sources.rds()))
+    return Resources(listeners=listeners, clusters=clusters, routes=routes, endpoints=endpoints)
 
 
 def discovery_document(resources: list[dict[str, Any]]) -> dict[str, Any]:
@@ -120,7 +133,9 @@ def _socket(host: str, port: int) -> dict[str, Any]:
     return {"socket_address": {"address": host, "port_value": port}}
 
 
-def _cluster(upstream: Upstream, policy: Policy) -> dict[str, Any]:
+@lru_cache(maxsize=8192)
+def load_assignment(upstream: Upstream, policy: Policy) -> dict[str, Any]:
+    """The cluster's endpoints as Envoy reads them (cached: most upstreams are the same as last time)."""
     endpoints = []
     for endpoint in sorted(set(upstream.endpoints), key=lambda e: (e.ip, e.port, e.hostname)):
         if not policy.allows(endpoint.ip):
@@ -131,14 +146,22 @@ def _cluster(upstream: Upstream, policy: Policy) -> dict[str, Any]:
             entry["hostname"] = endpoint.hostname
         endpoints.append({"endpoint": entry})
     return {
+        "@type": _TYPE + "config.endpoint.v3.ClusterLoadAssignment",
+        "cluster_name": upstream.name,
+        "endpoints": [{"lb_endpoints": endpoints}],
+    }
+
+
+def _cluster(name: str, label: str, sources: Sources) -> dict[str, Any]:
+    return {
         "@type": _TYPE + "config.cluster.v3.Cluster",
-        "name": upstream.name,
-        "alt_stat_name": upstream.label,
-        "type": "STATIC",
+        "name": name,
+        "alt_stat_name": label,
+        "type": "EDS",
+        "eds_cluster_config": {"service_name": name, "eds_config": sources.eds(name)},
         "connect_timeout": CONNECT_TIMEOUT,
         "lb_policy": "ROUND_ROBIN",
         "circuit_breakers": _CIRCUIT_BREAKERS,
-        "load_assignment": {"cluster_name": upstream.name, "endpoints": [{"lb_endpoints": endpoints}]},
     }
 
 

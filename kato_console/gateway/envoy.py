@@ -64,7 +64,8 @@ class Envoy:
     directory: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="kato-gateway-")))
     process: subprocess.Popen[bytes] | None = None
     admin_address: str = ""
-    _written: dict[str, str] = field(default_factory=dict)
+    _written: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    _endpoints: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def path_source(self, name: str) -> dict[str, Any]:
         """Where Envoy reads the ``name`` resources (a discovery file it watches)."""
@@ -75,6 +76,17 @@ class Envoy:
             },
             "resource_api_version": "V3",
         }
+
+    def rds(self) -> dict[str, Any]:
+        return self.path_source("routes")
+
+    def eds(self, cluster: str) -> dict[str, Any]:
+        # No watched directory here: Envoy then watches this one file name, so renaming another
+        # cluster's file does not make it read all of them again.
+        return {"path_config_source": {"path": str(self._eds_path(cluster))}, "resource_api_version": "V3"}
+
+    def _eds_path(self, cluster: str) -> Path:
+        return self.directory / "eds" / f"{cluster}.json"
 
     def start(self, initial: Resources | None = None) -> None:
         self.apply(initial or Resources(listeners=[], clusters=[], routes=[]))
@@ -100,18 +112,30 @@ class Envoy:
         self.admin_address = self._wait_for_admin(address_file)
 
     def apply(self, resources: Resources) -> bool:
-        """Write what changed (clusters before the listeners that name them); True when anything did."""
+        """Write what changed: endpoints, then the clusters that read them, then routes and listeners
+        (Envoy refuses a cluster whose endpoint file does not exist yet). True when anything did."""
         changed = False
+        (self.directory / "eds").mkdir(exist_ok=True)
+        for cluster, assignment in resources.endpoints.items():
+            if self._endpoints.get(cluster) != assignment:
+                self._replace(self._eds_path(cluster), assignment, wrap=True)
+                self._endpoints[cluster] = assignment
+                changed = True
         for kind, name in FILES.items():
-            text = json.dumps(discovery_document(getattr(resources, kind)), sort_keys=True)
-            if self._written.get(kind) == text:
-                continue
-            temporary = self.directory / f".{name}.new"
-            temporary.write_text(text)
-            os.replace(temporary, self.directory / name)
-            self._written[kind] = text
-            changed = True
+            items = getattr(resources, kind)
+            if self._written.get(kind) != items:
+                self._replace(self.directory / name, discovery_document(items))
+                self._written[kind] = items
+                changed = True
+        for cluster in set(self._endpoints) - set(resources.endpoints):
+            self._eds_path(cluster).unlink(missing_ok=True)
+            del self._endpoints[cluster]
         return changed
+
+    def _replace(self, path: Path, document: dict[str, Any], *, wrap: bool = False) -> None:
+        temporary = path.with_name(f".{path.name}.new")
+        temporary.write_text(json.dumps(discovery_document([document]) if wrap else document))
+        os.replace(temporary, path)
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None

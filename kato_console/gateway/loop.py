@@ -1,10 +1,10 @@
 """The control loop: keep one Envoy in step with the database, with no worker in between.
 
 Triggers on the instance, port, health-check and component tables (migration
-``instances.0006_gateway_notify``) send a NOTIFY on ``kato_gateway`` when a column that changes routing
-changes; the loop LISTENs on its own connection, rebuilds the configuration from a fresh snapshot as
-soon as one arrives (after a few milliseconds in which the rest of a burst is gathered), and writes
-only what changed. A slow poll catches what no trigger sees (a DNS record that changed, a lost
+``instances.0006_gateway_notify``) send a NOTIFY on ``kato_gateway``, with the component's id, when a
+column that changes routing changes; the loop LISTENs on its own connection, reads those components
+again as soon as one arrives (after a few milliseconds in which the rest of a burst is gathered), and
+writes only what changed: usually one cluster's endpoint file. A slow poll catches what no trigger sees (a DNS record that changed, a lost
 connection). Several gateways may run against one database; each LISTENs and builds for itself.
 """
 
@@ -22,7 +22,7 @@ import psycopg
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
 
-from kato_console.gateway.config import Placement, Policy, Resources, build
+from kato_console.gateway.config import Placement, Policy, Resources, Sources, Upstream, build
 from kato_console.gateway.envoy import Envoy, EnvoyError
 from kato_console.gateway.snapshot import routed_upstreams
 
@@ -33,6 +33,14 @@ CHANNEL = "kato_gateway"
 _GATHER_S = 0.02
 # How often the loop looks up from waiting, to notice a stop request or a dead Envoy.
 _TICK_S = 0.25
+
+
+class _Everything(set):  # type: ignore[type-arg]
+    """Every component: a change the loop cannot narrow down."""
+
+
+EVERYTHING: set[int] = _Everything()
+Changes = set[int]
 
 
 @dataclass(frozen=True)
@@ -80,13 +88,32 @@ def own_addresses(*hosts: str) -> frozenset[str]:
     return frozenset(found)
 
 
+class RoutingState:
+    """The upstreams the gateway routes, by component, refreshed whole or one component at a time."""
+
+    def __init__(self, options: GatewayOptions, sources: Sources) -> None:
+        self.options = options
+        self.sources = sources
+        self.by_component: dict[int, list[Upstream]] = {}
+
+    def refresh(self, component_ids: set[int] | None = None) -> Resources:
+        """Read every component again (``None``) or only ``component_ids``; the resources to apply."""
+        fresh = routed_upstreams(component_ids=component_ids)
+        if component_ids is None:
+            self.by_component = {}
+        else:
+            for component_id in component_ids:
+                self.by_component.pop(component_id, None)
+        for upstream in fresh:
+            self.by_component.setdefault(upstream.component_id, []).append(upstream)
+        upstreams = [upstream for group in self.by_component.values() for upstream in group]
+        return build(
+            upstreams, placement=self.options.placement(), policy=self.options.policy(), sources=self.sources
+        )
+
+
 def current_resources(envoy: Envoy, options: GatewayOptions) -> Resources:
-    return build(
-        routed_upstreams(),
-        placement=options.placement(),
-        policy=options.policy(),
-        rds=envoy.path_source("routes"),
-    )
+    return RoutingState(options, envoy).refresh()
 
 
 def run(
@@ -98,21 +125,24 @@ def run(
 ) -> None:
     """Run Envoy and keep it in step until ``stop`` is set; raises EnvoyError if Envoy dies."""
     envoy = Envoy(admin_port=options.admin_port, drain_s=options.drain_s, concurrency=options.concurrency)
+    state = RoutingState(options, envoy)
     listener = _listen()
     try:
-        envoy.start(current_resources(envoy, options))
+        envoy.start(state.refresh())
         if on_ready is not None:
             on_ready(envoy)
         next_poll = time.monotonic() + options.poll_s
         while not stop.is_set():
             if not envoy.running():
                 raise EnvoyError("Envoy stopped by itself.")
-            listener, notified = _wait(listener, min(_TICK_S, max(0.0, next_poll - time.monotonic())))
-            if notified or time.monotonic() >= next_poll:
-                changed = _refresh(envoy, options)
-                next_poll = time.monotonic() + options.poll_s
+            listener, changed = _wait(listener, min(_TICK_S, max(0.0, next_poll - time.monotonic())))
+            polling = time.monotonic() >= next_poll
+            if changed or polling:
+                applied = _refresh(envoy, state, None if polling or changed is EVERYTHING else changed)
+                if polling:
+                    next_poll = time.monotonic() + options.poll_s
                 if on_apply is not None:
-                    on_apply(changed)
+                    on_apply(applied)
     finally:
         envoy.stop()
         if listener is not None:
@@ -120,10 +150,10 @@ def run(
         connection.close()
 
 
-def _refresh(envoy: Envoy, options: GatewayOptions) -> bool:
+def _refresh(envoy: Envoy, state: RoutingState, component_ids: set[int] | None) -> bool:
     try:
         close_old_connections()
-        return envoy.apply(current_resources(envoy, options))
+        return envoy.apply(state.refresh(component_ids))
     except DatabaseError:
         # The database is away: keep routing as it was, and try again at the next wake-up.
         logger.exception("The gateway could not read the routes; it keeps the last ones.")
@@ -143,21 +173,29 @@ def _listen() -> psycopg.Connection | None:
         return None
 
 
-def _wait(listener: psycopg.Connection | None, timeout: float) -> tuple[psycopg.Connection | None, bool]:
-    """Wait up to ``timeout`` for a change; (the connection, now or reopened, and whether one came)."""
+def _wait(listener: psycopg.Connection | None, timeout: float) -> tuple[psycopg.Connection | None, Changes]:
+    """Wait up to ``timeout`` for changes: (the connection, now or reopened; the components that
+    changed, EVERYTHING when it cannot tell, an empty set when nothing came)."""
     if listener is None:
         time.sleep(timeout)
         if connection.vendor != "postgresql":
-            return None, False
+            return None, set()
         listener = _listen()
         # Whatever happened while nobody listened is read now.
-        return listener, listener is not None
+        return listener, EVERYTHING if listener is not None else set()
     try:
-        notified = any(True for _ in listener.notifies(timeout=timeout, stop_after=1))
-        if notified:
-            for _ in listener.notifies(timeout=_GATHER_S):
-                pass
-        return listener, notified
+        payloads = [notice.payload for notice in listener.notifies(timeout=timeout, stop_after=1)]
+        if payloads:
+            payloads += [notice.payload for notice in listener.notifies(timeout=_GATHER_S)]
+        return listener, _components(payloads)
     except psycopg.Error:
         listener.close()
-        return None, True
+        return None, EVERYTHING
+
+
+def _components(payloads: list[str]) -> Changes:
+    """The trigger sends the changed row's component id; anything else means "read everything"."""
+    try:
+        return {int(payload) for payload in payloads}
+    except ValueError:
+        return EVERYTHING
