@@ -35,7 +35,7 @@ _GATHER_S = 0.02
 _TICK_S = 0.25
 
 
-class _Everything(set):  # type: ignore[type-arg]
+class _Everything(set[int]):
     """Every component: a change the loop cannot narrow down."""
 
 
