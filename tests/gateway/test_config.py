@@ -13,19 +13,14 @@ class Files:
     def rds(self) -> dict:
         return {"path_config_source": {"path": "/nowhere/rds.json"}}
 
-    def eds(self, cluster: str) -> dict:
-        return {"path_config_source": {"path": f"/nowhere/{cluster}.json"}}
-
 
 FILES = Files()
 
 
 def _addresses(resources) -> set[str]:
-    (assignment,) = resources.endpoints.values()
-    return {
-        e["endpoint"]["address"]["socket_address"]["address"]
-        for e in assignment["endpoints"][0]["lb_endpoints"]
-    }
+    (cluster,) = resources.clusters
+    endpoints = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"]
+    return {e["endpoint"]["address"]["socket_address"]["address"] for e in endpoints}
 
 
 def _upstream(*ips: str) -> Upstream:
@@ -56,12 +51,12 @@ def test_without_the_operators_leave_it_forwards_to_no_loopback_nor_its_own_addr
     assert _addresses(resources) == {"10.0.0.7"}
 
 
-def test_only_the_endpoints_change_when_only_the_instances_do():
+def test_only_the_cluster_changes_when_only_the_instances_do():
     policy = Policy()
     one = build([_upstream("10.0.0.7")], placement=PLACEMENT, policy=policy, sources=FILES)
     two = build([_upstream("10.0.0.8", "10.0.0.9")], placement=PLACEMENT, policy=policy, sources=FILES)
-    assert one.listeners == two.listeners and one.clusters == two.clusters
-    assert one.endpoints != two.endpoints
+    assert one.listeners == two.listeners and one.routes == two.routes
+    assert one.clusters != two.clusters
 
 
 def test_an_http_route_sends_the_registered_name_as_host():
@@ -77,6 +72,6 @@ def test_an_http_route_sends_the_registered_name_as_host():
     (vhost,) = route["virtual_hosts"]
     assert vhost["domains"] == ["web-shop.localhost", "web-shop.localhost:8080"]
     assert vhost["routes"][0]["route"]["auto_host_rewrite"] is True
-    lb = resources.endpoints["port-2"]["endpoints"][0]["lb_endpoints"][0]
+    lb = resources.clusters[0]["load_assignment"]["endpoints"][0]["lb_endpoints"][0]
     assert lb["endpoint"]["hostname"] == "web.example.com"
     assert {listener["name"] for listener in resources.listeners} == {"port-2-internal", "http"}
