@@ -169,6 +169,8 @@ def _http_listener(placement: Placement, rds: dict[str, Any]) -> dict[str, Any]:
     manager = {
         "@type": _TYPE + "extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
         "stat_prefix": "http",
+        # Nothing here reads a request id; making one costs a random UUID per request.
+        "generate_request_id": False,
         "rds": {"route_config_name": ROUTE_CONFIG_NAME, "config_source": rds},
         "http_filters": [
             {
