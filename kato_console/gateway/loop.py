@@ -112,10 +112,6 @@ class RoutingState:
         )
 
 
-def current_resources(envoy: Envoy, options: GatewayOptions) -> Resources:
-    return RoutingState(options, envoy).refresh()
-
-
 def run(
     options: GatewayOptions,
     *,
