@@ -22,6 +22,7 @@ import psycopg
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
 
+from components import gateway
 from kato_console.gateway.config import Placement, Policy, Resources, Sources, Upstream, build
 from kato_console.gateway.envoy import Envoy, EnvoyError
 from kato_console.gateway.snapshot import routed_upstreams
@@ -98,7 +99,8 @@ class RoutingState:
 
     def refresh(self, component_ids: set[int] | None = None) -> Resources:
         """Read every component again (``None``) or only ``component_ids``; the resources to apply."""
-        fresh = routed_upstreams(component_ids=component_ids)
+        # KATO_GATEWAY=0: routing is off, and the gateway (still started by `make run`) serves nothing.
+        fresh = routed_upstreams(component_ids=component_ids) if gateway.routing_on() else []
         if component_ids is None:
             self.by_component = {}
         else:

@@ -93,3 +93,11 @@ def test_internal_service_off_means_no_listener(mysql_like, start_gateway, alice
     port.refresh_from_db()
     assert port.gateway_port == kept  # kept for the port's life
     assert eventually(lambda: greeting("127.0.0.1", kept) in {"a", "b"})
+
+
+def test_with_routing_off_the_gateway_serves_nothing(mysql_like, start_gateway, gateway_settings):
+    component, port, a, b = mysql_like
+    gateway_settings.KATO_GATEWAY = False
+    gateway = start_gateway()
+    assert gateway.envoy.running()
+    assert greeting("127.0.0.1", port.gateway_port, timeout=1) == ""

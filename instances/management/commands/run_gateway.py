@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from components.gateway import routing_on
 from kato_console.gateway.envoy import Envoy, EnvoyError
 from kato_console.gateway.loop import GatewayOptions, run
 
@@ -54,6 +55,8 @@ class Command(BaseCommand):
             f"Gateway: internal services on {gateway.host}, external ones on {gateway.public_host} "
             f"(HTTP routes on port {gateway.http_port}); Envoy's admin on http://{envoy.admin_address}/."
         )
+        if not routing_on():
+            self.stdout.write("Routing is off (KATO_GATEWAY=0): the gateway serves nothing.")
         if gateway.allow_loopback:
             self.stdout.write(
                 "Loopback upstreams are allowed (DEBUG or KATO_GATEWAY_ALLOW_LOOPBACK=1): an external "
