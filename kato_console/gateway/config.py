@@ -36,6 +36,14 @@ _CIRCUIT_BREAKERS = {
 }
 
 
+# An HTTP request goes to another instance when its first cannot be connected to, as a TCP
+# connection does (CONNECT_ATTEMPTS); nothing was sent yet, so any method may be tried again.
+_HTTP_ROUTE = {
+    "auto_host_rewrite": True,
+    "retry_policy": {"retry_on": "connect-failure,reset-before-request", "num_retries": CONNECT_ATTEMPTS - 1},
+}
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """One address of a routed instance; ``hostname`` is the DNS name it was registered by, if any."""
@@ -194,9 +202,7 @@ def _route_configuration(upstreams: list[Upstream], http_port: int) -> dict[str,
             "name": upstream.name,
             # Browsers send the port in Host unless it is the scheme's default.
             "domains": [upstream.http_host, f"{upstream.http_host}:{http_port}"],
-            "routes": [
-                {"match": {"prefix": "/"}, "route": {"cluster": upstream.name, "auto_host_rewrite": True}}
-            ],
+            "routes": [{"match": {"prefix": "/"}, "route": {"cluster": upstream.name, **_HTTP_ROUTE}}],
         }
         for upstream in upstreams
     ]

@@ -86,3 +86,29 @@ def test_a_second_gateway_on_127_0_0_2_serves_the_same_routes_on_the_same_ports(
     for address in ("127.0.0.1", "127.0.0.2"):
         assert eventually(lambda a=address: _get(a, http_port, name)[0] == 200), address
         assert eventually(lambda a=address: _get(a, port.gateway_port, name)[0] == 200), address
+
+
+def test_a_dns_name_instance_gets_the_host_header_it_expects(
+    static_component, alice_actor, http_backends, start_gateway, gateway_settings
+):
+    # ``localhost`` resolves to 127.0.0.1 (and often ::1, where nothing listens: the route tries the
+    # next address, as a TCP connection does).
+    server = http_backends("named")
+    instance_services.health_check_update(component=static_component, enabled=False, actor=alice_actor)
+    instance_services.instance_add(
+        component=static_component, address=parse_address(f"localhost:{server.port}"), actor=alice_actor
+    )
+    services.port_create(
+        component=static_component,
+        number=server.port,
+        protocol="http",
+        inner_service=True,
+        outer_service=True,
+        actor=alice_actor,
+    )
+    start_gateway()
+    http_port = gateway_settings.KATO_GATEWAY_HTTP_PORT
+    name = f"mysql-shop.localhost:{http_port}"
+    assert eventually(lambda: _get("127.0.0.1", http_port, name)[0] == 200)
+    answers = {_get("127.0.0.1", http_port, name) for _ in range(10)}
+    assert answers == {(200, "named host=localhost")}
