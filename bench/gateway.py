@@ -48,7 +48,9 @@ def _free_range(size: int) -> str:
     import random
 
     for _ in range(500):
-        first = random.randrange(30000, 60000 - size)
+        # Below Linux's ephemeral ports (32768 and up by default), which any outgoing connection or
+        # port-0 server may take between this check and the gateway's bind.
+        first = random.randrange(10000, 32768 - size)
         ok = True
         for port in range(first, first + size):
             with socket.socket() as probe:

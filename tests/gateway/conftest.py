@@ -46,7 +46,9 @@ def _bindable(port: int, hosts: tuple[str, ...] = ("127.0.0.1", "127.0.0.2")) ->
 def free_range(size: int) -> str:
     """``"first-last"``: ``size`` consecutive ports free now on 127.0.0.1 and 127.0.0.2."""
     for _ in range(200):
-        first = random.randrange(30000, 60000 - size)
+        # Below Linux's ephemeral ports (32768 and up by default), which any outgoing connection or
+        # port-0 server may take between this check and the gateway's bind.
+        first = random.randrange(10000, 32768 - size)
         if all(_bindable(port) for port in range(first, first + size)):
             return f"{first}-{first + size - 1}"
     raise RuntimeError("no free port range")
