@@ -169,6 +169,10 @@ class Port(TimeStamped):
     alias = models.CharField(max_length=64, validators=[port_alias_validator])
     inner_service = models.BooleanField(default=False)
     outer_service = models.BooleanField(default=False)
+    # The gateway's ports for this port (components/gateway.py): taken from their ranges when a switch
+    # first turns on and kept for the port's life, so dependents' addresses never move.
+    gateway_port = models.PositiveIntegerField(null=True, blank=True, unique=True, editable=False)
+    public_port = models.PositiveIntegerField(null=True, blank=True, unique=True, editable=False)
     # Copied from the component on every save, so that the database itself can allow a third-party
     # component one port only (a partial unique index cannot look at another table).
     of_third_party = models.BooleanField(default=False, editable=False)

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
+from components.gateway import allocate_gateway_ports
 from components.models import (
     Application,
     Component,
@@ -136,6 +137,7 @@ def port_create(
         outer_service=outer_service,
     )
     validated_save(port)
+    allocate_gateway_ports(port)
     port_sync_generated_env(port)
     audit_record(
         actor=actor,
@@ -167,6 +169,7 @@ def port_update(*, port: Port, actor: Actor, **changes: Any) -> Port:
     for field, value in changes.items():
         setattr(port, field, value)
     validated_save(port)
+    allocate_gateway_ports(port)
     port_sync_generated_env(port, old_alias=old_alias)
     audit_record(
         team=port.component.team,

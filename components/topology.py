@@ -28,6 +28,7 @@ class PlacedNode:
     label: str  # the name, shortened to fit the box
     service_id: str
     status: str
+    exposed: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,8 @@ def layout(nodes: Mapping[int, Any], edges: Sequence[tuple[int, int]]) -> Layout
             node = nodes[pk]
             x = MARGIN + column * (NODE_WIDTH + COLUMN_GAP)
             y = MARGIN + row * (NODE_HEIGHT + ROW_GAP)
-            placed[pk] = PlacedNode(x, y, node.name, _label(node.name), node.service_id, node.status)
+            exposed = bool(getattr(node, "exposed", False))
+            placed[pk] = PlacedNode(x, y, node.name, _label(node.name), node.service_id, node.status, exposed)
     rows = max((len(pks) for pks in columns), default=1)
     count = max(len(columns), 1)
     width = 2 * MARGIN + count * NODE_WIDTH + (count - 1) * COLUMN_GAP

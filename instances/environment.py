@@ -14,8 +14,9 @@ import math
 from django.conf import settings
 from django.db.models import F, Prefetch, Q
 
+from components import gateway
 from components.environment import EnvEntry, resolve
-from components.models import Component, EnvVar, Scope
+from components.models import Component, EnvVar, Port, Scope
 from instances.models import Health, Instance, Status
 from instances.selectors import instance_statuses
 
@@ -32,9 +33,9 @@ def generated_value(component: Component, var: EnvVar) -> str:
         return var.value
     for port in component.ports.all():
         if var.name == f"{port.alias}_HOST":
-            return _internal_address(component, port.number)[0]
+            return _internal_address(component, port)[0]
         if var.name == f"{port.alias}_PORT":
-            return _internal_address(component, port.number)[1]
+            return _internal_address(component, port)[1]
     return var.value
 
 
@@ -77,10 +78,15 @@ def best_routed_instance(component: Component) -> Instance | None:
     )[0]
 
 
-def _internal_address(component: Component, port_number: int) -> tuple[str, str]:
+def _internal_address(component: Component, port: Port) -> tuple[str, str]:
+    port_number = port.number
     domain = (settings.KATO_SERVICE_DOMAIN or "").strip(".")
     if domain:
         return f"{component.service_name}.{domain}", str(port_number)
+    through_gateway = gateway.internal_address(port)
+    if through_gateway is not None:
+        # Kato's mesh mode: the gateway's listener, which always reaches a routed instance.
+        return settings.KATO_GATEWAY_HOST, str(port.gateway_port)
     instance = best_routed_instance(component)
     if instance is None:
         # Nothing is routed right now: there is no host to give, but the port is still known.

@@ -13,7 +13,9 @@ from django.db.models import (
     Case,
     CharField,
     Count,
+    Exists,
     F,
+    OuterRef,
     Prefetch,
     Q,
     QuerySet,
@@ -24,7 +26,8 @@ from django.db.models import (
 from django.http import Http404
 from django.utils import timezone
 
-from components.models import Application, Component, Dependency
+from components import gateway
+from components.models import Application, Component, Dependency, Port
 from components.selectors import User, components_for_user, number_in
 from core.models import Role, Team
 from instances.addresses import Address
@@ -202,6 +205,8 @@ class TopologyNode:
     name: str
     service_id: str
     status: str
+    # Published through the gateway: a port's external service is on and routing is on.
+    exposed: bool = False
 
 
 @dataclass(frozen=True)
@@ -218,8 +223,13 @@ def application_topology(application: Application) -> Topology:
     """
     components = components_with_counts(
         Component.objects.filter(application=application).order_by("name", "pk")
-    ).values_list("pk", "name", "service_id", "status")[: TOPOLOGY_LIMIT + 1]  # type: ignore[misc]
-    nodes = {pk: TopologyNode(name, service_id, status) for pk, name, service_id, status in components}
+    ).annotate(exposed=Exists(Port.objects.filter(component=OuterRef("pk"), outer_service=True)))
+    rows = components.values_list("pk", "name", "service_id", "status", "exposed")[: TOPOLOGY_LIMIT + 1]
+    routing = gateway.routing_on()
+    nodes = {
+        pk: TopologyNode(name, service_id, status, exposed=exposed and routing)
+        for pk, name, service_id, status, exposed in rows
+    }
     if len(nodes) > TOPOLOGY_LIMIT:
         return Topology(nodes={}, edges=[], too_many=True)
     edges = Dependency.objects.filter(component__application=application, target__application=application)

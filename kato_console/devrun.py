@@ -48,13 +48,14 @@ def processes(host: str, port: str) -> list[Process]:
 
     Adding a process is one line in this list: its name and its command, which runs in the
     checkout with the launcher's environment (DATABASE_URL and CELERY_BROKER_URL included) and is
-    stopped with SIGTERM. For example the gateway's control loop:
-    ``Process("gateway", [*MANAGE, "run_gateway"]),``
+    stopped with SIGTERM.
     """
     return [
         # The system checks ran in this process, with the migration.
         Process("web server", [*MANAGE, "runserver", f"{host}:{port}", "--noreload", "--skip-checks"]),
         Process("worker", [*CELERY, "worker", "--beat", "--loglevel", "INFO", "--concurrency", "2"]),
+        # The gateway (README, "The gateway"): Envoy in step with the database.
+        Process("gateway", [*MANAGE, "run_gateway"]),
     ]
 
 

@@ -12,7 +12,8 @@ from django.http import HttpRequest
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from components.models import Component, ComponentKind, Protocol, Registration, Scope
+from components import gateway
+from components.models import Component, ComponentKind, Port, Protocol, Registration, Scope
 from components.validation import ENV_NAME_RE, PORT_ALIAS_RE, SERVICE_NAME_RE
 from core.errors import ComponentError
 from instances.addresses import MAX_ADDRESS_LENGTH, Address
@@ -97,6 +98,20 @@ class PortOutputSerializer(serializers.Serializer):
     alias = serializers.CharField()
     inner_service = serializers.BooleanField()
     outer_service = serializers.BooleanField()
+    internal_address = serializers.SerializerMethodField(
+        help_text="host:port where dependents reach the port through the gateway; null when the internal "
+        "service or routing is off."
+    )
+    external_address = serializers.SerializerMethodField(
+        help_text="host:port (TCP) or the URL (http) where the gateway publishes the port; null when the "
+        "external service or routing is off."
+    )
+
+    def get_internal_address(self, port: Port) -> str | None:
+        return gateway.internal_address(port)
+
+    def get_external_address(self, port: Port) -> str | None:
+        return gateway.external_address(port)
 
 
 class PortUpdateSerializer(PortSerializer):

@@ -213,6 +213,23 @@ KATO_DENIED_NETWORKS = env_networks(
     # Link-local (with the cloud metadata address 169.254.169.254), unspecified and multicast.
     ["169.254.0.0/16", "fe80::/10", "0.0.0.0/8", "::/128", "224.0.0.0/4", "ff00::/8"],
 )
+# The gateway (README, "The gateway"): the internal and external service switches route through an
+# Envoy that `manage.py run_gateway` keeps in step with the database. KATO_GATEWAY=0 turns routing off.
+KATO_GATEWAY = env_bool("KATO_GATEWAY", True)
+KATO_GATEWAY_HOST = env_str("KATO_GATEWAY_HOST", "127.0.0.1")
+KATO_GATEWAY_PUBLIC_HOST = env_str("KATO_GATEWAY_PUBLIC_HOST", "127.0.0.1")
+KATO_GATEWAY_DOMAIN = env_str("KATO_GATEWAY_DOMAIN", "localhost").strip(".")
+KATO_GATEWAY_HTTP_PORT = env_int("KATO_GATEWAY_HTTP_PORT", 8080, maximum=65535)
+KATO_GATEWAY_INTERNAL_PORTS = env_str("KATO_GATEWAY_INTERNAL_PORTS", "20000-24999")
+KATO_GATEWAY_PUBLIC_PORTS = env_str("KATO_GATEWAY_PUBLIC_PORTS", "25000-29999")
+KATO_GATEWAY_ADMIN_PORT = env_int("KATO_GATEWAY_ADMIN_PORT", 0, minimum=0, maximum=65535)
+KATO_GATEWAY_DRAIN_S = env_int("KATO_GATEWAY_DRAIN_S", 30, minimum=0, maximum=3600)
+KATO_GATEWAY_POLL_S = env_int("KATO_GATEWAY_POLL_S", 10, maximum=3600)
+# Envoy's worker threads (0: one per core).
+KATO_GATEWAY_CONCURRENCY = env_int("KATO_GATEWAY_CONCURRENCY", 0, minimum=0, maximum=256)
+# Loopback and the gateway's own addresses as upstreams publish whatever listens on its host: only in
+# the embedded run (DEBUG) or when an operator says so.
+KATO_GATEWAY_ALLOW_LOOPBACK = env_bool("KATO_GATEWAY_ALLOW_LOOPBACK", DEBUG)
 # Reverse proxies whose X-Forwarded-For names the client (none by default: the peer is the client).
 KATO_TRUSTED_PROXIES = env_networks("KATO_TRUSTED_PROXIES", [])
 if KATO_TRUSTED_PROXIES:

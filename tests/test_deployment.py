@@ -34,7 +34,7 @@ def test_every_service_the_readme_names_is_in_the_compose_file():
     section = readme.split("## Production deployment with Docker Compose", 1)[1].split("\n## ", 1)[0]
     named = set(re.findall(r"\*\*(\w+)\*\*", section))
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    assert named == {"postgres", "redis", "web", "worker", "beat"}
+    assert named == {"postgres", "redis", "web", "worker", "beat", "gateway"}
     assert named <= set(compose["services"])
 
 

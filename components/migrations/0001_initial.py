@@ -476,6 +476,17 @@ class Migration(migrations.Migration):
                 violation_error_message="The external service needs the internal service: turn the internal service on first.",
             ),
         ),
+        # The gateway's ports of a component port (components/gateway.py), kept for the port's life.
+        migrations.AddField(
+            model_name="port",
+            name="gateway_port",
+            field=models.PositiveIntegerField(blank=True, editable=False, null=True, unique=True),
+        ),
+        migrations.AddField(
+            model_name="port",
+            name="public_port",
+            field=models.PositiveIntegerField(blank=True, editable=False, null=True, unique=True),
+        ),
         # The dependency rules that span rows (see PG_FUNCTION above).
         migrations.RunSQL(PG_FUNCTION, PG_REVERSE),
     ]

@@ -29,6 +29,9 @@ def test_it_adds_the_port_and_its_generated_connection_information(api, static_c
         "alias": "MYSQL",
         "inner_service": True,
         "outer_service": False,
+        # Routing is off in this test (KATO_GATEWAY=0): no gateway address (tests/gateway/).
+        "internal_address": None,
+        "external_address": None,
     }
     assert Port.objects.get(component=static_component).number == 3306
     assert _generated(static_component) == ["MYSQL_HOST", "MYSQL_PORT"]

@@ -1,0 +1,213 @@
+"""The gateway's Envoy configuration, built from a snapshot of the routed upstreams (pure: no I/O).
+
+One cluster per component port whose internal service is on, its endpoints the routed instances
+that the safety policy lets through; a TCP listener on the internal address for each such port; a TCP
+listener on the public address for a TCP port whose external service is on; and one HTTP listener on
+the public address whose routes pick an ``http`` port by host name. Listeners and routes name their
+cluster only, so an instance going offline changes one cluster and nothing else: Envoy replaces that
+cluster without touching a listener or another cluster, and the connections already open carry on.
+(Endpoint files of their own per cluster would cost Envoy one inotify instance each, and Linux allows
+128 per user by default: one cluster file serves thousands of ports.)
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Protocol
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+ROUTE_CONFIG_NAME = "kato_http_routes"
+_TYPE = "type.googleapis.com/envoy."
+# A connection to an instance that died since its last check goes to another one: the checks take a
+# few rounds to mark it unhealthy, the gateway need not make a client wait for them.
+CONNECT_ATTEMPTS = 3
+CONNECT_TIMEOUT = "1s"
+# Envoy's default circuit breakers stop at 1,024 connections per cluster; a gateway in front of a
+# database pool must not be the limit.
+_CIRCUIT_BREAKERS = {
+    "thresholds": [
+        {"max_connections": 1_000_000, "max_pending_requests": 1_000_000, "max_requests": 1_000_000}
+    ]
+}
+
+
+# An HTTP request goes to another instance when its first cannot be connected to, as a TCP
+# connection does (CONNECT_ATTEMPTS); nothing was sent yet, so any method may be tried again.
+_HTTP_ROUTE = {
+    "auto_host_rewrite": True,
+    "retry_policy": {"retry_on": "connect-failure,reset-before-request", "num_retries": CONNECT_ATTEMPTS - 1},
+}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One address of a routed instance; ``hostname`` is the DNS name it was registered by, if any."""
+
+    ip: str
+    port: int
+    hostname: str = ""
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """A component port with its internal service on, and where the gateway serves it."""
+
+    name: str
+    label: str
+    internal_port: int
+    endpoints: tuple[Endpoint, ...] = ()
+    public_port: int | None = None
+    http_host: str = ""
+    component_id: int = 0
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Where the gateway never forwards to (docs/architecture.md, "The gateway", safety)."""
+
+    denied_networks: tuple[IPNetwork, ...] = ()
+    allow_loopback: bool = True
+    own_addresses: frozenset[str] = field(default_factory=frozenset)
+
+    def allows(self, ip: str) -> bool:
+        try:
+            address = ipaddress.ip_address(ip)
+        except ValueError:
+            return False
+        if any(address in network for network in self.denied_networks):
+            return False
+        if self.allow_loopback:
+            return True
+        return not address.is_loopback and str(address) not in self.own_addresses
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where this gateway listens; several gateways differ only here."""
+
+    host: str
+    public_host: str
+    http_port: int
+
+
+class Sources(Protocol):
+    """Where Envoy reads the HTTP routes (``kato_console.gateway.envoy``)."""
+
+    def rds(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Resources:
+    """The discovery files' resources; equal resources mean nothing to tell Envoy."""
+
+    listeners: list[dict[str, Any]]
+    clusters: list[dict[str, Any]]
+    routes: list[dict[str, Any]]
+
+
+def build(
+    upstreams: Iterable[Upstream], *, placement: Placement, policy: Policy, sources: Sources
+) -> Resources:
+    """The listeners, clusters, endpoints and HTTP routes for ``upstreams``."""
+    ordered = sorted(upstreams, key=lambda upstream: upstream.name)
+    clusters = [cluster(upstream, policy) for upstream in ordered]
+    listeners = [_tcp_listener(f"{u.name}-internal", placement.host, u.internal_port, u) for u in ordered]
+    listeners += [
+        _tcp_listener(f"{u.name}-public", placement.public_host, u.public_port, u)
+        for u in ordered
+        if u.public_port is not None and not u.http_host
+    ]
+    hosts = [u for u in ordered if u.http_host]
+    routes = [_route_configuration(hosts, placement.http_port)]
+    if hosts:
+        listeners.append(_http_listener(placement, sources.rds()))
+    return Resources(listeners=listeners, clusters=clusters, routes=routes)
+
+
+def _socket(host: str, port: int) -> dict[str, Any]:
+    return {"socket_address": {"address": host, "port_value": port}}
+
+
+@lru_cache(maxsize=16384)
+def cluster(upstream: Upstream, policy: Policy) -> dict[str, Any]:
+    """The port's cluster with its endpoints inline. Cached, and the same object while the upstream is
+    the same: the gateway serialises each one once (``envoy.Envoy.apply``)."""
+    endpoints = []
+    for endpoint in sorted(set(upstream.endpoints), key=lambda e: (e.ip, e.port, e.hostname)):
+        if not policy.allows(endpoint.ip):
+            continue
+        entry: dict[str, Any] = {"address": _socket(endpoint.ip, endpoint.port)}
+        if endpoint.hostname:
+            # The route's auto_host_rewrite sends this name as the Host header (virtual hosting).
+            entry["hostname"] = endpoint.hostname
+        endpoints.append({"endpoint": entry})
+    return {
+        "@type": _TYPE + "config.cluster.v3.Cluster",
+        "name": upstream.name,
+        "alt_stat_name": upstream.label,
+        "type": "STATIC",
+        "connect_timeout": CONNECT_TIMEOUT,
+        "lb_policy": "ROUND_ROBIN",
+        "circuit_breakers": _CIRCUIT_BREAKERS,
+        "load_assignment": {"cluster_name": upstream.name, "endpoints": [{"lb_endpoints": endpoints}]},
+    }
+
+
+def _tcp_listener(name: str, host: str, port: int | None, upstream: Upstream) -> dict[str, Any]:
+    proxy = {
+        "@type": _TYPE + "extensions.filters.network.tcp_proxy.v3.TcpProxy",
+        "stat_prefix": upstream.label,
+        "cluster": upstream.name,
+        "max_connect_attempts": CONNECT_ATTEMPTS,
+    }
+    return {
+        "@type": _TYPE + "config.listener.v3.Listener",
+        "name": name,
+        "address": _socket(host, port or 0),
+        "filter_chains": [{"filters": [{"name": "envoy.filters.network.tcp_proxy", "typed_config": proxy}]}],
+    }
+
+
+def _http_listener(placement: Placement, rds: dict[str, Any]) -> dict[str, Any]:
+    manager = {
+        "@type": _TYPE + "extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+        "stat_prefix": "http",
+        # Nothing here reads a request id; making one costs a random UUID per request.
+        "generate_request_id": False,
+        "rds": {"route_config_name": ROUTE_CONFIG_NAME, "config_source": rds},
+        "http_filters": [
+            {
+                "name": "envoy.filters.http.router",
+                "typed_config": {"@type": _TYPE + "extensions.filters.http.router.v3.Router"},
+            }
+        ],
+    }
+    chain = {"name": "envoy.filters.network.http_connection_manager", "typed_config": manager}
+    return {
+        "@type": _TYPE + "config.listener.v3.Listener",
+        "name": "http",
+        "address": _socket(placement.public_host, placement.http_port),
+        "filter_chains": [{"filters": [chain]}],
+    }
+
+
+def _route_configuration(upstreams: list[Upstream], http_port: int) -> dict[str, Any]:
+    virtual_hosts = [
+        {
+            "name": upstream.name,
+            # Browsers send the port in Host unless it is the scheme's default.
+            "domains": [upstream.http_host, f"{upstream.http_host}:{http_port}"],
+            "routes": [{"match": {"prefix": "/"}, "route": {"cluster": upstream.name, **_HTTP_ROUTE}}],
+        }
+        for upstream in upstreams
+    ]
+    return {
+        "@type": _TYPE + "config.route.v3.RouteConfiguration",
+        "name": ROUTE_CONFIG_NAME,
+        "virtual_hosts": virtual_hosts,
+    }
