@@ -427,7 +427,9 @@ def test_it_logs_in_to_mysql_over_tls_when_the_server_offers_it_and_sends_the_pa
     tls = tls_server_context(*self_signed, [])
     server = serve(FakeMySQL(password="full-secret", full_auth=True, tls=tls))
 
-    result = probe_sync(target_for(server, "mysql", username="app", password="full-secret", database="shop"))
+    result = probe_sync(
+        target_for(server, "mysql", username="app", password="full-secret", database="shop", timeout_s=10)
+    )
 
     assert result.ok, result
     [client] = server.wait_for_clients(1)
