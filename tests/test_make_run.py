@@ -3,6 +3,8 @@ everything it started, and a killed `make run` leaves no second server on its da
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import os
 import shutil
 import signal
@@ -22,10 +24,14 @@ ROOT = Path(__file__).resolve().parent.parent
 START_S = 90
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def free_ports(count: int) -> list[int]:
+    """``count`` different free ports: each socket stays bound until all are chosen, so the kernel
+    cannot hand the same port out twice."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
 
 
 def status_of(url: str) -> int | None:
@@ -37,7 +43,7 @@ def status_of(url: str) -> int | None:
         return urllib.request.build_opener(NoRedirect).open(url, timeout=2).status
     except urllib.error.HTTPError as error:
         return error.code
-    except OSError:
+    except (OSError, http.client.HTTPException):  # not listening yet, or not answering HTTP yet
         return None
 
 
@@ -55,7 +61,7 @@ class MakeRun:
 
     def __init__(self, var_dir: Path) -> None:
         self.var_dir = var_dir
-        self.port, pg_port, redis_port = free_port(), free_port(), free_port()
+        self.port, pg_port, redis_port, gateway_http, gateway_admin = free_ports(5)
         self.env = {
             k: v
             for k, v in os.environ.items()
@@ -66,6 +72,8 @@ class MakeRun:
             KATO_VAR_DIR=str(var_dir),
             KATO_EMBEDDED_PG_PORT=str(pg_port),
             KATO_EMBEDDED_REDIS_PORT=str(redis_port),
+            KATO_GATEWAY_HTTP_PORT=str(gateway_http),
+            KATO_GATEWAY_ADMIN_PORT=str(gateway_admin),
             KATO_ADMIN_PASSWORD="first-start-password",
         )
         self.log = var_dir / "run.log"

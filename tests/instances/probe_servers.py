@@ -41,15 +41,16 @@ class Client:
     def send(self, data: bytes) -> None:
         self.sock.sendall(data)
 
-    def recv_some(self, timeout: float = 5.0) -> bytes:
-        """The next bytes from the peer; b"" when it closed, the server stops, or time runs out."""
+    def recv_some(self, timeout: float = 5.0, limit: int = 65536) -> bytes:
+        """The next bytes from the peer (at most ``limit``); b"" when it closed, the server stops, or
+        time runs out."""
         if self._unread:
-            data, self._unread = bytes(self._unread), bytearray()
+            data, self._unread = bytes(self._unread[:limit]), self._unread[limit:]
             return data
         deadline = time.monotonic() + timeout
         while not self._stopping.is_set() and time.monotonic() < deadline:
             try:
-                data = self.sock.recv(65536)
+                data = self.sock.recv(limit)
             except (TimeoutError, ssl.SSLWantReadError):
                 continue
             except OSError:
@@ -59,9 +60,12 @@ class Client:
         return b""
 
     def recv_exactly(self, size: int, timeout: float = 5.0) -> bytes:
+        # Never more than asked for: a client that starts TLS right after a request (MySQL's and
+        # PostgreSQL's SSLRequest) may have its ClientHello in the same segment, and bytes read here
+        # would be lost to the handshake.
         data = bytearray()
         while len(data) < size:
-            chunk = self.recv_some(timeout)
+            chunk = self.recv_some(timeout, limit=size - len(data))
             if not chunk:
                 raise ConnectionError(f"peer closed after {len(data)} of {size} bytes")
             data += chunk
@@ -81,6 +85,7 @@ class Client:
 
     def start_tls(self, context: ssl.SSLContext) -> None:
         """Switch to TLS on this connection, as the server side."""
+        assert not self._unread, "bytes read past the request that starts TLS would be lost"
         self.sock.settimeout(10)  # a loaded machine may take seconds over a handshake
         self.sock = context.wrap_socket(self.sock, server_side=True)
         self.sock.settimeout(0.05)

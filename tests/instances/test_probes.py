@@ -427,9 +427,7 @@ def test_it_logs_in_to_mysql_over_tls_when_the_server_offers_it_and_sends_the_pa
     tls = tls_server_context(*self_signed, [])
     server = serve(FakeMySQL(password="full-secret", full_auth=True, tls=tls))
 
-    result = probe_sync(
-        target_for(server, "mysql", username="app", password="full-secret", database="shop", timeout_s=10)
-    )
+    result = probe_sync(target_for(server, "mysql", username="app", password="full-secret", database="shop"))
 
     assert result.ok, result
     [client] = server.wait_for_clients(1)
@@ -444,7 +442,7 @@ def test_it_upgrades_a_fast_caching_sha2_login_to_tls_when_offered(
 ) -> None:
     server = serve(FakeMySQL(password="fast-secret", tls=tls_server_context(*self_signed, [])))
 
-    result = probe_sync(target_for(server, "mysql", username="app", password="fast-secret", timeout_s=10))
+    result = probe_sync(target_for(server, "mysql", username="app", password="fast-secret"))
 
     assert result.ok, result
     [client] = server.wait_for_clients(1)
