@@ -122,3 +122,14 @@ def test_the_gateway_routes_to_each_passing_address_and_drops_a_failing_one(
     backends["127.0.0.1"].stop()
     sweep_rounds(1)
     assert eventually(lambda: seen() == {""})  # nothing passes: nothing routed, refused at once
+
+
+def test_the_overview_shows_each_address_of_the_name_with_its_state(name_instance, client, alice):
+    instance, backends = name_instance
+    backends["127.0.0.2"].stop()
+    sweep_rounds(1)
+    client.force_login(alice)
+    page = client.get(f"/components/{instance.component.service_id}/").content.decode()
+    assert "resolves to <code>127.0.0.1</code>" in page
+    assert '<code>127.0.0.1</code><span class="status status-healthy"' in page
+    assert '<code>127.0.0.2</code><span class="status status-unhealthy"' in page
