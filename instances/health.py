@@ -37,7 +37,6 @@ from instances.addresses import DEFAULT_PORTS, format_address
 from instances.models import (
     CREDENTIAL_KINDS,
     CheckKind,
-    Health,
     HealthCheck,
     Instance,
     credentials_withheld_reason,

@@ -71,7 +71,9 @@ def record_name_results(results: Sequence[NameResult], checked_at: datetime) -> 
         else:
             gone += [row.pk for ip, row in known.items() if ip not in each]
             if known and set(known) != set(each):
-                events.append(_change_event(named, sorted(set(each) - set(known)), sorted(set(known) - set(each))))
+                events.append(
+                    _change_event(named, sorted(set(each) - set(known)), sorted(set(known) - set(each)))
+                )
         rows += [_row(named, ip, result, known.get(ip), checked_at) for ip, result in each.items()]
     if gone:
         ResolvedAddress.objects.filter(pk__in=gone).delete()
@@ -97,8 +99,8 @@ def _stored(instance_ids: set[int]) -> dict[int, dict[str, _Stored]]:
     rows = ResolvedAddress.objects.filter(instance_id__in=list(instance_ids)).values_list(
         "instance_id", "ip", "pk", "name", "health", "consecutive_successes", "consecutive_failures"
     )
-    for instance_id, ip, *values in rows:
-        stored[instance_id][ip] = _Stored(*values)
+    for instance_id, ip, pk, name, health, successes, failures in rows:
+        stored[instance_id][ip] = _Stored(pk, name, health, successes, failures)
     return stored
 
 

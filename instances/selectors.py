@@ -143,8 +143,8 @@ def instance_page(
     ``total``, when the caller has counted the instances already, spares the paginator's own count.
     A DNS-name instance carries ``resolved``: what its name resolved to at its last check, each address
     with its own health (in the same query: an IP address's list is empty)."""
-    instances = component.instances.annotate(resolved=_resolved_addresses()).order_by("host", "port", "id")
-    paginator = Paginator(instances, INSTANCES_PER_PAGE)
+    instances: QuerySet[Instance] = component.instances.annotate(resolved=_resolved_addresses())
+    paginator = Paginator(instances.order_by("host", "port", "id"), INSTANCES_PER_PAGE)
     if total is not None:
         paginator.count = total  # A cached property: set, it is never queried.
     return paginator.get_page(page)

@@ -81,7 +81,9 @@ def is_name(host: str) -> bool:
     return parse_ip(host.strip().removeprefix("[").removesuffix("]")) is None
 
 
-async def probe_each_address(target: ProbeTarget, *, denied_networks: Sequence[IPNetwork] = ()) -> ProbeResult:
+async def probe_each_address(
+    target: ProbeTarget, *, denied_networks: Sequence[IPNetwork] = ()
+) -> ProbeResult:
     """Resolve the target's name and probe every address it resolves to at once, each with the
     name as Host header and TLS server name, and the denied networks applied to each.
 

@@ -83,7 +83,9 @@ def routed_upstreams(
         by_component[port.component_id].append(port)
     endpoints: dict[int, list[Endpoint]] = defaultdict(list)
     resolver = _once_per_name(resolver)
-    rows = list(instances.values_list("pk", "component_id", "host", "port", "component__health_check__enabled"))
+    rows = list(
+        instances.values_list("pk", "component_id", "host", "port", "component__health_check__enabled")
+    )
     passing = _passing_addresses([pk for pk, _, host, _, checked in rows if checked and is_name(host)])
     for pk, component_id, host, instance_port, checked in rows:
         for port in _served_ports(by_component[component_id], instance_port):

@@ -108,7 +108,11 @@ def test_the_gateway_routes_to_each_passing_address_and_drops_a_failing_one(
 ):
     instance, backends = name_instance
     port = services.port_create(
-        component=static_component, number=instance.port, protocol="tcp", inner_service=True, actor=alice_actor
+        component=static_component,
+        number=instance.port,
+        protocol="tcp",
+        inner_service=True,
+        actor=alice_actor,
     )
     start_gateway()
     sweep_rounds(1)
