@@ -32,7 +32,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import environment, recreate_database  # noqa: E402
 
-DB_NAME = "kato_bench_sweep_cpu"
+# Its own database, unless told otherwise: two checkouts on one server must not share one.
+DB_NAME = os.environ.get("KATO_BENCH_SWEEP_CPU_DB", "kato_bench_sweep_cpu")
 
 SEED = """
 import socket, sys, django
