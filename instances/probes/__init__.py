@@ -101,9 +101,9 @@ async def probe_each_address(
         return failed_result(target, session, timeout_failure(target, session), started)
     except ProbeFailure as failure:
         return failed_result(target, session, failure, started)
-    results = await asyncio.gather(
-        *(_probe_address(replace(target, address=address), denied_networks) for address in addresses)
-    )
+    probes = [_probe_address(replace(target, address=address), denied_networks) for address in addresses]
+    # Most names have one address: awaited as it is, it spares the sweep a task per probe.
+    results = [await probes[0]] if len(probes) == 1 else await asyncio.gather(*probes)
     chosen = next((result for result in results if result.ok), results[0])
     return replace(chosen, each_address=tuple(zip(addresses, results, strict=True)))
 
