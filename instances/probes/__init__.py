@@ -73,7 +73,22 @@ async def probe(target: ProbeTarget, *, denied_networks: Sequence[IPNetwork] = (
     """
     if not target.address and is_name(target.host):
         return await probe_each_address(target, denied_networks=denied_networks)
-    return await _probe_address(target, denied_networks)
+    session = Session()
+    started = time.perf_counter()
+    deadline = asyncio.timeout(target.timeout_s)
+    try:
+        async with deadline:
+            server_info = await _run(target, session, denied_networks)
+    except TimeoutError as exc:
+        failure = timeout_failure(target, session) if deadline.expired() else describe(exc, session)
+        return failed_result(target, session, failure, started)
+    except ProbeFailure as failure:
+        return failed_result(target, session, failure, started)
+    except Exception as exc:  # anything else the network throws at us is still a result
+        return failed_result(target, session, describe(exc, session), started)
+    return ProbeResult(
+        ok=True, latency_ms=elapsed_ms(started), server_info=server_info, address=session.address
+    )
 
 
 def is_name(host: str) -> bool:
@@ -101,30 +116,13 @@ async def probe_each_address(
         return failed_result(target, session, timeout_failure(target, session), started)
     except ProbeFailure as failure:
         return failed_result(target, session, failure, started)
-    probes = [_probe_address(replace(target, address=address), denied_networks) for address in addresses]
+    probes = [
+        probe(replace(target, address=address), denied_networks=denied_networks) for address in addresses
+    ]
     # Most names have one address: awaited as it is, it spares the sweep a task per probe.
     results = [await probes[0]] if len(probes) == 1 else await asyncio.gather(*probes)
     chosen = next((result for result in results if result.ok), results[0])
     return replace(chosen, each_address=tuple(zip(addresses, results, strict=True)))
-
-
-async def _probe_address(target: ProbeTarget, denied_networks: Sequence[IPNetwork]) -> ProbeResult:
-    session = Session()
-    started = time.perf_counter()
-    deadline = asyncio.timeout(target.timeout_s)
-    try:
-        async with deadline:
-            server_info = await _run(target, session, denied_networks)
-    except TimeoutError as exc:
-        failure = timeout_failure(target, session) if deadline.expired() else describe(exc, session)
-        return failed_result(target, session, failure, started)
-    except ProbeFailure as failure:
-        return failed_result(target, session, failure, started)
-    except Exception as exc:  # anything else the network throws at us is still a result
-        return failed_result(target, session, describe(exc, session), started)
-    return ProbeResult(
-        ok=True, latency_ms=elapsed_ms(started), server_info=server_info, address=session.address
-    )
 
 
 def probe_sync(target: ProbeTarget, *, denied_networks: Sequence[IPNetwork] = ()) -> ProbeResult:
