@@ -169,5 +169,11 @@ def _change_event(named: NameResult, added: list[str], removed: list[str]) -> Ev
         named.component_id,
         named.component_name,
         "instance.dns_change",
-        {"address": named.address, "name": named.name, "added": added, "removed": removed},
+        # Addresses as one line each: the events page shows a detail's values as they are.
+        {
+            "address": named.address,
+            "name": named.name,
+            "added": ", ".join(added) or "none",
+            "removed": ", ".join(removed) or "none",
+        },
     )

@@ -73,12 +73,17 @@ def test_a_record_change_is_resolved_again_and_written_as_one_event(name_instanc
     assert set(addresses(instance)) == {"127.0.0.1", "127.0.0.3"}
     (event,) = AuditEvent.objects.filter(action="instance.dns_change", component=instance.component)
     assert event.actor == "system"
-    assert event.detail["added"] == ["127.0.0.3"]
-    assert event.detail["removed"] == ["127.0.0.2"]
+    assert event.detail["added"] == "127.0.0.3"
+    assert event.detail["removed"] == "127.0.0.2"
     assert event.detail["name"] == NAME
 
+    dns_names[NAME] = ["127.0.0.1"]
+    sweep_rounds(1)
+    latest = AuditEvent.objects.filter(action="instance.dns_change").order_by("-id").first()
+    assert latest is not None and (latest.detail["added"], latest.detail["removed"]) == ("none", "127.0.0.3")
+
     sweep_rounds(1)  # the same record: no new event
-    assert AuditEvent.objects.filter(action="instance.dns_change").count() == 1
+    assert AuditEvent.objects.filter(action="instance.dns_change").count() == 2
 
 
 def test_a_name_that_stops_resolving_keeps_its_addresses_and_fails_them(name_instance, dns_names):
