@@ -12,7 +12,7 @@ the sweeping process (``time.process_time``) and the statements it sent.
 Targets (issue 15): the sweep's CPU per probe <= 0.3 ms; the 10,000 round with answering and silent
 targets (bench/sweep.py --scale) is the wall-time figure.
 
-Run: .venv/bin/python bench/sweep_cpu.py [--instances 10000] [--rounds 2] [--before <commit>]
+Run: .venv/bin/python bench/sweep_cpu.py [--instances 10000] [--rounds 2] [--before <commit>] [--host localhost]
 Needs PostgreSQL on 127.0.0.1:5432 (user postgres; KATO_BENCH_PG to change).
 """
 
@@ -32,7 +32,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import environment, recreate_database  # noqa: E402
 
-DB_NAME = "kato_bench_sweep_cpu"
+# Its own database, unless told otherwise: two checkouts on one server must not share one.
+DB_NAME = os.environ.get("KATO_BENCH_SWEEP_CPU_DB", "kato_bench_sweep_cpu")
 
 SEED = """
 import socket, sys, django
@@ -45,18 +46,20 @@ from core.audit import Actor
 actor = Actor.system()
 team = accounts.team_create(name="Bench")
 app = services.application_create(team=team, name="bench", actor=actor)
-count = int(sys.argv[1])
-# Ports that refuse: bound and closed again, so nothing listens there.
-ports = []
-for _ in range(100):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        ports.append(sock.getsockname()[1])
+count, host = int(sys.argv[1]), sys.argv[2]
+# Ports that refuse: bound and closed again, so nothing listens there (all bound before any is
+# closed, or the system may hand out one port twice).
+sockets = [socket.socket() for _ in range(100)]
+for sock in sockets:
+    sock.bind(("127.0.0.1", 0))
+ports = [sock.getsockname()[1] for sock in sockets]
+for sock in sockets:
+    sock.close()
 for n in range(count // 100):
     component = component_create(application=app, name=f"svc-{n}", registration="static", actor=actor)
     health_check_update(component=component, timeout_s=2, failure_threshold=1, actor=actor)
     Instance.objects.bulk_create(
-        Instance(component=component, host="127.0.0.1", port=port) for port in ports
+        Instance(component=component, host=host, port=port) for port in ports
     )
 """
 
@@ -103,6 +106,8 @@ def main() -> None:
     parser.add_argument("--instances", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--before", action="append", default=[])
+    # A DNS name (localhost) measures name instances: a lookup each, and their addresses recorded.
+    parser.add_argument("--host", default="127.0.0.1")
     args = parser.parse_args()
     env = environment(
         db_name=DB_NAME,
@@ -112,7 +117,7 @@ def main() -> None:
         KATO_SWEEP_JITTER_S="0",
     )
     recreate_database(DB_NAME, env)
-    run(SEED, env, ROOT, str(args.instances))
+    run(SEED, env, ROOT, str(args.instances), args.host)
     trees = {**{f"before ({commit})": checkout(commit) for commit in args.before}, "after": ROOT}
     load = [os.getloadavg()[0]]
     results: dict[str, list[dict]] = {version: [] for version in trees}
@@ -121,7 +126,7 @@ def main() -> None:
             results[version].append(json.loads(run(ROUND, env, tree)))
     load.append(os.getloadavg()[0])
     print(
-        f"{args.instances} instances at refusing addresses; load average (1 min) {load[0]:.2f} -> {load[1]:.2f}"
+        f"{args.instances} instances at refusing addresses ({args.host}); load average (1 min) {load[0]:.2f} -> {load[1]:.2f}"
     )
     print(f"{'version':24} {'wall s by round':>20} {'CPU ms/probe by round':>24} {'statements':>10}")
     for version, rounds in results.items():

@@ -100,6 +100,7 @@ AUDIT_ACTIONS = (
     "health_check.update",
     "instance.add",
     "instance.delete",
+    "instance.dns_change",
     "instance.healthy",
     "instance.offline",
     "instance.online",

@@ -6,11 +6,12 @@ the user name, password and database from the component's connection information
 only to instances the team trusts (``credentials_withheld_reason``): the others get the
 greeting-only check, and their recorded result says so.
 
-``record_probe_results`` applies the kubelet's rules: an instance becomes healthy after
+``record_probe_results`` applies the kubelet's rules (``models.next_health``): an instance becomes healthy after
 ``success_threshold`` successes in a row and unhealthy after ``failure_threshold`` failures in a
 row; an unhealthy instance recovers by itself and is never deleted. A whole round is written with a
 handful of statements, and a result is dropped when the instance changed (its ``generation``
-moved on) or disappeared while it was being probed. Every transition is audited as ``system``.
+moved on) or disappeared while it was being probed. Every transition is audited as ``system``. A
+DNS-name instance's addresses are recorded one by one beside it (``instances.resolved``).
 
 Both work on plain rows (``InstanceRow``, read with ``values_list`` or returned by the sweep's claim)
 rather than model instances: a sweep handles thousands of instances at a time, and building that
@@ -36,12 +37,13 @@ from instances.addresses import DEFAULT_PORTS, format_address
 from instances.models import (
     CREDENTIAL_KINDS,
     CheckKind,
-    Health,
     HealthCheck,
     Instance,
     credentials_withheld_reason,
+    next_health,
 )
-from instances.probes import ProbeResult, ProbeTarget
+from instances.probes import ProbeResult, ProbeTarget, is_name
+from instances.resolved import NameResult, record_name_results
 from instances.signals import HealthTransition, health_transitions
 
 # Added to the server info of a probe that did not log in because credentials were withheld.
@@ -312,21 +314,6 @@ class _Outcome:
     failures: int
 
 
-def next_health(
-    *, health: str, successes: int, failures: int, ok: bool, success_threshold: int, failure_threshold: int
-) -> tuple[str, int, int]:
-    """(health, successes in a row, failures in a row) after one more result, as the kubelet counts."""
-    if ok:
-        successes, failures = successes + 1, 0
-        if successes >= success_threshold:
-            health = Health.HEALTHY
-    else:
-        successes, failures = 0, failures + 1
-        if failures >= failure_threshold:
-            health = Health.UNHEALTHY
-    return health, successes, failures
-
-
 def record_probe_results(results: Sequence[tuple[Claim, ProbeResult]]) -> dict[int, str]:
     """Store a round of results; returns the health of each instance whose result was recorded.
 
@@ -343,6 +330,7 @@ def record_probe_results(results: Sequence[tuple[Claim, ProbeResult]]) -> dict[i
     with transaction.atomic():
         recorded = _write_outcomes(outcomes, checked_at)
         kept = [outcome for outcome in outcomes if outcome.state.id in recorded]
+        record_name_results(_name_results(kept), checked_at)
         _audit_transitions(kept)
         _announce_transitions(kept, checked_at)
     return {outcome.state.id: outcome.health for outcome in kept}
@@ -454,6 +442,25 @@ def _update_sql() -> str:
         f"AND {table}.consecutive_failures = v.old_failures "
         f"RETURNING {table}.id"
     )
+
+
+def _name_results(outcomes: list[_Outcome]) -> list[NameResult]:
+    """The recorded outcomes of DNS-name instances, whose addresses are kept one by one."""
+    return [
+        NameResult(
+            instance_id=outcome.state.id,
+            component_id=outcome.state.component_id,
+            team_id=outcome.state.team_id,
+            component_name=outcome.state.component_name,
+            name=outcome.state.host,
+            address=format_address(outcome.state.host, outcome.state.port, outcome.state.scheme),
+            success_threshold=outcome.state.success_threshold or 1,
+            failure_threshold=outcome.state.failure_threshold or 1,
+            result=outcome.result,
+        )
+        for outcome in outcomes
+        if is_name(outcome.state.host)
+    ]
 
 
 def _audit_transitions(outcomes: list[_Outcome]) -> None:

@@ -132,6 +132,40 @@ class Instance(models.Model):
         )
 
 
+class ResolvedAddress(models.Model):
+    """One address that a DNS-name instance's name resolved to, with its own health.
+
+    Kept by the sweep (``instances.health``): each round resolves the name again, probes every
+    address on its own and writes these rows; the gateway routes only the healthy ones. ``name`` is
+    the host the address was resolved from, so rows left from an instance's previous name are never
+    taken for its current one. ``component`` repeats the instance's, for the gateway's trigger.
+    """
+
+    instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="resolved_addresses")
+    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="+", db_index=False)
+    name = models.CharField(max_length=253)
+    ip = models.CharField(max_length=45)
+    health = models.CharField(max_length=16, choices=Health.choices, default=Health.UNKNOWN)
+    consecutive_successes = models.PositiveIntegerField(default=0)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_stage = models.CharField(max_length=16, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["instance_id", "ip"]
+        constraints = [
+            models.UniqueConstraint(fields=("instance", "ip"), name="resolved_address_unique_ip"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} → {self.ip} ({self.health})"
+
+    @property
+    def healthy(self) -> bool:
+        return self.health == Health.HEALTHY
+
+
 def instance_status(instance: Instance, check_enabled: bool) -> str:
     if not instance.is_online:
         return Status.OFFLINE
@@ -142,6 +176,22 @@ def instance_status(instance: Instance, check_enabled: bool) -> str:
     if instance.health == Health.UNHEALTHY:
         return Status.UNHEALTHY
     return Status.NOTREADY
+
+
+def next_health(
+    *, health: str, successes: int, failures: int, ok: bool, success_threshold: int, failure_threshold: int
+) -> tuple[str, int, int]:
+    """(health, successes in a row, failures in a row) after one more result, as the kubelet counts:
+    an instance's, and each address of a DNS-name instance's (``instances.resolved``)."""
+    if ok:
+        successes, failures = successes + 1, 0
+        if successes >= success_threshold:
+            health = Health.HEALTHY
+    else:
+        successes, failures = 0, failures + 1
+        if failures >= failure_threshold:
+            health = Health.UNHEALTHY
+    return health, successes, failures
 
 
 class CheckKind(models.TextChoices):

@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import (
@@ -23,6 +24,7 @@ from django.db.models import (
     When,
     prefetch_related_objects,
 )
+from django.db.models.functions import JSONObject
 from django.http import Http404
 from django.utils import timezone
 
@@ -31,7 +33,15 @@ from components.models import Application, Component, Dependency, Port
 from components.selectors import User, components_for_user, number_in
 from core.models import Role, Team
 from instances.addresses import Address
-from instances.models import Health, HealthCheck, Instance, Status, WrongSecret, instance_status
+from instances.models import (
+    Health,
+    HealthCheck,
+    Instance,
+    ResolvedAddress,
+    Status,
+    WrongSecret,
+    instance_status,
+)
 
 # The largest id a PostgreSQL bigint holds: a longer number in a path finds nothing.
 _MAX_ID = 2**63 - 1
@@ -130,11 +140,23 @@ def instance_page(
 ) -> Page[Instance]:
     """One page of the component's instances, in address order (the id breaks ties); a page number
     out of range gives the last page. Each instance knows its component, so its status costs nothing.
-    ``total``, when the caller has counted the instances already, spares the paginator's own count."""
-    paginator = Paginator(component.instances.order_by("host", "port", "id"), INSTANCES_PER_PAGE)
+    ``total``, when the caller has counted the instances already, spares the paginator's own count.
+    A DNS-name instance carries ``resolved``: what its name resolved to at its last check, each address
+    with its own health (in the same query: an IP address's list is empty)."""
+    instances: QuerySet[Instance] = component.instances.annotate(resolved=_resolved_addresses())
+    paginator = Paginator(instances.order_by("host", "port", "id"), INSTANCES_PER_PAGE)
     if total is not None:
         paginator.count = total  # A cached property: set, it is never queried.
     return paginator.get_page(page)
+
+
+def _resolved_addresses() -> ArraySubquery:
+    addresses = ResolvedAddress.objects.filter(instance_id=OuterRef("pk"), name=OuterRef("host"))
+    return ArraySubquery(
+        addresses.order_by("ip").values(
+            json=JSONObject(ip="ip", health="health", stage="last_stage", error="last_error")
+        )
+    )
 
 
 # Applications: counts and statuses from SQL aggregates (the application page and its topology)

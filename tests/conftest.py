@@ -218,3 +218,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     main thread for as long as the browser is open, which code under test that starts its own
     loop (the probes) must not meet."""
     items.sort(key=lambda item: "/tests/browser/" in str(item.path))
+
+
+@pytest.fixture
+def dns_names(monkeypatch) -> dict[str, list[str]]:
+    """Names the test controls: ``dns_names["db.kato.test"] = ["127.0.0.1", "127.0.0.2"]`` makes the
+    name resolve to those addresses (in every thread of this process: the probes', the gateway's),
+    and changing the list changes the record. Other names resolve as usual; no /etc/hosts edit."""
+    names: dict[str, list[str]] = {}
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if isinstance(host, str) and host in names:
+            if not names[host]:
+                raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+            return [
+                (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (ip, int(port or 0)))
+                for ip in names[host]
+            ]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return names

@@ -72,6 +72,15 @@ GATEWAY_REVERSE = (
     + "DROP FUNCTION IF EXISTS kato_gateway_notify();\n"
 )
 
+# A DNS-name instance's addresses (ResolvedAddress): one appearing or going, or one's health changing,
+# changes what the gateway routes for the instance's component.
+RESOLVED_WATCHED = ("instances_resolvedaddress", "component_id", ["component_id", "name", "health"])
+RESOLVED_SQL = _gateway_triggers(*RESOLVED_WATCHED)
+RESOLVED_REVERSE = (
+    f"DROP TRIGGER IF EXISTS kato_gateway_change ON {RESOLVED_WATCHED[0]};\n"
+    f"DROP TRIGGER IF EXISTS kato_gateway_insert_delete ON {RESOLVED_WATCHED[0]};\n"
+)
+
 
 class Migration(migrations.Migration):
     initial = True
@@ -332,4 +341,55 @@ class Migration(migrations.Migration):
         ),
         # The gateway hears of every routing change (GATEWAY_SQL above).
         migrations.RunSQL(GATEWAY_SQL, GATEWAY_REVERSE),
+        migrations.CreateModel(
+            name="ResolvedAddress",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=253)),
+                ("ip", models.CharField(max_length=45)),
+                (
+                    "health",
+                    models.CharField(
+                        choices=[("unknown", "Unknown"), ("healthy", "Healthy"), ("unhealthy", "Unhealthy")],
+                        default="unknown",
+                        max_length=16,
+                    ),
+                ),
+                ("consecutive_successes", models.PositiveIntegerField(default=0)),
+                ("consecutive_failures", models.PositiveIntegerField(default=0)),
+                ("last_checked_at", models.DateTimeField(blank=True, null=True)),
+                ("last_stage", models.CharField(blank=True, max_length=16)),
+                ("last_error", models.CharField(blank=True, max_length=500)),
+                (
+                    "component",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="components.component",
+                    ),
+                ),
+                (
+                    "instance",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="resolved_addresses",
+                        to="instances.instance",
+                    ),
+                ),
+            ],
+            options={
+                "ordering": ["instance_id", "ip"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("instance", "ip"), name="resolved_address_unique_ip")
+                ],
+            },
+        ),
+        # The gateway hears of a name's addresses changing (RESOLVED_SQL above).
+        migrations.RunSQL(RESOLVED_SQL, RESOLVED_REVERSE),
     ]

@@ -22,8 +22,9 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 
-from instances.addresses import IPNetwork
+from instances.addresses import IPNetwork, parse_ip
 from instances.probes._net import (
     LINE_LIMIT,
     PROBE_KINDS,
@@ -36,6 +37,7 @@ from instances.probes._net import (
     describe,
     elapsed_ms,
     failed_result,
+    resolve,
     timeout_failure,
 )
 from instances.probes.http import probe_http
@@ -43,7 +45,17 @@ from instances.probes.mysql import probe_mysql
 from instances.probes.postgresql import probe_postgresql
 from instances.probes.redis import probe_redis
 
-__all__ = ["PROBE_KINDS", "ProbeResult", "ProbeTarget", "is_denied", "probe", "probe_many", "probe_sync"]
+__all__ = [
+    "PROBE_KINDS",
+    "ProbeResult",
+    "ProbeTarget",
+    "is_denied",
+    "is_name",
+    "probe",
+    "probe_each_address",
+    "probe_many",
+    "probe_sync",
+]
 
 # Kinds whose probe ends by sending a goodbye (COM_QUIT, Terminate, QUIT) that must be flushed.
 _SAYS_GOODBYE = frozenset({"mysql", "postgresql", "redis"})
@@ -54,7 +66,13 @@ _SAYS_GOODBYE = frozenset({"mysql", "postgresql", "redis"})
 
 
 async def probe(target: ProbeTarget, *, denied_networks: Sequence[IPNetwork] = ()) -> ProbeResult:
-    """Probe one target within ``target.timeout_s``; never raises for anything the target does."""
+    """Probe one target within ``target.timeout_s``; never raises for anything the target does.
+
+    A target whose host is a DNS name is resolved once and each address is probed on its own
+    (``probe_each_address``).
+    """
+    if not target.address and is_name(target.host):
+        return await probe_each_address(target, denied_networks=denied_networks)
     session = Session()
     started = time.perf_counter()
     deadline = asyncio.timeout(target.timeout_s)
@@ -71,6 +89,40 @@ async def probe(target: ProbeTarget, *, denied_networks: Sequence[IPNetwork] = (
     return ProbeResult(
         ok=True, latency_ms=elapsed_ms(started), server_info=server_info, address=session.address
     )
+
+
+def is_name(host: str) -> bool:
+    """Whether ``host`` is a DNS name rather than an IP address."""
+    return parse_ip(host.strip().removeprefix("[").removesuffix("]")) is None
+
+
+async def probe_each_address(
+    target: ProbeTarget, *, denied_networks: Sequence[IPNetwork] = ()
+) -> ProbeResult:
+    """Resolve the target's name and probe every address it resolves to at once, each with the
+    name as Host header and TLS server name, and the denied networks applied to each.
+
+    The result is the first address's that passed (or the first failure when none did), carrying
+    every address's own result in ``each_address``; a name that does not resolve is a ``dns``
+    failure with no addresses.
+    """
+    session = Session()
+    started = time.perf_counter()
+    deadline = asyncio.timeout(target.timeout_s)
+    try:
+        async with deadline:
+            addresses = await resolve(target.host, target.port)
+    except TimeoutError:
+        return failed_result(target, session, timeout_failure(target, session), started)
+    except ProbeFailure as failure:
+        return failed_result(target, session, failure, started)
+    probes = [
+        probe(replace(target, address=address), denied_networks=denied_networks) for address in addresses
+    ]
+    # Most names have one address: awaited as it is, it spares the sweep a task per probe.
+    results = [await probes[0]] if len(probes) == 1 else await asyncio.gather(*probes)
+    chosen = next((result for result in results if result.ok), results[0])
+    return replace(chosen, each_address=tuple(zip(addresses, results, strict=True)))
 
 
 def probe_sync(target: ProbeTarget, *, denied_networks: Sequence[IPNetwork] = ()) -> ProbeResult:

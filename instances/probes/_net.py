@@ -57,6 +57,9 @@ class ProbeTarget:
     username: str = ""  # mysql/postgresql/redis credentials; empty = greeting-only / no AUTH
     password: str = ""
     database: str = ""  # mysql/postgresql, optional
+    # One address of ``host`` (a DNS name) to connect to instead of resolving it; the name still
+    # gives the Host header and the TLS server name. Set when a name's addresses are probed one by one.
+    address: str = ""
 
     def __post_init__(self) -> None:
         # A wrong kind or port is a programming error in the caller, not a property of the target.
@@ -82,6 +85,9 @@ class ProbeResult:
     error: str = ""  # short sentence a person understands; never contains the password
     server_info: str = ""  # e.g. "MariaDB 10.11.19", "PostgreSQL 15.19", "Redis 7.0.15", "HTTP 200"
     address: str = ""  # the IP actually connected to (useful when DNS returned several)
+    # A DNS name's target: every address it resolved to, in order, with that address's own result.
+    # This result is then the first that passed, or the first failure when none did.
+    each_address: tuple[tuple[str, ProbeResult], ...] = ()
 
 
 class ProbeFailure(Exception):
@@ -194,7 +200,7 @@ async def connect(
 ) -> socket.socket:
     """Resolve, drop denied addresses, and connect to the first allowed address that accepts."""
     session.stage = "dns"
-    addresses = await _resolve(target.host, target.port)
+    addresses = [target.address] if target.address else await resolve(target.host, target.port)
     session.stage = "policy"
     allowed = _allowed_addresses(addresses, denied_networks)
     session.stage = "connect"
@@ -221,7 +227,9 @@ async def _connect_socket(address: str, port: int) -> socket.socket:
     return sock
 
 
-async def _resolve(host: str, port: int) -> list[str]:
+async def resolve(host: str, port: int) -> list[str]:
+    """The addresses ``host`` resolves to now, in the resolver's order (an IP address: itself);
+    ProbeFailure (stage ``dns``) when it does not resolve."""
     host = host.strip().removeprefix("[").removesuffix("]")
     if parse_ip(host) is not None:
         return [host]

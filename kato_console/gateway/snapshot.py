@@ -1,10 +1,11 @@
-"""What the gateway routes right now, read from the database in two queries.
+"""What the gateway routes right now, read from the database in two queries (three with DNS names).
 
 One upstream per component port whose internal service is on; its endpoints are the component's
 **routed** instances (``Instance.objects.routed()``: online, and healthy or with the check off). An
 instance registered with a port serves the component's port of that number (or the only port of a
 component that has one); an instance without a port serves every port at the port's own number. A DNS
-name contributes each address it resolves to now.
+name whose component checks its instances contributes each address the sweep resolved it to that
+passes its checks (``ResolvedAddress``, healthy); with the check off, each address it resolves to now.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef
 
 from components.gateway import route_host
 from components.models import Port, Protocol
-from instances.models import Instance
+from instances.models import Health, Instance, ResolvedAddress
+from instances.probes import is_name
 from kato_console.gateway.config import Endpoint, Upstream
 
 Resolver = Callable[[str, int], list[str]]
@@ -81,10 +83,32 @@ def routed_upstreams(
         by_component[port.component_id].append(port)
     endpoints: dict[int, list[Endpoint]] = defaultdict(list)
     resolver = _once_per_name(resolver)
-    for component_id, host, instance_port in instances.values_list("component_id", "host", "port"):
+    rows = list(
+        instances.values_list("pk", "component_id", "host", "port", "component__health_check__enabled")
+    )
+    passing = _passing_addresses([pk for pk, _, host, _, checked in rows if checked and is_name(host)])
+    for pk, component_id, host, instance_port, checked in rows:
         for port in _served_ports(by_component[component_id], instance_port):
-            endpoints[port.pk] += _endpoints(host, instance_port or port.number, resolver)
+            number = instance_port or port.number
+            if checked and is_name(host):
+                endpoints[port.pk] += [Endpoint(ip=ip, port=number, hostname=host) for ip in passing[pk]]
+            else:
+                endpoints[port.pk] += _endpoints(host, number, resolver)
     return [_upstream(port, endpoints[port.pk]) for port in ports]
+
+
+def _passing_addresses(instance_ids: list[int]) -> dict[int, list[str]]:
+    """The addresses of these DNS-name instances that pass their checks now (``ResolvedAddress``),
+    resolved by the sweep from the instance's current name."""
+    passing: dict[int, list[str]] = defaultdict(list)
+    if not instance_ids:
+        return passing
+    rows = ResolvedAddress.objects.filter(
+        instance_id__in=instance_ids, health=Health.HEALTHY, name=F("instance__host")
+    ).values_list("instance_id", "ip")
+    for instance_id, ip in rows.order_by("instance_id", "ip"):
+        passing[instance_id].append(ip)
+    return passing
 
 
 def _once_per_name(resolver: Resolver) -> Resolver:
