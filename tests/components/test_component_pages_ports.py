@@ -118,4 +118,3 @@ def test_a_third_party_component_with_its_port_is_not_offered_a_second_one(
     assert "Add port" not in page
     # The seed's words, then what to do.
     assert "Third-party components can only have one port. To use another, delete this one first." in page
-
