@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.text import get_text_list
 
 from components.models import (
     SERVICE_NAME_TAKEN,
@@ -116,9 +117,13 @@ def component_update(*, component: Component, actor: Actor, **changes: Any) -> C
 @transaction.atomic
 def component_delete(*, component: Component, actor: Actor) -> None:
     if component.dependents.exists():
-        names = ", ".join(component.dependents.values_list("component__name", flat=True))
+        names = list(
+            component.dependents.order_by("component__name").values_list("component__name", flat=True)
+        )
+        verb = "depends" if len(names) == 1 else "depend"
         raise ComponentError(
-            f"{component.name} cannot be deleted while {names} depend on it; remove those dependencies first."
+            f"{component.name} cannot be deleted while {get_text_list(names, 'and')} {verb} on it; "
+            "remove those dependencies first."
         )
     audit_record(
         team=component.team,
