@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils.text import get_text_list
 
 from components.models import (
@@ -60,7 +61,11 @@ def _application_slug(*, team: Team, name: str) -> str:
     """The slug for a new application: its name transliterated, with -2, -3… when another application
     of the team holds it; the same name twice is refused, naming the application that has it."""
     base = slug_from(name)
-    holders = Application.objects.filter(team=team, slug__regex=rf"^{base}(-[0-9]+)?$")
+    # The same name is looked for by name too: an application made before names were transliterated
+    # may hold a slug such as "app".
+    holders = Application.objects.filter(
+        Q(slug__regex=rf"^{base}(-[0-9]+)?$") | Q(name__iexact=name), team=team
+    )
     for holder in holders:
         if same_name(holder.name, name):
             raise ComponentError({"name": [f"The team already has an application called {holder.name!r}."]})
@@ -72,9 +77,9 @@ def generated_service_name(*, team: Team, name: str) -> str:
     when a component of the team with another name holds it; a component of the same name is a
     refusal that names it."""
     base = service_name_from(name)
-    holders = Component.objects.filter(team=team, service_name__regex=rf"^{base}(-[0-9]+)?$").select_related(
-        "application"
-    )
+    holders = Component.objects.filter(
+        Q(service_name__regex=rf"^{base}(-[0-9]+)?$") | Q(name__iexact=name.strip()), team=team
+    ).select_related("application")
     for holder in holders:
         if same_name(holder.name, name):
             raise ComponentError(

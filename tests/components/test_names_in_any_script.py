@@ -67,3 +67,10 @@ def test_the_applications_page_creates_both_shops(alice_client, team):
     assert "already has an application" not in text(response)
     names = Application.objects.filter(team=team).values_list("name", flat=True)
     assert sorted(names) == ["Магазин 商店 🛒", "商店"]
+
+
+def test_a_name_held_under_an_old_slug_is_still_refused(team, alice_actor):
+    Application.objects.create(team=team, name="商店", slug="app")  # as names were slugged before
+    with pytest.raises(ComponentError) as refused:
+        services.application_create(team=team, name="商店", actor=alice_actor)
+    assert str(refused.value) == "The team already has an application called '商店'."
