@@ -12,10 +12,12 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils.text import slugify
+from django.db.models import Q
+from django.utils.text import get_text_list
 
 from components.gateway import allocate_gateway_ports
 from components.models import (
+    SERVICE_NAME_TAKEN,
     Application,
     Component,
     Dependency,
@@ -27,7 +29,7 @@ from components.models import (
     new_secret_key,
 )
 from components.rules import check_dependency
-from components.validation import alias_from
+from components.validation import alias_from, same_name, service_name_from, slug_from, with_suffix
 from core.audit import Actor, audit_record
 from core.errors import ComponentError, validated_save
 from core.models import Team
@@ -49,13 +51,47 @@ def application_create(*, team: Team, name: str, actor: Actor) -> Application:
     name = (name or "").strip()
     if not name:
         raise ComponentError({"name": ["Give the application a name."]})
-    slug = slugify(name)[:100] or "app"
-    if Application.objects.filter(team=team, slug=slug).exists():
-        raise ComponentError({"name": [f"The team already has an application called {name!r}."]})
+    slug = _application_slug(team=team, name=name)
     application = Application(team=team, name=name, slug=slug)
     validated_save(application)
     audit_record(team=team, actor=actor, action="application.create", detail={"name": name, "slug": slug})
     return application
+
+
+def _application_slug(*, team: Team, name: str) -> str:
+    """The slug for a new application: its name transliterated, with -2, -3… when another application
+    of the team holds it; the same name twice is refused, naming the application that has it."""
+    base = slug_from(name)
+    # The same name is looked for by name too: an application made before names were transliterated
+    # may hold a slug such as "app".
+    holders = Application.objects.filter(
+        Q(slug__regex=rf"^{base}(-[0-9]+)?$") | Q(name__iexact=name), team=team
+    )
+    for holder in holders:
+        if same_name(holder.name, name):
+            raise ComponentError({"name": [f"The team already has an application called {holder.name!r}."]})
+    return with_suffix(base, {holder.slug for holder in holders}, 100)
+
+
+def generated_service_name(*, team: Team, name: str) -> str:
+    """The service name for a new component named ``name``: the name transliterated, with -2, -3…
+    when a component of the team with another name holds it; a component of the same name is a
+    refusal that names it."""
+    base = service_name_from(name)
+    holders = Component.objects.filter(
+        Q(service_name__regex=rf"^{base}(-[0-9]+)?$") | Q(name__iexact=name.strip()), team=team
+    ).select_related("application")
+    for holder in holders:
+        if same_name(holder.name, name):
+            raise ComponentError(
+                {
+                    "name": [
+                        f"{SERVICE_NAME_TAKEN} (The service name of {name} is {holder.service_name}, "
+                        f"held by {holder.name} in the application {holder.application.name}.)"
+                    ]
+                }
+            )
+    return with_suffix(base, {holder.service_name for holder in holders}, 63)
 
 
 # Components
@@ -87,9 +123,13 @@ def component_update(*, component: Component, actor: Actor, **changes: Any) -> C
 @transaction.atomic
 def component_delete(*, component: Component, actor: Actor) -> None:
     if component.dependents.exists():
-        names = ", ".join(component.dependents.values_list("component__name", flat=True))
+        names = list(
+            component.dependents.order_by("component__name").values_list("component__name", flat=True)
+        )
+        verb = "depends" if len(names) == 1 else "depend"
         raise ComponentError(
-            f"{component.name} cannot be deleted while {names} depend on it; remove those dependencies first."
+            f"{component.name} cannot be deleted while {get_text_list(names, 'and')} {verb} on it; "
+            "remove those dependencies first."
         )
     audit_record(
         team=component.team,

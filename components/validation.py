@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import re
 
+from anyascii import anyascii
 from django.core.validators import RegexValidator
+from django.utils.text import slugify
 
 SERVICE_NAME_RE = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
 PORT_ALIAS_RE = r"^[A-Z][A-Z0-9_]*$"
@@ -43,10 +45,31 @@ env_name_validator = RegexValidator(
 
 
 def service_name_from(name: str) -> str:
-    """Derive a DNS-label service name from a display name: 'RDS MySQL (prod)' -> 'rds-mysql-prod'."""
-    label = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    """Derive a DNS-label service name from a display name: 'RDS MySQL (prod)' -> 'rds-mysql-prod',
+    'Магазин' -> 'magazin' (any script is transliterated first, so that it is not lost)."""
+    label = re.sub(r"[^a-z0-9]+", "-", anyascii(name).lower()).strip("-")
     label = re.sub(r"^[^a-z]+", "", label)[:63].rstrip("-")
     return label or "component"
+
+
+def slug_from(name: str) -> str:
+    """An application's slug from its name, transliterated like a service name: '商店' -> 'shangdian'."""
+    return slugify(anyascii(name).replace("_", "-"))[:100].strip("-") or "app"
+
+
+def same_name(first: str, second: str) -> bool:
+    """Whether two display names are the same name (case and surrounding space aside)."""
+    return " ".join(first.split()).casefold() == " ".join(second.split()).casefold()
+
+
+def with_suffix(base: str, taken: set[str], limit: int) -> str:
+    """``base``, or ``base-2``, ``base-3``… the first not in ``taken``, cut to ``limit`` characters."""
+    candidate, number = base, 1
+    while candidate in taken:
+        number += 1
+        suffix = f"-{number}"
+        candidate = base[: limit - len(suffix)].rstrip("-") + suffix
+    return candidate
 
 
 def alias_from(service_name: str) -> str:

@@ -355,12 +355,13 @@ def notes_of(found: Iterable[ComponentManifest]) -> list[str]:
 
 
 def to_yaml(found: list[ComponentManifest], *, title: str) -> str:
-    """The documents separated by ``---``, after comment lines: the title and every note."""
+    """One YAML document, the ``v1`` ``List`` of :func:`to_list` (which ``kubectl apply -f`` takes and
+    any YAML parser reads as the one object the OpenAPI description promises), after comment lines:
+    the title and every note."""
     lines = [f"# {title}", "# Apply with: kubectl apply -f <this file>"]
     lines += [f"# {note}" for note in notes_of(found)]
-    documents = [document for manifest in found for document in manifest.documents]
-    body = yaml.safe_dump_all(documents, explicit_start=True, sort_keys=False, allow_unicode=True)
-    return "\n".join(lines) + "\n" + (body if documents else "")
+    body = yaml.safe_dump(to_list(found), sort_keys=False, allow_unicode=True)
+    return "\n".join(lines) + "\n" + body
 
 
 def to_list(found: list[ComponentManifest]) -> dict[str, Any]:

@@ -16,8 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from components.models import Application, Component, ComponentKind, Protocol, Registration, new_secret_key
-from components.services import application_create, port_create
-from components.validation import service_name_from
+from components.services import application_create, generated_service_name, port_create
 from core.audit import Actor, audit_record
 from core.errors import ComponentError, validated_save
 from core.models import Membership, Role, Team
@@ -53,7 +52,7 @@ def _component_row(
         application=application,
         team=application.team,
         name=name,
-        service_name=service_name or service_name_from(name),
+        service_name=service_name or generated_service_name(team=application.team, name=name),
         kind=kind,
         registration=registration or "",
         image=image or "",

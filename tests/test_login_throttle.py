@@ -40,6 +40,16 @@ def test_it_refuses_the_right_password_after_too_many_wrong_ones(page, admin_ali
 
 
 @pytest.mark.django_db
+def test_the_lockout_page_says_when_to_try_again_in_words(admin_alice, settings) -> None:
+    client = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        attempt(client, "/accounts/login/", "wrong")
+    page = attempt(client, "/accounts/login/", PASSWORD).content.decode().replace("\xa0", " ")
+    assert "Try again in 15 minutes, or ask an administrator to unlock you." in page
+    assert "PT15M" not in page
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("page", LOGIN_PAGES)
 def test_a_few_wrong_passwords_do_not_stop_the_right_one(page, admin_alice, settings) -> None:
     client = Client()

@@ -1,6 +1,6 @@
 """``GET /api/v1/components/<service_id>/kubernetes`` and ``GET /api/v1/applications/<slug>/kubernetes``:
-the Kubernetes manifests of ``instances.kubernetes`` as YAML (``application/yaml``, the default) or as a
-JSON ``List`` (``Accept: application/json``), for ``kubectl apply -f -``.
+the Kubernetes manifests of ``instances.kubernetes`` as one ``v1`` ``List``, in YAML (``application/yaml``,
+the default) or JSON (``Accept: application/json``), for ``kubectl apply -f -``.
 
 Owners and developers receive the Secret's values (every reveal is audited); viewers receive the Secret
 without ``data`` and an annotation saying why. What was left out is said in YAML comments and, in either
@@ -41,7 +41,8 @@ NAMESPACE_PARAM = OpenApiParameter(
 DESCRIPTION = (
     "A selectorless Service with an EndpointSlice per address family (or an ExternalName Service when "
     "the instances are DNS names), a Secret with the secret connection information and a ConfigMap with "
-    "the rest. YAML by default; a JSON `List` with `Accept: application/json`. The Secret's `data` is "
+    "the rest, as one Kubernetes `v1` `List`: YAML by default, JSON with `Accept: application/json`. "
+    "The Secret's `data` is "
     "given to owners and developers only (audited); viewers get the Secret without it. What was left out "
     "is said in `Warning` headers (and YAML comments)."
 )
@@ -49,9 +50,9 @@ DESCRIPTION = (
 MAX_WARNINGS = 20
 MANIFEST_RESPONSES = {
     (200, "application/yaml"): OpenApiResponse(
-        OpenApiTypes.STR, description="A YAML stream: comment lines, then documents separated by ---"
+        OpenApiTypes.OBJECT, description="One YAML document, a Kubernetes `v1` `List`, after comment lines"
     ),
-    (200, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, description="A Kubernetes List"),
+    (200, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, description="A Kubernetes `v1` `List`"),
 }
 
 

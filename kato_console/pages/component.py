@@ -152,7 +152,7 @@ def _overview(
     context.update(
         {
             "health_check": check,
-            "check_warning": greeting_only_warning(check) if check is not None and check.enabled else "",
+            "check_warning": _check_warning(component, check),
             "api_url": public_url(request, component.instance_api_path),
             "revealed_key": "",
             "address_form": AddressForm(),
@@ -160,6 +160,14 @@ def _overview(
     )
     context.update(extra)
     return context
+
+
+def _check_warning(component: Component, check: HealthCheck | None) -> str:
+    """The greeting-only warning where it applies: an enabled MySQL check without credentials that
+    has instances to probe (with none, no host can be blocked)."""
+    if check is None or not check.enabled or not component.instances.exists():
+        return ""
+    return greeting_only_warning(check)
 
 
 def _health_check(component: Component) -> HealthCheck | None:
@@ -698,7 +706,7 @@ def _health_page(component: Component, can_write: bool, owner: bool, **extra: An
         {
             "health_check": check,
             "form": _health_check_form(component, check, owner),
-            "check_warning": greeting_only_warning(check) if check is not None and check.enabled else "",
+            "check_warning": _check_warning(component, check),
             "probe_results": None,
         }
     )

@@ -12,8 +12,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.urls import reverse
 
-from components.models import SERVICE_NAME_TAKEN, Application, Component, Protocol, Registration
-from components.validation import service_name_from
+from components import services
+from components.models import Application, Protocol, Registration
 from core.errors import ComponentError
 from core.models import Team
 from instances.addresses import Address
@@ -173,9 +173,11 @@ class ThirdPartyForm(forms.Form):
         return data["team"]
 
     def _refuse_taken_name(self, team: Team, name: str) -> None:
-        service_name = service_name_from(name)
-        if Component.objects.filter(team=team, service_name=service_name).exists():
-            self.add_error("name", f"{SERVICE_NAME_TAKEN} (The service name of {name} is {service_name}.)")
+        try:
+            services.generated_service_name(team=team, name=name)
+        except ComponentError as refused:
+            for message in refused.messages.get("name", []):
+                self.add_error("name", message)
 
     def _clean_rows(self, port: int | None) -> None:
         seen: set[Address] = set()

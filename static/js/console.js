@@ -21,3 +21,15 @@ document.addEventListener("click", function (event) {
     window.setTimeout(function () { button.textContent = label; }, 1500);
   });
 });
+
+// The menu button (shown on narrow screens only) opens and closes the side bar's navigation.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest(".menu-button");
+  if (!button) {
+    return;
+  }
+  var target = document.getElementById(button.getAttribute("aria-controls"));
+  var open = button.getAttribute("aria-expanded") !== "true";
+  button.setAttribute("aria-expanded", open ? "true" : "false");
+  target.classList.toggle("open", open);
+});

@@ -141,8 +141,8 @@ def test_schemathesis_finds_no_server_error_and_no_answer_breaking_the_schema(
 include-operation-id = "components_probe"
 parameters = {{ "path.service_id" = "{idle.service_id}" }}
 
-# Their default answer is a stream of YAML documents, which Schemathesis reads as one document:
-# the JSON List they give on request is what is checked against the schema.
+# Their default answer is the same List in YAML, after comment lines: the JSON they give on request
+# is what is checked against the schema.
 [[operations]]
 include-tag = "kubernetes"
 headers = {{ Accept = "application/json" }}

@@ -8,6 +8,7 @@ from django.urls import reverse
 from components import services
 from components.models import Component
 from core.models import AuditEvent
+from instances import services as instance_services
 from tests.components.pages_support import hx, text
 
 pytestmark = pytest.mark.django_db
@@ -71,7 +72,7 @@ def test_deleting_asks_first_and_names_what_depends_on_it(
     confirm = text(alice_client.get(_url(static_component, "component-delete")))
     assert "Delete mysql?" in confirm and ">phpmyadmin</a>" in confirm
     refused = alice_client.post(_url(static_component, "component-delete"), {"confirm": "yes"})
-    assert "mysql cannot be deleted while phpmyadmin depend on it" in text(refused)
+    assert "mysql cannot be deleted while phpmyadmin depends on it" in text(refused)
     assert Component.objects.filter(pk=static_component.pk).exists()
 
 
@@ -82,3 +83,15 @@ def test_deleting_a_component_nothing_depends_on_returns_to_its_application(alic
     response = alice_client.post(_url(static_component, "component-delete"), {"confirm": "yes"})
     assert response.status_code == 302 and response["Location"] == reverse("application", args=["shop"])
     assert not Component.objects.filter(pk=static_component.pk).exists()
+
+
+def test_several_dependents_are_named_in_one_sentence(
+    alice_client, application, static_component, internal_component, alice_actor
+):
+    adminer = instance_services.component_create(
+        application=application, name="adminer", actor=alice_actor, kind="internal", image="adminer:4"
+    )
+    for dependent in (internal_component, adminer):
+        services.dependency_add(component=dependent, target=static_component, actor=alice_actor)
+    refused = alice_client.post(_url(static_component, "component-delete"), {"confirm": "yes"})
+    assert "mysql cannot be deleted while adminer and phpmyadmin depend on it" in text(refused)

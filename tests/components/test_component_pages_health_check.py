@@ -53,10 +53,16 @@ def test_it_shows_each_validation_message(alice_client, static_component, change
     assert HealthCheck.objects.get(component=static_component).interval_s == 10
 
 
-def test_a_mysql_check_without_credentials_warns_about_blocked_hosts(alice_client, static_component):
+def test_a_mysql_check_without_credentials_warns_about_blocked_hosts(
+    alice_client, static_component, alice_actor
+):
     alice_client.post(_url(static_component), {**VALID, "kind": "mysql"})
+    assert "max_connect_errors" not in text(alice_client.get(_url(static_component)))  # no instance yet
+    instance_add(component=static_component, address=parse_address("127.0.0.1:3306"), actor=alice_actor)
     page = text(alice_client.get(_url(static_component)))
-    assert "max_connect_errors" in page
+    # One line, the details in a disclosure the overview's link leads to.
+    assert '<details class="warning" id="greeting-only">' in page
+    assert "max_connect_errors" in page and "FLUSH HOSTS" in page
     alice_client.post(_url(static_component), {**VALID, "kind": "mysql", "use_credentials": "on"})
     assert "max_connect_errors" not in text(alice_client.get(_url(static_component)))
 

@@ -116,4 +116,5 @@ def test_a_third_party_component_with_its_port_is_not_offered_a_second_one(
     services.port_create(component=static_component, number=3306, protocol="mysql", actor=alice_actor)
     page = text(alice_client.get(_url(static_component)))
     assert "Add port" not in page
-    assert "This third-party component has its port. To use another, delete this one first." in page
+    # The seed's words, then what to do.
+    assert "Third-party components can only have one port. To use another, delete this one first." in page

@@ -69,14 +69,25 @@ def test_another_team_gets_404_and_a_get_is_refused(
     )
 
 
-def test_the_overview_warns_when_a_mysql_check_only_reads_the_greeting(
+def test_the_overview_warns_in_one_line_when_a_mysql_check_only_reads_the_greeting(
     alice_client, static_component, alice_actor
 ):
-    from instances.services import health_check_update
+    from instances.addresses import parse_address
+    from instances.services import health_check_update, instance_add
 
+    url = reverse("component", args=[static_component.service_id])
     health_check_update(component=static_component, kind="mysql", actor=alice_actor)
-    text = alice_client.get(reverse("component", args=[static_component.service_id])).content.decode()
+    # No instance, no host the server could block: no warning.
+    assert "max_connect_errors" not in alice_client.get(url).content.decode()
+    instance_add(component=static_component, address=parse_address("127.0.0.1:3306"), actor=alice_actor)
+    text = alice_client.get(url).content.decode()
     assert "max_connect_errors" in text and "MySQL every 10 s" in text
+    # One line; the explanation is on the health check page, behind a link.
+    assert "FLUSH HOSTS" not in text
+    assert (
+        f'href="/components/{static_component.service_id}/health-check/#greeting-only">Why, and what to do</a>'
+        in text
+    )
     health_check_update(component=static_component, use_credentials=True, actor=alice_actor)
-    text = alice_client.get(reverse("component", args=[static_component.service_id])).content.decode()
+    text = alice_client.get(url).content.decode()
     assert "max_connect_errors" not in text

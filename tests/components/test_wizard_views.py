@@ -178,7 +178,7 @@ def test_a_taken_name_is_refused_before_the_test(alice_client, application, stat
     response = alice_client.post(START, _step1(application, name="MySQL"))
     assert (
         "Another component of this team already uses this service name; choose another. "
-        "(The service name of MySQL is mysql.)"
+        "(The service name of MySQL is mysql, held by mysql in the application Shop.)"
     ) in _errors(response)
 
 
@@ -372,9 +372,10 @@ def test_a_name_taken_meanwhile_sends_back_to_step_1_with_the_reason(alice_clien
     instance_services.component_create(application=application, name="mysql", actor=alice_actor)
     response = alice_client.post(url + "create/")
     assert response.status_code == 200
-    assert "already uses this service name; choose another. (The service name of mysql is mysql.)" in _errors(
-        response
-    )
+    assert (
+        "already uses this service name; choose another. "
+        "(The service name of mysql is mysql, held by mysql in the application Shop.)"
+    ) in _errors(response)
     assert Component.objects.count() == 1
 
 

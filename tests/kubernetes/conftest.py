@@ -24,8 +24,11 @@ PORT_NAME = re.compile(r"^(?=.*[a-z])[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 
 
 def validated(text: str) -> list[dict[str, Any]]:
-    """Every document of a YAML stream, each validated against Kubernetes' schemas and naming rules."""
-    documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
+    """The items of the download, one YAML document (a ``v1`` ``List``), each validated against
+    Kubernetes' schemas and naming rules."""
+    (listed,) = list(yaml.safe_load_all(text))
+    assert (listed["apiVersion"], listed["kind"]) == ("v1", "List")
+    documents = listed["items"]
     for document in documents:
         assert_valid(document)
     return documents

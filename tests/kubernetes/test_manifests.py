@@ -7,6 +7,7 @@ import base64
 
 import kubernetes_validate
 import pytest
+import yaml
 
 from components import services
 from components.models import Component
@@ -40,6 +41,13 @@ def test_every_document_passes_the_schemas_of_a_current_kubernetes(mysql):
                 "kato.io/component": "mysql",
             }.items()
         )
+
+
+def test_the_download_is_one_yaml_document_a_v1_list_that_kubernetes_accepts(mysql):
+    text, items = _export(mysql)
+    (listed,) = yaml.safe_load_all(text)
+    assert (listed["apiVersion"], listed["kind"], len(listed["items"])) == ("v1", "List", len(items))
+    assert "\n---" not in text and text.startswith("# test\n")
 
 
 def test_the_validator_refuses_what_kubernetes_refuses(mysql):

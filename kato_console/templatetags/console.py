@@ -1,0 +1,20 @@
+"""Template filters of the console's pages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import template
+from django.utils import timezone
+from django.utils.timesince import timeuntil
+
+register = template.Library()
+
+
+@register.filter
+def duration_in_words(duration: timedelta | None) -> str:
+    """A duration as a person reads it ("15 minutes", "1 hour, 30 minutes"), not as ISO 8601 ("PT15M")."""
+    if duration is None:
+        return ""
+    now = timezone.now()
+    return timeuntil(now + duration, now)
