@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from kato_console import embedded
-from tests.test_make_run import free_port, postmasters_on
+from tests.test_make_run import free_ports, postmasters_on
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def var_dir() -> Iterator[Path]:
 
 
 def test_a_postgres_left_running_on_the_data_is_stopped_and_a_new_one_serves_the_same_data(var_dir):
-    port = free_port()
+    [port] = free_ports(1)
     leftover = embedded.start_postgres(var_dir / "postgres", port)
     try:
         with psycopg.connect(embedded.database_url(port), autocommit=True) as conn:
@@ -48,7 +48,7 @@ def test_a_postgres_left_running_on_the_data_is_stopped_and_a_new_one_serves_the
 
 
 def test_a_redis_left_running_on_the_data_is_stopped_before_a_new_one_starts(var_dir):
-    port = free_port()
+    [port] = free_ports(1)
     leftover = embedded.start_redis(var_dir / "redis", port)
     try:
         server = embedded.start_redis(var_dir / "redis", port)
@@ -63,8 +63,9 @@ def test_a_redis_left_running_on_the_data_is_stopped_before_a_new_one_starts(var
 
 
 def test_the_servers_listen_on_loopback_only(var_dir):
-    postgres = embedded.start_postgres(var_dir / "postgres", free_port())
-    redis = embedded.start_redis(var_dir / "redis", free_port())
+    pg_port, redis_port = free_ports(2)
+    postgres = embedded.start_postgres(var_dir / "postgres", pg_port)
+    redis = embedded.start_redis(var_dir / "redis", redis_port)
     try:
         for server in (postgres, redis):
             addresses = {
