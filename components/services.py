@@ -33,6 +33,7 @@ from components.validation import alias_from, same_name, service_name_from, slug
 from core.audit import Actor, audit_record
 from core.errors import ComponentError, validated_save
 from core.models import Team
+from core.validation import CONTROL_CHARACTERS, NO_CONTROL_CHARACTERS
 
 logger = logging.getLogger(__name__)
 
@@ -51,11 +52,19 @@ def application_create(*, team: Team, name: str, actor: Actor) -> Application:
     name = (name or "").strip()
     if not name:
         raise ComponentError({"name": ["Give the application a name."]})
+    _refuse_control_characters(name)
     slug = _application_slug(team=team, name=name)
     application = Application(team=team, name=name, slug=slug)
     validated_save(application)
     audit_record(team=team, actor=actor, action="application.create", detail={"name": name, "slug": slug})
     return application
+
+
+def _refuse_control_characters(name: str) -> None:
+    # Before the name is looked up: PostgreSQL refuses a NUL byte in any text it is sent, even in a
+    # query, and the model's own check (clean) only runs at the save.
+    if CONTROL_CHARACTERS.search(name):
+        raise ComponentError({"name": [NO_CONTROL_CHARACTERS]})
 
 
 def _application_slug(*, team: Team, name: str) -> str:
@@ -77,6 +86,7 @@ def generated_service_name(*, team: Team, name: str) -> str:
     """The service name for a new component named ``name``: the name transliterated, with -2, -3…
     when a component of the team with another name holds it; a component of the same name is a
     refusal that names it."""
+    _refuse_control_characters(name)
     base = service_name_from(name)
     holders = Component.objects.filter(
         Q(service_name__regex=rf"^{base}(-[0-9]+)?$") | Q(name__iexact=name.strip()), team=team
