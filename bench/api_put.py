@@ -77,6 +77,7 @@ import json, sys, django
 django.setup()
 from django.db import connection
 from components import services
+from core import services as accounts
 from core.audit import Actor
 from instances.addresses import parse_address
 from instances.services import component_create, instance_add

@@ -51,6 +51,7 @@ django.setup()
 from django.contrib.auth import get_user_model
 from django.db import connection
 from components import services
+from core import services as accounts
 from core.audit import Actor
 from components.models import Component, Dependency, EnvVar, Port
 from core.models import Role

@@ -51,6 +51,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone
 from components import services
+from core import services as accounts
 from instances.models import Instance, Health, Source
 from instances.services import component_create
 from core.audit import Actor
