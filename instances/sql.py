@@ -4,6 +4,10 @@ Everything else the project reads and writes goes through the ORM. A statement s
 where the ORM version missed a floor of bench/RESULTS.md, or cannot say what the statement says.
 Table and column names come from the models, never from input; every value is a parameter. Each
 function returns the statement's text (built once, when the models are ready) or runs it.
+
+Not here: DDL in the migrations (triggers, the gateway's NOTIFY), and the calls of PostgreSQL's
+advisory-lock functions (``SELECT pg_advisory_xact_lock(…)``), which the ORM has no words for and
+which stay beside the code they serialise (``components.gateway``, ``instances.services``).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from django.db import connection, models
 
 from components.models import Component
 from core.models import AuditEvent
-from instances.models import Instance, WrongSecret
+from instances.models import Instance, ResolvedAddress, WrongSecret
 
 
 def _quote(name: str) -> str:
@@ -130,4 +134,101 @@ def _insert_audited_sql() -> str:
         f"event AS (INSERT INTO {AuditEvent._meta.db_table} ({columns(event_fields)}) "
         f"SELECT {values(event_fields)} FROM added) "
         "SELECT id FROM added"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# The sweep's record of a round: one conditional UPDATE of the instances
+# --------------------------------------------------------------------------------------------
+#
+# Why by hand: the ORM cannot say it. ``bulk_update`` writes each row whatever it holds now, while a
+# result must be dropped when its instance changed since the claim (its generation) or got another
+# result in between (its counts), row by row, in the same statement that writes it. The results
+# travel as one JSON document rather than as thousands of parameters: it costs the sweep a fraction
+# of the CPU (10,000 instances on the defaults within the sweep's figures, bench/RESULTS.md), and it
+# has no parameter limit to split around.
+
+# What each element of the JSON document that carries a round's results holds, in order, and the
+# model field whose column type it has.
+HEALTH_RESULT_FIELDS = (
+    ("id", "id"),
+    ("generation", "generation"),
+    ("old_health", "health"),
+    ("old_successes", "consecutive_successes"),
+    ("old_failures", "consecutive_failures"),
+    ("health", "health"),
+    ("successes", "consecutive_successes"),
+    ("failures", "consecutive_failures"),
+    ("latency_ms", "latency_ms"),
+    ("stage", "last_stage"),
+    ("error", "last_error"),
+    ("server_info", "server_info"),
+)
+_HEALTH_ASSIGNMENTS = (
+    ("health", "v.health"),
+    ("consecutive_successes", "v.successes"),
+    ("consecutive_failures", "v.failures"),
+    ("latency_ms", "v.latency_ms"),
+    ("last_stage", "v.stage"),
+    ("last_error", "v.error"),
+    ("server_info", "v.server_info"),
+    ("last_checked_at", "%s"),
+)
+
+
+@functools.cache
+def health_update_sql() -> str:
+    table = Instance._meta.db_table
+    columns = ", ".join(
+        f"CAST(e ->> {index} AS {Instance._meta.get_field(field).db_type(connection)}) AS {name}"
+        for index, (name, field) in enumerate(HEALTH_RESULT_FIELDS)
+    )
+    assignments = ", ".join(f"{column} = {value}" for column, value in _HEALTH_ASSIGNMENTS)
+    return (
+        f"WITH v AS (SELECT {columns} FROM json_array_elements(CAST(%s AS json)) AS e) "  # noqa: S608 — names only, the data is a parameter
+        f"UPDATE {table} SET {assignments} FROM v "
+        f"WHERE {table}.id = v.id AND {table}.generation = v.generation "
+        f"AND {table}.health = v.old_health AND {table}.consecutive_successes = v.old_successes "
+        f"AND {table}.consecutive_failures = v.old_failures "
+        f"RETURNING {table}.id"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# The addresses of DNS-name instances: one INSERT … ON CONFLICT per round
+# --------------------------------------------------------------------------------------------
+#
+# Why by hand: ``bulk_create(update_conflicts=True)`` builds a model object per row and sends each
+# column as an array, which cost a sweep of 10,000 name instances 0.07 ms of CPU per probe
+# (bench/RESULTS.md, "DNS-name instances probed address by address"); one JSON document costs a
+# fraction of that.
+
+# The columns of a written row, in the order ``resolved._row`` gives them; ``last_checked_at`` is one
+# parameter for the whole round.
+RESOLVED_COLUMNS = (
+    "instance_id",
+    "component_id",
+    "name",
+    "ip",
+    "health",
+    "consecutive_successes",
+    "consecutive_failures",
+    "last_stage",
+    "last_error",
+)
+
+
+@functools.cache
+def resolved_upsert_sql() -> str:
+    table = ResolvedAddress._meta.db_table
+    fields = (ResolvedAddress._meta.get_field(column.removesuffix("_id")) for column in RESOLVED_COLUMNS)
+    values = ", ".join(
+        f"CAST(e ->> {index} AS {field.db_type(connection)})" for index, field in enumerate(fields)
+    )
+    updated = [column for column in RESOLVED_COLUMNS if column not in ("instance_id", "component_id", "ip")]
+    assignments = ", ".join(f"{column} = EXCLUDED.{column}" for column in [*updated, "last_checked_at"])
+    return (
+        f"INSERT INTO {table} ({', '.join(RESOLVED_COLUMNS)}, last_checked_at) "  # noqa: S608 — names only, the data is a parameter
+        f"SELECT {values}, %s FROM json_array_elements(CAST(%s AS json)) AS e "
+        f"ON CONFLICT (instance_id, ip) DO UPDATE SET {assignments}"
     )
