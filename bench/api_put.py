@@ -49,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import environment, free_port, recreate_database  # noqa: E402
 
-DB_NAME = "kato_bench_api"
+DB_NAME = os.environ.get("KATO_BENCH_DATABASE", "kato_bench_api")  # one per person on a shared machine
 
 
 def ensure_tools() -> None:

@@ -88,7 +88,7 @@ def _user_of(actor: Actor) -> Any:
     return actor.user if actor.user is not None and actor.user.is_authenticated else None
 
 
-def audit_record(
+def audit_event(
     *,
     actor: Actor,
     action: str,
@@ -96,10 +96,13 @@ def audit_record(
     component: Model | None = None,
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Write one audit event, its detail redacted; the team defaults to the component's."""
+    """One audit event, not yet written, its detail redacted; the team defaults to the component's.
+
+    ``audit_record`` saves it; the instance API's add writes it in the statement that inserts the
+    instance (``instances.sql``)."""
     if team is None and component is None:
         raise ValueError("An audit event belongs to a team: give the team or the component.")
-    return AuditEvent.objects.create(
+    return AuditEvent(
         team_id=team.pk if team is not None else component.team_id,  # type: ignore[union-attr]
         # core sits below the apps and cannot name the Component model; the column still checks it.
         component=component,  # type: ignore[misc]
@@ -110,6 +113,20 @@ def audit_record(
         detail=redact(detail or {}),
         remote_addr=actor.remote_addr,
     )
+
+
+def audit_record(
+    *,
+    actor: Actor,
+    action: str,
+    team: Model | None = None,
+    component: Model | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Write one audit event, its detail redacted; the team defaults to the component's."""
+    event = audit_event(actor=actor, action=action, team=team, component=component, detail=detail)
+    event.save(force_insert=True)
+    return event
 
 
 class EventRow(NamedTuple):

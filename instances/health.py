@@ -20,7 +20,6 @@ many model objects, or reading them again, would cost more than the probes.
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -33,6 +32,7 @@ from django.utils import timezone
 
 from components.models import EnvVar, Port, Scope
 from core.audit import SYSTEM, EventRow, audit_record_many
+from instances import sql
 from instances.addresses import DEFAULT_PORTS, format_address
 from instances.models import (
     CREDENTIAL_KINDS,
@@ -361,50 +361,18 @@ def _with_note(server_info: str) -> str:
     return f"{server_info} ({WITHHELD_NOTE})" if server_info else WITHHELD_NOTE
 
 
-# What each element of the JSON document that carries a round's results holds, in order, and the
-# model field whose column type it has.
-_RESULT_FIELDS = (
-    ("id", "id"),
-    ("generation", "generation"),
-    ("old_health", "health"),
-    ("old_successes", "consecutive_successes"),
-    ("old_failures", "consecutive_failures"),
-    ("health", "health"),
-    ("successes", "consecutive_successes"),
-    ("failures", "consecutive_failures"),
-    ("latency_ms", "latency_ms"),
-    ("stage", "last_stage"),
-    ("error", "last_error"),
-    ("server_info", "server_info"),
-)
-_ASSIGNMENTS = (
-    ("health", "v.health"),
-    ("consecutive_successes", "v.successes"),
-    ("consecutive_failures", "v.failures"),
-    ("latency_ms", "v.latency_ms"),
-    ("last_stage", "v.stage"),
-    ("last_error", "v.error"),
-    ("server_info", "v.server_info"),
-    ("last_checked_at", "%s"),
-)
-
-
 def _write_outcomes(outcomes: list[_Outcome], checked_at: datetime) -> set[int]:
     """One UPDATE for the whole round, conditional on the state each outcome was computed from;
     returns the ids it changed.
 
-    The one hand-written statement of the sweep, because the ORM cannot say it: ``bulk_update``
-    writes each row whatever it holds now, while a result must be dropped when its instance
-    changed since the claim (its generation) or got another result in between (its counts), row by
-    row, in the same statement that writes it. The results travel as one JSON document rather than
-    as thousands of parameters: it costs the sweep a fraction of the CPU, and it has no parameter
-    limit to split around.
+    A statement written by hand, ``sql.health_update_sql``, whose reason is beside it. Each row of
+    the document is ``sql.HEALTH_RESULT_FIELDS`` in order (``_result_row``).
     """
     if not outcomes:
         return set()
     document = json.dumps([_result_row(outcome) for outcome in outcomes], separators=(",", ":"))
     with connection.cursor() as cursor:
-        cursor.execute(_update_sql(), [document, checked_at])
+        cursor.execute(sql.health_update_sql(), [document, checked_at])
         return {row[0] for row in cursor.fetchall()}
 
 
@@ -424,24 +392,6 @@ def _result_row(outcome: _Outcome) -> list[object]:
         result.error[: _TEXT_LIMITS["last_error"]],
         result.server_info[: _TEXT_LIMITS["server_info"]],
     ]
-
-
-@functools.cache
-def _update_sql() -> str:
-    table = Instance._meta.db_table
-    columns = ", ".join(
-        f"CAST(e ->> {index} AS {Instance._meta.get_field(field).db_type(connection)}) AS {name}"
-        for index, (name, field) in enumerate(_RESULT_FIELDS)
-    )
-    assignments = ", ".join(f"{column} = {value}" for column, value in _ASSIGNMENTS)
-    return (
-        f"WITH v AS (SELECT {columns} FROM json_array_elements(CAST(%s AS json)) AS e) "  # noqa: S608 — names only, the data is a parameter
-        f"UPDATE {table} SET {assignments} FROM v "
-        f"WHERE {table}.id = v.id AND {table}.generation = v.generation "
-        f"AND {table}.health = v.old_health AND {table}.consecutive_successes = v.old_successes "
-        f"AND {table}.consecutive_failures = v.old_failures "
-        f"RETURNING {table}.id"
-    )
 
 
 def _name_results(outcomes: list[_Outcome]) -> list[NameResult]:

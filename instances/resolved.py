@@ -11,7 +11,6 @@ written with one DELETE and one INSERT … ON CONFLICT, and only for name instan
 
 from __future__ import annotations
 
-import functools
 import json
 from collections import defaultdict
 from collections.abc import Sequence
@@ -22,6 +21,7 @@ from typing import NamedTuple
 from django.db import connection
 
 from core.audit import SYSTEM, EventRow, audit_record_many
+from instances import sql
 from instances.models import Health, ResolvedAddress, next_health
 from instances.probes import ProbeResult
 
@@ -96,7 +96,7 @@ def _stored(instance_ids: set[int]) -> dict[int, dict[str, _Stored]]:
 
 
 def _row(named: NameResult, ip: str, result: ProbeResult, before: _Stored | None) -> list[object]:
-    """The row as ``_COLUMNS`` lists them."""
+    """The row as ``sql.RESOLVED_COLUMNS`` lists them."""
     health, successes, failures = next_health(
         health=before.health if before else Health.UNKNOWN,
         successes=before.successes if before else 0,
@@ -118,49 +118,16 @@ def _row(named: NameResult, ip: str, result: ProbeResult, before: _Stored | None
     ]
 
 
-# The columns of a written row, in the order ``_row`` gives them; ``last_checked_at`` is one
-# parameter for the whole round.
-_COLUMNS = (
-    "instance_id",
-    "component_id",
-    "name",
-    "ip",
-    "health",
-    "consecutive_successes",
-    "consecutive_failures",
-    "last_stage",
-    "last_error",
-)
-
-
 def _upsert(rows: list[list[object]], checked_at: datetime) -> None:
     """Insert the rows, or update those of an address already known, in one statement.
 
-    Hand-written, as the sweep's UPDATE of instances is (``health._write_outcomes``), and for the same
-    reason: ``bulk_create(update_conflicts=True)`` builds a model object per row and sends each column
-    as an array, which cost a sweep of 10,000 name instances 0.07 ms of CPU per probe
-    (bench/RESULTS.md); one JSON document costs a fraction of that.
+    A statement written by hand, ``sql.resolved_upsert_sql``, whose reason is beside it. Each row is
+    ``sql.RESOLVED_COLUMNS`` in order (``_row``).
     """
     if not rows:
         return
     with connection.cursor() as cursor:
-        cursor.execute(_upsert_sql(), [checked_at, json.dumps(rows, separators=(",", ":"))])
-
-
-@functools.cache
-def _upsert_sql() -> str:
-    table = ResolvedAddress._meta.db_table
-    fields = (ResolvedAddress._meta.get_field(column.removesuffix("_id")) for column in _COLUMNS)
-    values = ", ".join(
-        f"CAST(e ->> {index} AS {field.db_type(connection)})" for index, field in enumerate(fields)
-    )
-    updated = [column for column in _COLUMNS if column not in ("instance_id", "component_id", "ip")]
-    assignments = ", ".join(f"{column} = EXCLUDED.{column}" for column in [*updated, "last_checked_at"])
-    return (
-        f"INSERT INTO {table} ({', '.join(_COLUMNS)}, last_checked_at) "  # noqa: S608 — names only, the data is a parameter
-        f"SELECT {values}, %s FROM json_array_elements(CAST(%s AS json)) AS e "
-        f"ON CONFLICT (instance_id, ip) DO UPDATE SET {assignments}"
-    )
+        cursor.execute(sql.resolved_upsert_sql(), [checked_at, json.dumps(rows, separators=(",", ":"))])
 
 
 def _change_event(named: NameResult, added: list[str], removed: list[str]) -> EventRow:

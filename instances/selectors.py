@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +31,7 @@ from components import gateway
 from components.models import Application, Component, Dependency, Port
 from components.selectors import User, components_for_user, number_in
 from core.models import Role, Team
+from instances import sql
 from instances.addresses import Address
 from instances.models import (
     Health,
@@ -39,7 +39,6 @@ from instances.models import (
     Instance,
     ResolvedAddress,
     Status,
-    WrongSecret,
     instance_status,
 )
 
@@ -313,17 +312,13 @@ def kato_lookup(*, service_id: str, client: str, address: Address | None) -> Kat
     """The component with this service id, the client's wrong secrets and the instance at
     ``address``, in one read; None when there is no such component.
 
-    The one hand-written statement of the instance API, kept because the ORM misses the floor
-    without it (bench/RESULTS.md, "The instance API on the ORM"): the same read through the ORM is
-    two queries whose compilation alone costs the web process more CPU than the bare Django view's
-    whole request, and a PUT that changes nothing fell to 0.05–0.1 × the bare view against a floor
-    of 0.40. It only reads: every write, its rules, defaults and audit event are the services'.
-    Table and column names come from the models; every value is a parameter.
+    A statement written by hand (``instances.sql.lookup_sql``, with the measured reason beside it).
+    It only reads: every write, its rules and audit event are the services'.
     """
     now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
-            _lookup_sql(),
+            sql.lookup_sql(),
             [client, now, address.host if address else None, address.port if address else None, service_id],
         )
         row = cursor.fetchone()
@@ -331,30 +326,8 @@ def kato_lookup(*, service_id: str, client: str, address: Address | None) -> Kat
         return None
     *component, failures, window_ends_at, instance_id, is_online, scheme = row
     return KatoLookup(
-        Component.from_db(connection.alias, _component_fields(), component),
+        Component.from_db(connection.alias, sql.component_fields(), component),
         failures,
         window_ends_at,
         (instance_id, is_online, scheme) if instance_id is not None else None,
-    )
-
-
-@functools.cache
-def _component_fields() -> list[str]:  # noqa: N802 — a constant, computed once the models are ready
-    return [field.attname for field in Component._meta.concrete_fields]
-
-
-@functools.cache
-def _lookup_sql() -> str:
-    columns = ", ".join(
-        f"c.{connection.ops.quote_name(str(field.column))}" for field in Component._meta.concrete_fields
-    )
-    return (
-        f"SELECT {columns}, w.failures, w.window_ends_at, i.id, i.is_online, i.scheme "  # noqa: S608 — names only
-        f"FROM {Component._meta.db_table} c "
-        f"LEFT JOIN {WrongSecret._meta.db_table} w "
-        "ON w.component_id = c.id AND w.client = %s AND w.window_ends_at > %s "
-        f"LEFT JOIN {Instance._meta.db_table} i "
-        # The instance's unique address index: a missing port is one value, as in the constraint.
-        "ON i.component_id = c.id AND i.host = %s AND COALESCE(i.port, 0) = COALESCE(%s, 0) "
-        "WHERE c.service_id = %s"
     )

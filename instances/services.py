@@ -11,15 +11,16 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from components.models import Application, Component, ComponentKind, Protocol, Registration, new_secret_key
 from components.services import application_create, generated_service_name, port_create
-from core.audit import Actor, audit_record
+from core.audit import Actor, audit_event, audit_record
 from core.errors import ComponentError, validated_save
-from core.models import Membership, Role, Team
+from core.models import AuditEvent, Membership, Role, Team
+from instances import sql
 from instances.addresses import Address, AddressError, check_policy, parse_address
 from instances.models import CheckKind, Health, HealthCheck, Instance, Source, WrongSecret, normalise_networks
 
@@ -173,13 +174,17 @@ def added_detail(address: str, is_online: bool, source: str) -> dict[str, Any]:
     return {"address": address, "is_online": is_online, "source": source}
 
 
-def _audit_added(instance: Instance, actor: Actor) -> None:
-    audit_record(
+def _added_event(instance: Instance, actor: Actor) -> AuditEvent:
+    return audit_event(
         actor=actor,
         component=instance.component,
         action="instance.add",
         detail=added_detail(instance.address, instance.is_online, instance.source),
     )
+
+
+def _audit_added(instance: Instance, actor: Actor) -> None:
+    _added_event(instance, actor).save(force_insert=True)
 
 
 @transaction.atomic
@@ -207,24 +212,19 @@ def instance_upsert(
     """Add the instance at this address, or set is_online (and the scheme) of the existing one;
     returns (instance, changed).
 
-    The add is tried first, in a transaction of its own: its insert either wins or meets the unique
-    address constraint (after waiting for a concurrent insert of the same address to commit), and
-    then the existing row is changed in a second transaction, under its lock, only if it is not as
-    asked. So of concurrent identical calls one adds or changes, and audits, and the others change
-    nothing. The address has been parsed and checked against the policy by the caller; the database
-    constraints check the rest.
+    The add is tried first, as one statement (``sql.instance_insert_audited``: the instance and its
+    audit event, unless the address exists or the component is at its instance limit): its insert
+    either wins or meets the unique address constraint (after waiting for a concurrent insert of
+    the same address to commit). When it inserted nothing, the existing row is changed in a
+    transaction of its own, under its lock, only if it is not as asked; with no such row, the
+    limit was the reason. So of concurrent identical calls one adds or changes, and audits, and the
+    others change nothing. The address has been parsed and checked against the policy by the
+    caller; the database constraints check the rest.
     """
     instance = _new_instance(component=component, address=address, is_online=is_online, source=Source.API)
-    try:
-        with transaction.atomic():
-            instance.save(force_insert=True)
-            # Counted with the new row, so that an add costs no query before the insert: past the
-            # limit, the error undoes it.
-            check_instance_limit(component, adding=False)
-            _audit_added(instance, actor)
+    limit = settings.KATO_MAX_INSTANCES_PER_COMPONENT
+    if sql.instance_insert_audited(instance, _added_event(instance, actor), limit=limit):
         return instance, True
-    except IntegrityError:
-        pass  # It exists already (perhaps added a moment ago by a concurrent request).
     return _upsert_existing(component=component, address=address, is_online=is_online, actor=actor)
 
 
@@ -233,7 +233,9 @@ def _upsert_existing(
     *, component: Component, address: Address, is_online: bool, actor: Actor
 ) -> tuple[Instance, bool]:
     current = _locked_at(component, address)
-    if current is None:  # deleted again since: as good as a change that lost the race
+    if current is None:
+        check_instance_limit(component)  # refused for the limit: say so
+        # Otherwise deleted again since: as good as a change that lost the race.
         raise InstanceGone(
             _new_instance(component=component, address=address, is_online=is_online, source=Source.API)
         )

@@ -120,6 +120,13 @@ DATABASES["default"]["OPTIONS"]["connect_timeout"] = env_int("KATO_DB_CONNECT_TI
 _statement_ms = 1000 * env_int("KATO_DB_STATEMENT_TIMEOUT_S", 5, minimum=0, maximum=86_400)
 _options = DATABASES["default"]["OPTIONS"].get("options", "")  # ?options= in DATABASE_URL, kept
 DATABASES["default"]["OPTIONS"]["options"] = f"{_options} -c statement_timeout={_statement_ms}".strip()
+# A kept connection that stalls (open, but nothing answers) holds a worker no longer than
+# KATO_DB_ANSWER_TIMEOUT_S for any one round trip (kato_console/postgresql): by default the statement
+# timeout and 5 s more, so that a slow statement is cancelled by the server first; 0: no limit.
+DATABASES["default"]["ENGINE"] = "kato_console.postgresql"
+DATABASES["default"]["OPTIONS"]["answer_timeout"] = env_int(
+    "KATO_DB_ANSWER_TIMEOUT_S", _statement_ms // 1000 + 5 if _statement_ms else 0, minimum=0, maximum=86_400
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

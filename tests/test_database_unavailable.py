@@ -24,7 +24,7 @@ import psycopg
 import pytest
 from django.conf import settings
 from django.core.wsgi import get_wsgi_application
-from django.db import connection, connections
+from django.db import OperationalError, connection, connections
 from django.test import Client
 
 from core import services as accounts
@@ -218,3 +218,40 @@ def test_a_page_is_a_calm_503_with_debug_on_too(console, database_proxy, setting
     page = console.page()
     assert (page.status, page.headers["Retry-After"]) == (503, "5")
     assert "Back in a moment" in page.text
+
+
+def test_a_kept_connection_that_stalls_gives_503_and_holds_no_worker(
+    console, database_proxy, api_component
+) -> None:
+    _assert_every_door_answers(console, api_component)  # a connection is open, and kept
+    database_proxy.stall()  # the server holds it open and answers nothing
+
+    # The kept connection's health check gives up, a new connection cannot be made: 503, not a
+    # worker waiting for ever.
+    _assert_every_door_answers_503(console, api_component)
+
+    database_proxy.resume()
+    _assert_every_door_answers(console, api_component)
+
+
+def test_a_statement_on_a_kept_connection_that_stalls_fails_and_closes_the_connection(
+    database_proxy,
+) -> None:
+    options = connection.settings_dict["OPTIONS"]
+    saved = options.get("answer_timeout")
+    options["answer_timeout"] = 1
+    kept = connections.create_connection("default")
+    try:
+        with kept.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            assert cursor.fetchone() == (1,)
+        database_proxy.stall()
+
+        with pytest.raises(OperationalError, match="did not answer within 1 s"), kept.cursor() as cursor:
+            cursor.execute("SELECT 2")
+
+        assert kept.connection is None or kept.connection.closed
+        assert not kept.is_usable()
+    finally:
+        options["answer_timeout"] = saved
+        kept.close()

@@ -44,6 +44,33 @@ DROP FUNCTION IF EXISTS kato_dependency_guard();
 """
 
 
+class _OnCore:
+    """An operation on core's audit event, run from this migration: the event's link to its
+    component is the one link from the bottom floor to this one, so it is added here, after both
+    tables exist, and core's own migration depends on no other app. It is the column, its foreign
+    key (ON DELETE SET NULL, as Django does it) and the two indexes that start with it."""
+
+    def state_forwards(self, app_label, state):
+        super().state_forwards("core", state)
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        super().database_forwards("core", schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        super().database_backwards("core", schema_editor, from_state, to_state)
+
+    def references_model(self, name, app_label):
+        return super().references_model(name, "core")
+
+
+class AddFieldOnCore(_OnCore, migrations.AddField):
+    pass
+
+
+class AddIndexOnCore(_OnCore, migrations.AddIndex):
+    pass
+
+
 class Migration(migrations.Migration):
     initial = True
 
@@ -489,4 +516,27 @@ class Migration(migrations.Migration):
         ),
         # The dependency rules that span rows (see PG_FUNCTION above).
         migrations.RunSQL(PG_FUNCTION, PG_REVERSE),
+        # The audit event's component (core.AuditEvent.component; see _OnCore above).
+        AddFieldOnCore(
+            model_name="auditevent",
+            name="component",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="audit_events",
+                to="components.component",
+            ),
+        ),
+        AddIndexOnCore(
+            model_name="auditevent",
+            index=models.Index(fields=["component", "-created_at", "-id"], name="audit_component_recent"),
+        ),
+        AddIndexOnCore(
+            model_name="auditevent",
+            index=models.Index(
+                fields=["component", "action", "-created_at", "-id"], name="audit_component_action"
+            ),
+        ),
     ]

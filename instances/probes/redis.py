@@ -11,7 +11,16 @@ from __future__ import annotations
 import asyncio
 import re
 
-from instances.probes._net import MESSAGE_LIMIT, ProbeFailure, ProbeTarget, Session, printable, read_line
+from instances.probes._net import (
+    MESSAGE_LIMIT,
+    ProbeFailure,
+    ProbeTarget,
+    Session,
+    printable,
+    read_line,
+    start_tls,
+    tls_context,
+)
 
 # --------------------------------------------------------------------------------------------
 # redis
@@ -30,6 +39,9 @@ GREETING_ONLY_IN_CLEAR = "greeting only: Redis would get the password in clear w
 
 
 async def probe_redis(target: ProbeTarget, session: Session) -> str:
+    if target.tls:
+        # Redis's TLS starts with the connection (no STARTTLS), on a port of its own.
+        await start_tls(session, tls_context(target.verify_tls), server_hostname=target.host)
     reader, writer = session.streams
     has_credentials = bool(target.username or target.password)
     authenticate = has_credentials and session.encrypted

@@ -14,6 +14,7 @@ from core.errors import ComponentError
 from kato_console.admin_guards import RefuseSecretLookups
 from kato_console.alerts import services
 from kato_console.alerts.models import Delivery, NotificationChannel
+from kato_console.web import add_service_errors
 
 _FIELDS = [
     "team",
@@ -38,9 +39,7 @@ class ChannelAdminForm(forms.ModelForm):
         try:
             services.check_target(kind=data.get("kind", ""), target=data.get("target", ""))
         except ComponentError as error:
-            for field, sentences in error.messages.items():
-                for sentence in sentences:
-                    self.add_error(field or None, sentence)
+            add_service_errors(self, error)
         return data
 
 

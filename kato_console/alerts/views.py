@@ -22,7 +22,7 @@ from core.models import Membership
 from kato_console.alerts import selectors, services
 from kato_console.alerts.forms import ChannelForm
 from kato_console.alerts.models import DeliveryStatus, NotificationChannel
-from kato_console.web import HtmxHttpRequest, add_service_errors
+from kato_console.web import HtmxHttpRequest, add_service_errors, is_fragment_request
 
 
 def _membership(request: HttpRequest, slug: str, *, write: bool = False) -> Membership:
@@ -94,7 +94,7 @@ def channel_deliveries(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResp
     channel = selectors.channel_of(membership.team, pk)
     context = {"team": membership.team, "channel": channel, **_deliveries_context(channel)}
     response = render(request, "alerts/_deliveries.html", context)
-    if request.htmx and not context["pending"]:
+    if is_fragment_request(request, "deliveries") and not context["pending"]:
         # Nothing is pending any more: htmx swaps this last table in and stops polling.
         return HttpResponseStopPolling(response.content)
     return response

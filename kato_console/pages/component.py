@@ -203,13 +203,20 @@ def _instance_table_poll(request: HtmxHttpRequest, service_id: str) -> HttpRespo
     return response
 
 
+def _api_registration_template(request: HtmxHttpRequest) -> str:
+    """The secret key's card for htmx, the whole overview otherwise."""
+    if is_fragment_request(request, "api-registration"):
+        return "components/_api_registration.html"
+    return "components/overview.html"
+
+
 @never_cache  # The answer carries the secret key.
 @require_POST
 def secret_key_reveal(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     component = _writable(request, service_id)
     key = services.secret_key_reveal(component=component, actor=Actor.from_request(request))
     context = _overview(request, component, True, revealed_key=key)
-    template = "components/_api_registration.html" if request.htmx else "components/overview.html"
+    template = _api_registration_template(request)
     return render(request, template, context)
 
 
@@ -220,7 +227,7 @@ def secret_key_regenerate(request: HtmxHttpRequest, service_id: str) -> HttpResp
     key = services.secret_key_regenerate(component=component, actor=Actor.from_request(request))
     messages.success(request, "A new secret key was generated; the old one no longer works.")
     context = _overview(request, component, True, revealed_key=key)
-    template = "components/_api_registration.html" if request.htmx else "components/overview.html"
+    template = _api_registration_template(request)
     return render(request, template, context)
 
 

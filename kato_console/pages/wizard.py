@@ -34,12 +34,13 @@ from kato_console.pages.forms import (
     address_rows,
     new_row_key,
 )
-from kato_console.web import HtmxHttpRequest, add_service_errors
+from kato_console.web import HtmxHttpRequest, add_service_errors, is_fragment_request
 
 DRAFT_PREFIX = "kato-wizard:"
 # Drafts a session keeps: the newest few (tabs open side by side); an older one is forgotten, so a
 # loop of started wizards cannot grow the session without end.
 MAX_DRAFTS = 5
+WIZARD_ID = "wizard"  # the element of a step, which htmx swaps
 STEP_FIELDS = ("name", "application", "new_application_name", "team", "registration", "port", "protocol")
 
 
@@ -105,7 +106,7 @@ def _step1_form(request: HtmxHttpRequest, data: Any = None, **kwargs: Any) -> Th
 def _render_step(request: HtmxHttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
     """The step's fragment for htmx, the whole page otherwise."""
     context.setdefault("timeout_s", TEST_TIMEOUT_S)
-    if request.htmx and not request.htmx.boosted:
+    if is_fragment_request(request, WIZARD_ID):
         return render(request, template, context)
     return render(request, "wizard/third_party.html", {**context, "step_template": template})
 
@@ -151,7 +152,7 @@ def _step1_submit(request: HtmxHttpRequest, run: uuid.UUID | None) -> HttpRespon
         return _step1(request, form, run)
     run = run or uuid.uuid4()
     _save_draft(request, run, _draft_from(form))
-    if not request.htmx:
+    if not is_fragment_request(request, WIZARD_ID):
         return redirect("wizard-test", run=run)
     response = _step2(request, run, _draft(request, run), test_now=False)
     response["HX-Push-Url"] = reverse("wizard-test", args=[run])
@@ -232,7 +233,7 @@ def wizard_test(request: HtmxHttpRequest, run: uuid.UUID) -> HttpResponse:
     htmx gets the step at once and loads the results into it."""
     _writable(request)
     draft = _draft(request, run)
-    return _step2(request, run, draft, test_now=not request.htmx)
+    return _step2(request, run, draft, test_now=not is_fragment_request(request, WIZARD_ID))
 
 
 @require_http_methods(["GET", "POST"])
@@ -243,7 +244,7 @@ def wizard_results(request: HtmxHttpRequest, run: uuid.UUID) -> HttpResponse:
     if request.method == "POST" or draft["results"] is None:
         draft = _test(request, run, draft)
     context = {"run": run, "draft": draft, "results": draft["results"], "unreachable": _unreachable(draft)}
-    if request.htmx:
+    if is_fragment_request(request, "test-results"):
         return render(request, "wizard/_test_results.html", context)
     return redirect("wizard-test", run=run)
 

@@ -124,9 +124,9 @@ def test_send_test_notification_delivers_a_signed_test(
 
 def test_the_deliveries_fragment_stops_polling_when_nothing_is_pending(alice_client, team, webhook) -> None:
     url = reverse("alerts:channel-deliveries", args=[team.slug, webhook.pk])
-    assert alice_client.get(url, headers={"HX-Request": "true"}).status_code == 286
+    assert alice_client.get(url, headers={"HX-Request": "true", "HX-Target": "deliveries"}).status_code == 286
     Delivery.objects.create(channel=webhook, key="k", event="test", summary="s")
-    polled = alice_client.get(url, headers={"HX-Request": "true"})
+    polled = alice_client.get(url, headers={"HX-Request": "true", "HX-Target": "deliveries"})
     assert polled.status_code == 200
     assert 'hx-trigger="every 2s"' in polled.content.decode()
 

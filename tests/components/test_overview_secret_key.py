@@ -30,7 +30,9 @@ def test_revealing_the_secret_key_shows_it_and_is_audited(alice_client, api_comp
 
 def test_an_htmx_reveal_answers_with_the_fragment_only(alice_client, api_component):
     response = alice_client.post(
-        reverse("component-secret-key-reveal", args=[api_component.service_id]), HTTP_HX_REQUEST="true"
+        reverse("component-secret-key-reveal", args=[api_component.service_id]),
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="api-registration",
     )
     text = response.content.decode()
     assert text.lstrip().startswith('<section class="card" id="api-registration"')

@@ -23,6 +23,9 @@ from kato_console.pages.wizard import MAX_DRAFTS
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
+# What htmx sends from the wizard's step (hx-target="#wizard") and from its results (#test-results).
+STEP = {**HTMX, "HTTP_HX_TARGET": "wizard"}
+RESULTS = {**HTMX, "HTTP_HX_TARGET": "test-results"}
 START = "/apps/components/new/third-party/"
 
 
@@ -160,7 +163,7 @@ def test_a_viewer_of_a_second_team_cannot_choose_its_applications(
     ],
 )
 def test_step_1_says_what_is_wrong_under_the_field(alice_client, application, fields, message):
-    response = alice_client.post(START, _step1(application, **fields), **HTMX)
+    response = alice_client.post(START, _step1(application, **fields), **STEP)
     assert response.status_code == 200
     assert message in _errors(response).replace("&#x27;", "'")
     assert "Step 1" in response.content.decode() and "<html" not in response.content.decode()
@@ -253,7 +256,7 @@ def test_step_1_writes_nothing_and_keeps_the_draft_in_the_session(alice_client, 
 
 
 def test_htmx_gets_step_2_at_once_with_the_results_loading(alice_client, application):
-    response = alice_client.post(START, _step1(application), **HTMX)
+    response = alice_client.post(START, _step1(application), **STEP)
     text = response.content.decode()
     assert response.status_code == 200 and "Step 2 — Test and create" in text
     assert 'hx-trigger="load"' in text and "Testing 1 address…" in text and 'class="spinner"' in text
@@ -279,7 +282,7 @@ def test_an_unreachable_address_shows_the_stage_and_asks_for_confirmation(
 
 def test_a_mysql_address_shows_the_server_version(alice_client, application):
     url = _submitted(alice_client, application, address="127.0.0.1:3306", protocol="mysql")
-    text = alice_client.get(url + "results/", **HTMX).content.decode()
+    text = alice_client.get(url + "results/", **RESULTS).content.decode()
     assert "Reachable" in text and re.search(r"(MariaDB|MySQL) \d+\.\d+", text)
     assert "<td>mysql</td>" in text
 
@@ -287,7 +290,7 @@ def test_a_mysql_address_shows_the_server_version(alice_client, application):
 def test_the_results_fragment_runs_the_probes_for_htmx(alice_client, application, tcp_listener):
     host, port = tcp_listener
     url = _submitted(alice_client, application, address=f"{host}:{port}")
-    text = alice_client.get(url + "results/", **HTMX).content.decode()
+    text = alice_client.get(url + "results/", **RESULTS).content.decode()
     assert text.lstrip().startswith('<div id="test-results"') and "Reachable" in text
 
 
@@ -302,7 +305,7 @@ def test_the_test_reports_each_silent_server_as_unreachable_at_the_greeting(alic
         data = _step1(application, protocol="mysql")
         data["address"] = [f"127.0.0.1:{server.getsockname()[1]}" for server in (one, two, three)]
         url = _run_url(alice_client.post(START, data))
-        text = alice_client.get(url + "results/", **HTMX).content.decode()
+        text = alice_client.get(url + "results/", **RESULTS).content.decode()
     assert text.count("Unreachable") == 3 and "greeting:" in text
 
 
@@ -384,7 +387,7 @@ def test_back_keeps_what_was_typed(alice_client, application):
     data["address"] = ["10.0.0.7", "db.example.com:3307"]
     response = alice_client.post(START, data)
     url = _run_url(response)
-    back = alice_client.get(url, **HTMX)
+    back = alice_client.get(url, **STEP)
     text = back.content.decode()
     assert (
         'value="orders-db"' in text and 'value="10.0.0.7"' in text and 'value="db.example.com:3307"' in text

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import secrets
+import socket
+import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,7 +36,7 @@ from tests.instances.probe_servers import (
     send_and_hold,
     tls_server_context,
 )
-from tests.support import mysql_as_root, require_service
+from tests.support import mysql_as_root, require_redis_server_with_tls, require_service
 
 # What KATO_DENIED_NETWORKS holds by default: link-local (with the cloud metadata address),
 # unspecified, multicast.
@@ -621,6 +625,64 @@ def test_it_only_greets_a_redis_without_tls_when_it_has_a_password(redis_account
     assert result.ok, result
     assert result.server_info.startswith("Redis 7")
     assert result.server_info.endswith("(greeting only: Redis would get the password in clear without TLS)")
+
+
+@pytest.fixture(scope="module")
+def tls_redis(
+    tmp_path_factory: pytest.TempPathFactory, self_signed: tuple[Path, Path]
+) -> Iterator[tuple[int, str]]:
+    """A real Redis that talks TLS only and wants a password: (port, password)."""
+    binary = require_redis_server_with_tls()
+    certificate, key = self_signed
+    password = f"pw-{secrets.token_hex(8)}"
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    folder = tmp_path_factory.mktemp("tls-redis")
+    server = subprocess.Popen(
+        [binary, "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1"]
+        + ["--tls-cert-file", str(certificate), "--tls-key-file", str(key), "--tls-auth-clients", "no"]
+        + ["--requirepass", password, "--save", "", "--appendonly", "no", "--dir", str(folder)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+            assert server.poll() is None, "redis-server did not start with TLS"
+            time.sleep(0.05)
+        yield port, password
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def test_it_logs_in_to_redis_only_inside_tls(tls_redis: tuple[int, str]) -> None:
+    port, password = tls_redis
+    target = ProbeTarget(
+        kind="redis", host="127.0.0.1", port=port, tls=True, verify_tls=False, password=password
+    )
+
+    result = probe_sync(target)
+
+    # Redis answers PING with NOAUTH to a client that has not logged in: a PONG means AUTH was sent,
+    # and it went inside TLS, the only way this server talks.
+    assert result.ok, result
+    assert result.server_info.startswith("Redis ") and "greeting only" not in result.server_info
+
+
+def test_it_reports_a_wrong_redis_password_over_tls_at_the_auth_stage(tls_redis: tuple[int, str]) -> None:
+    port, _ = tls_redis
+    wrong = f"not-{secrets.token_hex(8)}"
+    target = ProbeTarget(
+        kind="redis", host="127.0.0.1", port=port, tls=True, verify_tls=False, password=wrong
+    )
+
+    result = probe_sync(target)
+
+    assert not result.ok and result.stage == "auth", result
+    assert wrong not in result.error
 
 
 def test_a_redis_that_wants_a_password_answered_a_greeting_only_probe(serve: Serve) -> None:

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("components", "0001_initial"),
-        ("core", "0002_audit_component"),
+        ("core", "0001_initial"),
     ]
 
     operations = [
