@@ -116,10 +116,13 @@ def build(
     """The listeners, clusters, endpoints and HTTP routes for ``upstreams``."""
     ordered = sorted(upstreams, key=lambda upstream: upstream.name)
     clusters = [cluster(upstream, policy) for upstream in ordered]
-    listeners = [_tcp_listener(f"{u.name}-internal", placement.host, u.internal_port, u) for u in ordered]
+    # A port with no routed instance has no listener: a connection is refused at once, and Envoy closes
+    # the connections the removed listener still had once the drain time is over.
+    served = [u for u, c in zip(ordered, clusters, strict=True) if _has_endpoints(c)]
+    listeners = [_tcp_listener(f"{u.name}-internal", placement.host, u.internal_port, u) for u in served]
     listeners += [
         _tcp_listener(f"{u.name}-public", placement.public_host, u.public_port, u)
-        for u in ordered
+        for u in served
         if u.public_port is not None and not u.http_host
     ]
     hosts = [u for u in ordered if u.http_host]
@@ -127,6 +130,10 @@ def build(
     if hosts:
         listeners.append(_http_listener(placement, sources.rds()))
     return Resources(listeners=listeners, clusters=clusters, routes=routes)
+
+
+def _has_endpoints(cluster: dict[str, Any]) -> bool:
+    return any(group["lb_endpoints"] for group in cluster["load_assignment"]["endpoints"])
 
 
 def _socket(host: str, port: int) -> dict[str, Any]:
