@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -79,7 +81,19 @@ class GatewayOptions:
             denied_networks=tuple(settings.KATO_DENIED_NETWORKS),
             allow_loopback=self.allow_loopback,
             own_addresses=own_addresses(self.host, self.public_host),
+            ca_file=ca_file(),
         )
+
+
+def ca_file() -> str:
+    """``KATO_GATEWAY_CA_FILE``, or the system's bundle of certificate authorities."""
+    if settings.KATO_GATEWAY_CA_FILE:
+        return str(settings.KATO_GATEWAY_CA_FILE)
+    paths = ssl.get_default_verify_paths()
+    for candidate in (paths.cafile, paths.openssl_cafile):
+        if candidate and os.path.exists(candidate):
+            return candidate
+    return "/etc/ssl/certs/ca-certificates.crt"
 
 
 def own_addresses(*hosts: str) -> frozenset[str]:
