@@ -20,6 +20,7 @@ import os
 import socket
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -35,18 +36,42 @@ class Drain:
     def __init__(self, drain_s: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.drain_s = drain_s
         self.clock = clock
-        self.routed: frozenset[Address] = frozenset()
         self.deadlines: dict[Address, float] = {}
+        # How many clusters route each address, and each cluster's addresses as last read.
+        self._routing: Counter[Address] = Counter()
+        self._clusters: dict[str, tuple[dict[str, Any], frozenset[Address]]] = {}
 
     def update(self, routed: Iterable[Address]) -> None:
         """The addresses that route now: those that left get a deadline, those back lose theirs."""
+        self._replace("", frozenset(routed))
+
+    def update_clusters(self, clusters: Iterable[dict[str, Any]]) -> None:
+        """``update`` from Envoy's clusters, reading again only the clusters that changed: an
+        unchanged cluster is the same object (``config.cluster`` is cached), so a change among
+        thousands of clusters costs that cluster's endpoints, not all of them."""
+        present = set()
+        for item in clusters:
+            name = item["name"]
+            present.add(name)
+            kept = self._clusters.get(name)
+            if kept is None or kept[0] is not item:
+                self._replace(name, routed_addresses([item]), item)
+        for name in [name for name in self._clusters if name and name not in present]:
+            self._replace(name, frozenset())
+
+    def _replace(self, key: str, addresses: frozenset[Address], item: dict[str, Any] | None = None) -> None:
+        old = self._clusters.pop(key, (None, frozenset()))[1]
+        if addresses or item is not None:
+            self._clusters[key] = (item or {}, addresses)
         now = self.clock()
-        current = frozenset(routed)
-        for address in self.routed - current:
-            self.deadlines.setdefault(address, now + self.drain_s)
-        for address in current:
+        for address in old - addresses:
+            self._routing[address] -= 1
+            if self._routing[address] <= 0:
+                del self._routing[address]
+                self.deadlines.setdefault(address, now + self.drain_s)
+        for address in addresses - old:
+            self._routing[address] += 1
             self.deadlines.pop(address, None)
-        self.routed = current
 
     def due(self) -> set[Address]:
         """The addresses whose drain time is over (each returned once)."""
@@ -58,13 +83,15 @@ class Drain:
 
 
 def routed_addresses(clusters: Iterable[dict[str, Any]]) -> frozenset[Address]:
-    """Every endpoint address in these Envoy clusters (``config.cluster``'s shape)."""
+    """Every endpoint address in these Envoy clusters (``config.cluster``'s shape). The snapshot writes
+    IP addresses in their canonical form already (``ipaddress``), as ``getpeername`` gives them; this
+    runs on every change, over every endpoint, so it parses nothing."""
     found = set()
     for cluster in clusters:
         for group in cluster["load_assignment"]["endpoints"]:
             for lb_endpoint in group["lb_endpoints"]:
                 socket_address = lb_endpoint["endpoint"]["address"]["socket_address"]
-                found.add((_canonical(socket_address["address"]), int(socket_address["port_value"])))
+                found.add((socket_address["address"], socket_address["port_value"]))
     return frozenset(found)
 
 

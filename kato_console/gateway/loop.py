@@ -26,7 +26,7 @@ from django.db import DatabaseError, close_old_connections, connection
 
 from components import gateway
 from kato_console.gateway.config import Placement, Policy, Resources, Sources, Upstream, build
-from kato_console.gateway.drain import Drain, close_upstream_connections, routed_addresses
+from kato_console.gateway.drain import Drain, close_upstream_connections
 from kato_console.gateway.envoy import Envoy, EnvoyError
 from kato_console.gateway.snapshot import routed_upstreams
 
@@ -143,7 +143,7 @@ def run(
     listener = _listen()
     try:
         envoy.start(state.refresh())
-        drain.update(routed_addresses(envoy.written("clusters")))
+        drain.update_clusters(envoy.written("clusters"))
         if on_ready is not None:
             on_ready(envoy)
         next_poll = time.monotonic() + options.poll_s
@@ -155,7 +155,7 @@ def run(
             if changed or polling:
                 applied = _refresh(envoy, state, None if polling or changed is EVERYTHING else changed)
                 if applied:
-                    drain.update(routed_addresses(envoy.written("clusters")))
+                    drain.update_clusters(envoy.written("clusters"))
                 if polling:
                     next_poll = time.monotonic() + options.poll_s
                 if on_apply is not None:

@@ -136,3 +136,19 @@ def test_an_address_that_routes_again_before_its_deadline_keeps_its_connections(
     clock.now += 30
     assert drain.due() == {("10.0.0.2", 3306)}
     assert drain.due() == set()  # once
+
+
+def test_an_address_still_routed_by_another_port_is_not_drained():
+    from kato_console.gateway.config import Endpoint, Policy, Upstream, cluster
+
+    def port(name: str, *ips: str) -> dict:
+        endpoints = tuple(Endpoint(ip, 3306) for ip in ips)
+        return cluster(Upstream(name=name, label=name, internal_port=20000, endpoints=endpoints), Policy())
+
+    clock = Clock()
+    drain = Drain(0, clock=clock)
+    drain.update_clusters([port("port-1", "10.0.0.1", "10.0.0.2"), port("port-2", "10.0.0.2")])
+    drain.update_clusters([port("port-1", "10.0.0.1"), port("port-2", "10.0.0.2")])
+    assert drain.due() == set()  # 10.0.0.2 still serves port-2
+    drain.update_clusters([port("port-1", "10.0.0.1")])  # port-2's internal service turned off
+    assert drain.due() == {("10.0.0.2", 3306)}
