@@ -14,7 +14,7 @@ Measured in one run, on PostgreSQL, with real Envoy and real backends on loopbac
      the last new connection Envoy sent to it (its per-host connection count, from the admin
      interface): target <= interval x threshold + 1 s.
 
-Run: .venv/bin/python bench/gateway.py [--trials 20] [--seconds 5]
+Run: .venv/bin/python bench/gateway.py [--trials 20] [--seconds 5] [--rounds 5] [--only-throughput]
 """
 
 from __future__ import annotations
@@ -163,6 +163,8 @@ def main() -> None:
     parser.add_argument("--components", type=int, default=1000)
     parser.add_argument("--instances", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=5, help="alternating direct/through rounds")
+    parser.add_argument("--only-throughput", action="store_true", help="skip the fleet, latency and failover")
     args = parser.parse_args()
     var_dir = tempfile.mkdtemp(prefix="kato-bench-gateway-")
     env = environment(
@@ -216,7 +218,7 @@ def _run(args: argparse.Namespace) -> None:
     # measured below.
     print(f"Registering {args.components} components with {args.instances} instances each…", flush=True)
     start = time.monotonic()
-    for index in range(args.components):
+    for index in range(0 if args.only_throughput else args.components):
         made, _ = component(f"fleet-{index}", number=5432, protocol="postgresql")
         Instance.objects.bulk_create(
             Instance(component=made, host=f"10.{index // 250}.{index % 250}.{n + 1}", port=5432)
@@ -253,11 +255,13 @@ def _run(args: argparse.Namespace) -> None:
         ready.wait(120)
         envoy = holder["envoy"]
         _until(lambda: _greeting(Port.objects.get(pk=pair_port.pk).gateway_port) in {"a", "b"}, within=60)
-        results = _throughput(args, settings, site_port, mysql_port)
-        results += _routing_latency(args, pair, pair_port, b)
-        results += _failover(
-            settings, envoy, component, instance_services, parse_address, sweep_round, SYSTEM
-        )
+        assert envoy.process is not None
+        results = _throughput(args, settings, site_port, mysql_port, envoy.process.pid)
+        if not args.only_throughput:
+            results += _routing_latency(args, pair, pair_port, b)
+            results += _failover(
+                settings, envoy, component, instance_services, parse_address, sweep_round, SYSTEM
+            )
     finally:
         stop.set()
         thread.join(30)
@@ -279,6 +283,8 @@ class H(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 http.server.ThreadingHTTPServer.request_queue_size = 1024
+# wrk resets its connections when it stops: not an error worth a traceback.
+http.server.ThreadingHTTPServer.handle_error = lambda self, request, address: None
 server = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H)
 server.daemon_threads = True
 server.serve_forever()
@@ -313,38 +319,86 @@ def _wrk(port: int, host_header: str, seconds: float, connections: int) -> float
     raise RuntimeError(output.stdout)
 
 
+def _cpu_s(pid: int) -> float:
+    """User and system CPU seconds of process ``pid`` so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _mariadbd_pid() -> int | None:
+    found = subprocess.run(["pgrep", "-x", "mariadbd"], capture_output=True, text=True).stdout.split()
+    return int(found[0]) if found else None
+
+
+def _alternating(rounds: int, measure: Callable[[bool], float]) -> tuple[float, float, float, list[float]]:
+    """``measure(through)`` straight and through the gateway in turn, ``rounds`` times each, so that
+    both sides see the same load; the medians of each side and of the rounds' ratios, and the ratios."""
+    direct, through, ratios = [], [], []
+    for _ in range(rounds):
+        d, t = measure(False), measure(True)
+        direct.append(d)
+        through.append(t)
+        ratios.append(t / d)
+    return statistics.median(direct), statistics.median(through), statistics.median(ratios), ratios
+
+
 def _throughput(
-    args: argparse.Namespace, settings: object, site_port: object, mysql_port: object
+    args: argparse.Namespace, settings: object, site_port: object, mysql_port: object, envoy_pid: int
 ) -> list[str]:
     """wrk (kept connections) against the web backend (its own process), straight and through the
-    gateway's HTTP route; the mariadb client in batch mode, straight and through the internal listener."""
+    gateway's HTTP route; the mariadb client in batch mode, straight and through the internal listener.
+    Each pair is measured in alternating rounds, with the same client concurrency."""
     http_port = settings.KATO_GATEWAY_HTTP_PORT  # type: ignore[attr-defined]
     host = f"site-shop.localhost:{http_port}"
     backend_port = site_port.number  # type: ignore[attr-defined]
+    rounds = args.rounds
     lines = []
     if shutil.which("wrk"):
         backend = subprocess.Popen([sys.executable, "-c", _BACKEND, str(backend_port)])
         try:
             _until(lambda: _greeting_http(backend_port))
             _wrk(http_port, host, 1, args.connections)  # warm-up
-            direct = _wrk(backend_port, host, args.seconds, args.connections)
-            through = _wrk(http_port, host, args.seconds, args.connections)
+            seconds = max(1.0, args.seconds / rounds)
+            direct, through, ratio, ratios = _alternating(
+                rounds,
+                lambda via: _wrk(http_port if via else backend_port, host, seconds, args.connections),
+            )
         finally:
             backend.terminate()
             backend.wait()
         lines.append(
-            f"HTTP 1 KiB GET, wrk, {args.connections} kept connections: direct {direct:,.0f}/s, "
-            f"through the gateway {through:,.0f}/s, ratio {through / direct:.2f} (target >= 0.8)"
+            f"HTTP 1 KiB GET, wrk, {args.connections} kept connections, {rounds} alternating rounds: "
+            f"direct {direct:,.0f}/s, through the gateway {through:,.0f}/s, median ratio {ratio:.2f} "
+            f"(rounds {', '.join(f'{r:.2f}' for r in ratios)}; target >= 0.8)"
         )
     if shutil.which("mariadb"):
         gateway_port = mysql_port.gateway_port  # type: ignore[attr-defined]
         clients = args.connections
         _mariadb_rate(gateway_port, 1000, 1)
-        direct = _mariadb_rate(3306, 5000, clients)
-        through = _mariadb_rate(gateway_port, 5000, clients)
+        mariadbd = _mariadbd_pid()
+        cpu = {"envoy": 0.0, "mariadbd": 0.0, "mariadbd_direct": 0.0, "statements": 0.0}
+
+        def measure(via: bool) -> float:
+            envoy0 = _cpu_s(envoy_pid)
+            server0 = _cpu_s(mariadbd) if mariadbd else 0.0
+            rate = _mariadb_rate(gateway_port if via else 3306, 2000, clients)
+            server = (_cpu_s(mariadbd) - server0) if mariadbd else 0.0
+            if via:
+                cpu["envoy"] += _cpu_s(envoy_pid) - envoy0
+                cpu["mariadbd"] += server
+                cpu["statements"] += 2000 * clients
+            else:
+                cpu["mariadbd_direct"] += server
+            return rate
+
+        direct, through, ratio, ratios = _alternating(rounds, measure)
+        per = 1e6 / cpu["statements"]
         lines.append(
-            f"MariaDB SELECT 1, {clients} kept connections: direct {direct:,.0f}/s, "
-            f"through the gateway {through:,.0f}/s, ratio {through / direct:.2f} (target >= 0.8)"
+            f"MariaDB SELECT 1, {clients} kept connections, {rounds} alternating rounds: direct "
+            f"{direct:,.0f}/s, through the gateway {through:,.0f}/s, median ratio {ratio:.2f} "
+            f"(rounds {', '.join(f'{r:.2f}' for r in ratios)}; target >= 0.8); CPU per statement: "
+            f"Envoy {cpu['envoy'] * per:.1f} us, mariadbd {cpu['mariadbd'] * per:.1f} us through, "
+            f"{cpu['mariadbd_direct'] * per:.1f} us direct"
         )
     return lines
 

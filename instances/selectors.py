@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.core.paginator import Page, Paginator
@@ -217,8 +218,38 @@ def with_instances(component: Component) -> Component:
 
 
 def component_instances(component: Component) -> QuerySet[Instance]:
-    """The component's instances in address order, the id breaking ties (the console API's list)."""
-    return component.instances.order_by("host", "port", "id")
+    """The component's instances in address order, the id breaking ties (the console API's list);
+    each carries ``resolved`` (``resolved_addresses``), in the same query."""
+    return component.instances.annotate(resolved=_resolved_addresses()).order_by("host", "port", "id")
+
+
+def resolved_addresses(instance: Instance) -> list[dict[str, Any]]:
+    """What a DNS-name instance's name resolved to at its last check, routed or not: each address with
+    its health, whether the gateway routes it now, and its last error; empty for an IP address.
+
+    An address is routed while the instance is online and, with the check on, both the instance and
+    the address pass (``kato_console.gateway.snapshot``); with the check off the gateway routes every
+    address the name resolves to when it reads it.
+    """
+    rows = getattr(instance, "resolved", None)
+    if rows is None:
+        rows = list(
+            ResolvedAddress.objects.filter(instance=instance, name=instance.host)
+            .order_by("ip")
+            .annotate(json=JSONObject(ip="ip", health="health", stage="last_stage", error="last_error"))
+            .values_list("json", flat=True)
+        )
+    checked = instance.health_check_enabled
+    instance_passes = instance.is_online and (not checked or instance.health == Health.HEALTHY)
+    return [
+        {
+            "ip": row["ip"],
+            "health": row["health"],
+            "routed": instance_passes and (not checked or row["health"] == Health.HEALTHY),
+            "error": row["error"],
+        }
+        for row in rows
+    ]
 
 
 @dataclass(frozen=True)
@@ -277,7 +308,8 @@ def writable_applications_for_user(user: User) -> QuerySet[Application]:
 def component_instance(component: Component, instance_id: str) -> Instance:
     """The component's instance with this id (as written in a path); 404 when there is none."""
     pk = number_in(instance_id, 1, _MAX_ID)
-    instance = component.instances.filter(pk=pk).first() if pk is not None else None
+    found = component.instances.annotate(resolved=_resolved_addresses())
+    instance = found.filter(pk=pk).first() if pk is not None else None
     if instance is None:
         raise Http404("No such instance.")
     return instance

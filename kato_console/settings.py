@@ -234,6 +234,8 @@ KATO_GATEWAY_DRAIN_S = env_int("KATO_GATEWAY_DRAIN_S", 30, minimum=0, maximum=36
 KATO_GATEWAY_POLL_S = env_int("KATO_GATEWAY_POLL_S", 10, maximum=3600)
 # Envoy's worker threads (0: one per core).
 KATO_GATEWAY_CONCURRENCY = env_int("KATO_GATEWAY_CONCURRENCY", 0, minimum=0, maximum=256)
+# The certificate authorities the gateway trusts for https instances (PEM); empty: the system's.
+KATO_GATEWAY_CA_FILE = env_str("KATO_GATEWAY_CA_FILE", "")
 # Loopback and the gateway's own addresses as upstreams publish whatever listens on its host: only in
 # the embedded run (DEBUG) or when an operator says so.
 KATO_GATEWAY_ALLOW_LOOPBACK = env_bool("KATO_GATEWAY_ALLOW_LOOPBACK", DEBUG)

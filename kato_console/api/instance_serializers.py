@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from instances.addresses import MAX_ADDRESS_LENGTH, Address
@@ -17,11 +18,21 @@ from instances.models import (
     THRESHOLD_MAX,
     TIMEOUT_S_MAX,
     CheckKind,
+    Health,
+    Instance,
     Source,
     Status,
     normalise_networks,
 )
+from instances.selectors import resolved_addresses
 from kato_console.serializers import EnumField, parse_address_field
+
+
+class ResolvedAddressSerializer(serializers.Serializer):
+    ip = serializers.CharField()
+    health = EnumField(Health, enum_name="Health")
+    routed = serializers.BooleanField(help_text="The gateway sends new connections to this address now.")
+    error = serializers.CharField(help_text="Why its last check failed; empty when it passed.")
 
 
 class InstanceSerializer(serializers.Serializer):
@@ -40,6 +51,14 @@ class InstanceSerializer(serializers.Serializer):
     credentials_withheld = serializers.CharField(
         help_text="Why a credentialed health check probes this instance greeting-only; empty when it logs in."
     )
+    resolved_addresses = serializers.SerializerMethodField(
+        help_text="A DNS name's addresses at its last check, each with its health and whether it is routed; "
+        "empty for an IP address."
+    )
+
+    @extend_schema_field(ResolvedAddressSerializer(many=True))
+    def get_resolved_addresses(self, instance: Instance) -> list[dict[str, Any]]:
+        return resolved_addresses(instance)
 
 
 class InstanceCreateSerializer(serializers.Serializer):

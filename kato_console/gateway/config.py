@@ -46,11 +46,13 @@ _HTTP_ROUTE = {
 
 @dataclass(frozen=True)
 class Endpoint:
-    """One address of a routed instance; ``hostname`` is the DNS name it was registered by, if any."""
+    """One address of a routed instance; ``hostname`` is the DNS name it was registered by, if any;
+    ``tls``: the instance is an ``https://`` one, spoken to over TLS."""
 
     ip: str
     port: int
     hostname: str = ""
+    tls: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,8 @@ class Policy:
     denied_networks: tuple[IPNetwork, ...] = ()
     allow_loopback: bool = True
     own_addresses: frozenset[str] = field(default_factory=frozenset)
+    # The PEM file of the authorities an https instance's certificate must chain to.
+    ca_file: str = ""
 
     def allows(self, ip: str) -> bool:
         try:
@@ -116,10 +120,13 @@ def build(
     """The listeners, clusters, endpoints and HTTP routes for ``upstreams``."""
     ordered = sorted(upstreams, key=lambda upstream: upstream.name)
     clusters = [cluster(upstream, policy) for upstream in ordered]
-    listeners = [_tcp_listener(f"{u.name}-internal", placement.host, u.internal_port, u) for u in ordered]
+    # A port with no routed instance has no listener: a connection is refused at once, and Envoy closes
+    # the connections the removed listener still had once the drain time is over.
+    served = [u for u, c in zip(ordered, clusters, strict=True) if _has_endpoints(c)]
+    listeners = [_tcp_listener(f"{u.name}-internal", placement.host, u.internal_port, u) for u in served]
     listeners += [
         _tcp_listener(f"{u.name}-public", placement.public_host, u.public_port, u)
-        for u in ordered
+        for u in served
         if u.public_port is not None and not u.http_host
     ]
     hosts = [u for u in ordered if u.http_host]
@@ -127,6 +134,10 @@ def build(
     if hosts:
         listeners.append(_http_listener(placement, sources.rds()))
     return Resources(listeners=listeners, clusters=clusters, routes=routes)
+
+
+def _has_endpoints(cluster: dict[str, Any]) -> bool:
+    return any(group["lb_endpoints"] for group in cluster["load_assignment"]["endpoints"])
 
 
 def _socket(host: str, port: int) -> dict[str, Any]:
@@ -138,15 +149,21 @@ def cluster(upstream: Upstream, policy: Policy) -> dict[str, Any]:
     """The port's cluster with its endpoints inline. Cached, and the same object while the upstream is
     the same: the gateway serialises each one once (``envoy.Envoy.apply``)."""
     endpoints = []
-    for endpoint in sorted(set(upstream.endpoints), key=lambda e: (e.ip, e.port, e.hostname)):
+    matches: dict[str, dict[str, Any]] = {}
+    for endpoint in sorted(set(upstream.endpoints), key=lambda e: (e.ip, e.port, e.hostname, e.tls)):
         if not policy.allows(endpoint.ip):
             continue
         entry: dict[str, Any] = {"address": _socket(endpoint.ip, endpoint.port)}
         if endpoint.hostname:
             # The route's auto_host_rewrite sends this name as the Host header (virtual hosting).
             entry["hostname"] = endpoint.hostname
-        endpoints.append({"endpoint": entry})
-    return {
+        lb_endpoint: dict[str, Any] = {"endpoint": entry}
+        if endpoint.tls:
+            name = endpoint.hostname or endpoint.ip
+            matches.setdefault(name, _tls_match(name, endpoint.hostname, endpoint.ip, policy.ca_file))
+            lb_endpoint["metadata"] = {"filter_metadata": {_TLS_MATCH: {"tls": name}}}
+        endpoints.append(lb_endpoint)
+    built: dict[str, Any] = {
         "@type": _TYPE + "config.cluster.v3.Cluster",
         "name": upstream.name,
         "alt_stat_name": upstream.label,
@@ -155,6 +172,37 @@ def cluster(upstream: Upstream, policy: Policy) -> dict[str, Any]:
         "lb_policy": "ROUND_ROBIN",
         "circuit_breakers": _CIRCUIT_BREAKERS,
         "load_assignment": {"cluster_name": upstream.name, "endpoints": [{"lb_endpoints": endpoints}]},
+    }
+    if matches:
+        built["transport_socket_matches"] = [matches[name] for name in sorted(matches)]
+    return built
+
+
+_TLS_MATCH = "envoy.transport_socket_match"
+
+
+def _tls_match(name: str, hostname: str, ip: str, ca_file: str) -> dict[str, Any]:
+    """TLS to an https instance: its name as SNI, its certificate checked against ``ca_file`` and
+    against its name (a DNS name) or its address (an instance registered by IP, sent no SNI)."""
+    if hostname:
+        san = {"san_type": "DNS", "matcher": {"exact": hostname}}
+    else:
+        san = {"san_type": "IP_ADDRESS", "matcher": {"exact": ip}}
+    context: dict[str, Any] = {
+        "@type": _TYPE + "extensions.transport_sockets.tls.v3.UpstreamTlsContext",
+        "common_tls_context": {
+            "validation_context": {
+                "trusted_ca": {"filename": ca_file},
+                "match_typed_subject_alt_names": [san],
+            }
+        },
+    }
+    if hostname:
+        context["sni"] = hostname
+    return {
+        "name": f"tls-{name}",
+        "match": {"tls": name},
+        "transport_socket": {"name": "envoy.transport_sockets.tls", "typed_config": context},
     }
 
 

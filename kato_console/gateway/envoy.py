@@ -118,6 +118,17 @@ class Envoy:
             self._texts = {key: value for key, value in self._texts.items() if key in live}
         return changed
 
+    def written(self, kind: str) -> list[dict[str, Any]]:
+        """The ``kind`` resources (``clusters``, ``listeners``, ``routes``) Envoy was last given."""
+        return self._written.get(kind, [])
+
+    def listening_ports(self) -> set[int]:
+        """The ports Envoy listens on (its listeners and its admin interface)."""
+        ports = {int(item["address"]["socket_address"]["port_value"]) for item in self.written("listeners")}
+        if self.admin_address:
+            ports.add(int(self.admin_address.rpartition(":")[2]))
+        return ports
+
     def _json(self, item: dict[str, Any]) -> str:
         # Serialising a thousand clusters for each change would cost more than the change: the builder
         # hands back the same object for an unchanged cluster, so its text is kept by identity.

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +26,7 @@ from django.db import DatabaseError, close_old_connections, connection
 
 from components import gateway
 from kato_console.gateway.config import Placement, Policy, Resources, Sources, Upstream, build
+from kato_console.gateway.drain import Drain, close_upstream_connections
 from kato_console.gateway.envoy import Envoy, EnvoyError
 from kato_console.gateway.snapshot import routed_upstreams
 
@@ -78,7 +81,19 @@ class GatewayOptions:
             denied_networks=tuple(settings.KATO_DENIED_NETWORKS),
             allow_loopback=self.allow_loopback,
             own_addresses=own_addresses(self.host, self.public_host),
+            ca_file=ca_file(),
         )
+
+
+def ca_file() -> str:
+    """``KATO_GATEWAY_CA_FILE``, or the system's bundle of certificate authorities."""
+    if settings.KATO_GATEWAY_CA_FILE:
+        return str(settings.KATO_GATEWAY_CA_FILE)
+    paths = ssl.get_default_verify_paths()
+    for candidate in (paths.cafile, paths.openssl_cafile):
+        if candidate and os.path.exists(candidate):
+            return candidate
+    return "/etc/ssl/certs/ca-certificates.crt"
 
 
 def own_addresses(*hosts: str) -> frozenset[str]:
@@ -124,9 +139,11 @@ def run(
     """Run Envoy and keep it in step until ``stop`` is set; raises EnvoyError if Envoy dies."""
     envoy = Envoy(admin_port=options.admin_port, drain_s=options.drain_s, concurrency=options.concurrency)
     state = RoutingState(options, envoy)
+    drain = Drain(options.drain_s)
     listener = _listen()
     try:
         envoy.start(state.refresh())
+        drain.update_clusters(envoy.written("clusters"))
         if on_ready is not None:
             on_ready(envoy)
         next_poll = time.monotonic() + options.poll_s
@@ -137,15 +154,27 @@ def run(
             polling = time.monotonic() >= next_poll
             if changed or polling:
                 applied = _refresh(envoy, state, None if polling or changed is EVERYTHING else changed)
+                if applied:
+                    drain.update_clusters(envoy.written("clusters"))
                 if polling:
                     next_poll = time.monotonic() + options.poll_s
                 if on_apply is not None:
                     on_apply(applied)
+            _close_drained(envoy, drain)
     finally:
         envoy.stop()
         if listener is not None:
             listener.close()
         connection.close()
+
+
+def _close_drained(envoy: Envoy, drain: Drain) -> None:
+    """Close Envoy's connections to the addresses that stopped routing a drain time ago."""
+    due = drain.due()
+    if due and envoy.process is not None:
+        closed = close_upstream_connections(envoy.process.pid, due, envoy.listening_ports())
+        if closed:
+            logger.info("Drain time over: %d connection(s) to addresses that no longer route closed.", closed)
 
 
 def _refresh(envoy: Envoy, state: RoutingState, component_ids: set[int] | None) -> bool:

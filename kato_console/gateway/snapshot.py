@@ -84,16 +84,21 @@ def routed_upstreams(
     endpoints: dict[int, list[Endpoint]] = defaultdict(list)
     resolver = _once_per_name(resolver)
     rows = list(
-        instances.values_list("pk", "component_id", "host", "port", "component__health_check__enabled")
+        instances.values_list(
+            "pk", "component_id", "host", "port", "scheme", "component__health_check__enabled"
+        )
     )
-    passing = _passing_addresses([pk for pk, _, host, _, checked in rows if checked and is_name(host)])
-    for pk, component_id, host, instance_port, checked in rows:
+    passing = _passing_addresses([pk for pk, _, host, _, _, checked in rows if checked and is_name(host)])
+    for pk, component_id, host, instance_port, scheme, checked in rows:
+        tls = scheme == "https"
         for port in _served_ports(by_component[component_id], instance_port):
             number = instance_port or port.number
             if checked and is_name(host):
-                endpoints[port.pk] += [Endpoint(ip=ip, port=number, hostname=host) for ip in passing[pk]]
+                endpoints[port.pk] += [
+                    Endpoint(ip=ip, port=number, hostname=host, tls=tls) for ip in passing[pk]
+                ]
             else:
-                endpoints[port.pk] += _endpoints(host, number, resolver)
+                endpoints[port.pk] += _endpoints(host, number, resolver, tls)
     return [_upstream(port, endpoints[port.pk]) for port in ports]
 
 
@@ -132,11 +137,11 @@ def _served_ports(ports: list[_PortRow], instance_port: int | None) -> Iterable[
     return ports if len(ports) == 1 else []
 
 
-def _endpoints(host: str, port: int, resolver: Resolver) -> list[Endpoint]:
+def _endpoints(host: str, port: int, resolver: Resolver, tls: bool) -> list[Endpoint]:
     try:
-        return [Endpoint(ip=str(ipaddress.ip_address(host)), port=port)]
+        return [Endpoint(ip=str(ipaddress.ip_address(host)), port=port, tls=tls)]
     except ValueError:
-        return [Endpoint(ip=ip, port=port, hostname=host) for ip in resolver(host, port)]
+        return [Endpoint(ip=ip, port=port, hostname=host, tls=tls) for ip in resolver(host, port)]
 
 
 def _upstream(port: _PortRow, endpoints: list[Endpoint]) -> Upstream:

@@ -142,3 +142,27 @@ def test_the_overview_shows_each_address_of_the_name_with_its_state(name_instanc
     assert "resolves to <code>127.0.0.1</code>" in page
     assert '<code>127.0.0.1</code><span class="status status-healthy"' in page
     assert '<code>127.0.0.2</code><span class="status status-unhealthy"' in page
+
+
+def test_the_console_api_shows_each_address_of_the_name_routed_or_not(name_instance, alice):
+    from tests.api.conftest import token_client, url
+
+    instance, backends = name_instance
+    backends["127.0.0.2"].stop()
+    sweep_rounds(1)
+    api = token_client(alice)
+    expected = [
+        {"ip": "127.0.0.1", "health": "healthy", "routed": True, "error": ""},
+        {"ip": "127.0.0.2", "health": "unhealthy", "routed": False},
+    ]
+    listed = api.get(url(instance.component, "/instances/")).json()["results"][0]["resolved_addresses"]
+    one = api.get(url(instance.component, f"/instances/{instance.pk}/")).json()["resolved_addresses"]
+    for answer in (listed, one):
+        assert answer[0] == expected[0]
+        assert {key: answer[1][key] for key in ("ip", "health", "routed")} == expected[1]
+        assert answer[1]["error"]  # why it failed
+    # Taken offline, no address is routed.
+    changed = api.patch(
+        url(instance.component, f"/instances/{instance.pk}/"), {"is_online": False}, format="json"
+    )
+    assert [entry["routed"] for entry in changed.json()["resolved_addresses"]] == [False, False]

@@ -90,6 +90,18 @@ def test_the_curl_walkthrough_adds_lists_and_deletes_an_instance(live_server, ap
     [item] = data["list"]
     assert item["address"] == "10.0.0.7" and item["ip"] == "10.0.0.7" and item["is_online"] is True
     assert item["is_static"] is False and item["status"] == "notready"
+    # Kato's fields, and no more: the console API's objects carry the rest (resolved addresses…).
+    assert set(item) == {
+        "ep_id",
+        "address",
+        "ip",
+        "port",
+        "status",
+        "is_online",
+        "is_static",
+        "latency_ms",
+        "last_checked_at",
+    }
 
     removed = subprocess.run(
         [
