@@ -419,7 +419,9 @@ def _connection_info(component: Component, can_write: bool, **extra: Any) -> dic
     # The generated ALIAS_HOST / ALIAS_PORT values come from the best routed instance.
     prefetch_related_objects([component], resolved.best_routed_prefetch())
     variables = list(component.env_vars.filter(scope=Scope.OUTER).order_by("name"))
-    context["variables"] = [(var, _shown_value(component, var)) for var in variables]
+    context["variables"] = [
+        (var, _shown_value(component, var), resolved.generated_warning(component, var)) for var in variables
+    ]
     context["env_form"] = EnvVarForm()
     context["revealed"] = set()
     context.update(extra)
