@@ -74,7 +74,9 @@ def test_a_host_without_a_healthy_instance_is_kept_and_the_pages_say_so(
     from instances.services import instance_add
 
     services.port_create(component=static_component, number=3306, inner_service=True, actor=alice_actor)
-    instance = instance_add(component=static_component, address=parse_address("10.0.0.7:3306"), actor=alice_actor)
+    instance = instance_add(
+        component=static_component, address=parse_address("10.0.0.7:3306"), actor=alice_actor
+    )
     Instance.objects.filter(pk=instance.pk).update(health=Health.UNHEALTHY, consecutive_failures=4)
     warning = "No instance of mysql passes its health check: this keeps 10.0.0.7:3306, which may not answer."
     environment = text(alice_client.get(_url(phpmyadmin)))
