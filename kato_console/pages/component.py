@@ -18,6 +18,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
@@ -46,7 +47,13 @@ from kato_console.pages.forms_component import (
     RenameForm,
 )
 from kato_console.public_url import public_url
-from kato_console.web import HtmxHttpRequest, add_service_errors, is_fragment_request
+from kato_console.web import (
+    HtmxHttpRequest,
+    add_service_errors,
+    is_fragment_request,
+    keep_for_one_display,
+    take_shown_once,
+)
 
 EVENTS_PER_PAGE = 50
 
@@ -188,7 +195,13 @@ def overview(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     if is_fragment_request(request, "instance-table"):
         return _instance_table_poll(request, service_id)
     component, can_write = _component(request, service_id)
-    return render(request, "components/overview.html", _overview(request, component, can_write))
+    context = _overview(request, component, can_write)
+    if can_write:
+        context["revealed_key"] = take_shown_once(request, f"secret-key:{component.service_id}", "")
+    response = render(request, "components/overview.html", context)
+    if context["revealed_key"]:
+        add_never_cache_headers(response)  # it carries the secret key
+    return response
 
 
 def _instance_table_poll(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
@@ -208,9 +221,7 @@ def _instance_table_poll(request: HtmxHttpRequest, service_id: str) -> HttpRespo
 def secret_key_reveal(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     component = _writable(request, service_id)
     key = services.secret_key_reveal(component=component, actor=Actor.from_request(request))
-    context = _overview(request, component, True, revealed_key=key)
-    template = "components/_api_registration.html" if request.htmx else "components/overview.html"
-    return render(request, template, context)
+    return _show_secret_key(request, component, key)
 
 
 @never_cache  # The answer carries the new secret key.
@@ -219,9 +230,17 @@ def secret_key_regenerate(request: HtmxHttpRequest, service_id: str) -> HttpResp
     component = _writable(request, service_id)
     key = services.secret_key_regenerate(component=component, actor=Actor.from_request(request))
     messages.success(request, "A new secret key was generated; the old one no longer works.")
-    context = _overview(request, component, True, revealed_key=key)
-    template = "components/_api_registration.html" if request.htmx else "components/overview.html"
-    return render(request, template, context)
+    return _show_secret_key(request, component, key)
+
+
+def _show_secret_key(request: HtmxHttpRequest, component: Component, key: str) -> HttpResponse:
+    """htmx swaps the card in; a plain post redirects to the overview, which shows the key once,
+    so that a reload neither reveals nor regenerates it again."""
+    if request.htmx:
+        context = _overview(request, component, True, revealed_key=key)
+        return render(request, "components/_api_registration.html", context)
+    keep_for_one_display(request, f"secret-key:{component.service_id}", key)
+    return redirect("component", component.service_id)
 
 
 @require_POST
@@ -454,11 +473,15 @@ def _connection_info_response(
     )
 
 
+@never_cache  # It may carry a secret value revealed by the post that redirected here.
 def connection_info(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     if request.method == "POST":
         return _env_add(request, service_id)
     component, can_write = _component(request, service_id)
     context = _connection_info(component, can_write)
+    if can_write and not request.htmx:
+        # A plain "Reveal" redirected here: the value is shown on this one page.
+        context["revealed"] = set(take_shown_once(request, f"revealed:{component.service_id}", []))  # type: ignore[call-overload]
     return _page_or_fragment(
         request,
         "components/connection_info.html",
@@ -544,8 +567,8 @@ def env_reveal(request: HtmxHttpRequest, service_id: str, name: str) -> HttpResp
             "can_write": True,
         }
         return render(request, "components/_env_row.html", row)
-    context = _connection_info(component, True, revealed={var.name})
-    return render(request, "components/connection_info.html", context)
+    keep_for_one_display(request, f"revealed:{component.service_id}", [var.name])
+    return redirect("component-connection-info", component.service_id)
 
 
 # Dependencies
@@ -643,9 +666,11 @@ def _environment(component: Component, can_write: bool, *, reveal: bool = False)
     return context
 
 
+@never_cache  # It may carry secret values revealed by the post that redirected here.
 def environment_page(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     component, can_write = _component(request, service_id)
-    return render(request, "components/environment.html", _environment(component, can_write))
+    reveal = can_write and bool(take_shown_once(request, f"environment-revealed:{component.service_id}"))
+    return render(request, "components/environment.html", _environment(component, can_write, reveal=reveal))
 
 
 @never_cache  # The answer carries secret values.
@@ -657,9 +682,10 @@ def environment_reveal(request: HtmxHttpRequest, service_id: str) -> HttpRespons
     services.env_reveal(
         component=component, actor=Actor.from_request(request), names=names, via="page:environment"
     )
-    return _page_or_fragment(
-        request, "components/environment.html", "components/_environment.html", "environment", context
-    )
+    if is_fragment_request(request, "environment"):
+        return _fragment(request, "components/_environment.html", context)
+    keep_for_one_display(request, f"environment-revealed:{component.service_id}", True)
+    return redirect("component-environment", component.service_id)
 
 
 def environment_download(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
