@@ -417,6 +417,10 @@ def port_services(request: HtmxHttpRequest, service_id: str, number: int) -> Htt
         if changes:
             services.port_update(port=port, actor=Actor.from_request(request), **changes)
     except ComponentError as error:
+        # Nothing was saved, so the switches show what is saved, not what was posted, with the reason.
+        port.refresh_from_db()
+        form = PortServicesForm({field: "on" for field, on in _services_of(port).items() if on})
+        form.is_valid()
         add_service_errors(form, error)
         return _ports_response(request, component, "", failed=(port.number, form))
     return _ports_response(request, component, f"Saved the services of port {port.number}.")

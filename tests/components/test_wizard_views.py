@@ -274,7 +274,7 @@ def test_an_unreachable_address_shows_the_stage_and_asks_for_confirmation(
     url = _submitted(alice_client, application, address=f"127.0.0.1:{closed_port}")
     text = alice_client.get(url + "test/").content.decode()
     assert "Unreachable" in text and "connect:" in text
-    assert "did not answer" in text and "Create anyway" in text
+    assert "did not pass the test" in text and "Create anyway" in text
 
 
 def test_a_mysql_address_shows_the_server_version(alice_client, application):
@@ -303,7 +303,7 @@ def test_the_test_reports_each_silent_server_as_unreachable_at_the_greeting(alic
         data["address"] = [f"127.0.0.1:{server.getsockname()[1]}" for server in (one, two, three)]
         url = _run_url(alice_client.post(START, data))
         text = alice_client.get(url + "results/", **HTMX).content.decode()
-    assert text.count("Unreachable") == 3 and "greeting:" in text
+    assert text.count("No answer") == 3 and "greeting:" in text
 
 
 def test_api_registration_shows_what_will_be_created_without_a_probe(alice_client, application):
