@@ -32,7 +32,10 @@ class AddressTest:
     server_info: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "failure": failure_label(self.stage, self.error) if self.tested and not self.ok else ""}
+        return {
+            **asdict(self),
+            "failure": failure_label(self.stage, self.error) if self.tested and not self.ok else "",
+        }
 
 
 def probe_kind_for(address: Address, protocol: str) -> str:
