@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from components import environment, selectors, services
-from components.models import Component, EnvVar, Port, Registration, Scope
+from components.models import Component, ComponentKind, EnvVar, Port, Registration, Scope
 from core.audit import Actor
 from core.errors import ComponentError
 from core.models import Role
@@ -311,11 +311,13 @@ def instance_delete(request: HtmxHttpRequest, service_id: str, pk: int) -> HttpR
 
 def settings_page(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     component, can_write = _component(request, service_id)
-    form = RenameForm(initial={"name": component.name, "service_name": component.service_name})
+    with_image = component.kind == ComponentKind.INTERNAL
+    initial = {"name": component.name, "service_name": component.service_name, "image": component.image}
+    form = RenameForm(initial=initial, with_image=with_image)
     if request.method == "POST":
         if not can_write:
             raise PermissionDenied("Viewers can look at a component but not change it.")
-        form = RenameForm(request.POST)
+        form = RenameForm(request.POST, with_image=with_image)
         if form.is_valid():
             try:
                 services.component_update(
@@ -325,7 +327,8 @@ def settings_page(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
                 add_service_errors(form, error)
                 component.refresh_from_db()
             else:
-                return _done(request, "component-settings", component, "Saved the component's names.")
+                saved = "names and image" if with_image else "names"
+                return _done(request, "component-settings", component, f"Saved the component's {saved}.")
     context = {**_frame(component, can_write, "settings"), "form": form}
     return render(request, "components/settings.html", context)
 
