@@ -32,7 +32,9 @@ RESERVED_ENV_NAMES = (
 # A container image reference, after the grammar of distribution/reference (what `docker pull`
 # accepts): [registry[:port]/]path[/path…][:tag][@digest], e.g. phpmyadmin:5 or
 # registry.example.com:5000/team/app@sha256:<hex>.
-_IMAGE_DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?)"
+_IMAGE_DOMAIN = (
+    r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?)"
+)
 _IMAGE_COMPONENT = r"(?:[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)"
 IMAGE_REFERENCE_RE = re.compile(
     rf"^(?:{_IMAGE_DOMAIN}/)?{_IMAGE_COMPONENT}(?:/{_IMAGE_COMPONENT})*"
