@@ -445,3 +445,20 @@ def test_a_session_keeps_only_its_newest_few_drafts(alice_client, application):
     assert len(_drafts(alice_client)) == MAX_DRAFTS
     assert alice_client.get(runs[0]).status_code == 404  # the oldest is forgotten
     assert alice_client.get(runs[-1]).status_code == 200
+
+
+def test_the_test_step_is_each_instances_first_check(alice_client, application, tcp_listener, closed_port):
+    host, port = tcp_listener
+    data = _step1(application)
+    data["address"] = [f"{host}:{port}", f"127.0.0.1:{closed_port}"]
+    url = _run_url(alice_client.post(START, data))
+    alice_client.get(url + "test/")
+    alice_client.post(url + "create/", {"confirm": "unreachable"})
+    component = Component.objects.get()
+    instances = {i.address: i for i in Instance.objects.filter(component=component)}
+    answered, silent = instances[f"{host}:{port}"], instances[f"127.0.0.1:{closed_port}"]
+    assert answered.last_checked_at is not None and answered.health == "healthy"
+    assert answered.latency_ms is not None
+    assert silent.last_checked_at is not None and silent.last_stage == "connect"
+    overview = alice_client.get(f"/components/{component.service_id}/").content.decode()
+    assert "never" not in overview and "Not ready" not in overview
