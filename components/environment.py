@@ -33,6 +33,8 @@ class EnvEntry:
     source: Component
     generated: bool = False
     overridden_by: Component | None = None
+    # Why a generated value cannot be trusted right now (no routed instance), "" when it can.
+    warning: str = ""
 
     @property
     def effective(self) -> bool:
@@ -43,16 +45,19 @@ class EnvEntry:
 
 
 def resolve(
-    component: Component, targets: Iterable[Component], value_of: Callable[[Component, EnvVar], str]
+    component: Component,
+    targets: Iterable[Component],
+    value_of: Callable[[Component, EnvVar], str],
+    warning_of: Callable[[Component, EnvVar], str] | None = None,
 ) -> list[EnvEntry]:
     """Every variable ``component`` receives: the connection information of ``targets`` (what it
     depends on, with their outer variables loaded), then its own. ``value_of`` gives a variable's
-    value (a generated one's comes from the instances)."""
+    value (a generated one's comes from the instances), ``warning_of`` why it cannot be trusted."""
     inherited: list[EnvEntry] = []
     seen: dict[str, Component] = {}
     for target in targets:
         for var in target.env_vars.all():
-            entry = _entry(target, var, value_of)
+            entry = _entry(target, var, value_of, warning_of)
             # The services refuse two dependencies sharing a name; should it happen anyway (rows
             # written before the rule), the first one wins and the second says so.
             if var.name in seen:
@@ -60,7 +65,7 @@ def resolve(
             else:
                 seen[var.name] = target
             inherited.append(entry)
-    own = [_entry(component, var, value_of) for var in component.env_vars.all()]
+    own = [_entry(component, var, value_of, warning_of) for var in component.env_vars.all()]
     own_names = {entry.name for entry in own}
     inherited = [
         replace(entry, overridden_by=component) if entry.effective and entry.name in own_names else entry
@@ -78,9 +83,19 @@ def secret_names(entries: Iterable[EnvEntry]) -> list[str]:
     return sorted({entry.name for entry in entries if entry.secret and entry.effective})
 
 
-def _entry(owner: Component, var: EnvVar, value_of: Callable[[Component, EnvVar], str]) -> EnvEntry:
+def _entry(
+    owner: Component,
+    var: EnvVar,
+    value_of: Callable[[Component, EnvVar], str],
+    warning_of: Callable[[Component, EnvVar], str] | None,
+) -> EnvEntry:
     return EnvEntry(
-        name=var.name, value=value_of(owner, var), secret=var.secret, source=owner, generated=var.generated
+        name=var.name,
+        value=value_of(owner, var),
+        secret=var.secret,
+        source=owner,
+        generated=var.generated,
+        warning=warning_of(owner, var) if warning_of is not None and var.generated else "",
     )
 
 
@@ -119,6 +134,8 @@ def _render(
     lines = [f"# Effective environment of {component.application.slug}/{component.service_name}"]
     for entry in entries:
         origin = "" if entry.source.pk == component.pk else f" from {entry.source.service_name}"
+        if entry.warning and entry.effective:
+            lines.append(f"# Warning: {entry.name}{origin}: {entry.warning}")
         if entry.overridden_by is not None:
             lines.append(f"# {entry.name}{origin} is overridden by {entry.overridden_by.service_name}")
         elif entry.secret and not reveal:

@@ -17,10 +17,12 @@ from django.db.models import Q
 
 from components.validation import (
     ENV_NAME_RE,
+    IMAGE_REFERENCE_MESSAGE,
     PORT_ALIAS_RE,
     RESERVED_ENV_NAMES,
     SERVICE_NAME_RE,
     env_name_validator,
+    is_image_reference,
     port_alias_validator,
     service_name_validator,
 )
@@ -146,6 +148,8 @@ class Component(TimeStamped):
                 )
         elif self.registration:
             raise ValidationError({"registration": "Only third-party components have a registration method."})
+        if self.image and not is_image_reference(self.image):
+            raise ValidationError({"image": IMAGE_REFERENCE_MESSAGE})
 
 
 class Protocol(models.TextChoices):

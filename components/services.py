@@ -475,7 +475,18 @@ def dependency_remove(*, component: Component, target: Component, actor: Actor) 
 @transaction.atomic
 def env_var_create(*, component: Component, name: str, actor: Actor, **fields: Any) -> EnvVar:
     """Add a variable; unlike ``env_var_set`` it refuses a name the component already has."""
-    if EnvVar.objects.filter(component=component, name=name).exists():
+    existing = EnvVar.objects.filter(component=component, name=name).first()
+    if existing is not None and existing.generated:
+        alias = name.rsplit("_", 1)[0]
+        raise ComponentError(
+            {
+                "name": [
+                    f"{name} is generated from the port {alias}'s internal service and cannot be set by hand; "
+                    "dependents receive the component's internal address in it."
+                ]
+            }
+        )
+    if existing is not None:
         raise ComponentError(
             {
                 "name": [

@@ -29,6 +29,28 @@ RESERVED_ENV_NAMES = (
     "USER",
 )
 
+# A container image reference, after the grammar of distribution/reference (what `docker pull`
+# accepts): [registry[:port]/]path[/path…][:tag][@digest], e.g. phpmyadmin:5 or
+# registry.example.com:5000/team/app@sha256:<hex>.
+_IMAGE_DOMAIN = (
+    r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?)"
+)
+_IMAGE_COMPONENT = r"(?:[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)"
+IMAGE_REFERENCE_RE = re.compile(
+    rf"^(?:{_IMAGE_DOMAIN}/)?{_IMAGE_COMPONENT}(?:/{_IMAGE_COMPONENT})*"
+    r"(?::[\w][\w.-]{0,127})?"
+    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$"
+)
+IMAGE_REFERENCE_MESSAGE = (
+    "An image is a container image reference such as phpmyadmin:5 or registry.example.com/team/app:1.2 "
+    "(lower-case name, optional registry, tag and digest, no spaces)."
+)
+
+
+def is_image_reference(text: str) -> bool:
+    return len(text) <= 255 and IMAGE_REFERENCE_RE.match(text) is not None
+
+
 service_name_validator = RegexValidator(
     SERVICE_NAME_RE,
     "A service name is a DNS label: lower-case letters, digits and hyphens, starting with a letter "

@@ -11,6 +11,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import idna
+
 from core.net import IPNetwork, network_containing, parse_ip
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -112,6 +114,13 @@ def _normalise_host(host: str, raw: str) -> str:
         raise AddressError(
             f"{_shown(raw)} is not a valid IPv4 address: write it as four decimal numbers, such as 10.0.0.7."
         )
+    if not host.isascii():
+        # An internationalised name (bücher.example) is stored as IDNA (xn--bcher-kva.example),
+        # which is what DNS, the probes and the gateway use.
+        try:
+            host = idna.encode(host, uts46=True).decode("ascii")
+        except idna.IDNAError:
+            raise AddressError(f"{_shown(raw)} is not a valid internationalised DNS name.") from None
     labels = host.split(".")
     if len(host) > 253 or not all(_LABEL.match(label) for label in labels):
         raise AddressError(f"{_shown(raw)} is not a valid IP address or DNS name.")

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from instances.addresses import Address, IPNetwork
-from instances.probes import ProbeResult, ProbeTarget, probe
+from instances.probes import ProbeResult, ProbeTarget, failure_label, probe
 
 # The wizard's probe timeout; the step as a whole never waits more than a second longer.
 TEST_TIMEOUT_S = 3.0
@@ -32,7 +32,10 @@ class AddressTest:
     server_info: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            **asdict(self),
+            "failure": failure_label(self.stage, self.error) if self.tested and not self.ok else "",
+        }
 
 
 def probe_kind_for(address: Address, protocol: str) -> str:

@@ -23,20 +23,31 @@ from instances.selectors import instance_statuses
 
 def effective_environment(component: Component) -> list[EnvEntry]:
     """Every variable ``component`` receives: its dependencies' connection information, then its own."""
-    return resolve(component, _dependency_targets(component), generated_value)
+    return resolve(component, _dependency_targets(component), generated_value, generated_warning)
 
 
 def generated_value(component: Component, var: EnvVar) -> str:
     """A variable's value; for a generated ``A_HOST`` / ``A_PORT`` the internal address (it uses the
     prefetched ports and instances)."""
+    return _generated(component, var)[0]
+
+
+def generated_warning(component: Component, var: EnvVar) -> str:
+    """Why a generated ``A_HOST`` cannot be trusted right now ("" when it can): no instance is routed,
+    so it keeps an address that does not pass its check, or is empty for want of any instance."""
+    return _generated(component, var)[1]
+
+
+def _generated(component: Component, var: EnvVar) -> tuple[str, str]:
     if not var.generated:
-        return var.value
+        return var.value, ""
     for port in component.ports.all():
         if var.name == f"{port.alias}_HOST":
-            return _internal_address(component, port)[0]
+            host, _, warning = _internal_address(component, port)
+            return host, warning
         if var.name == f"{port.alias}_PORT":
-            return _internal_address(component, port)[1]
-    return var.value
+            return _internal_address(component, port)[1], ""  # the warning is said once, on A_HOST
+    return var.value, ""
 
 
 def best_routed_prefetch() -> Prefetch:
@@ -78,20 +89,46 @@ def best_routed_instance(component: Component) -> Instance | None:
     )[0]
 
 
-def _internal_address(component: Component, port: Port) -> tuple[str, str]:
+def _internal_address(component: Component, port: Port) -> tuple[str, str, str]:
+    """The host and port dependents are given, and a warning when they cannot be trusted right now."""
     port_number = port.number
     domain = (settings.KATO_SERVICE_DOMAIN or "").strip(".")
     if domain:
-        return f"{component.service_name}.{domain}", str(port_number)
+        return f"{component.service_name}.{domain}", str(port_number), ""
     through_gateway = gateway.internal_address(port)
     if through_gateway is not None:
         # Kato's mesh mode: the gateway's listener, which always reaches a routed instance.
-        return settings.KATO_GATEWAY_HOST, str(port.gateway_port)
+        return settings.KATO_GATEWAY_HOST, str(port.gateway_port), ""
     instance = best_routed_instance(component)
-    if instance is None:
-        # Nothing is routed right now: there is no host to give, but the port is still known.
-        return "", str(port_number)
-    return instance.host, str(instance.port or port_number)
+    if instance is not None:
+        return instance.host, str(instance.port or port_number), ""
+    # Nothing is routed right now. The address is never emptied silently: dependents keep the
+    # instance that passed its check most recently, and every page and answer says so.
+    kept = last_routed_instance(component)
+    if kept is None:
+        return "", str(port_number), f"{component.name} has no instance, so there is no host to give yet."
+    address = f"{kept.host}:{kept.port or port_number}"
+    return (
+        kept.host,
+        str(kept.port or port_number),
+        f"No instance of {component.name} passes its health check: this keeps {address}, "
+        "which may not answer.",
+    )
+
+
+def last_routed_instance(component: Component) -> Instance | None:
+    """The instance to keep giving dependents while none is routed: online before offline, then the
+    shortest run of failed checks (the one that passed most recently), then a stable order."""
+    cached = getattr(component, "_last_routed", None)
+    if cached is not None:
+        return cached[0]
+    kept = (
+        Instance.objects.filter(component=component)
+        .order_by("-is_online", "consecutive_failures", "host", F("port").asc(nulls_first=True), "pk")
+        .first()
+    )
+    component._last_routed = (kept,)  # type: ignore[attr-defined]  # read once per component
+    return kept
 
 
 def _dependency_targets(component: Component) -> list[Component]:

@@ -4,7 +4,7 @@ with its health check and addresses (every door creates components here), the wi
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
@@ -22,7 +22,9 @@ from core.errors import ComponentError, validated_save
 from core.models import AuditEvent, Membership, Role, Team
 from instances import sql
 from instances.addresses import Address, AddressError, check_policy, parse_address
+from instances.health import Claim, record_probe_results
 from instances.models import CheckKind, Health, HealthCheck, Instance, Source, WrongSecret, normalise_networks
+from instances.probes import ProbeResult, is_name
 
 
 def address_parse_checked(raw: object) -> Address:
@@ -470,6 +472,8 @@ def third_party_component_register(
     addresses: Sequence[Address] = (),
     port: int | None = None,
     protocol: str = "",
+    service_name: str = "",
+    first_checks: Mapping[str, ProbeResult] | None = None,
 ) -> Component:
     """Create a third-party component with everything the wizard gathered, or nothing at all.
 
@@ -477,6 +481,9 @@ def third_party_component_register(
     ``team``; then the component, its instances (static registration), its port when one is
     given, and a health check of the kind its protocol calls for. Errors name the wizard's
     fields: ``new_application_name``, ``name``, ``port``, ``address``.
+
+    ``first_checks``: what the wizard's test found at each address (by its text), recorded as
+    that instance's first check, so that an address just shown reachable is not "never checked".
     """
     if application is None:
         if team is None:
@@ -486,7 +493,12 @@ def third_party_component_register(
         except ComponentError as error:
             raise _renamed(error, {"name": "new_application_name"}) from None
     component = component_create(
-        application=application, name=name, actor=actor, registration=registration, addresses=addresses
+        application=application,
+        name=name,
+        actor=actor,
+        registration=registration,
+        addresses=addresses,
+        service_name=service_name,
     )
     if port is not None:
         try:
@@ -496,7 +508,20 @@ def third_party_component_register(
     kind = check_kind_for(protocol=protocol, addresses=addresses)
     if kind != component.health_check.kind:
         health_check_update(component=component, kind=kind, actor=actor)
+    if first_checks:
+        _record_first_checks(component, first_checks)
     return component
+
+
+def _record_first_checks(component: Component, first_checks: Mapping[str, ProbeResult]) -> None:
+    """The wizard's probes were the health check's own (same kind, no credentials yet): record them
+    as the instances' first results. A DNS name is left to the sweep, which keeps its addresses."""
+    results = [
+        (Claim(instance.pk, instance.generation), first_checks[instance.address])
+        for instance in Instance.objects.filter(component=component).order_by("pk")
+        if instance.address in first_checks and not is_name(instance.host)
+    ]
+    record_probe_results(results)
 
 
 PROBE_NOW_IN_FLIGHT = (

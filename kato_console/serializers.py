@@ -258,6 +258,12 @@ class SecretKeySerializer(serializers.Serializer):
 # Connection information and the component's own variables
 
 
+WARNING_HELP = (
+    "Set on a generated A_HOST / A_PORT when no instance passes its health check: why the value, kept "
+    "from the instance that passed most recently (empty only when there is no instance), may not answer."
+)
+
+
 class _VariableSerializer(serializers.Serializer):
     """A variable's name and value; a secret value is null unless the request reveals it."""
 
@@ -280,6 +286,11 @@ class EnvVarSerializer(_VariableSerializer):
     generated = serializers.BooleanField(
         help_text="A_HOST / A_PORT from the port's internal service: computed, not editable."
     )
+    warning = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.CharField(help_text=WARNING_HELP))
+    def get_warning(self, variable: Any) -> str:
+        return str(self.context.get("warnings", {}).get(variable.name, ""))
 
 
 class EnvVarCreateSerializer(serializers.Serializer):
@@ -319,6 +330,7 @@ class EffectiveVariableSerializer(_VariableSerializer):
     """One entry of the effective environment (components.environment.EnvEntry)."""
 
     generated = serializers.BooleanField()
+    warning = serializers.CharField(help_text=WARNING_HELP)
     # The field the API has always had shadows DRF's Field.source attribute in the stubs only.
     source = ComponentRefSerializer(  # type: ignore[assignment]
         help_text="The component the variable comes from."

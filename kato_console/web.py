@@ -40,3 +40,19 @@ def add_service_errors(
         name = (aliases or {}).get(field, field)
         for message in messages:
             form.add_error(name if name in form.fields else None, message)
+
+
+# Post/redirect/get for what is shown once (a new token, a secret): the post keeps it in the session
+# for the next page, which takes it out, so a reload neither posts again nor shows it again.
+
+_SHOWN_ONCE = "kato-shown-once:"
+
+
+def keep_for_one_display(request: HttpRequest, name: str, value: object) -> None:
+    request.session[f"{_SHOWN_ONCE}{name}"] = value
+
+
+def take_shown_once(request: HttpRequest, name: str, default: object = None) -> object:
+    if f"{_SHOWN_ONCE}{name}" not in request.session:
+        return default
+    return request.session.pop(f"{_SHOWN_ONCE}{name}")

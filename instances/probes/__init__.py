@@ -37,6 +37,7 @@ from instances.probes._net import (
     describe,
     elapsed_ms,
     failed_result,
+    failure_label,
     resolve,
     timeout_failure,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "PROBE_KINDS",
     "ProbeResult",
     "ProbeTarget",
+    "failure_label",
     "is_denied",
     "is_name",
     "probe",

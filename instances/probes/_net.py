@@ -81,6 +81,8 @@ class ProbeTarget:
 
 @dataclass(frozen=True)
 class ProbeResult:
+    """How one probe went (``failure`` names what failed, in a word a person reads)."""
+
     ok: bool
     latency_ms: float | None = None
     stage: str = ""  # where it failed: dns, policy, connect, tls, greeting, auth, query, response
@@ -90,6 +92,31 @@ class ProbeResult:
     # A DNS name's target: every address it resolved to, in order, with that address's own result.
     # This result is then the first that passed, or the first failure when none did.
     each_address: tuple[tuple[str, ProbeResult], ...] = ()
+
+    @property
+    def failure(self) -> str:
+        return failure_label(self.stage, self.error)
+
+
+# What failed, by the stage a probe stopped at: the address, the connection, TLS, the login…; a
+# login refused is not "unreachable".
+FAILURES = {
+    "dns": "address not found",
+    "policy": "address not allowed",
+    "connect": "unreachable",
+    "timeout": "no answer",
+    "tls": "TLS failed",
+    "greeting": "unexpected answer",
+    "auth": "login failed",
+    "query": "query failed",
+    "response": "bad response",
+}
+
+
+def failure_label(stage: str, error: str = "") -> str:
+    if error.startswith("timed out"):
+        return "no answer"
+    return FAILURES.get(stage, "failed")
 
 
 class ProbeFailure(Exception):

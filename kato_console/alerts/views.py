@@ -22,7 +22,13 @@ from core.models import Membership
 from kato_console.alerts import selectors, services
 from kato_console.alerts.forms import ChannelForm
 from kato_console.alerts.models import DeliveryStatus, NotificationChannel
-from kato_console.web import HtmxHttpRequest, add_service_errors, is_fragment_request
+from kato_console.web import (
+    HtmxHttpRequest,
+    add_service_errors,
+    is_fragment_request,
+    keep_for_one_display,
+    take_shown_once,
+)
 
 
 def _membership(request: HttpRequest, slug: str, *, write: bool = False) -> Membership:
@@ -57,15 +63,23 @@ def channel_new(request: HttpRequest, slug: str) -> HttpResponse:
         except ComponentError as error:
             add_service_errors(form, error)
         else:
-            # The secret is shown on this answer, once; the channel's page masks it afterwards.
-            return _detail(request, membership, channel, secret=channel.secret, created=True)
+            # The secret is shown once, on the page this redirects to; the channel's page masks it afterwards.
+            keep_for_one_display(request, _secret_key(channel), {"secret": channel.secret, "created": True})
+            return redirect("alerts:channel", slug=slug, pk=channel.pk)
     return render(request, "alerts/channel_form.html", {"team": team, "form": form, "channel": None})
 
 
 @never_cache
 def channel_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     membership = _membership(request, slug)
-    return _detail(request, membership, selectors.channel_of(membership.team, pk))
+    channel = selectors.channel_of(membership.team, pk)
+    shown = take_shown_once(request, _secret_key(channel))
+    extra = shown if isinstance(shown, dict) and membership.can_write else {}
+    return _detail(request, membership, channel, **extra)
+
+
+def _secret_key(channel: NotificationChannel) -> str:
+    return f"channel-secret:{channel.pk}"
 
 
 def _detail(
@@ -143,7 +157,9 @@ def channel_reveal(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         secret = services.channel_secret_regenerate(channel=channel, actor=Actor.from_request(request))
     else:
         secret = services.channel_secret_reveal(channel=channel, actor=Actor.from_request(request))
-    return _detail(request, membership, channel, secret=secret)
+    # Shown on the page this redirects to, so that a reload neither regenerates nor reveals again.
+    keep_for_one_display(request, _secret_key(channel), {"secret": secret})
+    return redirect("alerts:channel", slug=slug, pk=channel.pk)
 
 
 @never_cache

@@ -18,12 +18,13 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from components import environment, selectors, services
-from components.models import Component, EnvVar, Port, Registration, Scope
+from components.models import Component, ComponentKind, EnvVar, Port, Registration, Scope
 from core.audit import Actor
 from core.errors import ComponentError
 from core.models import Role
@@ -46,7 +47,13 @@ from kato_console.pages.forms_component import (
     RenameForm,
 )
 from kato_console.public_url import public_url
-from kato_console.web import HtmxHttpRequest, add_service_errors, is_fragment_request
+from kato_console.web import (
+    HtmxHttpRequest,
+    add_service_errors,
+    is_fragment_request,
+    keep_for_one_display,
+    take_shown_once,
+)
 
 EVENTS_PER_PAGE = 50
 
@@ -188,7 +195,13 @@ def overview(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     if is_fragment_request(request, "instance-table"):
         return _instance_table_poll(request, service_id)
     component, can_write = _component(request, service_id)
-    return render(request, "components/overview.html", _overview(request, component, can_write))
+    context = _overview(request, component, can_write)
+    if can_write:
+        context["revealed_key"] = take_shown_once(request, f"secret-key:{component.service_id}", "")
+    response = render(request, "components/overview.html", context)
+    if context["revealed_key"]:
+        add_never_cache_headers(response)  # it carries the secret key
+    return response
 
 
 def _instance_table_poll(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
@@ -203,21 +216,12 @@ def _instance_table_poll(request: HtmxHttpRequest, service_id: str) -> HttpRespo
     return response
 
 
-def _api_registration_template(request: HtmxHttpRequest) -> str:
-    """The secret key's card for htmx, the whole overview otherwise."""
-    if is_fragment_request(request, "api-registration"):
-        return "components/_api_registration.html"
-    return "components/overview.html"
-
-
 @never_cache  # The answer carries the secret key.
 @require_POST
 def secret_key_reveal(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     component = _writable(request, service_id)
     key = services.secret_key_reveal(component=component, actor=Actor.from_request(request))
-    context = _overview(request, component, True, revealed_key=key)
-    template = _api_registration_template(request)
-    return render(request, template, context)
+    return _show_secret_key(request, component, key)
 
 
 @never_cache  # The answer carries the new secret key.
@@ -226,9 +230,17 @@ def secret_key_regenerate(request: HtmxHttpRequest, service_id: str) -> HttpResp
     component = _writable(request, service_id)
     key = services.secret_key_regenerate(component=component, actor=Actor.from_request(request))
     messages.success(request, "A new secret key was generated; the old one no longer works.")
-    context = _overview(request, component, True, revealed_key=key)
-    template = _api_registration_template(request)
-    return render(request, template, context)
+    return _show_secret_key(request, component, key)
+
+
+def _show_secret_key(request: HtmxHttpRequest, component: Component, key: str) -> HttpResponse:
+    """htmx swaps the card in; a plain post redirects to the overview, which shows the key once,
+    so that a reload neither reveals nor regenerates it again."""
+    if is_fragment_request(request, "api-registration"):
+        context = _overview(request, component, True, revealed_key=key)
+        return render(request, "components/_api_registration.html", context)
+    keep_for_one_display(request, f"secret-key:{component.service_id}", key)
+    return redirect("component", component.service_id)
 
 
 @require_POST
@@ -299,11 +311,13 @@ def instance_delete(request: HtmxHttpRequest, service_id: str, pk: int) -> HttpR
 
 def settings_page(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     component, can_write = _component(request, service_id)
-    form = RenameForm(initial={"name": component.name, "service_name": component.service_name})
+    with_image = component.kind == ComponentKind.INTERNAL
+    initial = {"name": component.name, "service_name": component.service_name, "image": component.image}
+    form = RenameForm(initial=initial, with_image=with_image)
     if request.method == "POST":
         if not can_write:
             raise PermissionDenied("Viewers can look at a component but not change it.")
-        form = RenameForm(request.POST)
+        form = RenameForm(request.POST, with_image=with_image)
         if form.is_valid():
             try:
                 services.component_update(
@@ -313,7 +327,8 @@ def settings_page(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
                 add_service_errors(form, error)
                 component.refresh_from_db()
             else:
-                return _done(request, "component-settings", component, "Saved the component's names.")
+                saved = "names and image" if with_image else "names"
+                return _done(request, "component-settings", component, f"Saved the component's {saved}.")
     context = {**_frame(component, can_write, "settings"), "form": form}
     return render(request, "components/settings.html", context)
 
@@ -405,6 +420,10 @@ def port_services(request: HtmxHttpRequest, service_id: str, number: int) -> Htt
         if changes:
             services.port_update(port=port, actor=Actor.from_request(request), **changes)
     except ComponentError as error:
+        # Nothing was saved, so the switches show what is saved, not what was posted, with the reason.
+        port.refresh_from_db()
+        form = PortServicesForm({field: "on" for field, on in _services_of(port).items() if on})
+        form.is_valid()
         add_service_errors(form, error)
         return _ports_response(request, component, "", failed=(port.number, form))
     return _ports_response(request, component, f"Saved the services of port {port.number}.")
@@ -426,7 +445,9 @@ def _connection_info(component: Component, can_write: bool, **extra: Any) -> dic
     # The generated ALIAS_HOST / ALIAS_PORT values come from the best routed instance.
     prefetch_related_objects([component], resolved.best_routed_prefetch())
     variables = list(component.env_vars.filter(scope=Scope.OUTER).order_by("name"))
-    context["variables"] = [(var, _shown_value(component, var)) for var in variables]
+    context["variables"] = [
+        (var, _shown_value(component, var), resolved.generated_warning(component, var)) for var in variables
+    ]
     context["env_form"] = EnvVarForm()
     context["revealed"] = set()
     context.update(extra)
@@ -459,11 +480,15 @@ def _connection_info_response(
     )
 
 
+@never_cache  # It may carry a secret value revealed by the post that redirected here.
 def connection_info(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     if request.method == "POST":
         return _env_add(request, service_id)
     component, can_write = _component(request, service_id)
     context = _connection_info(component, can_write)
+    if can_write and not request.htmx:
+        # A plain "Reveal" redirected here: the value is shown on this one page.
+        context["revealed"] = set(take_shown_once(request, f"revealed:{component.service_id}", []))  # type: ignore[call-overload]
     return _page_or_fragment(
         request,
         "components/connection_info.html",
@@ -549,8 +574,8 @@ def env_reveal(request: HtmxHttpRequest, service_id: str, name: str) -> HttpResp
             "can_write": True,
         }
         return render(request, "components/_env_row.html", row)
-    context = _connection_info(component, True, revealed={var.name})
-    return render(request, "components/connection_info.html", context)
+    keep_for_one_display(request, f"revealed:{component.service_id}", [var.name])
+    return redirect("component-connection-info", component.service_id)
 
 
 # Dependencies
@@ -648,9 +673,11 @@ def _environment(component: Component, can_write: bool, *, reveal: bool = False)
     return context
 
 
+@never_cache  # It may carry secret values revealed by the post that redirected here.
 def environment_page(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     component, can_write = _component(request, service_id)
-    return render(request, "components/environment.html", _environment(component, can_write))
+    reveal = can_write and bool(take_shown_once(request, f"environment-revealed:{component.service_id}"))
+    return render(request, "components/environment.html", _environment(component, can_write, reveal=reveal))
 
 
 @never_cache  # The answer carries secret values.
@@ -662,9 +689,10 @@ def environment_reveal(request: HtmxHttpRequest, service_id: str) -> HttpRespons
     services.env_reveal(
         component=component, actor=Actor.from_request(request), names=names, via="page:environment"
     )
-    return _page_or_fragment(
-        request, "components/environment.html", "components/_environment.html", "environment", context
-    )
+    if is_fragment_request(request, "environment"):
+        return _fragment(request, "components/_environment.html", context)
+    keep_for_one_display(request, f"environment-revealed:{component.service_id}", True)
+    return redirect("component-environment", component.service_id)
 
 
 def environment_download(request: HtmxHttpRequest, service_id: str) -> HttpResponse:

@@ -12,12 +12,22 @@ from instances.models import INTERVAL_S_MAX, INTERVAL_S_MIN, TIMEOUT_S_MAX, Chec
 
 
 class RenameForm(forms.Form):
+    """The Settings page's names, and an internal component's image (a third-party one has none)."""
+
     name = forms.CharField(label="Component name", max_length=64)
     service_name = forms.CharField(
         label="Service name",
         max_length=63,
         help_text="A DNS label, unique in the team: dependents reach the component by it.",
     )
+    image = forms.CharField(
+        label="Image", max_length=255, required=False, help_text="The container image, e.g. phpmyadmin:5."
+    )
+
+    def __init__(self, *args: Any, with_image: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not with_image:
+            del self.fields["image"]
 
 
 class AddressForm(forms.Form):

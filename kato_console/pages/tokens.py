@@ -11,6 +11,7 @@ from django.views.decorators.cache import never_cache
 from components import selectors
 from core import services as accounts
 from core.models import ApiToken
+from kato_console.web import keep_for_one_display, take_shown_once
 
 
 class TokenCreateForm(forms.Form):
@@ -25,15 +26,17 @@ class TokenRevokeForm(forms.Form):
 
 @never_cache
 def api_tokens(request: HttpRequest) -> HttpResponse:
-    """List the user's tokens; POST creates one (its key is shown once, on this answer) or revokes one."""
-    form, new_key = TokenCreateForm(), ""
+    """List the user's tokens; POST creates one (its key is shown once, on the page it redirects to)
+    or revokes one."""
+    form, new_key = TokenCreateForm(), str(take_shown_once(request, "api-token", ""))
     if request.method == "POST" and "revoke" in request.POST:
         return _revoke(request)
     if request.method == "POST":
         form = TokenCreateForm(request.POST)
         if form.is_valid():
-            _, new_key = accounts.api_token_create(user=request.user, name=form.cleaned_data["name"])
-            form = TokenCreateForm()
+            _, key = accounts.api_token_create(user=request.user, name=form.cleaned_data["name"])
+            keep_for_one_display(request, "api-token", key)
+            return redirect("api-tokens")
     context = {"form": form, "new_key": new_key, "tokens": selectors.api_tokens_for_user(request.user)}
     return render(request, "accounts/tokens.html", context)
 

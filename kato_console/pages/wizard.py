@@ -24,6 +24,7 @@ from core.audit import Actor
 from core.errors import ComponentError
 from instances.addresses import Address, parse_address
 from instances.connectivity import TEST_TIMEOUT_S, address_tests
+from instances.probes import ProbeResult
 from instances.selectors import writable_applications_for_user, writable_teams_for_user
 from instances.services import check_kind_for, third_party_component_register
 from kato_console.pages.applications import open_page
@@ -287,7 +288,23 @@ def _register(request: HtmxHttpRequest, draft: dict[str, Any]) -> Any:
         port=draft["port"],
         protocol=draft["protocol"] or "",
         actor=Actor.from_request(request),
+        first_checks=_first_checks(draft),
     )
+
+
+def _first_checks(draft: dict[str, Any]) -> dict[str, ProbeResult]:
+    """Step 2's probes, by address, to be the new instances' first checks."""
+    return {
+        result["address"]: ProbeResult(
+            ok=result["ok"],
+            latency_ms=result["latency_ms"],
+            stage=result["stage"],
+            error=result["error"],
+            server_info=result["server_info"],
+        )
+        for result in draft["results"] or ()
+        if result["tested"]
+    }
 
 
 def _back_with_errors(

@@ -37,10 +37,11 @@ def test_the_sidebar_links_each_team_to_its_alerts(alice_client, team) -> None:
 
 
 def test_a_developer_adds_a_webhook_and_sees_its_secret_once(alice_client, team, receiver) -> None:
-    answer = alice_client.post(reverse("alerts:channel-new", args=[team.slug]), _form(receiver))
+    posted = alice_client.post(reverse("alerts:channel-new", args=[team.slug]), _form(receiver))
 
     channel = NotificationChannel.objects.get()
-    assert answer.status_code == 200
+    assert posted.status_code == 302
+    answer = alice_client.get(posted["Location"])
     assert channel.secret in answer.content.decode()
     assert "Copy it now into your receiver." in answer.content.decode()
     again = alice_client.get(reverse("alerts:channel", args=[team.slug, channel.pk])).content.decode()
@@ -133,9 +134,9 @@ def test_the_deliveries_fragment_stops_polling_when_nothing_is_pending(alice_cli
 
 def test_reveal_and_regenerate_show_the_secret_and_are_audited(alice_client, team, webhook) -> None:
     url = reverse("alerts:channel-secret", args=[team.slug, webhook.pk])
-    assert webhook.secret in alice_client.post(url).content.decode()
+    assert webhook.secret in alice_client.post(url, follow=True).content.decode()
     old = webhook.secret
-    answer = alice_client.post(url, {"regenerate": "1"}).content.decode()
+    answer = alice_client.post(url, {"regenerate": "1"}, follow=True).content.decode()
     webhook.refresh_from_db()
     assert webhook.secret != old
     assert webhook.secret in answer
@@ -257,3 +258,31 @@ def test_an_email_channel_takes_at_most_twenty_recipients(team, alice_actor) -> 
     many = ", ".join(f"user{number}@example.test" for number in range(21))
     with pytest.raises(ComponentError, match="at most 20 addresses"):
         channel_create(team=team, actor=alice_actor, name="Everyone", kind="email", target=many)
+
+
+def _reload(client, response):
+    """What F5 does on the page a post led to: the browser asks for the URL it shows again."""
+    assert response.status_code == 302, "a post that succeeded must redirect, or a reload posts again"
+    return client.get(response["Location"])
+
+
+def test_a_reload_after_add_channel_adds_no_second_channel_and_the_secret_was_shown(
+    alice_client, team, receiver
+):
+    posted = alice_client.post(reverse("alerts:channel-new", args=[team.slug]), _form(receiver))
+    channel = NotificationChannel.objects.get()
+    assert channel.secret in _reload(alice_client, posted).content.decode()
+    assert channel.secret not in _reload(alice_client, posted).content.decode()
+    assert NotificationChannel.objects.count() == 1
+
+
+def test_a_reload_after_regenerate_keeps_the_new_signing_secret(alice_client, team, webhook):
+    url = reverse("alerts:channel-secret", args=[team.slug, webhook.pk])
+    posted = alice_client.post(url, {"regenerate": "1"})
+    webhook.refresh_from_db()
+    assert webhook.secret in _reload(alice_client, posted).content.decode()
+    new = webhook.secret
+    _reload(alice_client, posted)
+    webhook.refresh_from_db()
+    assert webhook.secret == new
+    assert AuditEvent.objects.filter(action="channel.regenerate").count() == 1

@@ -69,6 +69,7 @@ def phpmyadmin(internal_component, mysql, alice_actor):
 # The effective environment of ``phpmyadmin`` as a dotenv file, secrets included.
 PHPMYADMIN_DOTENV = (
     "# Effective environment of shop/phpmyadmin\n"
+    "# Warning: MYSQL_HOST from mysql: mysql has no instance, so there is no host to give yet.\n"
     "MYSQL_HOST=\n"
     """MYSQL_PASSWORD="pa$$ 'word'"\n"""
     "MYSQL_PORT=3306\n"

@@ -38,6 +38,7 @@ def test_it_adds_a_variable(api, static_component):
         "scope": "outer",
         "description": "The schema",
         "generated": False,
+        "warning": "",
     }
     var = EnvVar.objects.get(component=static_component, name="MYSQL_DATABASE")
     assert (var.value, var.scope) == ("shop", "outer")
@@ -152,6 +153,7 @@ def test_generated_variables_show_their_value_and_cannot_be_edited(api, static_c
         "scope": "outer",
         "description": "Internal address (generated)",
         "generated": True,
+        "warning": "",
     }
     assert listed["MYSQL_PORT"]["value"] == "3306"
     response = api.patch(url(static_component, "/env/MYSQL_HOST"), {"value": "db"}, format="json")

@@ -90,10 +90,37 @@ def test_with_the_check_off_every_online_instance_is_routed(phpmyadmin, mysql, a
     assert values["MYSQL_HOST"] == "db.example.com"
 
 
-def test_with_nothing_routed_the_host_is_empty_and_the_port_known(phpmyadmin, mysql):
+def test_with_nothing_routed_the_host_keeps_the_instance_that_passed_last_and_says_so(phpmyadmin, mysql):
+    # Both fail their check now (wrong credentials, say); 10.0.0.2 has failed for longer.
+    first = _instance(mysql, "10.0.0.1", health=Health.UNHEALTHY)
+    second = _instance(mysql, "10.0.0.2:3307", health=Health.UNHEALTHY)
+    Instance.objects.filter(pk=first.pk).update(consecutive_failures=3)
+    Instance.objects.filter(pk=second.pk).update(consecutive_failures=9)
+    entries = {e.name: e for e in effective_environment(_component(phpmyadmin))}
+    assert (entries["MYSQL_HOST"].value, entries["MYSQL_PORT"].value) == ("10.0.0.1", "3306")
+    assert entries["MYSQL_HOST"].warning == (
+        "No instance of mysql passes its health check: this keeps 10.0.0.1:3306, which may not answer."
+    )
+    assert entries["MYSQL_USER"].warning == ""
+
+
+def test_with_no_instance_at_all_the_empty_host_says_why(phpmyadmin, mysql):
+    entries = {e.name: e for e in effective_environment(_component(phpmyadmin))}
+    assert (entries["MYSQL_HOST"].value, entries["MYSQL_PORT"].value) == ("", "3306")
+    assert entries["MYSQL_HOST"].warning == "mysql has no instance, so there is no host to give yet."
+
+
+def test_the_api_and_the_dotenv_say_why_the_host_may_not_answer(api, phpmyadmin, mysql):
     _instance(mysql, "10.0.0.1", health=Health.UNHEALTHY)
-    values = effective_values(effective_environment(_component(phpmyadmin)))
-    assert (values["MYSQL_HOST"], values["MYSQL_PORT"]) == ("", "3306")
+    rows = {row["name"]: row for row in api.get(url(phpmyadmin, "/env")).json()}
+    assert rows["MYSQL_HOST"]["value"] == "10.0.0.1"
+    assert rows["MYSQL_HOST"]["warning"].startswith("No instance of mysql passes its health check")
+    own = {row["name"]: row for row in api.get(url(mysql, "/env/")).json()["results"]}
+    assert own["MYSQL_HOST"]["value"] == "10.0.0.1"
+    assert own["MYSQL_HOST"]["warning"] == rows["MYSQL_HOST"]["warning"]
+    dotenv = api.get(url(phpmyadmin, "/env?format=dotenv")).content.decode()
+    assert "MYSQL_HOST=10.0.0.1\n" in dotenv
+    assert "# Warning: MYSQL_HOST from mysql: No instance of mysql passes its health check" in dotenv
 
 
 @pytest.mark.parametrize(
@@ -156,6 +183,7 @@ def test_the_json_format_lists_every_variable_with_its_source(api, phpmyadmin, m
         "value": None,
         "secret": True,
         "generated": False,
+        "warning": "",
         "source": {"service_id": mysql.service_id, "service_name": "mysql", "name": "mysql"},
         "overridden_by": None,
     }

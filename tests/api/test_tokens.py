@@ -70,8 +70,9 @@ def test_the_page_needs_a_signed_in_user(client):
 
 
 def test_the_page_creates_a_token_and_shows_its_key_once(alice_client, alice, application):
-    response = alice_client.post("/account/tokens/", {"name": "laptop"})
-    assert response.status_code == 200
+    posted = alice_client.post("/account/tokens/", {"name": "laptop"})
+    assert posted.status_code == 302 and posted["Location"] == "/account/tokens/"
+    response = alice_client.get("/account/tokens/")
     assert "no-store" in response["Cache-Control"]
     key = re.search(r'<code id="new-token">([^<]+)</code>', response.content.decode()).group(1)
     assert "it is not shown again" in response.content.decode()

@@ -110,7 +110,7 @@ def test_an_unreachable_address_asks_for_confirmation(logged_in_page, live_serve
     page.get_by_label("Component address").fill(f"127.0.0.1:{port}")
     page.get_by_role("button", name="Create component").click()
     page.get_by_text("Unreachable", exact=True).wait_for()
-    page.get_by_text("did not answer").wait_for()
+    page.get_by_text("did not pass the test").wait_for()
     _shot(page, "test_wizard-8-unreachable")
     page.get_by_role("link", name="Back").click()
     assert page.get_by_label("Component address").input_value() == f"127.0.0.1:{port}"

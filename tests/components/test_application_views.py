@@ -366,3 +366,27 @@ def test_another_team_cannot_reach_the_internal_component_form(client, bob_from_
     url = reverse("internal-component-new", args=[application.slug])
     assert client.get(url).status_code == 404
     assert client.post(url, {"name": "phpmyadmin"}).status_code == 404
+
+
+@pytest.mark.parametrize("image", ["not a valid image !!", "PHPMyAdmin:5", "phpmyadmin:", "a b"])
+def test_the_internal_component_form_refuses_what_is_not_an_image_reference(alice_client, application, image):
+    url = reverse("internal-component-new", args=[application.slug])
+    response = alice_client.post(url, {"name": "phpmyadmin", "image": image})
+    assert response.status_code == 200
+    assert "An image is a container image reference such as phpmyadmin:5" in response.content.decode()
+    assert not Component.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "phpmyadmin",
+        "mysql:8.0",
+        "registry.example.com:5000/team/app:1.2-alpine",
+        "ghcr.io/o/a@sha256:" + "0" * 64,
+    ],
+)
+def test_the_internal_component_form_takes_image_references(alice_client, application, image):
+    url = reverse("internal-component-new", args=[application.slug])
+    assert alice_client.post(url, {"name": "app", "image": image}).status_code == 302
+    assert Component.objects.get().image == image

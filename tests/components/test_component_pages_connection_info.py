@@ -120,3 +120,19 @@ def test_generated_variables_show_their_value_read_only_with_where_they_come_fro
     assert "Generated from port MYSQL’s internal service" in page
     assert "Edit MYSQL_HOST" not in page and "Delete MYSQL_HOST" not in page
     assert alice_client.get(_url(static_component, "component-env-edit", "MYSQL_HOST")).status_code == 404
+
+
+def test_adding_a_generated_variable_by_hand_says_it_is_generated(
+    alice_client, static_component, alice_actor
+):
+    services.port_create(
+        component=static_component, number=3306, protocol="mysql", inner_service=True, actor=alice_actor
+    )
+    response = alice_client.post(_url(static_component), {"name": "MYSQL_HOST", "value": "10.0.0.9"})
+    page = text(response)
+    assert (
+        "MYSQL_HOST is generated from the port MYSQL&#x27;s internal service and cannot be set by hand"
+        in page
+    )
+    assert "change it instead" not in page
+    assert static_component.env_vars.get(name="MYSQL_HOST").value == ""

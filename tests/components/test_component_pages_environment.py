@@ -64,3 +64,24 @@ def test_a_viewer_downloads_without_secret_values_and_cannot_reveal(client, vict
     assert "s3cret-pw" not in body and "# MYSQL_PASSWORD from mysql is secret" in body
     assert "Reveal secrets" not in text(client.get(_url(phpmyadmin)))
     assert client.post(_url(phpmyadmin, "component-environment-reveal")).status_code == 403
+
+
+def test_a_host_without_a_healthy_instance_is_kept_and_the_pages_say_so(
+    alice_client, phpmyadmin, static_component, alice_actor
+):
+    from instances.addresses import parse_address
+    from instances.models import Health, Instance
+    from instances.services import instance_add
+
+    services.port_create(component=static_component, number=3306, inner_service=True, actor=alice_actor)
+    instance = instance_add(
+        component=static_component, address=parse_address("10.0.0.7:3306"), actor=alice_actor
+    )
+    Instance.objects.filter(pk=instance.pk).update(health=Health.UNHEALTHY, consecutive_failures=4)
+    warning = "No instance of mysql passes its health check: this keeps 10.0.0.7:3306, which may not answer."
+    environment = text(alice_client.get(_url(phpmyadmin)))
+    assert '<code class="value">10.0.0.7</code>' in environment and warning in environment
+    connection_info = text(alice_client.get(_url(static_component, "component-connection-info")))
+    assert "<code>10.0.0.7</code>" in connection_info and warning in connection_info
+    download = text(alice_client.get(_url(phpmyadmin, "component-environment-download")))
+    assert "MYSQL_HOST=10.0.0.7\n" in download and f"# Warning: MYSQL_HOST from mysql: {warning}" in download

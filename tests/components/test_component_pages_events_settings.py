@@ -95,3 +95,31 @@ def test_several_dependents_are_named_in_one_sentence(
         services.dependency_add(component=dependent, target=static_component, actor=alice_actor)
     refused = alice_client.post(_url(static_component, "component-delete"), {"confirm": "yes"})
     assert "mysql cannot be deleted while adminer and phpmyadmin depend on it" in text(refused)
+
+
+def test_delete_is_not_offered_while_dependents_exist(
+    alice_client, static_component, internal_component, alice_actor
+):
+    services.dependency_add(component=internal_component, target=static_component, actor=alice_actor)
+    confirm = text(alice_client.get(_url(static_component, "component-delete")))
+    assert '<button type="submit" class="btn btn-danger" disabled>Delete mysql</button>' in confirm
+    services.dependency_remove(component=internal_component, target=static_component, actor=alice_actor)
+    confirm = text(alice_client.get(_url(static_component, "component-delete")))
+    assert '<button type="submit" class="btn btn-danger">Delete mysql</button>' in confirm
+
+
+def test_an_internal_components_image_can_be_changed_and_is_checked(alice_client, internal_component):
+    url = _url(internal_component, "component-settings")
+    assert 'name="image" value="phpmyadmin:5"' in text(alice_client.get(url))
+    data = {"name": "phpmyadmin", "service_name": "phpmyadmin"}
+    refused = alice_client.post(url, {**data, "image": "not a valid image !!"})
+    assert "An image is a container image reference" in text(refused)
+    assert alice_client.post(url, {**data, "image": "phpmyadmin:5.2"}).status_code == 302
+    internal_component.refresh_from_db()
+    assert internal_component.image == "phpmyadmin:5.2"
+    event = AuditEvent.objects.filter(action="component.update").latest("pk")
+    assert event.detail == {"image": {"from": "phpmyadmin:5", "to": "phpmyadmin:5.2"}}
+
+
+def test_a_third_party_component_has_no_image_to_change(alice_client, static_component):
+    assert 'name="image"' not in text(alice_client.get(_url(static_component, "component-settings")))

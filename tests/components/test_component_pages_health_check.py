@@ -79,6 +79,36 @@ def test_probe_now_shows_each_instance_result(alice_client, static_component, al
     )
 
 
+def test_a_refused_login_is_called_a_failed_login_not_unreachable(
+    alice_client, static_component, alice_actor
+):
+    from components import services
+    from instances.services import health_check_update
+
+    services.port_create(component=static_component, number=3306, protocol="mysql", actor=alice_actor)
+    services.env_var_set(component=static_component, name="MYSQL_USER", value="root", actor=alice_actor)
+    services.env_var_set(
+        component=static_component,
+        name="MYSQL_PASSWORD",
+        value="wrong-password",
+        secret=True,
+        actor=alice_actor,
+    )
+    health_check_update(
+        component=static_component,
+        kind="mysql",
+        use_credentials=True,
+        username_var="MYSQL_USER",
+        password_var="MYSQL_PASSWORD",
+        verify_tls=False,
+        actor=alice_actor,
+    )
+    instance_add(component=static_component, address=parse_address("127.0.0.1:3306"), actor=alice_actor)
+    body = text(hx(alice_client, "post", _url(static_component, "component-probe-now"), "probe-results"))
+    assert "Access denied" in body
+    assert ">login failed</span>" in body and "unreachable" not in body
+
+
 def test_probe_now_without_javascript_renders_the_page(
     alice_client, static_component, alice_actor, tcp_listener
 ):

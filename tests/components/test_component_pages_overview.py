@@ -129,6 +129,15 @@ def test_a_static_component_with_nothing_online_stops_the_poll(alice_client, sta
 
 
 def test_the_secret_key_copy_button_needs_no_inline_script(alice_client, api_component):
-    page = text(alice_client.post(_url(api_component, "component-secret-key-reveal")))
+    page = text(alice_client.post(_url(api_component, "component-secret-key-reveal"), follow=True))
     assert api_component.secret_key in page
     assert "onclick" not in page and 'data-copy="#secret-key"' in page
+
+
+def test_an_internal_component_shows_no_empty_instance_table(alice_client, internal_component, alice_actor):
+    page = text(alice_client.get(_url(internal_component)))
+    assert "<table" not in page.split('id="instances"')[1]
+    assert "run_with_env shop/phpmyadmin --serve" in page
+    instance_add(component=internal_component, address=parse_address("127.0.0.1:8081"), actor=alice_actor)
+    page = text(alice_client.get(_url(internal_component)))
+    assert "127.0.0.1:8081" in page and "run_with_env shop/phpmyadmin --serve" not in page

@@ -94,6 +94,9 @@ def test_the_external_service_needs_the_internal_one(alice_client, static_compon
     )
     assert "The external service needs the internal service" in text(response)
     assert static_component.ports.get().outer_service is False
+    # The refused switch is not left on: the page shows what is saved.
+    assert 'name="outer_service" id="outer-3306">' in text(response)
+    assert 'name="outer_service" id="outer-3306" checked>' not in text(response)
 
 
 def test_without_javascript_switching_redirects_with_a_message(alice_client, static_component, alice_actor):

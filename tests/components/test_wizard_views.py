@@ -277,7 +277,7 @@ def test_an_unreachable_address_shows_the_stage_and_asks_for_confirmation(
     url = _submitted(alice_client, application, address=f"127.0.0.1:{closed_port}")
     text = alice_client.get(url + "test/").content.decode()
     assert "Unreachable" in text and "connect:" in text
-    assert "did not answer" in text and "Create anyway" in text
+    assert "did not pass the test" in text and "Create anyway" in text
 
 
 def test_a_mysql_address_shows_the_server_version(alice_client, application):
@@ -306,7 +306,7 @@ def test_the_test_reports_each_silent_server_as_unreachable_at_the_greeting(alic
         data["address"] = [f"127.0.0.1:{server.getsockname()[1]}" for server in (one, two, three)]
         url = _run_url(alice_client.post(START, data))
         text = alice_client.get(url + "results/", **RESULTS).content.decode()
-    assert text.count("Unreachable") == 3 and "greeting:" in text
+    assert text.count("No answer") == 3 and "greeting:" in text
 
 
 def test_api_registration_shows_what_will_be_created_without_a_probe(alice_client, application):
@@ -448,3 +448,20 @@ def test_a_session_keeps_only_its_newest_few_drafts(alice_client, application):
     assert len(_drafts(alice_client)) == MAX_DRAFTS
     assert alice_client.get(runs[0]).status_code == 404  # the oldest is forgotten
     assert alice_client.get(runs[-1]).status_code == 200
+
+
+def test_the_test_step_is_each_instances_first_check(alice_client, application, tcp_listener, closed_port):
+    host, port = tcp_listener
+    data = _step1(application)
+    data["address"] = [f"{host}:{port}", f"127.0.0.1:{closed_port}"]
+    url = _run_url(alice_client.post(START, data))
+    alice_client.get(url + "test/")
+    alice_client.post(url + "create/", {"confirm": "unreachable"})
+    component = Component.objects.get()
+    instances = {i.address: i for i in Instance.objects.filter(component=component)}
+    answered, silent = instances[f"{host}:{port}"], instances[f"127.0.0.1:{closed_port}"]
+    assert answered.last_checked_at is not None and answered.health == "healthy"
+    assert answered.latency_ms is not None
+    assert silent.last_checked_at is not None and silent.last_stage == "connect"
+    overview = alice_client.get(f"/components/{component.service_id}/").content.decode()
+    assert "never" not in overview and "Not ready" not in overview

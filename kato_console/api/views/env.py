@@ -37,11 +37,15 @@ NAME_PARAM = OpenApiParameter(
 )
 
 
-def _env_values(component: Component, variables: Sequence[EnvVar]) -> dict[str, str]:
+def _env_values(component: Component, variables: Sequence[EnvVar]) -> dict[str, Any]:
+    """The serializer's context for ``variables``: the generated values and their warnings."""
     generated = [var for var in variables if var.generated]
     if generated:
         instance_selectors.with_instances(component)  # read once, not once per generated variable
-    return {var.name: resolved.generated_value(component, var) for var in generated}
+    return {
+        "values": {var.name: resolved.generated_value(component, var) for var in generated},
+        "warnings": {var.name: resolved.generated_warning(component, var) for var in generated},
+    }
 
 
 class EnvVarListApi(ConsoleListApi):
@@ -64,7 +68,7 @@ class EnvVarListApi(ConsoleListApi):
                 names=[var.name for var in variables if var.secret],
                 via="api:env/",
             )
-        context = {"reveal": reveal, "values": _env_values(component, variables)}
+        context = {"reveal": reveal, **_env_values(component, variables)}
         return self.paged(s.EnvVarSerializer(variables, many=True, context=context).data)
 
     @extend_schema(
@@ -101,7 +105,7 @@ class EnvVarDetailApi(ConsoleApi):
             services.env_reveal(
                 component=component, actor=self.actor(), names=[var.name], via="api:env/<name>"
             )
-        context = {"reveal": reveal, "values": _env_values(component, [var])}
+        context = {"reveal": reveal, **_env_values(component, [var])}
         return Response(s.EnvVarSerializer(var, context=context).data)
 
     @extend_schema(
@@ -116,7 +120,7 @@ class EnvVarDetailApi(ConsoleApi):
         var = self.get_var(service_id, name)
         changes = validated(s.EnvVarUpdateSerializer, request.data)
         var = services.env_var_update(var=var, actor=self.actor(), **changes)
-        return Response(s.EnvVarSerializer(var, context={"values": _env_values(var.component, [var])}).data)
+        return Response(s.EnvVarSerializer(var, context=_env_values(var.component, [var])).data)
 
     @extend_schema(
         operation_id="env_delete",
