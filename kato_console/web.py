@@ -40,3 +40,20 @@ def add_service_errors(
         name = (aliases or {}).get(field, field)
         for message in messages:
             form.add_error(name if name in form.fields else None, message)
+
+
+# Post/redirect/get with something shown once: a successful post keeps what its answer must show
+# (a new token's key, "show the secret now") in the session, redirects, and the page it redirects to
+# takes it out again, so the first display shows it and a reload (or Back) neither shows it again
+# nor repeats the post. The session lives in the database, server-side; a secret the console keeps
+# anyway (a secret key, a signing secret) is not put there: only the wish to show it.
+_SHOWN_ONCE = "kato.shown_once."
+
+
+def keep_for_one_display(request: HttpRequest, key: str, value: object) -> None:
+    request.session[_SHOWN_ONCE + key] = value
+
+
+def take_kept(request: HttpRequest, key: str) -> object:
+    """What ``keep_for_one_display`` kept under ``key`` (``None`` when nothing), now forgotten."""
+    return request.session.pop(_SHOWN_ONCE + key, None)

@@ -22,7 +22,7 @@ from core.models import Membership
 from kato_console.alerts import selectors, services
 from kato_console.alerts.forms import ChannelForm
 from kato_console.alerts.models import DeliveryStatus, NotificationChannel
-from kato_console.web import HtmxHttpRequest, add_service_errors
+from kato_console.web import HtmxHttpRequest, add_service_errors, keep_for_one_display, take_kept
 
 
 def _membership(request: HttpRequest, slug: str, *, write: bool = False) -> Membership:
@@ -57,15 +57,24 @@ def channel_new(request: HttpRequest, slug: str) -> HttpResponse:
         except ComponentError as error:
             add_service_errors(form, error)
         else:
-            # The secret is shown on this answer, once; the channel's page masks it afterwards.
-            return _detail(request, membership, channel, secret=channel.secret, created=True)
+            # The secret is shown on the page this redirects to, once; masked afterwards.
+            keep_for_one_display(request, _shown(channel), "created")
+            return redirect("alerts:channel", slug=slug, pk=channel.pk)
     return render(request, "alerts/channel_form.html", {"team": team, "form": form, "channel": None})
 
 
 @never_cache
 def channel_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     membership = _membership(request, slug)
-    return _detail(request, membership, selectors.channel_of(membership.team, pk))
+    channel = selectors.channel_of(membership.team, pk)
+    shown = take_kept(request, _shown(channel)) if membership.can_write else None
+    if shown:  # the display a create, a reveal or a new secret redirected to (its audit event is written)
+        return _detail(request, membership, channel, secret=channel.secret, created=shown == "created")
+    return _detail(request, membership, channel)
+
+
+def _shown(channel: NotificationChannel) -> str:
+    return f"channel-secret-{channel.pk}"
 
 
 def _detail(
@@ -140,10 +149,12 @@ def channel_reveal(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     membership = _membership(request, slug, write=True)
     channel = selectors.channel_of(membership.team, pk)
     if "regenerate" in request.POST:
-        secret = services.channel_secret_regenerate(channel=channel, actor=Actor.from_request(request))
+        services.channel_secret_regenerate(channel=channel, actor=Actor.from_request(request))
+        messages.success(request, "A new signing secret is set; requests are signed with it from now on.")
     else:
-        secret = services.channel_secret_reveal(channel=channel, actor=Actor.from_request(request))
-    return _detail(request, membership, channel, secret=secret)
+        services.channel_secret_reveal(channel=channel, actor=Actor.from_request(request))
+    keep_for_one_display(request, _shown(channel), "revealed")
+    return redirect("alerts:channel", slug=slug, pk=channel.pk)
 
 
 @never_cache

@@ -18,6 +18,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
@@ -46,7 +47,13 @@ from kato_console.pages.forms_component import (
     RenameForm,
 )
 from kato_console.public_url import public_url
-from kato_console.web import HtmxHttpRequest, add_service_errors, is_fragment_request
+from kato_console.web import (
+    HtmxHttpRequest,
+    add_service_errors,
+    is_fragment_request,
+    keep_for_one_display,
+    take_kept,
+)
 
 EVENTS_PER_PAGE = 50
 
@@ -188,7 +195,18 @@ def overview(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     if is_fragment_request(request, "instance-table"):
         return _instance_table_poll(request, service_id)
     component, can_write = _component(request, service_id)
-    return render(request, "components/overview.html", _overview(request, component, can_write))
+    extra = {}
+    if can_write and take_kept(request, _shown_key(component)):
+        # The display a plain (non-htmx) reveal or regenerate redirected to; its audit event is written.
+        extra["revealed_key"] = component.secret_key
+    response = render(request, "components/overview.html", _overview(request, component, can_write, **extra))
+    if extra:
+        add_never_cache_headers(response)
+    return response
+
+
+def _shown_key(component: Component) -> str:
+    return f"secret-key-{component.service_id}"
 
 
 def _instance_table_poll(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
@@ -208,9 +226,20 @@ def _instance_table_poll(request: HtmxHttpRequest, service_id: str) -> HttpRespo
 def secret_key_reveal(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     component = _writable(request, service_id)
     key = services.secret_key_reveal(component=component, actor=Actor.from_request(request))
-    context = _overview(request, component, True, revealed_key=key)
-    template = "components/_api_registration.html" if request.htmx else "components/overview.html"
-    return render(request, template, context)
+    return _show_secret_key(request, component, key)
+
+
+def _show_secret_key(request: HtmxHttpRequest, component: Component, key: str) -> HttpResponse:
+    """htmx swaps the card with the key in; a plain post redirects to the overview, which shows
+    the key once (post/redirect/get: a reload neither posts again nor shows it again)."""
+    if request.htmx:
+        return render(
+            request,
+            "components/_api_registration.html",
+            _overview(request, component, True, revealed_key=key),
+        )
+    keep_for_one_display(request, _shown_key(component), True)
+    return redirect("component", component.service_id)
 
 
 @never_cache  # The answer carries the new secret key.
@@ -219,9 +248,7 @@ def secret_key_regenerate(request: HtmxHttpRequest, service_id: str) -> HttpResp
     component = _writable(request, service_id)
     key = services.secret_key_regenerate(component=component, actor=Actor.from_request(request))
     messages.success(request, "A new secret key was generated; the old one no longer works.")
-    context = _overview(request, component, True, revealed_key=key)
-    template = "components/_api_registration.html" if request.htmx else "components/overview.html"
-    return render(request, template, context)
+    return _show_secret_key(request, component, key)
 
 
 @require_POST

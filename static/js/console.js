@@ -33,3 +33,15 @@ document.addEventListener("click", function (event) {
   button.setAttribute("aria-expanded", open ? "true" : "false");
   target.classList.toggle("open", open);
 });
+
+// The reader's time zone, for the times the pages print (kato_console/timezones.py): sent with
+// every request from the next one on (the first page, before it knew, prints UTC and says so).
+// Zone names (Europe/Paris, America/Argentina/Buenos_Aires) need no escaping in a cookie.
+(function () {
+  var zone;
+  try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (error) { return; }
+  if (!zone || !/^[A-Za-z0-9_+\/-]+$/.test(zone) || document.cookie.indexOf("kato_tz=" + zone) !== -1) {
+    return;
+  }
+  document.cookie = "kato_tz=" + zone + "; path=/; max-age=31536000; SameSite=Lax";
+})();
