@@ -20,6 +20,8 @@ from core.errors import ComponentError
 from core.models import Membership, Role
 from kato_console.web import add_service_errors
 
+ROLE_WORDS = {Role.OWNER: "an owner", Role.DEVELOPER: "a developer", Role.VIEWER: "a viewer"}
+
 
 class MemberAddForm(forms.Form):
     username = forms.CharField(
@@ -99,8 +101,8 @@ def member_role(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
     except ComponentError as error:
         messages.error(request, str(error))
     else:
-        role = Role(form.cleaned_data["role"]).label.lower()
-        messages.success(request, f"{member.user.get_username()} is now a {role} of {team.name}.")
+        role = ROLE_WORDS[form.cleaned_data["role"]]
+        messages.success(request, f"{member.user.get_username()} is now {role} of {team.name}.")
     return redirect("team", slug=team.slug)
 
 
