@@ -124,7 +124,9 @@ _SENTENCES: dict[str, Callable[[AuditEvent, dict[str, Any]], str]] = {
     ),
     "component.probe": lambda e, d: _probe(d),
     "secret_key.reveal": lambda e, d: (
-        "copied the secret key" if d.get("via") == "page:copy" else "revealed the secret key"
+        "copied the curl line with the secret key"
+        if d.get("via") == "page:copy"
+        else "revealed the secret key"
     ),
     "secret_key.regenerate": _d("generated a new secret key"),
     "port.create": _d("added port {number} ({protocol})"),

@@ -70,6 +70,11 @@ urlpatterns = [
         pages.secret_key_regenerate,
         name="component-secret-key-regenerate",
     ),
+    path(
+        "components/<str:service_id>/secret-key/curl/",
+        pages.secret_key_curl,
+        name="component-secret-key-curl",
+    ),
     path("components/<str:service_id>/instances/", pages.instance_add, name="component-instance-add"),
     path(
         "components/<str:service_id>/instances/<int:pk>/online/",

@@ -140,3 +140,16 @@ def redis_account(prefix: str) -> Iterator[tuple[str, str]]:
         yield user, password
     finally:
         redis_command("ACL", "DELUSER", user)
+
+
+def run_pasted(line: str, **variables: str) -> subprocess.CompletedProcess[str]:
+    """``line`` as a person pastes it into a shell (bash), with these variables set beforehand."""
+    env = {key: value for key, value in os.environ.items() if key != "INSTANCE_IP"}
+    return subprocess.run(
+        ["bash", "-c", line],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
+        env={**env, **variables},
+    )

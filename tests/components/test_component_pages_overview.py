@@ -129,6 +129,6 @@ def test_a_static_component_with_nothing_online_stops_the_poll(alice_client, sta
 
 
 def test_the_secret_key_copy_button_needs_no_inline_script(alice_client, api_component):
-    page = text(alice_client.post(_url(api_component, "component-secret-key-reveal")))
+    page = text(alice_client.post(_url(api_component, "component-secret-key-reveal"), follow=True))
     assert api_component.secret_key in page
     assert "onclick" not in page and 'data-copy="#secret-key"' in page
