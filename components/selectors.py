@@ -6,7 +6,7 @@ import re
 from typing import TypeAlias
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Value, When
 from django.http import Http404
 
 from components.models import Application, Component, Dependency, EnvVar, Port
@@ -119,7 +119,9 @@ def component_fragment_for_user(user: User, service_id: str) -> tuple[Component,
 def component_events(component: Component, *, action: str = "") -> QuerySet[AuditEvent]:
     """The component's audit trail, newest first (the audit_component_recent index), optionally one action."""
     events = (
-        AuditEvent.objects.filter(component=component).select_related("user").order_by("-created_at", "-id")
+        AuditEvent.objects.filter(component=component)
+        .select_related("user", "component")
+        .order_by("-created_at", "-id")
     )
     return events.filter(action=action) if action else events
 
@@ -253,3 +255,42 @@ def component_env_var(component: Component, name: str) -> EnvVar:
     if var is None:
         raise Http404("No such variable.")
     return var
+
+
+# The team page and the team's events
+
+
+def membership_in_team(user: User, slug: str) -> Membership:
+    """The user's membership of the team with this slug (with the team); 404 for a team they are not in."""
+    membership = (
+        Membership.objects.filter(user_id=user.pk, team__slug=slug).select_related("team").first()
+        if user.is_authenticated
+        else None
+    )
+    if membership is None:
+        raise Http404("No such team.")
+    return membership
+
+
+def team_members(team: Team) -> QuerySet[Membership]:
+    """The team's members with their users: owners first, then by user name."""
+    order = {Role.OWNER: 0, Role.DEVELOPER: 1, Role.VIEWER: 2}
+    rank = Case(*(When(role=role, then=Value(n)) for role, n in order.items()), default=Value(3))
+    return team.memberships.select_related("user").order_by(rank, "user__username")
+
+
+def team_member(team: Team, user_id: int) -> Membership:
+    membership = team.memberships.select_related("user", "team").filter(user_id=user_id).first()
+    if membership is None:
+        raise Http404("No such member.")
+    return membership
+
+
+def team_events(team: Team, *, action: str = "") -> QuerySet[AuditEvent]:
+    """The team's audit trail, newest first (the audit_team_recent index), optionally one action."""
+    events = (
+        AuditEvent.objects.filter(team=team)
+        .select_related("user", "component")
+        .order_by("-created_at", "-id")
+    )
+    return events.filter(action=action) if action else events

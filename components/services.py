@@ -226,7 +226,11 @@ def port_update(*, port: Port, actor: Actor, **changes: Any) -> Port:
         actor=actor,
         component=port.component,
         action="port.update",
-        detail={f: {"from": before[f], "to": v} for f, v in changes.items() if before[f] != v},
+        # The port's number as it was, so that the event says which port (kato_console/events.py).
+        detail={
+            "port": before.get("number", port.number),
+            **{f: {"from": before[f], "to": v} for f, v in changes.items() if before[f] != v},
+        },
     )
     return port
 

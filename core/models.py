@@ -184,6 +184,15 @@ class ApiToken(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name = "API token"
+        # Names are required (core.services.api_token_create); tokens from before may have none.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "name"],
+                condition=~Q(name=""),
+                name="api_token_name_unique_per_user",
+                violation_error_message="You already have a token with this name; choose another.",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"

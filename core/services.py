@@ -11,12 +11,17 @@ import logging
 import secrets
 from typing import Any
 
+from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.models import Session
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
 from core.audit import SYSTEM, Actor, audit_record
-from core.errors import validated_save
+from core.errors import ComponentError, validated_save
 from core.models import ApiToken, Membership, Role, Team, token_digest
+from core.validation import refuse_control_characters
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +51,11 @@ def team_update(*, team: Team, name: str, slug: str, actor: Actor = SYSTEM) -> T
 def membership_set(*, team: Team, user: Any, role: str, actor: Actor = SYSTEM) -> Membership:
     """Give ``user`` this role in ``team`` (a member already there changes role); a change leaves
     an audit event, a role set again to what it was does not."""
-    membership = Membership.objects.select_for_update().filter(team=team, user=user).first()
+    Team.objects.select_for_update().filter(pk=team.pk).first()  # one change of members at a time
+    membership = Membership.objects.filter(team=team, user=user).first()
     previous = membership.role if membership is not None else ""
+    if previous == Role.OWNER and role != Role.OWNER:
+        _refuse_removing_the_last_owner(team=team, user=user, doing="stop being an owner")
     if membership is None:
         membership = Membership(team=team, user=user)
     membership.role = role
@@ -58,19 +66,46 @@ def membership_set(*, team: Team, user: Any, role: str, actor: Actor = SYSTEM) -
     return membership
 
 
+def _refuse_removing_the_last_owner(*, team: Team, user: Any, doing: str) -> None:
+    if not Membership.objects.filter(team=team, role=Role.OWNER).exclude(user=user).exists():
+        raise ComponentError(
+            f"{user.get_username()} is the last owner of {team.name} and cannot {doing}: "
+            "make another member an owner first."
+        )
+
+
 @transaction.atomic
 def membership_delete(*, membership: Membership, actor: Actor = SYSTEM) -> None:
-    """Take a member out of a team; the team's components stay."""
+    """Take a member out of a team; the team's components stay. The last owner stays: a team
+    without one could no longer manage its members."""
+    Team.objects.select_for_update().filter(pk=membership.team_id).first()
+    membership.refresh_from_db(fields=["role"])
+    if membership.role == Role.OWNER:
+        _refuse_removing_the_last_owner(team=membership.team, user=membership.user, doing="leave the team")
     detail = {"user": membership.user.get_username(), "previous_role": membership.role}
     audit_record(actor=actor, team=membership.team, action="membership.delete", detail=detail)
     membership.delete()
 
 
 @transaction.atomic
-def api_token_create(*, user: Any, name: str = "") -> tuple[ApiToken, str]:
-    """Make a personal API token; returns it with its key, which is shown once and never stored."""
+def api_token_create(*, user: Any, name: str) -> tuple[ApiToken, str]:
+    """Make a personal API token; returns it with its key, which is shown once and never stored.
+
+    The name says what the token is for; it is required and unique among the user's tokens, so that
+    a list of tokens can be read and the right one revoked."""
+    name = (name or "").strip()
+    try:  # Before the name is looked up: PostgreSQL refuses a NUL byte even in a query.
+        refuse_control_characters(name=name)
+    except ValidationError as error:
+        raise ComponentError.from_validation(error) from None
+    if not name:
+        raise ComponentError({"name": ["Give the token a name that says what it is for, e.g. deploy hook."]})
+    if len(name) > 100:
+        raise ComponentError({"name": ["A token's name has at most 100 characters."]})
+    if ApiToken.objects.filter(user=user, name=name).exists():
+        raise ComponentError({"name": [f"You already have a token called '{name}'; choose another name."]})
     key = secrets.token_urlsafe(32)  # 256 bits from the operating system's CSPRNG.
-    token = ApiToken(user=user, name=(name or "").strip()[:100], prefix=key[:8], digest=token_digest(key))
+    token = ApiToken(user=user, name=name, prefix=key[:8], digest=token_digest(key))
     validated_save(token)
     logger.info("API token %s created for user %s", token.pk, user.pk)
     return token, key
@@ -81,3 +116,26 @@ def api_token_revoke(*, token: ApiToken) -> None:
     """Delete a token; requests that present it are refused from now on."""
     logger.info("API token %s of user %s revoked", token.pk, token.user_id)
     token.delete()
+
+
+@transaction.atomic
+def password_change(*, user: Any, password: str) -> None:
+    """Give the user a new password (the form that asked for it checked the old one and Django's
+    password validators). Every other session of theirs ends with it: Django keys a session to the
+    password it was opened with."""
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    logger.info("User %s changed their password", user.pk)
+
+
+@transaction.atomic
+def sessions_end_others(*, user: Any, keep: str | None) -> int:
+    """Sign the user out everywhere but the session ``keep`` (the one asking); returns how many
+    sessions ended. Sessions live in the database: each unexpired one is read to find its user."""
+    ended = []
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if session.session_key != keep and session.get_decoded().get(SESSION_KEY) == str(user.pk):
+            ended.append(session.session_key)
+    Session.objects.filter(session_key__in=ended).delete()
+    logger.info("User %s signed out %d other sessions", user.pk, len(ended))
+    return len(ended)

@@ -3,7 +3,8 @@
 With ``DEBUG`` off Django renders ``404.html`` and ``500.html``. With it on (the embedded run,
 ``make run``) Django answers with its technical pages instead, which list the URL patterns or a
 traceback to anyone who asks; this middleware puts the product's pages in their place. The
-traceback still goes to the server's log (the ``django.request`` logger).
+traceback still goes to the server's log (the ``django.request`` logger);
+``KATO_TECHNICAL_ERROR_PAGES=1`` keeps Django's pages for a developer who wants them.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ class ProductErrorPages:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if not settings.DEBUG or not response.get("Content-Type", "").startswith("text/html"):
+        if not settings.DEBUG or settings.KATO_TECHNICAL_ERROR_PAGES:
+            return response  # Django renders the product's pages itself, or a developer asked for its own
+        if not response.get("Content-Type", "").startswith("text/html"):
             return response  # an API's JSON error stays as it is
         if response.status_code == 404:
             return defaults.page_not_found(request, exception=request.META.pop(_REASON, None))

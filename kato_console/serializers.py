@@ -16,9 +16,11 @@ from components import gateway
 from components.models import Component, ComponentKind, Port, Protocol, Registration, Scope
 from components.validation import ENV_NAME_RE, PORT_ALIAS_RE, SERVICE_NAME_RE
 from core.errors import ComponentError
+from core.models import AUDIT_ACTIONS, AuditEvent
 from instances.addresses import MAX_ADDRESS_LENGTH, Address
 from instances.selectors import ComponentStatus
 from instances.services import address_parse_checked
+from kato_console.events import event_sentence
 from kato_console.public_url import public_url
 
 MAX_ADDRESSES = 100
@@ -375,3 +377,33 @@ VALIDATION_ERROR_SCHEMA: dict[str, Any] = {
     "additionalProperties": {},
     "example": {"name": ["This field is required."], "non_field_errors": ["…"]},
 }
+
+
+class EventSerializer(serializers.Serializer):
+    """One event of the audit trail, as the events page shows it (kato_console/events.py)."""
+
+    at = serializers.DateTimeField(source="created_at", help_text="When it happened (ISO 8601, UTC).")
+    action = serializers.CharField(help_text="What happened, as a machine word such as `port.update`.")
+    actor = serializers.CharField(
+        source="actor_label",
+        help_text="Who: a user name, `api-key` (the instance API) or `system` (the sweep).",
+    )
+    remote_addr = serializers.IPAddressField(
+        allow_null=True, help_text="The client's address, when a client did it."
+    )
+    component = serializers.SerializerMethodField(
+        help_text="The component's service id (null for a team's own event)."
+    )
+    component_name = serializers.CharField(source="component_label", help_text="The component's name then.")
+    sentence = serializers.SerializerMethodField(help_text="The event as a sentence a person reads.")
+    detail = serializers.JSONField(help_text="The event's fields (secret values redacted).")
+
+    def get_component(self, event: AuditEvent) -> str | None:
+        return event.component.service_id if event.component_id and event.component else None
+
+    def get_sentence(self, event: AuditEvent) -> str:
+        return event_sentence(event)
+
+
+class EventQuerySerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=sorted(AUDIT_ACTIONS), required=False)

@@ -61,6 +61,8 @@ MIDDLEWARE = [
     "kato_console.proxies.TrustedProxies",
     # A NUL byte in the path is a 404 before anything queries with it (kato_console/paths.py).
     "kato_console.paths.RefuseNulInPath",
+    # The product's 404 and 500 pages with DEBUG on too (kato_console/error_pages.py).
+    "kato_console.error_pages.ProductErrorPages",
     # The database away: a calm 503 for a view's exception, DEBUG or not (kato_console/unavailable.py).
     "kato_console.unavailable.DatabaseUnavailableMiddleware",
     # The product's 404 and 500 pages in place of Django's technical ones, with DEBUG on too.
@@ -78,6 +80,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Times in the reader's time zone, from the browser (kato_console/timezones.py).
+    "kato_console.timezones.TimeZoneMiddleware",
     # A service's refusal that a page view did not expect becomes a message (kato_console/domain_errors.py).
     "kato_console.domain_errors.DomainErrorMessages",
     # Last, as django-axes asks: it answers a locked-out login with the lockout page.
@@ -241,6 +245,8 @@ KATO_GATEWAY_CA_FILE = env_str("KATO_GATEWAY_CA_FILE", "")
 # Loopback and the gateway's own addresses as upstreams publish whatever listens on its host: only in
 # the embedded run (DEBUG) or when an operator says so.
 KATO_GATEWAY_ALLOW_LOOPBACK = env_bool("KATO_GATEWAY_ALLOW_LOOPBACK", DEBUG)
+# Django's technical 404 and 500 pages (with DEBUG only), in place of the product's own.
+KATO_TECHNICAL_ERROR_PAGES = env_bool("KATO_TECHNICAL_ERROR_PAGES", False)
 # Reverse proxies whose X-Forwarded-For names the client (none by default: the peer is the client).
 KATO_TRUSTED_PROXIES = env_networks("KATO_TRUSTED_PROXIES", [])
 if KATO_TRUSTED_PROXIES:

@@ -12,6 +12,8 @@ from kato_console.pages import applications as views_applications
 from kato_console.pages import component as pages
 from kato_console.pages import home as component_views
 from kato_console.pages import kubernetes as views_kubernetes
+from kato_console.pages import profile as views_profile
+from kato_console.pages import team as views_team
 from kato_console.pages import tokens as views_tokens
 from kato_console.pages import wizard as views_wizard
 
@@ -67,6 +69,11 @@ urlpatterns = [
         "components/<str:service_id>/secret-key/regenerate/",
         pages.secret_key_regenerate,
         name="component-secret-key-regenerate",
+    ),
+    path(
+        "components/<str:service_id>/secret-key/curl/",
+        pages.secret_key_curl,
+        name="component-secret-key-curl",
     ),
     path("components/<str:service_id>/instances/", pages.instance_add, name="component-instance-add"),
     path(
@@ -135,7 +142,15 @@ urlpatterns = [
         views_kubernetes.component_kubernetes,
         name="component-kubernetes",
     ),
+    path("account/", views_profile.profile, name="profile"),
+    path("account/sessions/end/", views_profile.sessions_end, name="profile-sessions-end"),
     path("account/tokens/", views_tokens.api_tokens, name="api-tokens"),
+    path("account/tokens/<int:pk>/revoke/", views_tokens.api_token_revoke, name="api-token-revoke"),
+    path("teams/<slug:slug>/", views_team.team_page, name="team"),
+    path("teams/<slug:slug>/members/<int:user_id>/role/", views_team.member_role, name="team-member-role"),
+    path(
+        "teams/<slug:slug>/members/<int:user_id>/remove/", views_team.member_remove, name="team-member-remove"
+    ),
     path("", include("kato_console.alerts.urls")),
     path("admin/", admin.site.urls),
     path("metrics", metrics, name="metrics"),

@@ -150,3 +150,16 @@ def require_redis_server_with_tls() -> str:
             return candidate
     _absent("no redis-server with TLS at /usr/bin or /usr/local/bin (apt-get install redis-server)")
     raise AssertionError("unreachable")
+
+
+def run_pasted(line: str, **variables: str) -> subprocess.CompletedProcess[str]:
+    """``line`` as a person pastes it into a shell (bash), with these variables set beforehand."""
+    env = {key: value for key, value in os.environ.items() if key != "INSTANCE_IP"}
+    return subprocess.run(
+        ["bash", "-c", line],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
+        env={**env, **variables},
+    )

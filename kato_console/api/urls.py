@@ -16,7 +16,7 @@ from django.urls import URLPattern
 from kato_console.api import instance_urls, kubernetes
 from kato_console.api.routing import COMPONENT as C
 from kato_console.api.routing import route
-from kato_console.api.views import applications, components, dependencies, env, ports
+from kato_console.api.views import applications, components, dependencies, env, events, ports
 
 urlpatterns: list[URLPattern] = [
     *route("applications/", applications.ApplicationListApi, "api-applications"),
@@ -31,6 +31,8 @@ urlpatterns: list[URLPattern] = [
     *route(f"{C}/dependencies/", dependencies.DependencyListApi, "api-dependencies"),
     *route(f"{C}/dependencies/<str:target>", dependencies.DependencyDetailApi, "api-dependency"),
     *instance_urls.urlpatterns,
+    *route(f"{C}/events/", events.ComponentEventListApi, "api-component-events"),
+    *route("teams/<str:slug>/events/", events.TeamEventListApi, "api-team-events"),
     *route(f"{C}/kubernetes", kubernetes.ComponentKubernetesApi, "api-component-kubernetes"),
     *route(
         "applications/<str:slug>/kubernetes",

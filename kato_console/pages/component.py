@@ -166,7 +166,30 @@ def _overview(
         }
     )
     context.update(extra)
+    context["curl_line"] = curl_line(context["api_url"], context["revealed_key"] or "<secret key>")
     return context
+
+
+# The address to register is a shell variable that must be set: pasted as it is, the shell refuses
+# the line ("INSTANCE_IP: set INSTANCE_IP to the address to register") rather than registering a
+# made-up address; set (INSTANCE_IP=10.1.2.3), the same line registers that address.
+INSTANCE_IP = "'\"${INSTANCE_IP:?set INSTANCE_IP to the address to register}\"'"
+
+
+def curl_line(api_url: str, key: str) -> str:
+    """The line a script runs to register an instance, as the overview shows and copies it."""
+    body = f'{{"secret_key":"{key}","ip":"{INSTANCE_IP}","is_online":true}}'
+    return f"curl -X PUT --url {api_url} -H \"Content-Type: application/json\" -d '{body}'"
+
+
+@never_cache  # The answer carries the secret key.
+@require_POST
+def secret_key_curl(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
+    """The curl line with the real secret key, for the Copy button: audited like a reveal."""
+    component = _writable(request, service_id)
+    key = services.secret_key_reveal(component=component, actor=Actor.from_request(request), via="page:copy")
+    line = curl_line(public_url(request, component.instance_api_path), key)
+    return HttpResponse(line, content_type="text/plain; charset=utf-8")
 
 
 def _check_warning(component: Component, check: HealthCheck | None) -> str:

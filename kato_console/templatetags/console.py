@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django import template
 from django.utils import timezone
-from django.utils.timesince import timeuntil
+from django.utils.timesince import timesince, timeuntil
+
+from core.models import AuditEvent
+from kato_console.events import event_sentence
 
 register = template.Library()
 
@@ -18,3 +21,41 @@ def duration_in_words(duration: timedelta | None) -> str:
         return ""
     now = timezone.now()
     return timeuntil(now + duration, now)
+
+
+@register.filter
+def ago(moment: datetime | None) -> str:
+    """How long ago, as a person says it: "just now" for the last minute, then "5 minutes ago"."""
+    if moment is None:
+        return ""
+    now = timezone.now()
+    if now - moment < timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(moment, now)} ago"
+
+
+@register.filter
+def sentence(event: AuditEvent) -> str:
+    """An audit event as the sentence a person reads (kato_console/events.py)."""
+    return event_sentence(event)
+
+
+@register.filter
+def detail_value(value: object) -> str:
+    """A value of an event's detail as text: a change "from → to", a list with commas, a switch
+    on or off; never a Python dictionary."""
+    if isinstance(value, dict) and set(value) <= {"from", "to"}:
+        return f"{_plain(value.get('from'))} → {_plain(value.get('to'))}"
+    return _plain(value)
+
+
+def _plain(value: object) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, list):
+        return ", ".join(_plain(item) for item in value) or "none"
+    if isinstance(value, dict):
+        return "; ".join(f"{key} {_plain(item)}" for key, item in value.items())
+    return str(value)

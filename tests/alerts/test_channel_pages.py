@@ -37,14 +37,15 @@ def test_the_sidebar_links_each_team_to_its_alerts(alice_client, team) -> None:
 
 
 def test_a_developer_adds_a_webhook_and_sees_its_secret_once(alice_client, team, receiver) -> None:
-    posted = alice_client.post(reverse("alerts:channel-new", args=[team.slug]), _form(receiver))
+    answer = alice_client.post(reverse("alerts:channel-new", args=[team.slug]), _form(receiver))
 
     channel = NotificationChannel.objects.get()
-    assert posted.status_code == 302
-    answer = alice_client.get(posted["Location"])
-    assert channel.secret in answer.content.decode()
-    assert "Copy it now into your receiver." in answer.content.decode()
-    again = alice_client.get(reverse("alerts:channel", args=[team.slug, channel.pk])).content.decode()
+    url = reverse("alerts:channel", args=[team.slug, channel.pk])
+    assert answer.status_code == 302 and answer["Location"] == url  # post/redirect/get
+    shown = alice_client.get(url)
+    assert channel.secret in shown.content.decode() and "no-cache" in shown["Cache-Control"]
+    assert "Copy it now into your receiver." in shown.content.decode()
+    again = alice_client.get(url).content.decode()  # the reload
     assert channel.secret not in again
     assert channel.masked_secret in again
     event = AuditEvent.objects.get(action="channel.create")
@@ -134,12 +135,15 @@ def test_the_deliveries_fragment_stops_polling_when_nothing_is_pending(alice_cli
 
 def test_reveal_and_regenerate_show_the_secret_and_are_audited(alice_client, team, webhook) -> None:
     url = reverse("alerts:channel-secret", args=[team.slug, webhook.pk])
-    assert webhook.secret in alice_client.post(url, follow=True).content.decode()
+    page = reverse("alerts:channel", args=[team.slug, webhook.pk])
+    assert alice_client.post(url)["Location"] == page
+    assert webhook.secret in alice_client.get(page).content.decode()
+    assert webhook.secret not in alice_client.get(page).content.decode()  # shown once
     old = webhook.secret
     answer = alice_client.post(url, {"regenerate": "1"}, follow=True).content.decode()
     webhook.refresh_from_db()
     assert webhook.secret != old
-    assert webhook.secret in answer
+    assert webhook.secret in answer and "A new signing secret is set" in answer
     assert set(AuditEvent.objects.values_list("action", flat=True)) >= {
         "channel.reveal",
         "channel.regenerate",

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from components.models import Component
+from tests.support import run_pasted
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -105,7 +104,7 @@ def test_a_new_user_walks_the_whole_story(page, browser, live_server, alice, tea
 
     # The curl line, as shown, registers an instance; the table shows it without a reload.
     curl = page.locator("#curl-line").inner_text()
-    done = subprocess.run(shlex.split(curl), capture_output=True, text=True, timeout=20, check=False)
+    done = run_pasted(curl, INSTANCE_IP="10.0.0.7")
     assert '"code":200' in done.stdout.replace(" ", ""), done.stdout + done.stderr
     page.get_by_role("cell", name="10.0.0.7 API").wait_for(timeout=12_000)
     _shot(page, "07-instance-registered")

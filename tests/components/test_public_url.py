@@ -5,8 +5,6 @@ from __future__ import annotations
 import html
 import os
 import re
-import shlex
-import subprocess
 import urllib.request
 
 import pytest
@@ -14,6 +12,7 @@ from django.conf import settings as django_settings
 from django.test import Client
 
 from kato_console.devrun import _public_url_for_children, served_at
+from tests.support import run_pasted
 
 CURL_LINE = re.compile(r'<pre class="curl" id="curl-line">(.*?)</pre>', re.S)
 
@@ -42,7 +41,7 @@ def test_the_curl_line_on_the_overview_works_when_copied_from_a_console_on_any_p
     assert f"{live_server.url}/console/third_party/{api_component.service_id}" in page
     curl = html.unescape(CURL_LINE.search(page).group(1)).replace("<secret key>", api_component.secret_key)
 
-    done = subprocess.run(shlex.split(curl), capture_output=True, text=True, timeout=20, check=False)
+    done = run_pasted(curl, INSTANCE_IP="10.0.0.7")
 
     assert '"code":200' in done.stdout.replace(" ", ""), done.stdout + done.stderr
     assert [str(i.host) for i in api_component.instances.all()] == ["10.0.0.7"]

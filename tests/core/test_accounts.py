@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from core import services as accounts
+from core.errors import ComponentError
 from core.models import ApiToken, AuditEvent, Membership, Role, Team
 
 pytestmark = pytest.mark.django_db
@@ -58,11 +59,37 @@ def test_a_role_changed_in_the_admin_leaves_an_event(admin_client):
 def test_a_member_removed_from_a_team_in_the_admin_leaves_an_event(admin_client):
     user = get_user_model().objects.create_user("erin")
     team = accounts.team_create(name="Ledger", owner=user)
+    accounts.membership_set(team=team, user=get_user_model().objects.create_user("fay"), role=Role.OWNER)
     membership = Membership.objects.get(team=team, user=user)
     response = admin_client.post(f"/admin/core/membership/{membership.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
     assert not Membership.objects.filter(pk=membership.pk).exists()
     assert _events(team)[-1] == ("membership.delete", {"user": "erin", "previous_role": "owner"})
+
+
+def test_the_admin_keeps_the_last_owner_and_says_why(admin_client):
+    user = get_user_model().objects.create_user("erin")
+    team = accounts.team_create(name="Ledger", owner=user)
+    membership = Membership.objects.get(team=team, user=user)
+    response = admin_client.post(
+        f"/admin/core/membership/{membership.pk}/delete/", {"post": "yes"}, follow=True
+    )
+    assert "erin is the last owner of Ledger and cannot leave the team" in response.content.decode()
+    assert Membership.objects.filter(pk=membership.pk).exists()
+
+
+def test_the_last_owner_stays_whichever_door(db):
+    erin, fay = (get_user_model().objects.create_user(name) for name in ("erin", "fay"))
+    team = accounts.team_create(name="Ledger", owner=erin)
+    with pytest.raises(
+        ComponentError, match="erin is the last owner of Ledger and cannot stop being an owner"
+    ):
+        accounts.membership_set(team=team, user=erin, role=Role.DEVELOPER)
+    accounts.membership_set(team=team, user=fay, role=Role.OWNER)
+    accounts.membership_set(team=team, user=erin, role=Role.VIEWER)  # fay owns it now
+    with pytest.raises(ComponentError, match="fay is the last owner"):
+        accounts.membership_delete(membership=Membership.objects.get(team=team, user=fay))
+    assert Membership.objects.get(team=team, user=fay).role == Role.OWNER
 
 
 def test_a_token_deleted_in_the_admin_is_revoked_through_the_service(admin_client, caplog):

@@ -1,0 +1,45 @@
+"""The signed-in person's own page, behind their name in the top bar: their teams, a new password
+(Django's form: the old one, then the new one twice, checked by the password validators), their API
+tokens, and signing out their other sessions. Each post redirects (post/redirect/get)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth.forms import PasswordChangeForm
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
+
+from components import selectors
+from core import services as accounts
+
+
+@never_cache
+@sensitive_post_parameters("old_password", "new_password1", "new_password2")
+def profile(request: HttpRequest) -> HttpResponse:
+    form = PasswordChangeForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        accounts.password_change(user=request.user, password=form.cleaned_data["new_password1"])
+        # This session stays signed in; every other one of the user's ends with the old password.
+        update_session_auth_hash(request, request.user)
+        messages.success(request, "Your password is changed; your other sessions are signed out.")
+        return redirect("profile")
+    context = {
+        "form": form,
+        "tokens": selectors.api_tokens_for_user(request.user),
+        "memberships": request.user.memberships.select_related("team").order_by("team__name"),
+    }
+    return render(request, "accounts/profile.html", context)
+
+
+@require_POST
+def sessions_end(request: HttpRequest) -> HttpResponse:
+    ended = accounts.sessions_end_others(user=request.user, keep=request.session.session_key)
+    if ended:
+        messages.success(request, f"Signed out of {ended} other session{'s' if ended != 1 else ''}.")
+    else:
+        messages.info(request, "You had no other session open.")
+    return redirect("profile")
