@@ -18,12 +18,16 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
-from instances.models import RETENTION_S, InstanceHistory, Period
+from components.models import Component
+from instances.models import RETENTION_S, Instance, InstanceHistory, Period
+
+T = TypeVar("T", Instance, Component)
 
 # The windows of the uptime figures, and the period whose rows each is summed from.
 UPTIME_WINDOWS: dict[str, tuple[timedelta, Period]] = {
@@ -220,6 +224,19 @@ class Point:
 def series(instance_ids: Sequence[int], window: Window, *, now: datetime | None = None) -> list[Point]:
     """The points of a chart over ``window`` ending now, the instances' rows summed (the latency
     average weighted by passing probes, the p95 and the maximum the highest), one query."""
+    if not instance_ids:
+        return []
+    return _series("instance_id = ANY(%s)", list(instance_ids), window, now)
+
+
+def component_series(component_id: int, window: Window, *, now: datetime | None = None) -> list[Point]:
+    """``series`` of all the component's instances, one query."""
+    instances = Instance._meta.db_table
+    where = f"instance_id IN (SELECT id FROM {instances} WHERE component_id = %s)"  # noqa: S608 — names only
+    return _series(where, component_id, window, now)
+
+
+def _series(where: str, owner: object, window: Window, now: datetime | None) -> list[Point]:
     now = now or timezone.now()
     since = _floor(now - window.span, window.step_s)
     t = _table()
@@ -228,10 +245,19 @@ def series(instance_ids: Sequence[int], window: Window, *, now: datetime | None 
         "SUM(failures), SUM(latency_avg * (probes - failures)) "
         "/ NULLIF(SUM(probes - failures) FILTER (WHERE latency_avg IS NOT NULL), 0), "
         f"MAX(latency_p95), MAX(latency_max) FROM {t} "
-        "WHERE instance_id = ANY(%s) AND period = %s AND start >= %s GROUP BY b ORDER BY b"
+        f"WHERE {where} AND period = %s AND start >= %s GROUP BY b ORDER BY b"
     )
-    if not instance_ids:
-        return []
     with connection.cursor() as cursor:
-        cursor.execute(sql, [window.step_s, window.step_s, list(instance_ids), window.period.value, since])
+        cursor.execute(sql, [window.step_s, window.step_s, owner, window.period.value, since])
         return [Point(*row) for row in cursor.fetchall()]
+
+
+def with_uptime(objects: Sequence[T], *, now: datetime | None = None) -> Sequence[T]:
+    """Give each instance or component its ``uptime`` attribute (``Uptimes``), with one query."""
+    if not objects:
+        return objects
+    ids = [obj.pk for obj in objects]
+    found = uptime(ids, now=now) if isinstance(objects[0], Instance) else component_uptime(ids, now=now)
+    for obj in objects:
+        obj.uptime = found.get(obj.pk) or no_uptime()  # type: ignore[union-attr]
+    return objects

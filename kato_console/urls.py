@@ -79,6 +79,11 @@ urlpatterns = [
         pages.instance_delete,
         name="component-instance-delete",
     ),
+    path(
+        "components/<str:service_id>/instances/<int:pk>/history/",
+        pages.instance_history,
+        name="component-instance-history",
+    ),
     path("components/<str:service_id>/settings/", pages.settings_page, name="component-settings"),
     path("components/<str:service_id>/delete/", pages.component_delete, name="component-delete"),
     path("components/<str:service_id>/ports/", pages.ports, name="component-ports"),

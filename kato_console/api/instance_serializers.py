@@ -21,7 +21,7 @@ from instances.models import (
     Status,
     normalise_networks,
 )
-from kato_console.serializers import EnumField, parse_address_field
+from kato_console.serializers import EnumField, UptimeField, parse_address_field
 
 
 class InstanceSerializer(serializers.Serializer):
@@ -40,6 +40,7 @@ class InstanceSerializer(serializers.Serializer):
     credentials_withheld = serializers.CharField(
         help_text="Why a credentialed health check probes this instance greeting-only; empty when it logs in."
     )
+    uptime = UptimeField(help_text="Percent of passing probes over 24 hours, 7 days and 30 days.")
 
 
 class InstanceCreateSerializer(serializers.Serializer):

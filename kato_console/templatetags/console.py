@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 from django import template
@@ -18,3 +19,14 @@ def duration_in_words(duration: timedelta | None) -> str:
         return ""
     now = timezone.now()
     return timeuntil(now + duration, now)
+
+
+@register.filter
+def uptime(value: float | None) -> str:
+    """An uptime figure as people read it: "99.95 %", "100 %", or a dash when nothing was probed.
+    Below 100 it never rounds up to 100."""
+    if value is None:
+        return "–"
+    if value >= 100:
+        return "100 %"
+    return f"{math.floor(value * 100) / 100:.2f} %"

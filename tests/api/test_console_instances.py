@@ -25,6 +25,7 @@ FIELDS = {
     "last_error",
     "server_info",
     "credentials_withheld",
+    "uptime",
 }
 
 
