@@ -409,7 +409,7 @@ def _write_outcomes(outcomes: list[_Outcome], checked_at: datetime) -> set[int]:
         return set()
     document = json.dumps([_result_row(outcome) for outcome in outcomes], separators=(",", ":"))
     with connection.cursor() as cursor:
-        cursor.execute(_update_sql(), [document, checked_at])
+        cursor.execute(_update_sql(), [document, checked_at, checked_at])
         return {row[0] for row in cursor.fetchall()}
 
 
@@ -439,6 +439,10 @@ def _update_sql() -> str:
         for index, (name, field) in enumerate(_RESULT_FIELDS)
     )
     assignments = ", ".join(f"{column} = {value}" for column, value in _ASSIGNMENTS)
+    # The right-hand side reads the row as it was: the health changes, so it changes since now.
+    assignments += (
+        f", health_since = CASE WHEN {table}.health = v.health THEN {table}.health_since ELSE %s END"
+    )
     return (
         f"WITH v AS (SELECT {columns} FROM json_array_elements(CAST(%s AS json)) AS e) "  # noqa: S608 — names only, the data is a parameter
         f"UPDATE {table} SET {assignments} FROM v "

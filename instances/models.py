@@ -66,6 +66,8 @@ class Instance(models.Model):
     consecutive_successes = models.PositiveIntegerField(default=0)
     consecutive_failures = models.PositiveIntegerField(default=0)
     last_checked_at = models.DateTimeField(null=True, blank=True)
+    # When the sweep last changed ``health`` (the "Down now" page's "since").
+    health_since = models.DateTimeField(null=True, blank=True)
     latency_ms = models.FloatField(null=True, blank=True)
     last_stage = models.CharField(max_length=16, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
