@@ -381,6 +381,7 @@ _RESULT_FIELDS = (
     ("stage", "last_stage"),
     ("error", "last_error"),
     ("server_info", "server_info"),
+    ("cert_expires_at", "cert_expires_at"),
 )
 _ASSIGNMENTS = (
     ("health", "v.health"),
@@ -391,6 +392,7 @@ _ASSIGNMENTS = (
     ("last_error", "v.error"),
     ("server_info", "v.server_info"),
     ("last_checked_at", "%s"),
+    ("cert_expires_at", f"COALESCE(v.cert_expires_at, {Instance._meta.db_table}.cert_expires_at)"),
 )
 
 
@@ -428,6 +430,7 @@ def _result_row(outcome: _Outcome) -> list[object]:
         result.stage[: _TEXT_LIMITS["last_stage"]],
         result.error[: _TEXT_LIMITS["last_error"]],
         result.server_info[: _TEXT_LIMITS["server_info"]],
+        result.cert_expires_at.isoformat() if result.cert_expires_at else None,
     ]
 
 

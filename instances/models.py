@@ -68,6 +68,8 @@ class Instance(models.Model):
     last_checked_at = models.DateTimeField(null=True, blank=True)
     # When the sweep last changed ``health`` (the "Down now" page's "since").
     health_since = models.DateTimeField(null=True, blank=True)
+    # When the TLS certificate the last TLS probe was shown expires (kept when a probe sees none).
+    cert_expires_at = models.DateTimeField(null=True, blank=True)
     latency_ms = models.FloatField(null=True, blank=True)
     last_stage = models.CharField(max_length=16, blank=True)
     last_error = models.CharField(max_length=500, blank=True)

@@ -7,6 +7,8 @@ process answers the same.
 - ``kato_sweep_last_round_duration_seconds``, ``kato_sweep_last_round_probes`` and
   ``kato_sweep_last_round_timestamp_seconds`` (alert when it stops moving: the sweep has stopped);
 - ``kato_instance_api_requests_total`` by status;
+- ``kato_instance_certificate_expiry_timestamp_seconds``: when the certificate an instance's last
+  TLS probe saw expires (HTTPS checks, and database probes that negotiated TLS);
 - ``kato_component_uptime_percent`` (window 24h, 7d, 30d: the share of passing probes, from the
   probe history; absent without probes), labelled team, application and component.
 
@@ -35,7 +37,9 @@ from kato_console.monitoring import selectors
 UP = "kato_instance_up"
 LATENCY = "kato_instance_probe_latency_seconds"
 UPTIME = "kato_component_uptime_percent"
+CERT = "kato_instance_certificate_expiry_timestamp_seconds"
 _HEADERS = {
+    CERT: "When the TLS certificate the instance's last TLS probe was shown expires (Unix time).",
     UPTIME: "Percent of the component's probes that passed over the window (its instances' summed).",
     UP: "1 when the instance passed its health check, 0 when it failed it; absent when offline or not ready.",
     LATENCY: "How long the instance's last health-check probe took.",
@@ -67,7 +71,8 @@ def _instance_lines() -> Iterator[str]:
     prefixes = {pk: _label_prefix(labels) for pk, labels in components.items()}
     up: list[str] = []
     latency: list[str] = []
-    for component_id, host, port, scheme, health, latency_ms in selectors.monitored_instances():
+    certs: list[str] = []
+    for component_id, host, port, scheme, health, latency_ms, cert in selectors.monitored_instances():
         component = components.get(component_id)
         if component is None:
             continue  # its check was turned off between the two queries
@@ -77,7 +82,9 @@ def _instance_lines() -> Iterator[str]:
             up.append(f"{UP}{labels}{'1.0' if health == Health.HEALTHY else '0.0'}\n")
         if latency_ms is not None:
             latency.append(f"{LATENCY}{labels}{floatToGoString(latency_ms / 1000)}\n")
-    for name, lines in ((UP, up), (LATENCY, latency)):
+        if cert is not None:
+            certs.append(f"{CERT}{labels}{floatToGoString(cert.timestamp())}\n")
+    for name, lines in ((UP, up), (LATENCY, latency), (CERT, certs)):
         yield f"# HELP {name} {_HEADERS[name]}\n# TYPE {name} gauge\n"
         yield from lines
     yield f"# HELP {UPTIME} {_HEADERS[UPTIME]}\n# TYPE {UPTIME} gauge\n"

@@ -8,8 +8,10 @@ gets the whole page, so every form also works as a plain post.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -164,10 +166,23 @@ def _overview(
             "revealed_key": "",
             "address_form": AddressForm(),
             **_history(request, component.pk, None),
+            **_certificates(component),
         }
     )
     context.update(extra)
     return context
+
+
+def _certificates(component: Component) -> dict[str, Any]:
+    """The instances whose probed certificate expires within ``KATO_CERT_WARNING_DAYS`` (or has)."""
+    now = timezone.now()
+    days = settings.KATO_CERT_WARNING_DAYS
+    soon = component.instances.filter(cert_expires_at__lt=now + timedelta(days=days))
+    return {
+        "expiring": list(soon.order_by("cert_expires_at", "pk")[:20]),
+        "cert_warning_days": days,
+        "now": now,
+    }
 
 
 def _window(request: HtmxHttpRequest) -> history.Window:
