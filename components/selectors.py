@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import TypeAlias
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -294,3 +295,33 @@ def team_events(team: Team, *, action: str = "") -> QuerySet[AuditEvent]:
         .order_by("-created_at", "-id")
     )
     return events.filter(action=action) if action else events
+
+
+def transitive_dependents(component_ids: Iterable[int]) -> dict[int, dict[int, int]]:
+    """For each component, every component that depends on it, directly (distance 1) or through
+    others (2, 3, …), by id; one query over the dependency edges of the components' teams (a
+    dependency never leaves its team). Not scoped by a user: callers pass components they may see."""
+    wanted = set(component_ids)
+    if not wanted:
+        return {}
+    teams = Component.objects.filter(pk__in=wanted).values("team_id")
+    dependents_of: dict[int, list[int]] = {}
+    for source, target in Dependency.objects.filter(component__team_id__in=teams).values_list(
+        "component_id", "target_id"
+    ):
+        dependents_of.setdefault(target, []).append(source)
+    found: dict[int, dict[int, int]] = {}
+    for start in wanted:
+        distances: dict[int, int] = {}
+        frontier, distance = [start], 0
+        while frontier:
+            distance += 1
+            following = []
+            for node in frontier:
+                for dependent in dependents_of.get(node, ()):
+                    if dependent not in distances and dependent != start:
+                        distances[dependent] = distance
+                        following.append(dependent)
+            frontier = following
+        found[start] = distances
+    return found

@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from components.models import EnvVar, Port, Scope
 from core.audit import SYSTEM, EventRow, audit_record_many
-from instances import sql
+from instances import history, sql
 from instances.addresses import DEFAULT_PORTS, format_address
 from instances.models import (
     CREDENTIAL_KINDS,
@@ -320,7 +320,8 @@ def record_probe_results(results: Sequence[tuple[Claim, ProbeResult]]) -> dict[i
     A result is dropped when its instance was deleted, or changed since it was claimed (address,
     intent or health check: the generation moved on), or got another result in between (the update
     is conditional on the state the new health was computed from). Writes one UPDATE and, when some
-    health changed, one INSERT of audit events, in one transaction (and one SELECT first for claims
+    health changed, one INSERT of audit events, and one upsert of the history's minute rows
+    (``instances.history``), in one transaction (and one SELECT first for claims
     that do not carry their instance's row).
     """
     if not results:
@@ -331,6 +332,9 @@ def record_probe_results(results: Sequence[tuple[Claim, ProbeResult]]) -> dict[i
         recorded = _write_outcomes(outcomes, checked_at)
         kept = [outcome for outcome in outcomes if outcome.state.id in recorded]
         record_name_results(_name_results(kept), checked_at)
+        history.record_round(
+            ((outcome.state.id, outcome.result.ok, outcome.result.latency_ms) for outcome in kept), checked_at
+        )
         _audit_transitions(kept)
         _announce_transitions(kept, checked_at)
     return {outcome.state.id: outcome.health for outcome in kept}
@@ -372,7 +376,7 @@ def _write_outcomes(outcomes: list[_Outcome], checked_at: datetime) -> set[int]:
         return set()
     document = json.dumps([_result_row(outcome) for outcome in outcomes], separators=(",", ":"))
     with connection.cursor() as cursor:
-        cursor.execute(sql.health_update_sql(), [document, checked_at])
+        cursor.execute(sql.health_update_sql(), [document, checked_at, checked_at])
         return {row[0] for row in cursor.fetchall()}
 
 
@@ -391,6 +395,7 @@ def _result_row(outcome: _Outcome) -> list[object]:
         result.stage[: _TEXT_LIMITS["last_stage"]],
         result.error[: _TEXT_LIMITS["last_error"]],
         result.server_info[: _TEXT_LIMITS["server_info"]],
+        result.cert_expires_at.isoformat() if result.cert_expires_at else None,
     ]
 
 

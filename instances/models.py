@@ -9,6 +9,7 @@ from functools import lru_cache
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 
@@ -65,6 +66,10 @@ class Instance(models.Model):
     consecutive_successes = models.PositiveIntegerField(default=0)
     consecutive_failures = models.PositiveIntegerField(default=0)
     last_checked_at = models.DateTimeField(null=True, blank=True)
+    # When the sweep last changed ``health`` (the "Down now" page's "since").
+    health_since = models.DateTimeField(null=True, blank=True)
+    # When the TLS certificate the last TLS probe was shown expires (kept when a probe sees none).
+    cert_expires_at = models.DateTimeField(null=True, blank=True)
     latency_ms = models.FloatField(null=True, blank=True)
     last_stage = models.CharField(max_length=16, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
@@ -371,3 +376,52 @@ class WrongSecret(models.Model):
 
     def __str__(self) -> str:
         return f"{self.failures} wrong secret keys from {self.client}"
+
+
+class Period(models.IntegerChoices):
+    """The length of a history row, in seconds, and how long rows of that length are kept."""
+
+    MINUTE = 60, "Minute"
+    HOUR = 3600, "Hour"
+    DAY = 86_400, "Day"
+
+
+# How long each period's rows are kept (docs/monitoring.md, "History").
+RETENTION_S = {Period.MINUTE: 48 * 3600, Period.HOUR: 90 * 86_400, Period.DAY: 730 * 86_400}
+
+
+class RealField(models.FloatField):
+    """A four-byte float on PostgreSQL (``real``): a history row's latencies need no more precision."""
+
+    def db_type(self, connection: BaseDatabaseWrapper) -> str | None:
+        return "real" if connection.vendor == "postgresql" else super().db_type(connection)
+
+
+class InstanceHistory(models.Model):
+    """What the probes of one instance found during one minute, hour or day (``instances.history``).
+
+    The sweep adds its round to the minute rows with one statement; the hour and day rows are
+    computed from the minute and hour rows by a beat task, which also deletes the rows older than
+    their period's retention. So the table grows with instances × time, never with probes. The
+    latency figures are over the probes that passed (``None`` when none did). A minute's p95 is
+    exact by nearest rank (a minute holds at most 20 probes, so it is the slowest); an hour's and a
+    day's is the 95th percentile of its minutes' (hours') p95, an estimate that leans high.
+    """
+
+    pk = models.CompositePrimaryKey("instance_id", "period", "start")
+    instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="+", db_index=False)
+    period = models.IntegerField(choices=Period.choices)
+    start = models.DateTimeField()
+    probes = models.IntegerField()
+    failures = models.IntegerField()
+    latency_min = RealField(null=True)
+    latency_avg = RealField(null=True)
+    latency_p95 = RealField(null=True)
+    latency_max = RealField(null=True)
+
+    class Meta:
+        # Pruning reads by (period, start), every other reader by instance.
+        indexes = [models.Index(fields=["period", "start"], name="instancehistory_prune")]
+
+    def __str__(self) -> str:
+        return f"{self.get_period_display()} from {self.start:%Y-%m-%d %H:%M}: {self.probes} probes"

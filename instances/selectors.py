@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from components import gateway
 from components.models import Application, Component, Dependency, Port
-from components.selectors import User, components_for_user, number_in
+from components.selectors import User, components_for_user, number_in, teams_for_user, transitive_dependents
 from core.models import Role, Team
 from instances import sql
 from instances.addresses import Address
@@ -363,3 +363,80 @@ def kato_lookup(*, service_id: str, client: str, address: Address | None) -> Kat
         window_ends_at,
         (instance_id, is_online, scheme) if instance_id is not None else None,
     )
+
+
+# What is down now, across the user's applications
+
+
+@dataclass
+class Affected:
+    """A component that depends on a down one, directly or through ``distance - 1`` others."""
+
+    component: Component
+    distance: int
+
+
+@dataclass
+class Down:
+    """A component with unhealthy instances: its status (Unhealthy or Partial), those instances
+    (longest down first), since when the first of them is down, and what depends on it."""
+
+    component: Component
+    status: str
+    instances: list[Instance]
+    since: datetime | None
+    dependents: list[Affected]
+
+
+def down_now_for_user(user: User) -> list[Down]:
+    """The user's components that have online instances failing their health check, the longest
+    down first; four queries however many components are up."""
+    failing = list(
+        Instance.objects.filter(
+            component__team__in=teams_for_user(user),
+            is_online=True,
+            health=Health.UNHEALTHY,
+            component__health_check__enabled=True,
+        )
+        .only(
+            "id",
+            "component_id",
+            "host",
+            "port",
+            "scheme",
+            "health",
+            "health_since",
+            "last_stage",
+            "last_error",
+        )
+        .order_by("health_since", "id")
+    )
+    if not failing:
+        return []
+    by_component: dict[int, list[Instance]] = {}
+    for instance in failing:
+        by_component.setdefault(instance.component_id, []).append(instance)
+    components = {
+        component.pk: component
+        for component in components_with_counts(
+            Component.objects.filter(pk__in=by_component).select_related(
+                "application", "team", "health_check"
+            )
+        )
+    }
+    closure = transitive_dependents(by_component)
+    names = Component.objects.filter(
+        pk__in={pk for found in closure.values() for pk in found}
+    ).select_related("application")
+    dependents = {component.pk: component for component in names}
+    rows = []
+    for pk, instances in by_component.items():
+        component = components[pk]
+        for instance in instances:
+            instance.component = component
+        affected = sorted(
+            (Affected(dependents[other], distance) for other, distance in closure.get(pk, {}).items()),
+            key=lambda item: (item.distance, item.component.name, item.component.pk),
+        )
+        rows.append(Down(component, component.status, instances, instances[0].health_since, affected))
+    return sorted(rows, key=lambda row: (row.since is None, row.since or timezone.now(), row.component.name))

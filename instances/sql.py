@@ -163,6 +163,7 @@ HEALTH_RESULT_FIELDS = (
     ("stage", "last_stage"),
     ("error", "last_error"),
     ("server_info", "server_info"),
+    ("cert_expires_at", "cert_expires_at"),
 )
 _HEALTH_ASSIGNMENTS = (
     ("health", "v.health"),
@@ -173,6 +174,7 @@ _HEALTH_ASSIGNMENTS = (
     ("last_error", "v.error"),
     ("server_info", "v.server_info"),
     ("last_checked_at", "%s"),
+    ("cert_expires_at", f"COALESCE(v.cert_expires_at, {Instance._meta.db_table}.cert_expires_at)"),
 )
 
 
@@ -184,6 +186,10 @@ def health_update_sql() -> str:
         for index, (name, field) in enumerate(HEALTH_RESULT_FIELDS)
     )
     assignments = ", ".join(f"{column} = {value}" for column, value in _HEALTH_ASSIGNMENTS)
+    # The right-hand side reads the row as it was: the health changes, so it changes since now.
+    assignments += (
+        f", health_since = CASE WHEN {table}.health = v.health THEN {table}.health_since ELSE %s END"
+    )
     return (
         f"WITH v AS (SELECT {columns} FROM json_array_elements(CAST(%s AS json)) AS e) "  # noqa: S608 — names only, the data is a parameter
         f"UPDATE {table} SET {assignments} FROM v "

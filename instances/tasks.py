@@ -15,10 +15,13 @@ from celery.signals import worker_init
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from instances import sweep
+from instances import history, sweep
 
 SWEEP_TICK_TASK = "instances.tasks.sweep_tick"
 SWEEP_TICK_NAME = "Connectivity tests: sweep tick"
+HISTORY_UPKEEP_TASK = "instances.tasks.history_upkeep"
+HISTORY_UPKEEP_NAME = "Connectivity history: hour and day rows, retention"
+HISTORY_UPKEEP_EVERY_S = 300
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +51,13 @@ def sweep_tick() -> int:
 def sweep_chunk(claims: list[list[Any]]) -> int:
     """Probe one chunk of claimed instances and record the results; returns how many were probed."""
     return len(sweep.run_claims(sweep.claims_from_payload(claims)).results)
+
+
+@shared_task(ignore_result=True, name=HISTORY_UPKEEP_TASK)
+def history_upkeep() -> int:
+    """Compute the recent hour and day rows of the probe history and delete the rows past their
+    retention; returns how many rows were deleted."""
+    return history.upkeep().deleted
 
 
 def ensure_sweep_schedule(*, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
@@ -95,3 +105,29 @@ def probe_now(instance_ids: list[int], user_id: int | None = None, remote_addr: 
     instances = Instance.objects.filter(pk__in=instance_ids, is_online=True)
     # In the worker nothing waits for the answer: no time limit but the check's own timeout.
     return len(sweep.probe_instances_now(instances=instances, actor=actor, wait_s=sweep.NO_LIMIT))
+
+
+def ensure_history_schedule(*, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
+    """Create the beat entry of the history's upkeep when there is none (connected to post_migrate);
+    an existing one is left as the operator set it, as with the sweep's."""
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    if PeriodicTask._meta.db_table not in connections[using].introspection.table_names():
+        return
+    tasks = PeriodicTask.objects.using(using)
+    if tasks.filter(task=HISTORY_UPKEEP_TASK).exists():
+        return
+    interval, _ = IntervalSchedule.objects.using(using).get_or_create(
+        every=HISTORY_UPKEEP_EVERY_S, period=IntervalSchedule.SECONDS
+    )
+    tasks.create(
+        name=HISTORY_UPKEEP_NAME,
+        task=HISTORY_UPKEEP_TASK,
+        interval=interval,
+        expire_seconds=HISTORY_UPKEEP_EVERY_S,
+        description=(
+            "Computes the probe history's hour and day rows of the last hour from the minute rows, "
+            "and deletes minute rows after 48 hours, hour rows after 90 days, day rows after two "
+            "years. Keep it under an hour apart; disable rather than delete (re-created at migrate)."
+        ),
+    )

@@ -18,6 +18,7 @@ from components.validation import ENV_NAME_RE, PORT_ALIAS_RE, SERVICE_NAME_RE
 from core.errors import ComponentError
 from core.models import AUDIT_ACTIONS, AuditEvent
 from instances.addresses import MAX_ADDRESS_LENGTH, Address
+from instances.history import UPTIME_WINDOWS, no_uptime
 from instances.selectors import ComponentStatus
 from instances.services import address_parse_checked
 from kato_console.events import event_sentence
@@ -123,6 +124,30 @@ class PortUpdateSerializer(PortSerializer):
     outer_service = serializers.BooleanField(required=False)
 
 
+UptimeSerializer = type(
+    "UptimeSerializer",
+    (serializers.Serializer,),
+    {
+        key: serializers.FloatField(
+            allow_null=True, help_text=f"Percent of the probes that passed over {key}; null without probes."
+        )
+        for key in UPTIME_WINDOWS
+    },
+)
+
+
+@extend_schema_field(UptimeSerializer)
+class UptimeField(serializers.Field):
+    """An object's ``uptime`` attribute (``instances.history.with_uptime``), no probes when it has none."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, value: Any) -> dict[str, float | None]:
+        uptime: dict[str, float | None] = getattr(value, "uptime", None) or no_uptime()
+        return {key: None if v is None else round(v, 3) for key, v in uptime.items()}
+
+
 class ComponentSerializer(serializers.Serializer):
     """A component as ``instances.selectors.components_with_counts`` annotates it: its status and
     instance counts come from SQL, never from loading its instances."""
@@ -144,6 +169,7 @@ class ComponentSerializer(serializers.Serializer):
         help_text="Online instances that are healthy, or unknown with the check off.",
     )
     created_at = serializers.DateTimeField()
+    uptime = UptimeField(help_text="Percent of passing probes over 24 hours, 7 days and 30 days.")
 
     @extend_schema_field(EnumField(Registration, enum_name="Registration", allow_null=True))
     def get_registration(self, component: Component) -> str | None:

@@ -285,6 +285,8 @@ KATO_SWEEP_JITTER_S = env_int("KATO_SWEEP_JITTER_S", 2, minimum=0, maximum=3600)
 # 10,000 in two chunks at once, small enough that several workers share a bigger round.
 KATO_SWEEP_CHUNK = env_int("KATO_SWEEP_CHUNK", 5000, maximum=100_000)
 # "Probe now" answers within this many seconds; probes still running then go on in a Celery worker.
+# The overview warns this many days before a probed certificate expires (docs/monitoring.md).
+KATO_CERT_WARNING_DAYS = env_int("KATO_CERT_WARNING_DAYS", 21, minimum=1, maximum=365)
 KATO_PROBE_NOW_WAIT_S = env_int("KATO_PROBE_NOW_WAIT_S", 5, minimum=1, maximum=60)
 # Each process adds its count of the instance API's answers to the database this often (0: at
 # every request, as the tests want).

@@ -10,6 +10,7 @@ from kato_console.kato_api import views as kato_api
 from kato_console.monitoring.views import metrics
 from kato_console.pages import applications as views_applications
 from kato_console.pages import component as pages
+from kato_console.pages import down as views_down
 from kato_console.pages import home as component_views
 from kato_console.pages import kubernetes as views_kubernetes
 from kato_console.pages import profile as views_profile
@@ -25,6 +26,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("apps/", views_applications.application_list, name="apps"),
+    path("down/", views_down.down_now, name="down-now"),
     path("apps/<slug:slug>/", views_applications.application_detail, name="application"),
     path(
         "apps/<slug:slug>/kubernetes.yaml",
@@ -85,6 +87,11 @@ urlpatterns = [
         "components/<str:service_id>/instances/<int:pk>/delete/",
         pages.instance_delete,
         name="component-instance-delete",
+    ),
+    path(
+        "components/<str:service_id>/instances/<int:pk>/history/",
+        pages.instance_history,
+        name="component-instance-history",
     ),
     path("components/<str:service_id>/settings/", pages.settings_page, name="component-settings"),
     path("components/<str:service_id>/delete/", pages.component_delete, name="component-delete"),

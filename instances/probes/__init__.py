@@ -89,7 +89,11 @@ async def probe(target: ProbeTarget, *, denied_networks: Sequence[IPNetwork] = (
     except Exception as exc:  # anything else the network throws at us is still a result
         return failed_result(target, session, describe(exc, session), started)
     return ProbeResult(
-        ok=True, latency_ms=elapsed_ms(started), server_info=server_info, address=session.address
+        ok=True,
+        latency_ms=elapsed_ms(started),
+        server_info=server_info,
+        address=session.address,
+        cert_expires_at=session.cert_expires_at,
     )
 
 

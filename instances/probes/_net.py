@@ -13,6 +13,9 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
+
+from cryptography import x509
 
 from instances.addresses import IPNetwork, network_containing, parse_ip
 
@@ -92,6 +95,8 @@ class ProbeResult:
     # A DNS name's target: every address it resolved to, in order, with that address's own result.
     # This result is then the first that passed, or the first failure when none did.
     each_address: tuple[tuple[str, ProbeResult], ...] = ()
+    # When the certificate the server showed in a TLS handshake stops being valid (UTC).
+    cert_expires_at: datetime | None = None
 
     @property
     def failure(self) -> str:
@@ -139,6 +144,7 @@ class Session:
         self.writer: asyncio.StreamWriter | None = None
         # Whether the conversation runs over TLS: a password in clear is sent only then.
         self.encrypted = False
+        self.cert_expires_at: datetime | None = None
 
     @property
     def streams(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -158,6 +164,7 @@ def failed_result(
         error=_redact(failure.message, target.password),
         server_info=_redact(failure.server_info, target.password),
         address=session.address,
+        cert_expires_at=session.cert_expires_at,
     )
 
 
@@ -333,6 +340,19 @@ async def start_tls(session: Session, context: ssl.SSLContext, server_hostname: 
     _, writer = session.streams
     await writer.start_tls(context, server_hostname=server_hostname)
     session.encrypted = True
+    ssl_object = writer.get_extra_info("ssl_object")
+    der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+    session.cert_expires_at = certificate_expiry(der) if der else None
+
+
+def certificate_expiry(der: bytes) -> datetime | None:
+    """The end of a DER certificate's validity (its notAfter), read by ``cryptography`` (the check
+    may not verify the certificate, and then ``ssl`` shows none of its fields); None when it does
+    not parse."""
+    try:
+        return x509.load_der_x509_certificate(der).not_valid_after_utc
+    except ValueError:
+        return None
 
 
 def xor(data: bytes, key: bytes) -> bytes:

@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 
 from components.models import Component
+from instances.models import Instance
 from instances.signals import HealthTransition
 
 
@@ -79,6 +80,28 @@ def component_event(component: Component, *, old: str, new: str, at: datetime) -
     return Event(component.pk, component.team_id, key, "component", payload)
 
 
+def certificate_event(instance: Instance, *, threshold: int, now: datetime) -> Event:
+    """An instance's certificate within ``threshold`` days of its expiry (or past it)."""
+    component = instance.component
+    expires_at = instance.cert_expires_at
+    assert expires_at is not None
+    expired = expires_at <= now
+    payload = {
+        "event": "certificate.expired" if expired else "certificate.expiring",
+        **_about(component),
+        "instance": instance.address,
+        "old_status": "",
+        "new_status": "expired" if expired else f"expires within {threshold} days",
+        "stage": "",
+        "error": "",
+        "time": now.isoformat(),
+        "expires_at": expires_at.isoformat(),
+        "days_left": max(0, (expires_at - now).days),
+    }
+    key = idempotency_key("certificate", instance.pk, expires_at.isoformat(), threshold)
+    return Event(component.pk, component.team_id, key, "instance", payload)
+
+
 def sample_payload(*, team_name: str, channel_name: str, at: datetime) -> dict[str, Any]:
     return {
         "event": "test",
@@ -102,6 +125,10 @@ def summary(payload: dict[str, Any]) -> str:
     if payload.get("event") == "test":
         return str(payload.get("message", "A test notification from Kato Console."))
     where = f"{payload['application']} / {payload['component']}"
+    if str(payload.get("event", "")).startswith("certificate."):
+        when = str(payload.get("expires_at", ""))[:16].replace("T", " ")
+        verb = "expired on" if payload["event"] == "certificate.expired" else "expires on"
+        return f"the TLS certificate of {payload['instance']} ({where}) {verb} {when} UTC"[:290]
     if payload.get("instance"):
         what = f"instance {payload['instance']} of {where} is {payload['new_status']} (was {payload['old_status']})"
     else:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -24,7 +24,7 @@ from components.models import Component
 from core.audit import Actor, audit_record
 from core.errors import ComponentError, validated_save
 from core.models import Team
-from instances.models import Health, Status
+from instances.models import Health, Instance, Status
 from instances.selectors import instance_status_counts, status_from_counts
 from instances.signals import HealthTransition
 from kato_console.alerts import outbox, payloads, sending, tasks
@@ -212,6 +212,51 @@ def deliveries_for_transitions(*, transitions: Sequence[HealthTransition]) -> li
     ]
     if any(channel.on_component_status for channel in channels):
         events += _component_events(transitions, components)
+    rows = [
+        Delivery(
+            channel=channel,
+            key=event.key,
+            event=event.payload["event"],
+            summary=payloads.summary(event.payload),
+            payload=event.payload,
+        )
+        for event in events
+        for channel in channels
+        if _listens(channel, event)
+    ]
+    return _create_new(rows)
+
+
+CERT_THRESHOLDS_DAYS = (21, 7, 1)
+
+
+@transaction.atomic
+def deliveries_for_certificates(*, now: datetime | None = None) -> list[int]:
+    """For each online instance whose probed certificate expires within 21, 7 or 1 days, one delivery
+    per channel that hears of its instances, for the nearest threshold reached, and once more when
+    it has expired; each created once (per certificate and threshold: a renewed certificate starts
+    again); returns their ids."""
+    now = now or timezone.now()
+    horizon = now + timedelta(days=max(CERT_THRESHOLDS_DAYS))
+    instances = list(
+        Instance.objects.filter(
+            is_online=True,
+            cert_expires_at__isnull=False,
+            cert_expires_at__lte=horizon,
+            component__health_check__enabled=True,
+        ).select_related("component__team", "component__application")
+    )
+    channels = _listening_channels({instance.component.team_id for instance in instances})
+    if not channels:
+        return []
+    events = []
+    for instance in instances:
+        assert instance.cert_expires_at is not None
+        left = instance.cert_expires_at - now
+        # Past its end, once more: "expired" (threshold 0).
+        reached = [days for days in CERT_THRESHOLDS_DAYS if left <= timedelta(days=days)]
+        threshold = 0 if left <= timedelta(0) else min(reached)
+        events.append(payloads.certificate_event(instance, threshold=threshold, now=now))
     rows = [
         Delivery(
             channel=channel,

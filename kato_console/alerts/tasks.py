@@ -23,6 +23,8 @@ from kato_console.alerts import outbox
 
 DISPATCH_TASK = "kato_console.alerts.tasks.dispatch_deliveries"
 DISPATCH_NAME = "Alerts: send due deliveries"
+CERTIFICATES_TASK = "kato_console.alerts.tasks.certificate_notices"
+CERTIFICATES_NAME = "Alerts: certificates that expire within 21, 7 or 1 days"
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +58,15 @@ def queue_first_attempts(delivery_ids: list[int]) -> None:
             type(error).__name__,
             settings.KATO_ALERT_REQUEUE_S,
         )
+
+
+@shared_task(ignore_result=True, name=CERTIFICATES_TASK)
+def certificate_notices() -> int:
+    """Notify the channels of every probed certificate that came within 21, 7 or 1 days of its
+    expiry (once per certificate and threshold); returns how many deliveries were made."""
+    from kato_console.alerts.services import deliveries_for_certificates
+
+    return len(deliveries_for_certificates())
 
 
 @worker_ready.connect
@@ -92,6 +103,27 @@ def ensure_dispatch_schedule(*, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) ->
             "description": (
                 "Queues the alert deliveries that are due: retries after their backoff, and attempts "
                 "a broker or a worker lost. Disable rather than delete (it is re-created at migrate)."
+            ),
+        },
+    )
+
+
+def ensure_certificates_schedule(*, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
+    """Create the hourly beat entry of the certificate notices when there is none (post_migrate)."""
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    if PeriodicTask._meta.db_table not in connections[using].introspection.table_names():
+        return
+    hourly, _ = IntervalSchedule.objects.using(using).get_or_create(every=1, period=IntervalSchedule.HOURS)
+    PeriodicTask.objects.using(using).get_or_create(
+        task=CERTIFICATES_TASK,
+        defaults={
+            "name": CERTIFICATES_NAME,
+            "interval": hourly,
+            "expire_seconds": 3600,
+            "description": (
+                "Notifies the channels of each probed TLS certificate that expires within 21, 7 or 1 "
+                "days, once per certificate and threshold. Disable rather than delete (re-created at migrate)."
             ),
         },
     )

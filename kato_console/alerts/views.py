@@ -64,7 +64,7 @@ def channel_new(request: HttpRequest, slug: str) -> HttpResponse:
             add_service_errors(form, error)
         else:
             # The secret is shown once, on the page this redirects to; the channel's page masks it afterwards.
-            keep_for_one_display(request, _secret_key(channel), {"secret": channel.secret, "created": True})
+            keep_for_one_display(request, _secret_key(channel), "created")
             return redirect("alerts:channel", slug=slug, pk=channel.pk)
     return render(request, "alerts/channel_form.html", {"team": team, "form": form, "channel": None})
 
@@ -73,9 +73,12 @@ def channel_new(request: HttpRequest, slug: str) -> HttpResponse:
 def channel_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     membership = _membership(request, slug)
     channel = selectors.channel_of(membership.team, pk)
-    shown = take_shown_once(request, _secret_key(channel))
-    extra = shown if isinstance(shown, dict) and membership.can_write else {}
-    return _detail(request, membership, channel, **extra)
+    # What a create, a reveal or a new secret redirected to (its audit event is written). The session
+    # keeps only the wish to show the secret, never the secret itself.
+    shown = take_shown_once(request, _secret_key(channel)) if membership.can_write else None
+    if shown:
+        return _detail(request, membership, channel, secret=channel.secret, created=shown == "created")
+    return _detail(request, membership, channel)
 
 
 def _secret_key(channel: NotificationChannel) -> str:
@@ -157,9 +160,9 @@ def channel_reveal(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         services.channel_secret_regenerate(channel=channel, actor=Actor.from_request(request))
         messages.success(request, "A new signing secret is set; requests are signed with it from now on.")
     else:
-        secret = services.channel_secret_reveal(channel=channel, actor=Actor.from_request(request))
+        services.channel_secret_reveal(channel=channel, actor=Actor.from_request(request))
     # Shown on the page this redirects to, so that a reload neither regenerates nor reveals again.
-    keep_for_one_display(request, _secret_key(channel), {"secret": secret})
+    keep_for_one_display(request, _secret_key(channel), "revealed")
     return redirect("alerts:channel", slug=slug, pk=channel.pk)
 
 

@@ -25,7 +25,7 @@ from instances.models import (
     normalise_networks,
 )
 from instances.selectors import resolved_addresses
-from kato_console.serializers import EnumField, parse_address_field
+from kato_console.serializers import EnumField, UptimeField, parse_address_field
 
 
 class ResolvedAddressSerializer(serializers.Serializer):
@@ -59,6 +59,8 @@ class InstanceSerializer(serializers.Serializer):
     @extend_schema_field(ResolvedAddressSerializer(many=True))
     def get_resolved_addresses(self, instance: Instance) -> list[dict[str, Any]]:
         return resolved_addresses(instance)
+
+    uptime = UptimeField(help_text="Percent of passing probes over 24 hours, 7 days and 30 days.")
 
 
 class InstanceCreateSerializer(serializers.Serializer):

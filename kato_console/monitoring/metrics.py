@@ -6,7 +6,11 @@ process answers the same.
   labelled team, application, component and address;
 - ``kato_sweep_last_round_duration_seconds``, ``kato_sweep_last_round_probes`` and
   ``kato_sweep_last_round_timestamp_seconds`` (alert when it stops moving: the sweep has stopped);
-- ``kato_instance_api_requests_total`` by status.
+- ``kato_instance_api_requests_total`` by status;
+- ``kato_instance_certificate_expiry_timestamp_seconds``: when the certificate an instance's last
+  TLS probe saw expires (HTTPS checks, and database probes that negotiated TLS);
+- ``kato_component_uptime_percent`` (window 24h, 7d, 30d: the share of passing probes, from the
+  probe history; absent without probes), labelled team, application and component.
 
 The two per-instance families are written here in the text format, not through prometheus-client:
 at 10,000 instances the library's per-sample label validation and escaping took 700 ms of a scrape
@@ -25,13 +29,18 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
+from instances import history
 from instances.addresses import format_address
 from instances.models import Health
 from kato_console.monitoring import selectors
 
 UP = "kato_instance_up"
 LATENCY = "kato_instance_probe_latency_seconds"
+UPTIME = "kato_component_uptime_percent"
+CERT = "kato_instance_certificate_expiry_timestamp_seconds"
 _HEADERS = {
+    CERT: "When the TLS certificate the instance's last TLS probe was shown expires (Unix time).",
+    UPTIME: "Percent of the component's probes that passed over the window (its instances' summed).",
     UP: "1 when the instance passed its health check, 0 when it failed it; absent when offline or not ready.",
     LATENCY: "How long the instance's last health-check probe took.",
 }
@@ -62,7 +71,8 @@ def _instance_lines() -> Iterator[str]:
     prefixes = {pk: _label_prefix(labels) for pk, labels in components.items()}
     up: list[str] = []
     latency: list[str] = []
-    for component_id, host, port, scheme, health, latency_ms in selectors.monitored_instances():
+    certs: list[str] = []
+    for component_id, host, port, scheme, health, latency_ms, cert in selectors.monitored_instances():
         component = components.get(component_id)
         if component is None:
             continue  # its check was turned off between the two queries
@@ -72,9 +82,17 @@ def _instance_lines() -> Iterator[str]:
             up.append(f"{UP}{labels}{'1.0' if health == Health.HEALTHY else '0.0'}\n")
         if latency_ms is not None:
             latency.append(f"{LATENCY}{labels}{floatToGoString(latency_ms / 1000)}\n")
-    for name, lines in ((UP, up), (LATENCY, latency)):
+        if cert is not None:
+            certs.append(f"{CERT}{labels}{floatToGoString(cert.timestamp())}\n")
+    for name, lines in ((UP, up), (LATENCY, latency), (CERT, certs)):
         yield f"# HELP {name} {_HEADERS[name]}\n# TYPE {name} gauge\n"
         yield from lines
+    yield f"# HELP {UPTIME} {_HEADERS[UPTIME]}\n# TYPE {UPTIME} gauge\n"
+    for component_id, uptimes in sorted(history.component_uptime(list(components)).items()):
+        prefix = prefixes[component_id].rstrip(",")
+        for window, value in uptimes.items():
+            if value is not None:
+                yield f'{UPTIME}{prefix},window="{window}"}} {floatToGoString(value)}\n'
 
 
 def _label_prefix(labels: selectors.ComponentLabels) -> str:

@@ -6,6 +6,7 @@ single query spent most of its time sorting and looking up each row's port (benc
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import NamedTuple, TypeAlias
 
 from django.db.models import Q
@@ -22,8 +23,8 @@ class ComponentLabels(NamedTuple):
     port: int | None  # the component's port (its lowest), for instances that have none of their own
 
 
-# component_id, host, port, scheme, health, latency_ms
-InstanceFigures: TypeAlias = tuple[int, str, "int | None", str, str, "float | None"]
+# component_id, host, port, scheme, health, latency_ms, cert_expires_at
+InstanceFigures: TypeAlias = tuple[int, str, "int | None", str, str, "float | None", "datetime | None"]
 
 
 def monitored_components() -> dict[int, ComponentLabels]:
@@ -44,7 +45,7 @@ def monitored_instances() -> list[InstanceFigures]:
         Instance.objects.filter(is_online=True, component__health_check__enabled=True)
         .filter(Q(health__in=[Health.HEALTHY, Health.UNHEALTHY]) | Q(latency_ms__isnull=False))
         .order_by()
-        .values_list("component_id", "host", "port", "scheme", "health", "latency_ms")
+        .values_list("component_id", "host", "port", "scheme", "health", "latency_ms", "cert_expires_at")
     )
     # Rows as the driver gives them, typed: a named tuple each would double the scrape's allocations.
     return list(rows)

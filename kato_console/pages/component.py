@@ -8,8 +8,10 @@ gets the whole page, so every form also works as a plain post.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -18,6 +20,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -29,12 +32,14 @@ from core.audit import Actor
 from core.errors import ComponentError
 from core.models import Role
 from instances import environment as resolved
+from instances import history
 from instances import services as instance_services
 from instances.health import greeting_only_warning
 from instances.models import HealthCheck, Instance, Status
 from instances.selectors import instance_page, instance_status_counts, status_from_counts
 from instances.services import probe_now_slot
 from instances.sweep import probe_component_now
+from kato_console.pages import charts
 from kato_console.pages.forms_component import (
     AddressForm,
     DependencyForm,
@@ -139,11 +144,15 @@ def _instance_table(
     is in exactly one status, so the counts per status also give the paginator its total."""
     counts = instance_status_counts(component) if counts is None else counts
     page = instance_page(component, page_number, total=sum(counts.values()))
+    uptimes = history.uptime([instance.pk for instance in page.object_list])
     return {
         "component": component,
         "can_write": can_write,
         "page": page,
-        "rows": [(instance, instance.status) for instance in page.object_list],
+        "rows": [
+            (instance, instance.status, uptimes.get(instance.pk) or history.no_uptime())
+            for instance in page.object_list
+        ],
         "counts": counts,
         "status": status_from_counts(counts),
         "static": component.registration == Registration.STATIC,
@@ -163,6 +172,8 @@ def _overview(
             "api_url": public_url(request, component.instance_api_path),
             "revealed_key": "",
             "address_form": AddressForm(),
+            **_history(request, component.pk, None),
+            **_certificates(component),
         }
     )
     context.update(extra)
@@ -192,6 +203,42 @@ def secret_key_curl(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     return HttpResponse(line, content_type="text/plain; charset=utf-8")
 
 
+def _certificates(component: Component) -> dict[str, Any]:
+    """The instances whose probed certificate expires within ``KATO_CERT_WARNING_DAYS`` (or has)."""
+    now = timezone.now()
+    days = settings.KATO_CERT_WARNING_DAYS
+    soon = component.instances.filter(cert_expires_at__lt=now + timedelta(days=days))
+    return {
+        "expiring": list(soon.order_by("cert_expires_at", "pk")[:20]),
+        "cert_warning_days": days,
+        "now": now,
+    }
+
+
+def _window(request: HtmxHttpRequest) -> history.Window:
+    return history.CHART_WINDOWS.get(request.GET.get("window", ""), history.CHART_WINDOWS["24h"])
+
+
+def _history(request: HtmxHttpRequest, component_id: int, instance: Instance | None) -> dict[str, Any]:
+    """The history card: the chart of the asked window (24 hours unless told) and the uptimes."""
+    window = _window(request)
+    now = timezone.now()
+    if instance is None:
+        points = history.component_series(component_id, window, now=now)
+        uptime = history.component_uptime([component_id], now=now).get(component_id)
+        title = "Latency and probes of the component"
+    else:
+        points = history.series([instance.pk], window, now=now)
+        uptime = history.uptime([instance.pk], now=now).get(instance.pk)
+        title = f"Latency and probes of {instance.address}"
+    return {
+        "chart": charts.chart(points, window, now=now, title=title),
+        "chart_window": window,
+        "chart_windows": history.CHART_WINDOWS.values(),
+        "uptime": uptime or history.no_uptime(),
+    }
+
+
 def _check_warning(component: Component, check: HealthCheck | None) -> str:
     """The greeting-only warning where it applies: an enabled MySQL check without credentials that
     has instances to probe (with none, no host can be blocked)."""
@@ -218,9 +265,9 @@ def overview(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     if is_fragment_request(request, "instance-table"):
         return _instance_table_poll(request, service_id)
     component, can_write = _component(request, service_id)
-    context = _overview(request, component, can_write)
-    if can_write:
-        context["revealed_key"] = take_shown_once(request, f"secret-key:{component.service_id}", "")
+    # The session keeps only the wish to show the key (its audit event is written), not the key.
+    shown = can_write and take_shown_once(request, f"secret-key:{component.service_id}")
+    context = _overview(request, component, can_write, revealed_key=component.secret_key if shown else "")
     response = render(request, "components/overview.html", context)
     if context["revealed_key"]:
         add_never_cache_headers(response)  # it carries the secret key
@@ -237,6 +284,15 @@ def _instance_table_poll(request: HtmxHttpRequest, service_id: str) -> HttpRespo
         # htmx swaps this last table in and stops polling.
         return HttpResponseStopPolling(response.content)
     return response
+
+
+def instance_history(request: HtmxHttpRequest, service_id: str, pk: int) -> HttpResponse:
+    """One instance's chart and uptimes."""
+    component, can_write = _component(request, service_id)
+    instance = _instance(component, pk)
+    context = _frame(component, can_write, "overview")
+    context.update({"instance": instance, **_history(request, component.pk, instance)})
+    return render(request, "components/instance_history.html", context)
 
 
 @never_cache  # The answer carries the secret key.
@@ -262,7 +318,7 @@ def _show_secret_key(request: HtmxHttpRequest, component: Component, key: str) -
     if is_fragment_request(request, "api-registration"):
         context = _overview(request, component, True, revealed_key=key)
         return render(request, "components/_api_registration.html", context)
-    keep_for_one_display(request, f"secret-key:{component.service_id}", key)
+    keep_for_one_display(request, f"secret-key:{component.service_id}", True)
     return redirect("component", component.service_id)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 from django import template
@@ -59,3 +60,14 @@ def _plain(value: object) -> str:
     if isinstance(value, dict):
         return "; ".join(f"{key} {_plain(item)}" for key, item in value.items())
     return str(value)
+
+
+@register.filter
+def uptime(value: float | None) -> str:
+    """An uptime figure as people read it: "99.95 %", "100 %", or a dash when nothing was probed.
+    Below 100 it never rounds up to 100."""
+    if value is None:
+        return "–"
+    if value >= 100:
+        return "100 %"
+    return f"{math.floor(value * 100) / 100:.2f} %"

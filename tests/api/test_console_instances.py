@@ -26,6 +26,7 @@ FIELDS = {
     "server_info",
     "credentials_withheld",
     "resolved_addresses",
+    "uptime",
 }
 
 

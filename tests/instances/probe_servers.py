@@ -21,10 +21,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 
 
 class Client:
@@ -711,3 +713,13 @@ def _redis_read_command(client: Client) -> list[bytes]:
         length = int(client.recv_until(b"\r\n")[1:-2])
         parts.append(client.recv_exactly(length + 2)[:-2])
     return parts
+
+
+def short_lived_tls(valid_for: timedelta, *names: str) -> tuple[ssl.SSLContext, datetime]:
+    """A server context whose certificate (issued by a throwaway trustme CA for ``names``, localhost
+    and 127.0.0.1 by default) stops being valid ``valid_for`` from now, to the second; and that end."""
+    not_after = (datetime.now(UTC) + valid_for).replace(microsecond=0)
+    leaf = trustme.CA().issue_cert(*(names or ("localhost", "127.0.0.1")), not_after=not_after)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    leaf.configure_cert(context)
+    return context, not_after

@@ -11,6 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from components import services
 from core.audit import Actor
+from instances import history
 from instances.models import Health, Instance
 from kato_console.monitoring.counting import COUNTS
 from kato_console.monitoring.models import InstanceApiRequests, SweepRound
@@ -154,6 +155,26 @@ def test_it_shows_the_sweeps_last_round(
     assert SweepRound.objects.count() == 1
 
 
+@pytest.mark.usefixtures("no_jitter")
+def test_it_shows_each_component_s_uptime_over_each_window(
+    client: Client, token: str, application, alice_actor: Actor, serve
+) -> None:
+    _, component, _ = served_instance(serve, application, alice_actor, name="mysql")
+    refused_instance(component, alice_actor)
+    checked_component(application, alice_actor, name="never-probed")
+
+    sweeping.sweep_rounds(2)
+    history.upkeep()
+
+    samples = scrape(client)["kato_component_uptime_percent"]
+    assert {(sample.labels["component"], sample.labels["window"]): sample.value for sample in samples} == {
+        ("mysql", "24h"): 50.0,
+        ("mysql", "7d"): 50.0,
+        ("mysql", "30d"): 50.0,
+    }
+    assert samples[0].labels["team"] == application.team.slug
+
+
 @pytest.fixture
 def no_counts_yet() -> None:
     # Other tests' requests may still be counted in this process: store them (in this test's
@@ -221,5 +242,5 @@ def test_a_scrape_costs_the_same_queries_for_one_instance_or_thirty(
             health=Health.HEALTHY
         )
 
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(6):
         assert len(scrape(client)["kato_instance_up"]) == 30

@@ -24,11 +24,11 @@ def test_a_missing_page_is_the_consoles_own(debug, alice_client, static_componen
         response = alice_client.get(path)
         page = response.content.decode()
         assert response.status_code == 404
-        assert "Page not found" in page and "your applications" in page
+        assert "This page does not exist" in page and "your applications" in page
         assert "URLconf" not in page and "urlpatterns" not in page.lower()
         assert '<a href="/teams/payments/">Members</a>' in page  # the signed-in layout
     missing = alice_client.get("/components/" + "0" * 32 + "/").content.decode()  # a view's Http404
-    assert "Page not found" in missing and "Http404" not in missing
+    assert "This page does not exist" in missing and "Http404" not in missing
 
 
 def test_a_failing_page_is_the_consoles_own(debug, alice):

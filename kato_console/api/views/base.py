@@ -28,6 +28,7 @@ from components.validation import SERVICE_ID_RE
 from core.audit import Actor
 from core.errors import ComponentConflict, ComponentError
 from core.models import ActorKind, ApiToken, Team
+from instances import history
 from kato_console import serializers as s
 from kato_console.api.permissions import TeamRolePermission, can_write
 
@@ -74,6 +75,7 @@ class ConsoleApi(APIView):
         """The component as the API shows it; when that includes the secret key, the answer is not
         stored and, if ``via`` names the read, the reveal is audited like the overview page's."""
         context = {"can_write": can_write(self.request, component.team), "request": self.request}
+        history.with_uptime([component])
         data: dict[str, Any] = s.ComponentDetailSerializer(component, context=context).data
         if data.get("secret_key"):
             self.secret_bearing = True

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from components import selectors, services
 from components.models import Component
+from instances import history
 from instances import selectors as instance_selectors
 from instances import services as instance_services
 from kato_console import serializers as s
@@ -40,7 +41,9 @@ class ComponentListApi(ConsoleListApi):
         if application is not None:
             components = components.filter(application__slug=_valid_slug(application, "application"))
         return self.paged(
-            s.ComponentSerializer(self.page_of(components), many=True, context={"request": request}).data
+            s.ComponentSerializer(
+                history.with_uptime(self.page_of(components)), many=True, context={"request": request}
+            ).data
         )
 
     @extend_schema(

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from components import selectors as component_selectors
 from components.models import Component
 from core.models import Role
-from instances import selectors, services
+from instances import history, selectors, services
 from instances.health import credentials_withheld_warning, greeting_only_warning
 from instances.models import HealthCheck, Instance
 from instances.services import ProbeNowInFlight, probe_now_slot
@@ -48,6 +48,7 @@ class InstanceListApi(ConsoleListApi):
     )
     def get(self, request: Request, service_id: str) -> Response:
         instances = self.page_of(selectors.component_instances(self.get_component(service_id)))
+        history.with_uptime(instances)
         return self.paged(s.InstanceSerializer(instances, many=True).data)
 
     @extend_schema(
@@ -69,7 +70,9 @@ class InstanceListApi(ConsoleListApi):
 
 class InstanceDetailApi(ConsoleApi):
     def get_instance(self, service_id: str, instance_id: str) -> Instance:
-        return selectors.component_instance(self.get_component(service_id), instance_id)
+        instance = selectors.component_instance(self.get_component(service_id), instance_id)
+        history.with_uptime([instance])
+        return instance
 
     @extend_schema(
         operation_id="instances_retrieve",
