@@ -24,6 +24,7 @@ from kato_console.env import (
     env_url,
     secret_key,
 )
+from kato_console.signin_settings import LDAP_BACKEND, OIDC_BACKEND, group_teams, ldap_settings, oidc_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("KATO_VAR_DIR", str(BASE_DIR / "var")))
@@ -134,6 +135,16 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# Company sign-in (README, "Signing in with company accounts"): LDAP when KATO_LDAP_SERVER_URI is set,
+# OpenID Connect when KATO_OIDC_CLIENT_ID is; KATO_GROUP_TEAMS maps their groups to teams. After the
+# local accounts: a name that is a local account never signs in through them (kato_console/signin.py).
+globals().update(ldap_settings(os.environ))
+globals().update(oidc_settings(os.environ))
+KATO_GROUP_TEAMS = group_teams(os.environ)
+if os.environ.get("KATO_LDAP_SERVER_URI", "").strip():
+    AUTHENTICATION_BACKENDS.append(LDAP_BACKEND)
+if os.environ.get("KATO_OIDC_CLIENT_ID", "").strip():
+    AUTHENTICATION_BACKENDS.append(OIDC_BACKEND)
 AXES_FAILURE_LIMIT = env_int("KATO_LOGIN_FAILURE_LIMIT", 5, maximum=1000)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("KATO_LOGIN_COOLOFF_MIN", 15, maximum=10_080))
 # By user name and address together: a guesser is stopped without locking the user out elsewhere.

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -12,6 +11,7 @@ from kato_console.pages import applications as views_applications
 from kato_console.pages import component as pages
 from kato_console.pages import home as component_views
 from kato_console.pages import kubernetes as views_kubernetes
+from kato_console.pages import signin as views_signin
 from kato_console.pages import tokens as views_tokens
 from kato_console.pages import wizard as views_wizard
 
@@ -20,8 +20,11 @@ handler500 = "kato_console.unavailable.server_error"
 
 urlpatterns = [
     path("", component_views.home, name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/login/", views_signin.LoginView.as_view(), name="login"),
+    path("accounts/logout/", views_signin.SignOutView.as_view(), name="logout"),
+    # OpenID Connect (mozilla-django-oidc's names, which its views look up).
+    path("oidc/authenticate/", views_signin.oidc_start, name="oidc_authentication_init"),
+    path("oidc/callback/", views_signin.oidc_callback, name="oidc_authentication_callback"),
     path("apps/", views_applications.application_list, name="apps"),
     path("apps/<slug:slug>/", views_applications.application_detail, name="application"),
     path(
