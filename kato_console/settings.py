@@ -24,7 +24,14 @@ from kato_console.env import (
     env_url,
     secret_key,
 )
-from kato_console.signin_settings import LDAP_BACKEND, OIDC_BACKEND, group_teams, ldap_settings, oidc_settings
+from kato_console.signin_settings import (
+    LDAP_BACKEND,
+    OIDC_BACKEND,
+    group_teams,
+    ldap_settings,
+    oidc_settings,
+    with_form_action,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("KATO_VAR_DIR", str(BASE_DIR / "var")))
@@ -204,6 +211,8 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     }
 }
+# With OpenID Connect, sign-out's form ends at the provider (its end-session endpoint).
+CONTENT_SECURITY_POLICY = with_form_action(CONTENT_SECURITY_POLICY, globals().get("KATO_OIDC_ORIGINS", []))
 X_FRAME_OPTIONS = "DENY"
 
 # Nothing the console shares between processes lives in a cache (the instance API's wrong-secret

@@ -15,6 +15,7 @@ import threading
 from typing import Any
 from urllib.parse import urlencode
 
+import jwt
 import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -165,6 +166,25 @@ class OidcBackend(OIDCAuthenticationBackend):  # type: ignore[misc]
         if issuer and str(payload.get("iss", "")).rstrip("/") != issuer:
             raise SuspiciousOperation("The ID token comes from another issuer.")
         return payload
+
+    def retrieve_matching_jwk(self, token: str) -> Any:
+        """The provider's signing key for the ID token: by its ``kid``, or, for a token without one
+        (the header's kid is optional), the provider's only signing key for its algorithm."""
+        header = jwt.get_unverified_header(token)
+        if "kid" in header:
+            return super().retrieve_matching_jwk(token)
+        response = requests.get(self.OIDC_OP_JWKS_ENDPOINT, timeout=self.get_settings("OIDC_TIMEOUT", 10))
+        response.raise_for_status()
+        keys = [
+            key
+            for key in response.json().get("keys", [])
+            if key.get("use", "sig") == "sig" and key.get("alg", header.get("alg")) == header.get("alg")
+        ]
+        if len(keys) != 1:
+            raise SuspiciousOperation(
+                "The ID token names no key, and the provider has no single signing key."
+            )
+        return jwt.PyJWK(keys[0])
 
     def filter_users_by_claims(self, claims: dict[str, Any]) -> Any:
         return self.UserModel.objects.filter(username=self._username(claims))

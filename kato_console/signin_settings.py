@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import ldap
 from django.core.exceptions import ImproperlyConfigured
@@ -141,8 +142,9 @@ def oidc_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "OIDC_OP_TOKEN_ENDPOINT": _url(env, "KATO_OIDC_TOKEN_ENDPOINT", schemes),
         "OIDC_OP_USER_ENDPOINT": _url(env, "KATO_OIDC_USERINFO_ENDPOINT", schemes),
         "OIDC_OP_JWKS_ENDPOINT": _url(env, "KATO_OIDC_JWKS_URI", schemes),
+        "KATO_OIDC_END_SESSION_ENDPOINT": _url(env, "KATO_OIDC_END_SESSION_ENDPOINT", schemes),
     }
-    if not issuer and not all(endpoints.values()):
+    if not issuer and not all(value for name, value in endpoints.items() if name.startswith("OIDC_")):
         raise ImproperlyConfigured(
             "Set KATO_OIDC_ISSUER, or all of KATO_OIDC_AUTHORIZATION_ENDPOINT, KATO_OIDC_TOKEN_ENDPOINT, "
             "KATO_OIDC_USERINFO_ENDPOINT and KATO_OIDC_JWKS_URI, when KATO_OIDC_CLIENT_ID is set."
@@ -168,7 +170,24 @@ def oidc_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "KATO_OIDC_END_SESSION": _bool(env, "KATO_OIDC_END_SESSION", True),
     }
     config.update({name: value for name, value in endpoints.items() if value})
+    # Sign-out is a form posted to the console that ends at the provider's end-session endpoint:
+    # the Content-Security-Policy's form-action must allow the provider's origin for that redirect.
+    config["KATO_OIDC_ORIGINS"] = sorted(
+        {_origin(url) for url in (issuer, endpoints["KATO_OIDC_END_SESSION_ENDPOINT"]) if url}
+    )
     return config
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def with_form_action(policy: dict[str, Any], origins: list[str]) -> dict[str, Any]:
+    """The Content-Security-Policy with ``origins`` added to form-action."""
+    directives = dict(policy["DIRECTIVES"])
+    directives["form-action"] = [*directives["form-action"], *origins]
+    return {**policy, "DIRECTIVES": directives}
 
 
 def group_teams(env: Mapping[str, str]) -> list[GroupTeam]:
