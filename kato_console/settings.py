@@ -75,6 +75,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language: the footer's switch (a cookie), else Accept-Language; never on the instance API.
+    "kato_console.locale.ConsoleLocale",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -102,6 +104,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "kato_console.pages.context_processors.navigation",
@@ -145,6 +148,10 @@ AUTHENTICATION_BACKENDS = [
 # Company sign-in (README, "Signing in with company accounts"): LDAP when KATO_LDAP_SERVER_URI is set,
 # OpenID Connect when KATO_OIDC_CLIENT_ID is; KATO_GROUP_TEAMS maps their groups to teams. After the
 # local accounts: a name that is a local account never signs in through them (kato_console/signin.py).
+OIDC_RP_CLIENT_ID = ""  # (the names the code reads; oidc_settings sets them when OIDC is on)
+KATO_OIDC_PROVIDER_NAME = ""
+KATO_OIDC_GROUPS_CLAIM = "groups"
+KATO_OIDC_USERNAME_CLAIM = "preferred_username"
 globals().update(ldap_settings(os.environ))
 globals().update(oidc_settings(os.environ))
 KATO_GROUP_TEAMS = group_teams(os.environ)
@@ -165,7 +172,10 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "apps"
 LOGOUT_REDIRECT_URL = "login"
 
-LANGUAGE_CODE = "en-us"
+# English and Simplified Chinese (README, "Languages"); the catalogues live in locale/.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -104,7 +104,7 @@ def provider_logout_url(request: HttpRequest) -> str:
     return f"{endpoint}{'&' if '?' in endpoint else '?'}{query}"
 
 
-class LdapBackend(LDAPBackend):  # type: ignore[misc]
+class LdapBackend(LDAPBackend):
     """django-auth-ldap's backend (AUTH_LDAP_* settings), for directory accounts only."""
 
     def authenticate(
@@ -142,7 +142,7 @@ class LdapBackend(LDAPBackend):  # type: ignore[misc]
         return user, built
 
 
-class OidcBackend(OIDCAuthenticationBackend):  # type: ignore[misc]
+class OidcBackend(OIDCAuthenticationBackend):
     """mozilla-django-oidc's backend: the authorization code flow with PKCE, state and nonce; the
     user is found (or made, at the first sign-in) by KATO_OIDC_USERNAME_CLAIM, never by e-mail."""
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from kato_console.kato_api import views as kato_api
@@ -25,6 +26,8 @@ urlpatterns = [
     # OpenID Connect (mozilla-django-oidc's names, which its views look up).
     path("oidc/authenticate/", views_signin.oidc_start, name="oidc_authentication_init"),
     path("oidc/callback/", views_signin.oidc_callback, name="oidc_authentication_callback"),
+    # The footer's language switch (a cookie), on every page, the login page included.
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("apps/", views_applications.application_list, name="apps"),
     path("apps/<slug:slug>/", views_applications.application_detail, name="application"),
     path(

@@ -18,6 +18,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
@@ -51,13 +52,13 @@ from kato_console.web import HtmxHttpRequest, add_service_errors, is_fragment_re
 EVENTS_PER_PAGE = 50
 
 TABS = (
-    ("overview", "Overview", "component"),
-    ("ports", "Ports", "component-ports"),
-    ("connection-info", "Connection information", "component-connection-info"),
-    ("dependencies", "Dependencies", "component-dependencies"),
-    ("environment", "Environment", "component-environment"),
-    ("health-check", "Health check", "component-health-check"),
-    ("events", "Events", "component-events"),
+    ("overview", _("Overview"), "component"),
+    ("ports", _("Ports"), "component-ports"),
+    ("connection-info", _("Connection information"), "component-connection-info"),
+    ("dependencies", _("Dependencies"), "component-dependencies"),
+    ("environment", _("Environment"), "component-environment"),
+    ("health-check", _("Health check"), "component-health-check"),
+    ("events", _("Events"), "component-events"),
 )
 
 

@@ -36,11 +36,11 @@ class SignOutView(auth_views.LogoutView):
         return HttpResponseRedirect(provider) if provider else response
 
 
-class _OidcStart(oidc_views.OIDCAuthenticationRequestView):  # type: ignore[misc]
+class _OidcStart(oidc_views.OIDCAuthenticationRequestView):
     get_settings = staticmethod(oidc_setting)
 
 
-class _OidcCallback(oidc_views.OIDCAuthenticationCallbackView):  # type: ignore[misc]
+class _OidcCallback(oidc_views.OIDCAuthenticationCallbackView):
     get_settings = staticmethod(oidc_setting)
 
 
