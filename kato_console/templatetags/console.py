@@ -7,6 +7,7 @@ from datetime import timedelta
 from django import template
 from django.utils import timezone
 from django.utils.timesince import timeuntil
+from django.utils.translation import gettext_lazy as _
 
 register = template.Library()
 
@@ -18,3 +19,26 @@ def duration_in_words(duration: timedelta | None) -> str:
         return ""
     now = timezone.now()
     return timeuntil(now + duration, now)
+
+
+# The status words the pages show (a component's and an instance's), in the reader's language.
+_STATUS_WORDS = {
+    "Healthy": _("Healthy"),
+    "Partial": _("Partial"),
+    "Unhealthy": _("Unhealthy"),
+    "Unknown": _("Unknown"),
+    "Offline": _("Offline"),
+    "No instances": _("No instances"),
+    "Not ready": _("Not ready"),
+    "healthy": _("healthy"),
+    "unhealthy": _("unhealthy"),
+    "unknown": _("unknown"),
+    "offline": _("offline"),
+    "notready": _("not ready"),
+}
+
+
+@register.filter
+def status_word(status: object) -> str:
+    """A status as the page shows it ("Healthy", "not ready"), translated; anything else as it is."""
+    return str(_STATUS_WORDS.get(str(status), status))

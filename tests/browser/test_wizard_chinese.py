@@ -4,6 +4,7 @@ asking for Chinese (Accept-Language: zh-CN), and then switches the console to En
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,12 @@ from components.models import Component
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 OVERVIEW = re.compile(r"/components/[0-9a-f]{32}/$")
+SHOTS = Path("var/screenshots")
+
+
+def _shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 @pytest.fixture
@@ -45,6 +52,7 @@ def test_the_wizard_in_chinese_from_the_login_page_to_the_new_component(
     address.blur()
     page.get_by_text("10.0.0.7 没有端口").wait_for()  # a field's error, checked as it is left
     address.fill(f"{host}:{port}")
+    _shot(page, "test_wizard_chinese-1-step-1")
     page.get_by_role("button", name="创建组件").click()
 
     page.get_by_role("heading", name="第 2 步 — 测试并创建").wait_for()
@@ -57,6 +65,7 @@ def test_the_wizard_in_chinese_from_the_login_page_to_the_new_component(
     for tab in ("总览", "端口", "连接信息", "依赖", "健康检测"):
         assert tabs.get_by_role("link", name=tab, exact=True).is_visible()
     assert page.get_by_role("heading", name="实例").is_visible()
+    _shot(page, "test_wizard_chinese-2-overview")
 
     page.get_by_label("语言").select_option("en")
     page.get_by_role("button", name="切换").click()
