@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from components.validation import (
     ENV_NAME_RE,
@@ -62,13 +63,13 @@ class Application(TimeStamped):
 
 
 class ComponentKind(models.TextChoices):
-    THIRD_PARTY = "third_party", "Third-party"
-    INTERNAL = "internal", "Internal"
+    THIRD_PARTY = "third_party", _("Third-party")
+    INTERNAL = "internal", _("Internal")
 
 
 class Registration(models.TextChoices):
-    STATIC = "static", "Static addresses"
-    API = "api", "API registration"
+    STATIC = "static", _("Static addresses")
+    API = "api", _("API registration")
 
 
 # Every door says this sentence when a service name is taken, the wizard's early check included.

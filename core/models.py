@@ -50,10 +50,21 @@ class Role(models.TextChoices):
     VIEWER = "viewer", "Viewer"
 
 
+class MembershipSource(models.TextChoices):
+    """Where a membership comes from: given in the console (local), or from the user's groups in
+    the company directory at sign-in (README, "Teams from groups"). Only the latter are taken away
+    when the user leaves the group; a local membership is never touched by a sign-in."""
+
+    LOCAL = "local", "Local"
+    LDAP = "ldap", "LDAP group"
+    OIDC = "oidc", "OpenID Connect group"
+
+
 class Membership(TimeStamped):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.DEVELOPER)
+    source = models.CharField(max_length=8, choices=MembershipSource.choices, default=MembershipSource.LOCAL)
 
     class Meta:
         constraints = [
@@ -80,6 +91,7 @@ class ActorKind(models.TextChoices):
 # rather than a SELECT DISTINCT over a table of a million rows (tests/core/test_audit_actions.py
 # checks that the code writes no other).
 AUDIT_ACTIONS = (
+    "account.sign_in",
     "application.create",
     "channel.create",
     "channel.delete",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.contrib.auth import SESSION_KEY
@@ -20,7 +21,8 @@ from django.utils.text import slugify
 
 from core.audit import SYSTEM, Actor, audit_record
 from core.errors import ComponentError, validated_save
-from core.models import ApiToken, Membership, Role, Team, token_digest
+from core.groups import GroupTeam
+from core.models import ApiToken, Membership, MembershipSource, Role, Team, token_digest
 from core.validation import refuse_control_characters
 
 logger = logging.getLogger(__name__)
@@ -48,20 +50,27 @@ def team_update(*, team: Team, name: str, slug: str, actor: Actor = SYSTEM) -> T
 
 
 @transaction.atomic
-def membership_set(*, team: Team, user: Any, role: str, actor: Actor = SYSTEM) -> Membership:
+def membership_set(
+    *, team: Team, user: Any, role: str, actor: Actor = SYSTEM, source: str = MembershipSource.LOCAL
+) -> Membership:
     """Give ``user`` this role in ``team`` (a member already there changes role); a change leaves
-    an audit event, a role set again to what it was does not."""
+    an audit event, a role set again to what it was does not. ``source`` says where the membership
+    comes from: the console (local) or a directory group at sign-in (``memberships_from_groups``)."""
     Team.objects.select_for_update().filter(pk=team.pk).first()  # one change of members at a time
     membership = Membership.objects.filter(team=team, user=user).first()
     previous = membership.role if membership is not None else ""
+    previous_source = membership.source if membership is not None else ""
     if previous == Role.OWNER and role != Role.OWNER:
         _refuse_removing_the_last_owner(team=team, user=user, doing="stop being an owner")
     if membership is None:
         membership = Membership(team=team, user=user)
     membership.role = role
+    membership.source = source
     validated_save(membership)
-    if role != previous:
+    if role != previous or source != previous_source:
         detail = {"user": user.get_username(), "role": role, "previous_role": previous}
+        if source != MembershipSource.LOCAL or previous_source not in ("", MembershipSource.LOCAL):
+            detail["source"] = source  # said only for a membership that a directory group gave
         audit_record(actor=actor, team=team, action="membership.set", detail=detail)
     return membership
 
@@ -83,8 +92,56 @@ def membership_delete(*, membership: Membership, actor: Actor = SYSTEM) -> None:
     if membership.role == Role.OWNER:
         _refuse_removing_the_last_owner(team=membership.team, user=membership.user, doing="leave the team")
     detail = {"user": membership.user.get_username(), "previous_role": membership.role}
+    if membership.source != MembershipSource.LOCAL:
+        detail["source"] = membership.source
     audit_record(actor=actor, team=membership.team, action="membership.delete", detail=detail)
     membership.delete()
+
+
+ROLE_RANK = {Role.VIEWER: 0, Role.DEVELOPER: 1, Role.OWNER: 2}
+
+
+@transaction.atomic
+def memberships_from_groups(
+    *, user: Any, provider: str, groups: Iterable[str], mapping: Sequence[GroupTeam], actor: Actor
+) -> list[Membership]:
+    """Bring the user's memberships from ``provider``'s groups in line with ``mapping``, at sign-in.
+
+    A mapped group gives its role in its team (the highest role when several groups name the same
+    team); a membership that came from this provider's groups and that no group gives any more is
+    taken away. Local memberships, given in the console, are neither changed nor taken away. Every
+    change goes through ``membership_set`` / ``membership_delete`` and so into the audit trail.
+    Returns the user's memberships from the provider after the sign-in."""
+    folded = {group.casefold() for group in groups}
+    wanted: dict[str, str] = {}
+    for line in mapping:
+        if line.matches(provider, folded):
+            current = wanted.get(line.team)
+            if current is None or ROLE_RANK[Role(line.role)] > ROLE_RANK[Role(current)]:
+                wanted[line.team] = line.role
+    teams = {team.slug: team for team in Team.objects.filter(slug__in=wanted)}
+    for slug in wanted.keys() - teams.keys():
+        logger.warning("The group mapping names a team %r that does not exist; it is skipped.", slug)
+    existing = {
+        membership.team.slug: membership
+        for membership in Membership.objects.select_related("team").filter(user=user)
+    }
+    kept: list[Membership] = []
+    for slug, team in teams.items():
+        membership = existing.get(slug)
+        if membership is not None and membership.source == MembershipSource.LOCAL:
+            continue
+        try:
+            kept.append(membership_set(team=team, user=user, role=wanted[slug], actor=actor, source=provider))
+        except ComponentError as error:  # the team's last owner stays an owner until another is named
+            logger.warning("Sign-in of user %s: %s", user.pk, error)
+    for slug, membership in existing.items():
+        if membership.source == provider and slug not in teams:
+            try:
+                membership_delete(membership=membership, actor=actor)
+            except ComponentError as error:
+                logger.warning("Sign-in of user %s: %s", user.pk, error)
+    return kept
 
 
 @transaction.atomic
@@ -139,3 +196,23 @@ def sessions_end_others(*, user: Any, keep: str | None) -> int:
     Session.objects.filter(session_key__in=ended).delete()
     logger.info("User %s signed out %d other sessions", user.pk, len(ended))
     return len(ended)
+
+
+def external_sign_in(
+    *,
+    user: Any,
+    provider: str,
+    provider_name: str,
+    groups: Iterable[str],
+    mapping: Sequence[GroupTeam],
+    actor: Actor,
+) -> None:
+    """What every LDAP or OpenID Connect sign-in does after the directory said yes: the teams from
+    the groups (``memberships_from_groups``), then one ``account.sign_in`` event in each team the
+    user is in, naming the provider (the audit trail is kept per team)."""
+    groups = list(groups)
+    memberships_from_groups(user=user, provider=provider, groups=groups, mapping=mapping, actor=actor)
+    detail = {"user": user.get_username(), "provider": provider, "provider_name": provider_name}
+    for team in Team.objects.filter(memberships__user=user).order_by("pk"):
+        audit_record(actor=actor, team=team, action="account.sign_in", detail=detail)
+    logger.info("User %s signed in through %s", user.pk, provider)

@@ -24,6 +24,14 @@ from kato_console.env import (
     env_url,
     secret_key,
 )
+from kato_console.signin_settings import (
+    LDAP_BACKEND,
+    OIDC_BACKEND,
+    group_teams,
+    ldap_settings,
+    oidc_settings,
+    with_form_action,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("KATO_VAR_DIR", str(BASE_DIR / "var")))
@@ -71,6 +79,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language: the footer's switch (a cookie), else Accept-Language; never on the instance API.
+    "kato_console.locale.ConsoleLocale",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -100,6 +110,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "kato_console.pages.context_processors.navigation",
@@ -147,6 +158,20 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# Company sign-in (README, "Signing in with company accounts"): LDAP when KATO_LDAP_SERVER_URI is set,
+# OpenID Connect when KATO_OIDC_CLIENT_ID is; KATO_GROUP_TEAMS maps their groups to teams. After the
+# local accounts: a name that is a local account never signs in through them (kato_console/signin.py).
+OIDC_RP_CLIENT_ID = ""  # (the names the code reads; oidc_settings sets them when OIDC is on)
+KATO_OIDC_PROVIDER_NAME = ""
+KATO_OIDC_GROUPS_CLAIM = "groups"
+KATO_OIDC_USERNAME_CLAIM = "preferred_username"
+globals().update(ldap_settings(os.environ))
+globals().update(oidc_settings(os.environ))
+KATO_GROUP_TEAMS = group_teams(os.environ)
+if os.environ.get("KATO_LDAP_SERVER_URI", "").strip():
+    AUTHENTICATION_BACKENDS.append(LDAP_BACKEND)
+if os.environ.get("KATO_OIDC_CLIENT_ID", "").strip():
+    AUTHENTICATION_BACKENDS.append(OIDC_BACKEND)
 AXES_FAILURE_LIMIT = env_int("KATO_LOGIN_FAILURE_LIMIT", 5, maximum=1000)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("KATO_LOGIN_COOLOFF_MIN", 15, maximum=10_080))
 # By user name and address together: a guesser is stopped without locking the user out elsewhere.
@@ -160,7 +185,10 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "apps"
 LOGOUT_REDIRECT_URL = "login"
 
-LANGUAGE_CODE = "en-us"
+# English and Simplified Chinese (README, "Languages"); the catalogues live in locale/.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -206,6 +234,8 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     }
 }
+# With OpenID Connect, sign-out's form ends at the provider (its end-session endpoint).
+CONTENT_SECURITY_POLICY = with_form_action(CONTENT_SECURITY_POLICY, globals().get("KATO_OIDC_ORIGINS", []))
 X_FRAME_OPTIONS = "DENY"
 
 # Nothing the console shares between processes lives in a cache (the instance API's wrong-secret

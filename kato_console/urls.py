@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from kato_console.kato_api import views as kato_api
@@ -14,6 +14,7 @@ from kato_console.pages import down as views_down
 from kato_console.pages import home as component_views
 from kato_console.pages import kubernetes as views_kubernetes
 from kato_console.pages import profile as views_profile
+from kato_console.pages import signin as views_signin
 from kato_console.pages import team as views_team
 from kato_console.pages import tokens as views_tokens
 from kato_console.pages import wizard as views_wizard
@@ -23,8 +24,13 @@ handler500 = "kato_console.unavailable.server_error"
 
 urlpatterns = [
     path("", component_views.home, name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/login/", views_signin.LoginView.as_view(), name="login"),
+    path("accounts/logout/", views_signin.SignOutView.as_view(), name="logout"),
+    # OpenID Connect (mozilla-django-oidc's names, which its views look up).
+    path("oidc/authenticate/", views_signin.oidc_start, name="oidc_authentication_init"),
+    path("oidc/callback/", views_signin.oidc_callback, name="oidc_authentication_callback"),
+    # The footer's language switch (a cookie), on every page, the login page included.
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("apps/", views_applications.application_list, name="apps"),
     path("down/", views_down.down_now, name="down-now"),
     path("apps/<slug:slug>/", views_applications.application_detail, name="application"),

@@ -64,8 +64,10 @@ class TeamAdmin(RefuseSecretLookups):
 
 @admin.register(Membership)
 class MembershipAdmin(RefuseSecretLookups):
-    list_display = ["user", "team", "role", "created_at"]
-    list_filter = ["role", "team"]
+    list_display = ["user", "team", "role", "source", "created_at"]
+    list_filter = ["role", "source", "team"]
+    # Where it came from: set by the console (local) or by a directory group at sign-in.
+    readonly_fields = ["source"]
     search_fields = ["user__username", "team__name"]
     list_select_related = ["user", "team"]
     autocomplete_fields = ["user", "team"]

@@ -22,6 +22,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
@@ -63,13 +64,13 @@ from kato_console.web import (
 EVENTS_PER_PAGE = 50
 
 TABS = (
-    ("overview", "Overview", "component"),
-    ("ports", "Ports", "component-ports"),
-    ("connection-info", "Connection information", "component-connection-info"),
-    ("dependencies", "Dependencies", "component-dependencies"),
-    ("environment", "Environment", "component-environment"),
-    ("health-check", "Health check", "component-health-check"),
-    ("events", "Events", "component-events"),
+    ("overview", _("Overview"), "component"),
+    ("ports", _("Ports"), "component-ports"),
+    ("connection-info", _("Connection information"), "component-connection-info"),
+    ("dependencies", _("Dependencies"), "component-dependencies"),
+    ("environment", _("Environment"), "component-environment"),
+    ("health-check", _("Health check"), "component-health-check"),
+    ("events", _("Events"), "component-events"),
 )
 
 

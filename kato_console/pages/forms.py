@@ -11,6 +11,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from components import services
 from components.models import Application, Protocol, Registration
@@ -24,9 +26,9 @@ NEW_APPLICATION = "new"
 
 class ApplicationForm(forms.Form):
     name = forms.CharField(
-        label="Name", max_length=100, error_messages={"required": "Give the application a name."}
+        label=_("Name"), max_length=100, error_messages={"required": _("Give the application a name.")}
     )
-    team = forms.ModelChoiceField(label="Team", queryset=Team.objects.none(), empty_label=None)
+    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), empty_label=None)
 
     def __init__(self, *args: Any, teams: QuerySet[Team], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -43,10 +45,13 @@ class ApplicationForm(forms.Form):
 
 class InternalComponentForm(forms.Form):
     name = forms.CharField(
-        label="Component name", max_length=64, error_messages={"required": "Give the component a name."}
+        label=_("Component name"), max_length=64, error_messages={"required": _("Give the component a name.")}
     )
     image = forms.CharField(
-        label="Image", max_length=255, required=False, help_text="The container image, e.g. phpmyadmin:5."
+        label=_("Image"),
+        max_length=255,
+        required=False,
+        help_text=_("The container image, e.g. phpmyadmin:5."),
     )
 
 
@@ -79,21 +84,21 @@ class ThirdPartyForm(forms.Form):
     and ``address`` carries the errors about the addresses as a whole."""
 
     name = forms.CharField(
-        label="Component name", max_length=64, error_messages={"required": "Give the component a name."}
+        label=_("Component name"), max_length=64, error_messages={"required": _("Give the component a name.")}
     )
-    application = forms.ChoiceField(label="Application")
-    new_application_name = forms.CharField(label="New application name", max_length=100, required=False)
-    team = forms.ModelChoiceField(label="Team", queryset=Team.objects.none(), required=False)
+    application = forms.ChoiceField(label=_("Application"))
+    new_application_name = forms.CharField(label=_("New application name"), max_length=100, required=False)
+    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False)
     registration = forms.ChoiceField(
-        label="Registration method",
-        choices=[(Registration.STATIC, "Static addresses"), (Registration.API, "API registration")],
+        label=_("Registration method"),
+        choices=[(Registration.STATIC, _("Static addresses")), (Registration.API, _("API registration"))],
         widget=forms.RadioSelect,
         initial=Registration.STATIC,
     )
-    address = forms.CharField(label="Component address", required=False)
-    port = forms.IntegerField(label="Port", min_value=1, max_value=65535, required=False)
+    address = forms.CharField(label=_("Component address"), required=False)
+    port = forms.IntegerField(label=_("Port"), min_value=1, max_value=65535, required=False)
     protocol = forms.ChoiceField(
-        label="Protocol", choices=[("", "Not specified"), *Protocol.choices], required=False
+        label=_("Protocol"), choices=[("", _("Not specified")), *Protocol.choices], required=False
     )
 
     def __init__(
@@ -108,7 +113,7 @@ class ThirdPartyForm(forms.Form):
         self.applications = {str(app.pk): app for app in applications}
         cast(forms.ChoiceField, self.fields["application"]).choices = [
             *((pk, self._application_label(app)) for pk, app in self.applications.items()),
-            (NEW_APPLICATION, "New application"),
+            (NEW_APPLICATION, _("New application")),
         ]
         self.teams = list(teams)
         cast(forms.ModelChoiceField, self.fields["team"]).queryset = teams
@@ -143,7 +148,7 @@ class ThirdPartyForm(forms.Form):
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
         if not name:
-            raise ValidationError("Give the component a name.")
+            raise ValidationError(_("Give the component a name."))
         return name
 
     def clean(self) -> dict[str, Any]:
@@ -164,10 +169,10 @@ class ThirdPartyForm(forms.Form):
         if choice != NEW_APPLICATION:
             return None
         if not (data.get("new_application_name") or "").strip():
-            self.add_error("new_application_name", "Give the new application a name.")
+            self.add_error("new_application_name", _("Give the new application a name."))
         data["new_application_name"] = (data.get("new_application_name") or "").strip()
         if "team" in self.fields and data.get("team") is None:
-            self.add_error("team", "Choose the team the new application belongs to.")
+            self.add_error("team", _("Choose the team the new application belongs to."))
             return None
         data["team"] = data.get("team") or (self.teams[0] if self.teams else None)
         return data["team"]
@@ -185,9 +190,9 @@ class ThirdPartyForm(forms.Form):
             if row.value.strip():
                 row.error = self._row_error(row.value, port, seen)
         if not any(row.value.strip() for row in self.rows):
-            self.add_error("address", "Give at least one address, such as 10.0.0.7:3306.")
+            self.add_error("address", _("Give at least one address, such as 10.0.0.7:3306."))
         elif any(row.error for row in self.rows):
-            self.add_error("address", "Correct the addresses marked below.")
+            self.add_error("address", _("Correct the addresses marked below."))
 
     def _row_error(self, value: str, port: int | None, seen: set[Address]) -> str:
         try:
@@ -195,9 +200,11 @@ class ThirdPartyForm(forms.Form):
         except ComponentError as error:
             return " ".join(error.messages["address"])
         if address.port is None and port is None:
-            return f"{address} has no port: write it as {address}:3306, say, or fill in Port."
+            return gettext("%(address)s has no port: write it as %(address)s:3306, say, or fill in Port.") % {
+                "address": address
+            }
         if address in seen:
-            return f"{address} is listed twice."
+            return gettext("%(address)s is listed twice.") % {"address": address}
         seen.add(address)
         self.addresses.append(address)
         return ""

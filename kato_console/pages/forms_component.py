@@ -6,6 +6,7 @@ import re
 from typing import Any, cast
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from components.models import Component, Protocol
 from instances.models import INTERVAL_S_MAX, INTERVAL_S_MIN, TIMEOUT_S_MAX, CheckKind, HealthCheck
@@ -15,10 +16,12 @@ class RenameForm(forms.Form):
     """The Settings page's names, and an internal component's image (a third-party one has none)."""
 
     name = forms.CharField(label="Component name", max_length=64)
+
+    name = forms.CharField(label=_("Component name"), max_length=64)
     service_name = forms.CharField(
-        label="Service name",
+        label=_("Service name"),
         max_length=63,
-        help_text="A DNS label, unique in the team: dependents reach the component by it.",
+        help_text=_("A DNS label, unique in the team: dependents reach the component by it."),
     )
     image = forms.CharField(
         label="Image", max_length=255, required=False, help_text="The container image, e.g. phpmyadmin:5."
@@ -32,35 +35,39 @@ class RenameForm(forms.Form):
 
 class AddressForm(forms.Form):
     address = forms.CharField(
-        label="Address",
+        label=_("Address"),
         max_length=300,
-        help_text="10.0.0.7, 10.0.0.7:3306, [2001:db8::7]:3306, db.example.com:3306 or https://api.example.com",
+        help_text=_(
+            "10.0.0.7, 10.0.0.7:3306, [2001:db8::7]:3306, db.example.com:3306 or https://api.example.com"
+        ),
     )
 
 
 class PortForm(forms.Form):
-    number = forms.IntegerField(label="Port", min_value=1, max_value=65535)
-    protocol = forms.ChoiceField(label="Protocol", choices=Protocol.choices, initial=Protocol.TCP)
+    number = forms.IntegerField(label=_("Port"), min_value=1, max_value=65535)
+    protocol = forms.ChoiceField(label=_("Protocol"), choices=Protocol.choices, initial=Protocol.TCP)
     alias = forms.CharField(
-        label="Alias",
+        label=_("Alias"),
         max_length=64,
         required=False,
-        help_text="Prefix of the generated variables (ALIAS_HOST, ALIAS_PORT); derived from the service name when empty.",
+        help_text=_(
+            "Prefix of the generated variables (ALIAS_HOST, ALIAS_PORT); derived from the service name when empty."
+        ),
     )
 
 
 class PortServicesForm(forms.Form):
-    inner_service = forms.BooleanField(label="Internal service", required=False)
-    outer_service = forms.BooleanField(label="External service", required=False)
+    inner_service = forms.BooleanField(label=_("Internal service"), required=False)
+    outer_service = forms.BooleanField(label=_("External service"), required=False)
 
 
 class EnvVarForm(forms.Form):
-    name = forms.CharField(label="Name", max_length=128)
-    value = forms.CharField(label="Value", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    name = forms.CharField(label=_("Name"), max_length=128)
+    value = forms.CharField(label=_("Value"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     secret = forms.BooleanField(
-        label="Secret", required=False, help_text="Masked on every page; each reveal is audited."
+        label=_("Secret"), required=False, help_text=_("Masked on every page; each reveal is audited.")
     )
-    description = forms.CharField(label="Description", max_length=255, required=False)
+    description = forms.CharField(label=_("Description"), max_length=255, required=False)
 
 
 class EnvVarEditForm(EnvVarForm):
@@ -75,10 +82,10 @@ class EnvVarEditForm(EnvVarForm):
 
 class DependencyForm(forms.Form):
     target = forms.ModelChoiceField(
-        label="Component",
+        label=_("Component"),
         queryset=Component.objects.none(),
         to_field_name="service_id",
-        empty_label="Choose a component",
+        empty_label=_("Choose a component"),
         error_messages={"invalid_choice": "Choose one of your team's components."},
     )
     open_inner = forms.BooleanField(required=False, widget=forms.HiddenInput)
@@ -89,28 +96,30 @@ class DependencyForm(forms.Form):
 
 
 class HealthCheckForm(forms.Form):
-    enabled = forms.BooleanField(label="Enabled", required=False)
-    kind = forms.ChoiceField(label="Kind", choices=CheckKind.choices)
+    enabled = forms.BooleanField(label=_("Enabled"), required=False)
+    kind = forms.ChoiceField(label=_("Kind"), choices=CheckKind.choices)
     path = forms.CharField(
-        label="Path", max_length=500, required=False, help_text="HTTP checks only, e.g. /healthz."
+        label=_("Path"), max_length=500, required=False, help_text=_("HTTP checks only, e.g. /healthz.")
     )
     interval_s = forms.IntegerField(
-        label="Interval (seconds)", min_value=INTERVAL_S_MIN, max_value=INTERVAL_S_MAX
+        label=_("Interval (seconds)"), min_value=INTERVAL_S_MIN, max_value=INTERVAL_S_MAX
     )
-    timeout_s = forms.IntegerField(label="Timeout (seconds)", min_value=1, max_value=TIMEOUT_S_MAX)
-    success_threshold = forms.IntegerField(label="Success threshold", min_value=1, max_value=100)
-    failure_threshold = forms.IntegerField(label="Failure threshold", min_value=1, max_value=100)
+    timeout_s = forms.IntegerField(label=_("Timeout (seconds)"), min_value=1, max_value=TIMEOUT_S_MAX)
+    success_threshold = forms.IntegerField(label=_("Success threshold"), min_value=1, max_value=100)
+    failure_threshold = forms.IntegerField(label=_("Failure threshold"), min_value=1, max_value=100)
     use_credentials = forms.BooleanField(
-        label="Use credentials",
+        label=_("Use credentials"),
         required=False,
-        help_text="Log in with the component's connection information (*_USER, *_PASSWORD).",
+        help_text=_("Log in with the component's connection information (*_USER, *_PASSWORD)."),
     )
     credential_networks = forms.CharField(
-        label="Credential networks",
+        label=_("Credential networks"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Networks (CIDR, one a line or separated by commas) whose addresses registered through "
-        "the API also receive the login; addresses added by members always do. Only owners change them.",
+        help_text=_(
+            "Networks (CIDR, one a line or separated by commas) whose addresses registered through "
+            "the API also receive the login; addresses added by members always do. Only owners change them."
+        ),
     )
 
     def __init__(self, *args: Any, api_registration: bool = True, owner: bool = True, **kwargs: Any) -> None:
@@ -134,7 +143,7 @@ class HealthCheckForm(forms.Form):
 
 
 class EventFilterForm(forms.Form):
-    action = forms.ChoiceField(label="Action", required=False)
+    action = forms.ChoiceField(label=_("Action"), required=False)
 
     def __init__(self, *args: Any, actions: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

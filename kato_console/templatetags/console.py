@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from django import template
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
+from django.utils.translation import gettext_lazy as _
 
 from core.models import AuditEvent
 from kato_console.events import event_sentence
@@ -71,3 +72,26 @@ def uptime(value: float | None) -> str:
     if value >= 100:
         return "100 %"
     return f"{math.floor(value * 100) / 100:.2f} %"
+
+
+# The status words the pages show (a component's and an instance's), in the reader's language.
+_STATUS_WORDS = {
+    "Healthy": _("Healthy"),
+    "Partial": _("Partial"),
+    "Unhealthy": _("Unhealthy"),
+    "Unknown": _("Unknown"),
+    "Offline": _("Offline"),
+    "No instances": _("No instances"),
+    "Not ready": _("Not ready"),
+    "healthy": _("healthy"),
+    "unhealthy": _("unhealthy"),
+    "unknown": _("unknown"),
+    "offline": _("offline"),
+    "notready": _("not ready"),
+}
+
+
+@register.filter
+def status_word(status: object) -> str:
+    """A status as the page shows it ("Healthy", "not ready"), translated; anything else as it is."""
+    return str(_STATUS_WORDS.get(str(status), status))
