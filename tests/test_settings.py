@@ -125,3 +125,17 @@ def test_the_public_url_is_empty_by_default_so_that_pages_take_the_requests_addr
 def test_a_public_url_loses_its_trailing_slash(tmp_path):
     result = _public_url(tmp_path, KATO_PUBLIC_URL="https://console.example.com/")
     assert result.stdout.strip() == "'https://console.example.com'"
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, 10),  # the statement timeout (5 s) and 5 s more
+        ({"KATO_DB_STATEMENT_TIMEOUT_S": "20"}, 25),
+        ({"KATO_DB_STATEMENT_TIMEOUT_S": "0"}, 0),  # no statement limit: no answer limit either
+        ({"KATO_DB_ANSWER_TIMEOUT_S": "3"}, 3),
+    ],
+)
+def test_the_database_answer_timeout_follows_the_statement_timeout_unless_set(tmp_path, env, expected):
+    where = "(settings.DATABASES['default']['ENGINE'], settings.DATABASES['default']['OPTIONS']['answer_timeout'])"
+    assert _settings(tmp_path, where, **env).stdout.strip() == repr(("kato_console.postgresql", expected))

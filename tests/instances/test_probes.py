@@ -8,6 +8,7 @@ import ipaddress
 import secrets
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -722,18 +723,23 @@ def test_it_returns_the_results_of_many_probes_in_the_order_of_the_targets(serve
 
 
 def test_it_never_runs_more_probes_at_once_than_the_concurrency(serve: Serve) -> None:
-    server = serve(never_answer)
-    targets = [target_for(server, "redis", timeout_s=0.3) for _ in range(12)]
+    release = threading.Event()
+    server = serve(lambda client: release.wait(60))  # holds each connection until released
+    targets = [target_for(server, "redis", timeout_s=30) for _ in range(12)]
+    results: list[ProbeResult] = []
+    runner = threading.Thread(target=lambda: results.extend(asyncio.run(probe_many(targets, concurrency=4))))
+    runner.start()
+    try:
+        assert server.wait_for_connections(4, timeout=30) == 4
+        # The four hold their slots: when the server accepts a connection of ours, made now, it has
+        # accepted no fifth probe before it.
+        assert server.connections_before_now() == 4
+    finally:
+        release.set()
+        runner.join(60)
 
-    results = asyncio.run(probe_many(targets, concurrency=4))
-
-    assert all(result.error == "timed out after 0.3 s while waiting for the greeting" for result in results)
-    # Each probe holds its slot until it times out, so connections arrive in three waves of four.
-    accepted = sorted(server.accepted_at)
-    assert len(accepted) == 12
-    for wave in (4, 8):
-        assert accepted[wave] - accepted[wave - 4] >= 0.25
-        assert accepted[wave - 1] - accepted[wave - 4] < 0.25
+    assert len(results) == 12 and not any(result.ok for result in results)  # each was hung up on
+    assert server.wait_for_connections(13) == 13  # then the other eight ran, and ours
 
 
 def test_it_spreads_start_times_over_the_jitter_window(serve: Serve) -> None:

@@ -150,7 +150,7 @@ def test_it_shows_the_sweeps_last_round(
 
     samples = scrape(client)
     assert samples["kato_sweep_last_round_probes"][0].value == 2
-    assert 0 < samples["kato_sweep_last_round_duration_seconds"][0].value < 5
+    assert samples["kato_sweep_last_round_duration_seconds"][0].value == SweepRound.objects.get().seconds > 0
     assert samples["kato_sweep_last_round_timestamp_seconds"][0].value > 0
     assert SweepRound.objects.count() == 1
 
