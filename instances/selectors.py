@@ -218,9 +218,14 @@ def with_instances(component: Component) -> Component:
 
 
 def component_instances(component: Component) -> QuerySet[Instance]:
-    """The component's instances in address order, the id breaking ties (the console API's list);
-    each carries ``resolved`` (``resolved_addresses``), in the same query."""
-    return component.instances.annotate(resolved=_resolved_addresses()).order_by("host", "port", "id")
+    """The component's instances in address order, the id breaking ties."""
+    return component.instances.order_by("host", "port", "id")
+
+
+def component_instances_with_addresses(component: Component) -> QuerySet[Instance]:
+    """``component_instances``, each carrying ``resolved`` (``resolved_addresses``) from the same
+    query: the console API's list."""
+    return component_instances(component).annotate(resolved=_resolved_addresses())
 
 
 def resolved_addresses(instance: Instance) -> list[dict[str, Any]]:

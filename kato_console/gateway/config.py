@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -44,6 +44,16 @@ _HTTP_ROUTE = {
 }
 
 
+def _cached_hash(value: Any) -> int:
+    """A frozen dataclass's hash, computed once: the builder looks up a thousand upstreams in its cache
+    on every change, and hashing one means hashing each of its endpoints."""
+    kept = value.__dict__.get("_hash")
+    if kept is None:
+        kept = hash(tuple(getattr(value, item.name) for item in fields(value)))
+        object.__setattr__(value, "_hash", kept)
+    return int(kept)
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """One address of a routed instance; ``hostname`` is the DNS name it was registered by, if any;
@@ -67,6 +77,9 @@ class Upstream:
     http_host: str = ""
     component_id: int = 0
 
+    def __hash__(self) -> int:
+        return _cached_hash(self)
+
 
 @dataclass(frozen=True)
 class Policy:
@@ -77,6 +90,9 @@ class Policy:
     own_addresses: frozenset[str] = field(default_factory=frozenset)
     # The PEM file of the authorities an https instance's certificate must chain to.
     ca_file: str = ""
+
+    def __hash__(self) -> int:
+        return _cached_hash(self)
 
     def allows(self, ip: str) -> bool:
         try:
@@ -207,10 +223,17 @@ def _tls_match(name: str, hostname: str, ip: str, ca_file: str) -> dict[str, Any
 
 
 def _tcp_listener(name: str, host: str, port: int | None, upstream: Upstream) -> dict[str, Any]:
+    return _tcp_listener_of(name, host, port, upstream.label, upstream.name)
+
+
+@lru_cache(maxsize=16384)
+def _tcp_listener_of(name: str, host: str, port: int | None, label: str, cluster_name: str) -> dict[str, Any]:
+    """Cached, and the same object while nothing in it changes: Envoy is given it once, and a change
+    elsewhere costs no listener."""
     proxy = {
         "@type": _TYPE + "extensions.filters.network.tcp_proxy.v3.TcpProxy",
-        "stat_prefix": upstream.label,
-        "cluster": upstream.name,
+        "stat_prefix": label,
+        "cluster": cluster_name,
         "max_connect_attempts": CONNECT_ATTEMPTS,
     }
     return {

@@ -102,6 +102,29 @@ def _canonical(ip: str) -> str:
         return ip
 
 
+def can_close_connections() -> bool:
+    """Whether this system lets the gateway take a copy of a process's socket (``pidfd_getfd``): tried on
+    the gateway's own standard input, which a seccomp filter (Docker's default profile without
+    ``SYS_PTRACE``) or an old kernel refuses as it would for Envoy."""
+    number = _SYS_PIDFD_GETFD.get(os.uname().machine) if sys.platform.startswith("linux") else None
+    if number is None:
+        return False
+    try:
+        pidfd = os.pidfd_open(os.getpid())
+    except OSError:
+        return False
+    probe = os.open(os.devnull, os.O_RDONLY)
+    try:
+        copy = ctypes.CDLL(None, use_errno=True).syscall(number, pidfd, probe, 0)
+        if copy < 0:
+            return False
+        os.close(copy)
+        return True
+    finally:
+        os.close(probe)
+        os.close(pidfd)
+
+
 def close_upstream_connections(pid: int, addresses: set[Address], listening_ports: set[int]) -> int:
     """Shut down every TCP connection process ``pid`` (Envoy) has open to one of ``addresses``; how many.
 

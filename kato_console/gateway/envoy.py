@@ -135,7 +135,7 @@ class Envoy:
         kept = self._texts.get(id(item))
         if kept is not None and kept[0] is item:
             return kept[1]
-        text = json.dumps(item)
+        text = json.dumps(item, separators=(",", ":"))  # no spaces: less for Envoy to read
         self._texts[id(item)] = (item, text)
         return text
 

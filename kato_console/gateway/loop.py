@@ -26,7 +26,7 @@ from django.db import DatabaseError, close_old_connections, connection
 
 from components import gateway
 from kato_console.gateway.config import Placement, Policy, Resources, Sources, Upstream, build
-from kato_console.gateway.drain import Drain, close_upstream_connections
+from kato_console.gateway.drain import Drain, can_close_connections, close_upstream_connections
 from kato_console.gateway.envoy import Envoy, EnvoyError
 from kato_console.gateway.snapshot import routed_upstreams
 
@@ -140,6 +140,11 @@ def run(
     envoy = Envoy(admin_port=options.admin_port, drain_s=options.drain_s, concurrency=options.concurrency)
     state = RoutingState(options, envoy)
     drain = Drain(options.drain_s)
+    if not can_close_connections():
+        logger.warning(
+            "This system does not let the gateway close Envoy's connections (pidfd_getfd): connections "
+            "to an instance that stops routing carry on until they close, past KATO_GATEWAY_DRAIN_S."
+        )
     listener = _listen()
     try:
         envoy.start(state.refresh())

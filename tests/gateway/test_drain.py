@@ -10,8 +10,9 @@ from django.test import Client
 
 from components import services
 from instances import services as instance_services
-from kato_console.gateway.drain import Drain
+from kato_console.gateway.drain import Drain, can_close_connections
 from tests.gateway.conftest import eventually, greeting
+from tests.support import services_required
 
 pytestmark = pytest.mark.gateway
 
@@ -78,6 +79,11 @@ def test_the_kato_put_takes_an_instance_out_and_its_connections_end_with_the_dra
         assert eventually(lambda: seen() == {"a"}, within=1.0)
         # …while the one already open to it finishes its work, until the drain time is over.
         assert _echoes(opened["b"])
+        if not can_close_connections():
+            reason = "this system refuses pidfd_getfd (seccomp without SYS_PTRACE): no drain deadline"
+            if services_required():
+                pytest.fail(f"{reason} (KATO_REQUIRE_SERVICES=1 makes this a failure)", pytrace=False)
+            pytest.skip(reason)
         assert eventually(lambda: _closed(opened["b"]), within=15)
         assert _echoes(opened["a"])  # the routed instance's connection is left alone
         assert seen() == {"a"}

@@ -47,7 +47,7 @@ class InstanceListApi(ConsoleListApi):
         responses={200: s.InstanceSerializer(many=True), **list_error_responses()},
     )
     def get(self, request: Request, service_id: str) -> Response:
-        instances = self.page_of(selectors.component_instances(self.get_component(service_id)))
+        instances = self.page_of(selectors.component_instances_with_addresses(self.get_component(service_id)))
         history.with_uptime(instances)
         return self.paged(s.InstanceSerializer(instances, many=True).data)
 
