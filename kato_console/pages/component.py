@@ -506,14 +506,25 @@ def connection_info(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     if request.method == "POST":
         return _env_add(request, service_id)
     component, can_write = _component(request, service_id)
-    context = _connection_info(component, can_write)
-    return _page_or_fragment(
+    kept = take_kept(request, _shown_variable(component)) if can_write and not request.htmx else None
+    # The display a plain Reveal redirected to (its audit event is written): that variable's value.
+    context = _connection_info(
+        component, can_write, **({"revealed": {kept}} if isinstance(kept, str) else {})
+    )
+    response = _page_or_fragment(
         request,
         "components/connection_info.html",
         "components/_connection_info.html",
         "connection-info",
         context,
     )
+    if kept:
+        add_never_cache_headers(response)
+    return response
+
+
+def _shown_variable(component: Component) -> str:
+    return f"variable-{component.service_id}"
 
 
 def _env_add(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
@@ -592,8 +603,8 @@ def env_reveal(request: HtmxHttpRequest, service_id: str, name: str) -> HttpResp
             "can_write": True,
         }
         return render(request, "components/_env_row.html", row)
-    context = _connection_info(component, True, revealed={var.name})
-    return render(request, "components/connection_info.html", context)
+    keep_for_one_display(request, _shown_variable(component), var.name)
+    return redirect("component-connection-info", component.service_id)
 
 
 # Dependencies
@@ -693,7 +704,18 @@ def _environment(component: Component, can_write: bool, *, reveal: bool = False)
 
 def environment_page(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     component, can_write = _component(request, service_id)
-    return render(request, "components/environment.html", _environment(component, can_write))
+    # The display a plain Reveal redirected to (its audit event is written) shows the values.
+    reveal = can_write and bool(take_kept(request, _shown_environment(component)))
+    response = render(
+        request, "components/environment.html", _environment(component, can_write, reveal=reveal)
+    )
+    if reveal:
+        add_never_cache_headers(response)
+    return response
+
+
+def _shown_environment(component: Component) -> str:
+    return f"environment-{component.service_id}"
 
 
 @never_cache  # The answer carries secret values.
@@ -705,9 +727,10 @@ def environment_reveal(request: HtmxHttpRequest, service_id: str) -> HttpRespons
     services.env_reveal(
         component=component, actor=Actor.from_request(request), names=names, via="page:environment"
     )
-    return _page_or_fragment(
-        request, "components/environment.html", "components/_environment.html", "environment", context
-    )
+    if not is_fragment_request(request, "environment"):
+        keep_for_one_display(request, _shown_environment(component), True)
+        return redirect("component-environment", component.service_id)
+    return _fragment(request, "components/_environment.html", context)
 
 
 def environment_download(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
@@ -785,8 +808,16 @@ def health_check(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
                     request, "component-health-check", component, "Saved the health check; it applies now."
                 )
         extra["form"] = form
+    elif can_write:
+        kept = take_kept(request, _shown_probe(component))
+        if isinstance(kept, list):  # the display a plain Probe now redirected to
+            extra["probe_results"] = kept
     context = _health_page(component, can_write, _is_owner(request, component), **extra)
     return render(request, "components/health_check.html", context)
+
+
+def _shown_probe(component: Component) -> str:
+    return f"probe-{component.service_id}"
 
 
 @require_POST
@@ -796,12 +827,22 @@ def probe_now(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
         results = probe_component_now(component=component, actor=Actor.from_request(request))
     if is_fragment_request(request, "probe-results"):
         return render(request, "components/_probe_results.html", {"probe_results": results})
-    component = selectors.component_page_for_user(request.user, service_id)
-    return render(
-        request,
-        "components/health_check.html",
-        _health_page(component, True, _is_owner(request, component), probe_results=results),
-    )
+    # Post/redirect/get: the health check page shows these results once; a reload probes nothing.
+    shown = [
+        (
+            {"address": instance.address},
+            {
+                "ok": result.ok,
+                "latency_ms": result.latency_ms,
+                "server_info": result.server_info,
+                "stage": result.stage,
+                "error": result.error,
+            },
+        )
+        for instance, result in results
+    ]
+    keep_for_one_display(request, _shown_probe(component), shown)
+    return redirect("component-health-check", component.service_id)
 
 
 # Events
