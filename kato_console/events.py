@@ -106,7 +106,7 @@ def _d(template: str) -> Callable[[AuditEvent, dict[str, Any]], str]:
     return lambda event, detail: template.format_map(_Missing(detail))
 
 
-class _Missing(dict):  # type: ignore[type-arg]
+class _Missing(dict[str, Any]):
     """A detail where a missing key reads as "?" rather than failing the sentence."""
 
     def __missing__(self, key: str) -> str:

@@ -47,6 +47,15 @@ def status_of(url: str) -> int | None:
         return None
 
 
+def page_of(url: str) -> str:
+    """The body of the answer, whatever its status."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            return answer.read().decode(errors="replace")
+    except urllib.error.HTTPError as error:
+        return error.read().decode(errors="replace")
+
+
 @pytest.fixture
 def var_dir() -> Iterator[Path]:
     """A var folder of its own; others may enter it (as root, PostgreSQL runs as its own user)."""
@@ -130,6 +139,9 @@ def test_make_run_serves_the_login_page_and_the_admin_and_stops_everything_on_ct
     try:
         run.wait_for_the_login_page()
         assert status_of(f"{run.base}/admin/") == 302
+        # DEBUG is on, and a missing page is still the console's own, not Django's list of URLs.
+        missing = page_of(f"{run.base}/apps/components/new/third-party/nope/")
+        assert "Page not found" in missing and "URLconf" not in missing
         assert "log in as admin" in run.output()
         assert "first-start-password" not in run.output()
         assert postmasters_on(var_dir / "postgres") != []

@@ -850,8 +850,16 @@ def health_check(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
                     request, "component-health-check", component, "Saved the health check; it applies now."
                 )
         extra["form"] = form
+    elif can_write:
+        kept = take_shown_once(request, _shown_probe(component))
+        if isinstance(kept, list):  # the display a plain Probe now redirected to
+            extra["probe_results"] = kept
     context = _health_page(component, can_write, _is_owner(request, component), **extra)
     return render(request, "components/health_check.html", context)
+
+
+def _shown_probe(component: Component) -> str:
+    return f"probe-{component.service_id}"
 
 
 @require_POST
@@ -861,12 +869,22 @@ def probe_now(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
         results = probe_component_now(component=component, actor=Actor.from_request(request))
     if is_fragment_request(request, "probe-results"):
         return render(request, "components/_probe_results.html", {"probe_results": results})
-    component = selectors.component_page_for_user(request.user, service_id)
-    return render(
-        request,
-        "components/health_check.html",
-        _health_page(component, True, _is_owner(request, component), probe_results=results),
-    )
+    # Post/redirect/get: the health check page shows these results once; a reload probes nothing.
+    shown = [
+        (
+            {"address": instance.address},
+            {
+                "ok": result.ok,
+                "latency_ms": result.latency_ms,
+                "server_info": result.server_info,
+                "stage": result.stage,
+                "error": result.error,
+            },
+        )
+        for instance, result in results
+    ]
+    keep_for_one_display(request, _shown_probe(component), shown)
+    return redirect("component-health-check", component.service_id)
 
 
 # Events

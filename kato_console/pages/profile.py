@@ -7,6 +7,8 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.forms import PasswordChangeForm
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -17,20 +19,28 @@ from components import selectors
 from core import services as accounts
 
 
+def _user(request: HttpRequest) -> User:
+    # LoginRequiredMiddleware lets only a signed-in user reach these views.
+    if not isinstance(request.user, User):
+        raise PermissionDenied("Sign in first.")
+    return request.user
+
+
 @never_cache
 @sensitive_post_parameters("old_password", "new_password1", "new_password2")
 def profile(request: HttpRequest) -> HttpResponse:
-    form = PasswordChangeForm(request.user, request.POST or None)
+    user = _user(request)
+    form = PasswordChangeForm(user, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        accounts.password_change(user=request.user, password=form.cleaned_data["new_password1"])
+        accounts.password_change(user=user, password=form.cleaned_data["new_password1"])
         # This session stays signed in; every other one of the user's ends with the old password.
-        update_session_auth_hash(request, request.user)
+        update_session_auth_hash(request, user)
         messages.success(request, "Your password is changed; your other sessions are signed out.")
         return redirect("profile")
     context = {
         "form": form,
         "tokens": selectors.api_tokens_for_user(request.user),
-        "memberships": request.user.memberships.select_related("team").order_by("team__name"),
+        "memberships": user.memberships.select_related("team").order_by("team__name"),
     }
     return render(request, "accounts/profile.html", context)
 

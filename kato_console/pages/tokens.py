@@ -50,10 +50,11 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
             return redirect("api-tokens")
     new = take_shown_once(request, _KEPT) if request.method == "GET" else None
     tokens = selectors.api_tokens_for_user(request.user)
+    shown = isinstance(new, dict) and isinstance(new.get("id"), int) and tokens.filter(pk=new["id"]).exists()
     context = {
         "form": form,
         "tokens": tokens,
-        "new_key": new["key"] if isinstance(new, dict) and tokens.filter(pk=new.get("id")).exists() else "",
+        "new_key": new["key"] if shown and isinstance(new, dict) else "",
         "api_base": public_url(request, "/api/v1/"),
     }
     return render(request, "accounts/tokens.html", context)

@@ -119,3 +119,33 @@ def test_the_events_are_in_the_browsers_time_zone(clipboard_page, live_server, s
     assert "JST" in page.locator("#events time").first.inner_text()
     assert page.get_by_text("alice created the component mysql in shop").is_visible()
     assert page.get_by_text("(just now)").first.is_visible()
+
+
+def test_the_new_pages_fit_a_phone_and_the_password_changes(page, live_server, alice, team, api_component):
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("User name").fill("alice")
+    page.get_by_label("Password").fill("alice-password-1")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/apps/")
+    for path in (
+        "/account/",
+        "/account/tokens/",
+        f"/teams/{team.slug}/",
+        f"/components/{api_component.service_id}/",
+        f"/components/{api_component.service_id}/events/",
+        "/no/such/page/",
+    ):
+        page.goto(f"{live_server.url}{path}")
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 390, path
+
+    page.goto(f"{live_server.url}/account/")
+    page.get_by_label("Old password").fill("alice-password-1")
+    page.get_by_label("New password", exact=True).fill("a-new-secret-9x")
+    page.get_by_label("New password confirmation").fill("a-new-secret-9x")
+    page.get_by_role("button", name="Change password").click()
+    page.get_by_text("Your password is changed").wait_for()
+    alice.refresh_from_db()
+    assert alice.check_password("a-new-secret-9x")
+    page.get_by_role("button", name="Sign out other sessions").click()
+    page.get_by_text("You had no other session open.").wait_for()

@@ -114,7 +114,7 @@ def test_probe_now_without_javascript_renders_the_page(
 ):
     host, port = tcp_listener
     instance_add(component=static_component, address=parse_address(f"{host}:{port}"), actor=alice_actor)
-    page = text(alice_client.post(_url(static_component, "component-probe-now")))
+    page = text(alice_client.post(_url(static_component, "component-probe-now"), follow=True))
     assert "<h1>" in page and f"127.0.0.1:{port}" in page and "reachable" in page
 
 
