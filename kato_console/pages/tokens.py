@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 
 from components import selectors
@@ -43,5 +44,8 @@ def _revoke(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         token = get_object_or_404(ApiToken, pk=form.cleaned_data["token"], user=request.user)
         accounts.api_token_revoke(token=token)
-        messages.success(request, f"The token {token.prefix}… is revoked; it no longer works.")
+        messages.success(
+            request,
+            gettext("The token %(prefix)s… is revoked; it no longer works.") % {"prefix": token.prefix},
+        )
     return redirect("api-tokens")
