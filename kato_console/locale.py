@@ -5,7 +5,7 @@ answers (``msg``, ``msg_show``) stay exactly as Kato's, in English, whatever the
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
 
@@ -20,7 +20,7 @@ class ConsoleLocale(LocaleMiddleware):
             return
         super().process_request(request)
 
-    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         if request.path.startswith(INSTANCE_API_PREFIX):
             return response
         return super().process_response(request, response)

@@ -88,6 +88,14 @@ def oidc_configured() -> bool:
     return bool(getattr(settings, "OIDC_RP_CLIENT_ID", ""))
 
 
+def configured_oidc_setting(attr: str, *args: Any) -> Any:
+    """As ``oidc_setting`` but without the discovery document: an endpoint not configured is "".
+    The backend is made for every password login too; it must not reach the provider then."""
+    if attr in _DISCOVERED:
+        return getattr(settings, attr, "") or ""
+    return import_from_settings(attr, *args)
+
+
 def provider_logout_url(request: HttpRequest) -> str:
     """Where sign-out sends a user who signed in with OpenID Connect, read before the session ends:
     the provider's end-session endpoint, which then sends them back to the login page; "" for
@@ -146,7 +154,18 @@ class OidcBackend(OIDCAuthenticationBackend):
     """mozilla-django-oidc's backend: the authorization code flow with PKCE, state and nonce; the
     user is found (or made, at the first sign-in) by KATO_OIDC_USERNAME_CLAIM, never by e-mail."""
 
-    get_settings = staticmethod(oidc_setting)
+    get_settings = staticmethod(configured_oidc_setting)
+
+    def _discover_endpoints(self) -> None:
+        """The endpoints that KATO_OIDC_ISSUER's discovery document gives, read only when a
+        callback from the provider is being handled."""
+        for attr, name in (
+            ("OIDC_OP_TOKEN_ENDPOINT", "OIDC_OP_TOKEN_ENDPOINT"),
+            ("OIDC_OP_USER_ENDPOINT", "OIDC_OP_USER_ENDPOINT"),
+            ("OIDC_OP_JWKS_ENDPOINT", "OIDC_OP_JWKS_ENDPOINT"),
+        ):
+            if not getattr(self, attr, ""):
+                setattr(self, attr, oidc_setting(name))
 
     def _username(self, claims: dict[str, Any]) -> str:
         value = claims.get(settings.KATO_OIDC_USERNAME_CLAIM) or claims.get("sub") or ""
@@ -203,8 +222,18 @@ class OidcBackend(OIDCAuthenticationBackend):
         return user
 
     def authenticate(self, request: HttpRequest | None, **kwargs: Any) -> Any:
-        user = super().authenticate(request, **kwargs)
-        if user is None or request is None:
+        if request is None or not request.GET.get("code") or not request.GET.get("state"):
+            return None  # not a callback from the provider: a password login, say
+        try:
+            self._discover_endpoints()
+            user = super().authenticate(request, **kwargs)
+        except (requests.RequestException, ValueError, ImproperlyConfigured) as error:
+            logger.warning(
+                "OpenID Connect sign-in failed: the provider did not answer as expected (%s)",
+                type(error).__name__,
+            )
+            return None
+        if user is None:
             return None
         groups = self._claims.get(settings.KATO_OIDC_GROUPS_CLAIM) or []
         if isinstance(groups, str):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from components.models import Component
 from core.models import Team
@@ -12,28 +13,31 @@ from kato_console.alerts.models import ChannelKind, ChannelScope, NotificationCh
 
 
 class ChannelForm(forms.Form):
-    name = forms.CharField(max_length=100, label="Name")
-    kind = forms.ChoiceField(choices=ChannelKind.choices, label="Kind")
+    name = forms.CharField(max_length=100, label=_("Name"))
+    kind = forms.ChoiceField(choices=ChannelKind.choices, label=_("Kind"))
     target = forms.CharField(
         max_length=2000,
-        label="URL or email addresses",
-        help_text="The webhook's URL, or comma-separated email addresses for an email channel.",
+        label=_("URL or email addresses"),
+        help_text=_("The webhook's URL, or comma-separated email addresses for an email channel."),
     )
     scope = forms.ChoiceField(
-        choices=ChannelScope.choices, initial=ChannelScope.TEAM, widget=forms.RadioSelect, label="Notify for"
+        choices=ChannelScope.choices,
+        initial=ChannelScope.TEAM,
+        widget=forms.RadioSelect,
+        label=_("Notify for"),
     )
     components = forms.ModelMultipleChoiceField(
         queryset=Component.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="Components",
-        help_text="Used when notifying for chosen components.",
+        label=_("Components"),
+        help_text=_("Used when notifying for chosen components."),
     )
     on_instance_transitions = forms.BooleanField(
-        required=False, initial=True, label="When an instance turns unhealthy or healthy again"
+        required=False, initial=True, label=_("When an instance turns unhealthy or healthy again")
     )
-    on_component_status = forms.BooleanField(required=False, label="When a component's status changes")
-    enabled = forms.BooleanField(required=False, initial=True, label="Enabled")
+    on_component_status = forms.BooleanField(required=False, label=_("When a component's status changes"))
+    enabled = forms.BooleanField(required=False, initial=True, label=_("Enabled"))
 
     def __init__(self, *args: Any, team: Team, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

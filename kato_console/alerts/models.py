@@ -7,6 +7,7 @@ import secrets
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from components.models import Component
 from core.models import Team
@@ -19,14 +20,14 @@ def new_channel_secret() -> str:
 
 
 class ChannelKind(models.TextChoices):
-    WEBHOOK = "webhook", "Webhook (signed JSON)"
-    SLACK = "slack", "Slack-compatible webhook"
-    EMAIL = "email", "Email"
+    WEBHOOK = "webhook", gettext_lazy("Webhook (signed JSON)")
+    SLACK = "slack", gettext_lazy("Slack-compatible webhook")
+    EMAIL = "email", gettext_lazy("Email")
 
 
 class ChannelScope(models.TextChoices):
-    TEAM = "team", "Every component of the team"
-    COMPONENTS = "components", "Chosen components"
+    TEAM = "team", gettext_lazy("Every component of the team")
+    COMPONENTS = "components", gettext_lazy("Chosen components")
 
 
 class NotificationChannel(models.Model):

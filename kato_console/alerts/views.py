@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
@@ -131,7 +132,7 @@ def channel_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         except ComponentError as error:
             add_service_errors(form, error)
         else:
-            messages.success(request, f"The channel {channel.name} is saved.")
+            messages.success(request, gettext("The channel %(name)s is saved.") % {"name": channel.name})
             return redirect("alerts:channel", slug=slug, pk=channel.pk)
     return render(
         request, "alerts/channel_form.html", {"team": membership.team, "form": form, "channel": channel}
@@ -147,7 +148,7 @@ def channel_test(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     except ComponentError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, "A test notification is on its way; its delivery is listed below.")
+        messages.success(request, gettext("A test notification is on its way; its delivery is listed below."))
     return redirect("alerts:channel", slug=slug, pk=channel.pk)
 
 
@@ -172,6 +173,6 @@ def channel_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     channel = selectors.channel_of(membership.team, pk)
     if request.method == "POST":
         services.channel_delete(channel=channel, actor=Actor.from_request(request))
-        messages.success(request, f"The channel {channel.name} is deleted.")
+        messages.success(request, gettext("The channel %(name)s is deleted.") % {"name": channel.name})
         return redirect("alerts:channels", slug=slug)
     return render(request, "alerts/channel_delete.html", {"team": membership.team, "channel": channel})

@@ -22,6 +22,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -309,7 +310,7 @@ def secret_key_reveal(request: HtmxHttpRequest, service_id: str) -> HttpResponse
 def secret_key_regenerate(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     component = _writable(request, service_id)
     key = services.secret_key_regenerate(component=component, actor=Actor.from_request(request))
-    messages.success(request, "A new secret key was generated; the old one no longer works.")
+    messages.success(request, gettext("A new secret key was generated; the old one no longer works."))
     return _show_secret_key(request, component, key)
 
 
@@ -337,7 +338,12 @@ def instance_add(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
             add_service_errors(form, error)
         else:
             if not is_fragment_request(request, "instances"):
-                return _done(request, "component", component, f"Added the instance {instance.address}.")
+                return _done(
+                    request,
+                    "component",
+                    component,
+                    gettext("Added the instance %(address)s.") % {"address": instance.address},
+                )
             form = AddressForm()
     context = _overview(request, component, True, address_form=form)
     return _page_or_fragment(
@@ -368,8 +374,8 @@ def instance_set_online(request: HtmxHttpRequest, service_id: str, pk: int) -> H
     instance_services.instance_set_online(
         instance=instance, is_online=is_online, actor=Actor.from_request(request)
     )
-    state = "back online" if is_online else "offline"
-    return _after_instance_change(request, component, f"{instance.address} is {state}.")
+    message = gettext("%(address)s is back online.") if is_online else gettext("%(address)s is offline.")
+    return _after_instance_change(request, component, message % {"address": instance.address})
 
 
 def instance_delete(request: HtmxHttpRequest, service_id: str, pk: int) -> HttpResponse:
@@ -383,7 +389,9 @@ def instance_delete(request: HtmxHttpRequest, service_id: str, pk: int) -> HttpR
         }
         return render(request, "components/instance_delete.html", context)
     instance_services.instance_delete(instance=instance, actor=Actor.from_request(request))
-    return _after_instance_change(request, component, f"Deleted the instance {instance.address}.")
+    return _after_instance_change(
+        request, component, gettext("Deleted the instance %(address)s.") % {"address": instance.address}
+    )
 
 
 # Settings: rename and delete
@@ -422,7 +430,7 @@ def component_delete(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
         except ComponentError as error:
             messages.error(request, str(error))
         else:
-            messages.success(request, f"Deleted the component {component.name}.")
+            messages.success(request, gettext("Deleted the component %(name)s.") % {"name": component.name})
             return redirect("application", component.application.slug)
     context = {**_frame(component, True, "settings"), "dependents": dependents}
     return render(request, "components/delete.html", context)
@@ -477,7 +485,11 @@ def _port_add(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
         except ComponentError as error:
             add_service_errors(form, error)
         else:
-            return _ports_response(request, component, f"Added port {port.number}/{port.protocol}.")
+            return _ports_response(
+                request,
+                component,
+                gettext("Added port %(port)s.") % {"port": f"{port.number}/{port.protocol}"},
+            )
     return _ports_response(request, component, "", port_form=form)
 
 
@@ -506,7 +518,9 @@ def port_services(request: HtmxHttpRequest, service_id: str, number: int) -> Htt
         form.is_valid()
         add_service_errors(form, error)
         return _ports_response(request, component, "", failed=(port.number, form))
-    return _ports_response(request, component, f"Saved the services of port {port.number}.")
+    return _ports_response(
+        request, component, gettext("Saved the services of port %(number)s.") % {"number": port.number}
+    )
 
 
 @require_POST
@@ -514,7 +528,7 @@ def port_delete(request: HtmxHttpRequest, service_id: str, number: int) -> HttpR
     component = _writable(request, service_id)
     port = _port(component, number)
     services.port_delete(port=port, actor=Actor.from_request(request))
-    return _ports_response(request, component, f"Deleted port {number}.")
+    return _ports_response(request, component, gettext("Deleted port %(number)s.") % {"number": number})
 
 
 # Connection information
@@ -589,7 +603,9 @@ def _env_add(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
         except ComponentError as error:
             add_service_errors(form, error)
         else:
-            return _connection_info_response(request, component, f"Added the variable {var.name}.")
+            return _connection_info_response(
+                request, component, gettext("Added the variable %(name)s.") % {"name": var.name}
+            )
     return _connection_info_response(request, component, "", env_form=form)
 
 
@@ -619,7 +635,10 @@ def env_edit(request: HtmxHttpRequest, service_id: str, name: str) -> HttpRespon
                 add_service_errors(form, error)
             else:
                 return _done(
-                    request, "component-connection-info", component, f"Saved the variable {var.name}."
+                    request,
+                    "component-connection-info",
+                    component,
+                    gettext("Saved the variable %(name)s.") % {"name": var.name},
                 )
     context = {**_frame(component, True, "connection-info"), "form": form, "variable": var}
     return render(request, "components/env_edit.html", context)
@@ -634,7 +653,9 @@ def env_delete(request: HtmxHttpRequest, service_id: str, name: str) -> HttpResp
     except ComponentError as error:
         messages.error(request, str(error))
         return redirect("component-connection-info", component.service_id)
-    return _connection_info_response(request, component, f"Deleted the variable {name}.")
+    return _connection_info_response(
+        request, component, gettext("Deleted the variable %(name)s.") % {"name": name}
+    )
 
 
 @never_cache  # The answer carries secret values.
@@ -847,7 +868,10 @@ def health_check(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
                 add_service_errors(form, error)
             else:
                 return _done(
-                    request, "component-health-check", component, "Saved the health check; it applies now."
+                    request,
+                    "component-health-check",
+                    component,
+                    gettext("Saved the health check; it applies now."),
                 )
         extra["form"] = form
     elif can_write:

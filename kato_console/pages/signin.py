@@ -3,15 +3,21 @@ the provider, and its callback) from mozilla-django-oidc (README, "Signing in wi
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import requests
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import resolve_url
 from mozilla_django_oidc import views as oidc_views
 
 from kato_console.signin import oidc_configured, oidc_setting, provider_logout_url
+
+logger = logging.getLogger(__name__)
 
 
 class LoginView(auth_views.LoginView):
@@ -53,7 +59,12 @@ def oidc_start(request: HttpRequest) -> HttpResponse:
     """Sends the browser to the provider with a fresh state, nonce and PKCE challenge (kept in the session)."""
     if not oidc_configured():
         raise Http404("OpenID Connect is not configured.")
-    response: HttpResponse = _start(request)
+    try:
+        response: HttpResponse = _start(request)
+    except (requests.RequestException, ValueError, ImproperlyConfigured) as error:
+        # The provider's discovery document could not be read: the login page says so.
+        logger.warning("OpenID Connect sign-in could not start (%s)", type(error).__name__)
+        return HttpResponseRedirect(f"{resolve_url(settings.LOGIN_URL)}?signin=failed")
     return response
 
 
