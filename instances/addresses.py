@@ -51,6 +51,12 @@ def format_address(host: str, port: int | None, scheme: str = "") -> str:
     return f"{shown}:{port}" if port else shown
 
 
+def split_addresses(text: str) -> list[str]:
+    """Several addresses pasted at once (one a line, or separated by spaces, commas or semicolons),
+    as the list of what each is; an address itself never contains any of these."""
+    return [part for part in re.split(r"[\s,;]+", text) if part]
+
+
 def parse_address(raw: object) -> Address:
     """Parse one address as a person or a script writes it; raises AddressError."""
     if not isinstance(raw, str):

@@ -13,6 +13,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -30,6 +31,7 @@ from core.errors import ComponentError
 from core.models import Role
 from instances import environment as resolved
 from instances import services as instance_services
+from instances.addresses import split_addresses
 from instances.health import greeting_only_warning
 from instances.models import HealthCheck, Instance, Status
 from instances.selectors import instance_page, instance_status_counts, status_from_counts
@@ -247,22 +249,45 @@ def _show_secret_key(request: HtmxHttpRequest, component: Component, key: str) -
 def instance_add(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     component = _writable(request, service_id)
     form = AddressForm(request.POST)
-    if form.is_valid():
+    texts = split_addresses(form.cleaned_data["address"]) if form.is_valid() else []
+    if form.is_valid() and not texts:
+        form.add_error("address", "Give an address, such as 10.0.0.7:3306.")
+    elif texts:
+        actor = Actor.from_request(request)
         try:
-            address = instance_services.address_parse_checked(form.cleaned_data["address"])
-            instance = instance_services.instance_add(
-                component=component, address=address, actor=Actor.from_request(request)
-            )
+            # Several addresses may be pasted at once: all are added, or none.
+            with transaction.atomic():
+                added = [
+                    instance_services.instance_add(
+                        component=component, address=_checked(text, several=len(texts) > 1), actor=actor
+                    ).address
+                    for text in texts
+                ]
         except ComponentError as error:
             add_service_errors(form, error)
         else:
             if not is_fragment_request(request, "instances"):
-                return _done(request, "component", component, f"Added the instance {instance.address}.")
+                what = (
+                    f"the instance {added[0]}"
+                    if len(added) == 1
+                    else f"{len(added)} instances: {', '.join(added)}"
+                )
+                return _done(request, "component", component, f"Added {what}.")
             form = AddressForm()
     context = _overview(request, component, True, address_form=form)
     return _page_or_fragment(
         request, "components/overview.html", "components/_instances.html", "instances", context
     )
+
+
+def _checked(text: str, *, several: bool) -> Any:
+    try:
+        return instance_services.address_parse_checked(text)
+    except ComponentError as error:
+        if not several:
+            raise
+        # Which of the pasted addresses it is, when there are several.
+        raise ComponentError({"address": [f"{text}: {' '.join(error.messages['address'])}"]}) from None
 
 
 def _instance(component: Component, pk: int) -> Instance:

@@ -16,7 +16,7 @@ from components import services
 from components.models import Application, Protocol, Registration
 from core.errors import ComponentError
 from core.models import Team
-from instances.addresses import Address
+from instances.addresses import Address, split_addresses
 from instances.services import address_parse_checked
 
 NEW_APPLICATION = "new"
@@ -65,12 +65,21 @@ def new_row_key() -> str:
     return secrets.token_hex(4)
 
 
-def address_rows(values: Iterable[str], keys: Iterable[str] = ()) -> list[AddressRow]:
+def address_rows(values: Iterable[str], keys: Iterable[str] = (), *, split: bool = False) -> list[AddressRow]:
+    """The address rows as posted; with ``split``, a row into which several addresses were pasted
+    becomes one row per address."""
     keys = list(keys)
-    return [
-        AddressRow(key=keys[i] if i < len(keys) and keys[i].isalnum() else new_row_key(), value=value)
-        for i, value in enumerate(values)
-    ]
+    rows = []
+    for i, value in enumerate(values):
+        key = keys[i] if i < len(keys) and keys[i].isalnum() else new_row_key()
+        parts = split_addresses(value) if split else []
+        if len(parts) > 1:
+            rows += [
+                AddressRow(key=key if n == 0 else new_row_key(), value=part) for n, part in enumerate(parts)
+            ]
+        else:
+            rows.append(AddressRow(key=key, value=value))
+    return rows
 
 
 class ThirdPartyForm(forms.Form):
@@ -190,6 +199,10 @@ class ThirdPartyForm(forms.Form):
             self.add_error("address", "Correct the addresses marked below.")
 
     def _row_error(self, value: str, port: int | None, seen: set[Address]) -> str:
+        # Several addresses pasted into one row (they become rows of their own on submitting).
+        parts = split_addresses(value)
+        if len(parts) > 1:
+            return next((error for part in parts if (error := self._row_error(part, port, seen))), "")
         try:
             address = address_parse_checked(value)
         except ComponentError as error:

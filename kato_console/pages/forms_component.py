@@ -33,8 +33,9 @@ class RenameForm(forms.Form):
 class AddressForm(forms.Form):
     address = forms.CharField(
         label="Address",
-        max_length=300,
-        help_text="10.0.0.7, 10.0.0.7:3306, [2001:db8::7]:3306, db.example.com:3306 or https://api.example.com",
+        max_length=4000,
+        help_text="10.0.0.7, 10.0.0.7:3306, [2001:db8::7]:3306, db.example.com:3306 or https://api.example.com; "
+        "several at once separated by spaces or commas.",
     )
 
 

@@ -141,7 +141,7 @@ def wizard_edit(request: HtmxHttpRequest, run: uuid.UUID) -> HttpResponse:
 def _step1_submit(request: HtmxHttpRequest, run: uuid.UUID | None) -> HttpResponse:
     if run is not None:
         _draft(request, run)
-    rows = address_rows(request.POST.getlist("address"), request.POST.getlist("address_key"))
+    rows = address_rows(request.POST.getlist("address"), request.POST.getlist("address_key"), split=True)
     if "add_address" in request.POST or "remove_address" in request.POST:
         # The buttons that work without JavaScript: the same step, one row more or less.
         rows = _rows_changed(rows, request.POST.get("remove_address", ""))

@@ -207,12 +207,12 @@ def test_a_good_field_comes_back_without_an_error(alice_client, application):
 
 def test_an_address_row_is_checked_when_it_is_left(alice_client, application):
     data = _step1(application)
-    data["address"] = ["10.0.0.7:3306", "not an address"]
+    data["address"] = ["10.0.0.7:3306", "10.0.0.8:99999"]
     data["address_key"] = ["aaaa1111", "bbbb2222"]
     headers = {**HTMX, "HTTP_HX_TRIGGER": "address-bbbb2222", "HTTP_HX_TRIGGER_NAME": "address"}
     text = alice_client.post(reverse("wizard-validate"), data, **headers).content.decode()
-    assert 'id="row-bbbb2222"' in text and "not an address" in text
-    assert "is not an address: it is too long or contains spaces." in text.replace("&#x27;", "'")
+    assert 'id="row-bbbb2222"' in text and "10.0.0.8:99999" in text
+    assert "has an invalid port: a port is a number from 1 to 65535." in text.replace("&#x27;", "'")
     assert "row-aaaa1111" not in text
 
 
@@ -462,3 +462,23 @@ def test_the_test_step_is_each_instances_first_check(alice_client, application, 
     assert silent.last_checked_at is not None and silent.last_stage == "connect"
     overview = alice_client.get(f"/components/{component.service_id}/").content.decode()
     assert "never" not in overview and "Not ready" not in overview
+
+
+def test_several_addresses_pasted_into_one_row_become_a_row_each(alice_client, application):
+    data = _step1(application, port="3306")
+    data["address"] = ["10.0.0.7 10.0.0.8:3307,\n db.example.com"]
+    response = alice_client.post(START, data)
+    assert response.status_code == 302
+    # Back on step 1, each pasted address is a row of its own.
+    text = alice_client.get(_run_url(response)).content.decode()
+    assert text.count('name="address" id="address-') == 3
+    for address in ("10.0.0.7", "10.0.0.8:3307", "db.example.com"):
+        assert f'value="{address}"' in text
+
+
+def test_a_bad_address_among_pasted_ones_is_named(alice_client, application):
+    data = _step1(application, port="3306")
+    data["address"] = ["10.0.0.7 not_an_address!"]
+    text = alice_client.post(START, data).content.decode()
+    assert "not_an_address!" in text and "Correct the addresses marked below." in text
+    assert 'value="10.0.0.7"' in text and 'value="not_an_address!"' in text
