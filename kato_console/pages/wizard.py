@@ -111,8 +111,19 @@ def _render_step(request: HtmxHttpRequest, template: str, context: dict[str, Any
     return render(request, "wizard/third_party.html", {**context, "step_template": template})
 
 
-def _step1(request: HtmxHttpRequest, form: ThirdPartyForm, run: uuid.UUID | None) -> HttpResponse:
-    return _render_step(request, "wizard/_step1.html", {"form": form, "run": run})
+def _step1(
+    request: HtmxHttpRequest, form: ThirdPartyForm, run: uuid.UUID | None, started_in: str = ""
+) -> HttpResponse:
+    context = {"form": form, "run": run, "started_in": started_in}
+    return _render_step(request, "wizard/_step1.html", context)
+
+
+def _started_in(request: HtmxHttpRequest, slug: str) -> str:
+    """The application the wizard was opened from ("" for the applications list), where Cancel and
+    Abandon return; only one the user can see."""
+    if slug and selectors.applications_for_user(request.user).filter(slug=slug).exists():
+        return slug
+    return ""
 
 
 @require_http_methods(["GET", "POST"])
@@ -123,7 +134,7 @@ def wizard_start(request: HtmxHttpRequest, slug: str = "") -> HttpResponse:
     if chosen is not None and not writable_applications_for_user(request.user).filter(pk=chosen.pk).exists():
         raise PermissionDenied("Only owners and developers can add components.")
     form = _step1_form(request, initial={"application": chosen.pk if chosen else None})
-    return _step1(request, form, None)
+    return _step1(request, form, None, chosen.slug if chosen else "")
 
 
 @require_http_methods(["GET", "POST"])
@@ -133,25 +144,27 @@ def wizard_edit(request: HtmxHttpRequest, run: uuid.UUID) -> HttpResponse:
         return _step1_submit(request, run)
     draft = _draft(request, run)
     form = _step1_form(request, initial=draft["typed"], rows=address_rows(draft["rows"]))
-    response = _step1(request, form, run)
+    response = _step1(request, form, run, draft.get("started_in", ""))
     response["HX-Push-Url"] = reverse("wizard-edit", args=[run])
     return response
 
 
 def _step1_submit(request: HtmxHttpRequest, run: uuid.UUID | None) -> HttpResponse:
     if run is not None:
-        _draft(request, run)
+        started_in = _draft(request, run).get("started_in", "")
+    else:
+        started_in = _started_in(request, request.POST.get("started_in", ""))
     rows = address_rows(request.POST.getlist("address"), request.POST.getlist("address_key"), split=True)
     if "add_address" in request.POST or "remove_address" in request.POST:
         # The buttons that work without JavaScript: the same step, one row more or less.
         rows = _rows_changed(rows, request.POST.get("remove_address", ""))
         form = _step1_form(request, initial={f: request.POST.get(f, "") for f in STEP_FIELDS}, rows=rows)
-        return _step1(request, form, run)
+        return _step1(request, form, run, started_in)
     form = _step1_form(request, request.POST, rows=rows)
     if not form.is_valid():
-        return _step1(request, form, run)
+        return _step1(request, form, run, started_in)
     run = run or uuid.uuid4()
-    _save_draft(request, run, _draft_from(form))
+    _save_draft(request, run, {**_draft_from(form), "started_in": started_in})
     if not request.htmx:
         return redirect("wizard-test", run=run)
     response = _step2(request, run, _draft(request, run), test_now=False)
@@ -313,18 +326,14 @@ def _back_with_errors(
     form = _step1_form(request, draft["typed"] | {"address": ""}, rows=address_rows(draft["rows"]))
     form.is_valid()
     add_service_errors(form, error, aliases={"service_name": "name", "addresses": "address"})
-    response = _step1(request, form, run)
+    response = _step1(request, form, run, draft.get("started_in", ""))
     response["HX-Push-Url"] = reverse("wizard-edit", args=[run])
     return response
 
 
 @require_POST
 def wizard_abandon(request: HtmxHttpRequest, run: uuid.UUID) -> HttpResponse:
-    """ "Abandon": forget the draft; nothing was created."""
-    draft = request.session.pop(_draft_key(run), None)
-    application = None
-    if draft and draft["application_id"] is not None:
-        application = writable_applications_for_user(request.user).filter(pk=draft["application_id"]).first()
-    return open_page(
-        request, reverse("application", args=[application.slug]) if application else reverse("apps")
-    )
+    """ "Abandon": forget the draft; nothing was created. Back to where the wizard was opened."""
+    draft = request.session.pop(_draft_key(run), None) or {}
+    started_in = _started_in(request, draft.get("started_in", ""))
+    return open_page(request, reverse("application", args=[started_in]) if started_in else reverse("apps"))

@@ -33,3 +33,25 @@ document.addEventListener("click", function (event) {
   button.setAttribute("aria-expanded", open ? "true" : "false");
   target.classList.toggle("open", open);
 });
+
+// A menu (<details class="menu">) closes once one of its items is chosen, when the person clicks
+// elsewhere, and on Escape (the focus goes back to its button), so it never stays open over the
+// form it opened or over that form's errors.
+document.addEventListener("click", function (event) {
+  document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+    if (!menu.querySelector("summary").contains(event.target)) {
+      menu.removeAttribute("open");
+    }
+  });
+});
+document.addEventListener("keydown", function (event) {
+  if (event.key !== "Escape") {
+    return;
+  }
+  document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+    menu.removeAttribute("open");
+    if (menu.contains(document.activeElement)) {
+      menu.querySelector("summary").focus();
+    }
+  });
+});

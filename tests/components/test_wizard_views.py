@@ -410,9 +410,35 @@ def test_abandon_creates_nothing_and_forgets_the_draft(alice_client, application
     assert alice_client.post(url + "create/").status_code == 404
 
 
-def test_abandon_returns_to_the_chosen_application(alice_client, application):
-    url = _submitted(alice_client, application)
+def test_abandon_returns_to_the_application_the_wizard_was_opened_from(alice_client, application):
+    url = _submitted(alice_client, application, started_in=application.slug)
     assert alice_client.post(url + "abandon/")["Location"] == f"/apps/{application.slug}/"
+
+
+def test_abandon_returns_to_the_list_when_the_wizard_was_opened_there(alice_client, application):
+    url = _submitted(alice_client, application)  # an application chosen in the form, opened from /apps/
+    assert alice_client.post(url + "abandon/")["Location"] == "/apps/"
+
+
+def test_cancel_returns_to_where_the_wizard_was_opened(alice_client, application):
+    in_app = alice_client.get(reverse("wizard-new-in-app", args=[application.slug])).content.decode()
+    assert f'<a class="btn" href="/apps/{application.slug}/">Cancel</a>' in in_app
+    assert f'name="started_in" value="{application.slug}"' in in_app
+    from_list = alice_client.get(START).content.decode()
+    assert '<a class="btn" href="/apps/">Cancel</a>' in from_list
+    # A refused step 1 keeps where it was opened.
+    refused = alice_client.post(
+        START, _step1(application, name="", started_in=application.slug)
+    ).content.decode()
+    assert f'<a class="btn" href="/apps/{application.slug}/">Cancel</a>' in refused
+
+
+def test_another_teams_application_is_not_where_cancel_leads(
+    alice_client, application, other_team, alice_actor
+):
+    foreign = services.application_create(team=other_team, name="Elsewhere", actor=alice_actor)
+    url = _submitted(alice_client, application, started_in=foreign.slug)
+    assert alice_client.post(url + "abandon/")["Location"] == "/apps/"
 
 
 def test_the_draft_cannot_be_changed_by_posting_to_create(alice_client, application, other_team, alice_actor):
