@@ -25,7 +25,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from components import environment, selectors, services
-from components.models import Component, ComponentKind, EnvVar, Port, Registration, Scope
+from components.models import Component, ComponentKind, EnvVar, Port, Protocol, Registration, Scope
 from core.audit import Actor
 from core.errors import ComponentError
 from core.models import Role
@@ -45,6 +45,7 @@ from kato_console.pages.forms_component import (
     EventFilterForm,
     HealthCheckForm,
     PortForm,
+    PortProtocolForm,
     PortServicesForm,
     RenameForm,
 )
@@ -249,7 +250,8 @@ def _show_secret_key(request: HtmxHttpRequest, component: Component, key: str) -
 def instance_add(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     component = _writable(request, service_id)
     form = AddressForm(request.POST)
-    texts = split_addresses(form.cleaned_data["address"]) if form.is_valid() else []
+    # One a line or separated by commas (spaces stay an address's mistake, as at every other door).
+    texts = split_addresses(form.cleaned_data["address"], spaces=False) if form.is_valid() else []
     if form.is_valid() and not texts:
         form.add_error("address", "Give an address, such as 10.0.0.7:3306.")
     elif texts:
@@ -384,6 +386,7 @@ def _ports(component: Component, can_write: bool, **extra: Any) -> dict[str, Any
         for port in context["ports"]
     ]
     context["port_form"] = PortForm()
+    context["protocols"] = Protocol.choices
     context.update(extra)
     return context
 
@@ -452,6 +455,23 @@ def port_services(request: HtmxHttpRequest, service_id: str, number: int) -> Htt
         add_service_errors(form, error)
         return _ports_response(request, component, "", failed=(port.number, form))
     return _ports_response(request, component, f"Saved the services of port {port.number}.")
+
+
+@require_POST
+def port_protocol(request: HtmxHttpRequest, service_id: str, number: int) -> HttpResponse:
+    """Change a port's protocol after its creation (the select posts on change; Save without JavaScript)."""
+    component = _writable(request, service_id)
+    port = _port(component, number)
+    form = PortProtocolForm(request.POST)
+    if not form.is_valid():
+        return _ports_response(request, component, "", protocol_error=(port.number, "Choose a protocol."))
+    protocol = form.cleaned_data["protocol"]
+    try:
+        if protocol != port.protocol:
+            services.port_update(port=port, actor=Actor.from_request(request), protocol=protocol)
+    except ComponentError as error:
+        return _ports_response(request, component, "", protocol_error=(port.number, str(error)))
+    return _ports_response(request, component, f"Port {port.number} is now {port.get_protocol_display()}.")
 
 
 @require_POST

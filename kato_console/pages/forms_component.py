@@ -35,7 +35,8 @@ class AddressForm(forms.Form):
         label="Address",
         max_length=4000,
         help_text="10.0.0.7, 10.0.0.7:3306, [2001:db8::7]:3306, db.example.com:3306 or https://api.example.com; "
-        "several at once separated by spaces or commas.",
+        "several at once, one a line or separated by commas.",
+        widget=forms.Textarea(attrs={"rows": 1, "spellcheck": "false", "autocomplete": "off"}),
     )
 
 
@@ -53,6 +54,10 @@ class PortForm(forms.Form):
 class PortServicesForm(forms.Form):
     inner_service = forms.BooleanField(label="Internal service", required=False)
     outer_service = forms.BooleanField(label="External service", required=False)
+
+
+class PortProtocolForm(forms.Form):
+    protocol = forms.ChoiceField(label="Protocol", choices=Protocol.choices)
 
 
 class EnvVarForm(forms.Form):

@@ -156,6 +156,6 @@ def test_add_instance_takes_several_addresses_pasted_at_once(alice_client, stati
 
 def test_one_bad_address_among_pasted_ones_adds_none_and_is_named(alice_client, static_component):
     url = _url(static_component, "component-instance-add")
-    page = text(alice_client.post(url, {"address": "10.0.0.7:3306 169.254.169.254:80"}))
+    page = text(alice_client.post(url, {"address": "10.0.0.7:3306, 169.254.169.254:80"}))
     assert "169.254.169.254:80:" in page
     assert not static_component.instances.exists()
