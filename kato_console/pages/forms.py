@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from components import services
 from components.models import Application, Protocol, Registration
+from components.validation import service_name_from, service_name_validator
 from core.errors import ComponentError
 from core.models import Team
 from instances.addresses import Address, split_addresses
@@ -90,6 +91,16 @@ class ThirdPartyForm(forms.Form):
     name = forms.CharField(
         label="Component name", max_length=64, error_messages={"required": "Give the component a name."}
     )
+    service_name = forms.CharField(
+        label="Service name",
+        max_length=63,
+        required=False,
+        help_text="A DNS label, unique in the team, by which dependents reach the component: made from the "
+        "component name (as Kato asks for the English name); change it if you like.",
+    )
+    # The service name as last made from the component name: while the person has not changed it,
+    # a new component name makes a new one.
+    service_name_made = forms.CharField(required=False, widget=forms.HiddenInput)
     application = forms.ChoiceField(label="Application")
     new_application_name = forms.CharField(label="New application name", max_length=100, required=False)
     team = forms.ModelChoiceField(label="Team", queryset=Team.objects.none(), required=False)
@@ -132,7 +143,7 @@ class ThirdPartyForm(forms.Form):
         view, which answers the field's fragment); radio buttons need no check."""
         url = reverse("wizard-validate")
         for name, field in self.fields.items():
-            if name in ("registration", "address"):
+            if name in ("registration", "address", "service_name_made"):
                 continue
             changed = "change" if isinstance(field.widget, forms.Select) else "blur changed"
             field.widget.attrs.update(
@@ -155,12 +166,36 @@ class ThirdPartyForm(forms.Form):
             raise ValidationError("Give the component a name.")
         return name
 
+    def clean_service_name(self) -> str:
+        service_name = self.cleaned_data["service_name"].strip()
+        if service_name:
+            service_name_validator(service_name)
+        return service_name
+
     def clean(self) -> dict[str, Any]:
         super().clean()
         data = self.cleaned_data
         team = self._clean_application(data)
         if team is not None and data.get("name"):
             self._refuse_taken_name(team, data["name"])
+        self.team = team
+        return self._clean_rest(data)
+
+    def made_service_name(self) -> str:
+        """The service name made from the component name now (with -2… when the team's other
+        components hold it), "" when there is no name or it is refused."""
+        name = (self.data.get("name") or "").strip()
+        team = getattr(self, "team", None)
+        if not name:
+            return ""
+        if team is None:
+            return service_name_from(name)
+        try:
+            return services.generated_service_name(team=team, name=name)
+        except ComponentError:
+            return ""
+
+    def _clean_rest(self, data: dict[str, Any]) -> dict[str, Any]:
         if data.get("registration") == Registration.STATIC:
             self._clean_rows(data.get("port"))
         return data

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -41,7 +42,17 @@ DRAFT_PREFIX = "kato-wizard:"
 # Drafts a session keeps: the newest few (tabs open side by side); an older one is forgotten, so a
 # loop of started wizards cannot grow the session without end.
 MAX_DRAFTS = 5
-STEP_FIELDS = ("name", "application", "new_application_name", "team", "registration", "port", "protocol")
+STEP_FIELDS = (
+    "name",
+    "service_name",
+    "service_name_made",
+    "application",
+    "new_application_name",
+    "team",
+    "registration",
+    "port",
+    "protocol",
+)
 
 
 # The draft
@@ -73,6 +84,9 @@ def _draft_from(form: ThirdPartyForm) -> dict[str, Any]:
         "typed": {field: form.data.get(field, "") for field in STEP_FIELDS},
         "rows": [row.value for row in form.rows],
         "name": data["name"],
+        # Typed by the person, or "" when it is the one made from the name (made again at Create).
+        "service_name": data["service_name"] if data["service_name"] != data["service_name_made"] else "",
+        "service_name_shown": data["service_name"] or form.made_service_name(),
         "application_id": None if data["application"] == NEW_APPLICATION else int(data["application"]),
         "new_application_name": data["new_application_name"],
         "team_id": data["team"].pk if data.get("team") else None,
@@ -190,9 +204,29 @@ def wizard_validate(request: HtmxHttpRequest) -> HttpResponse:
         row = form.row(trigger.removeprefix("address-"))
         return render(request, "wizard/_address_row.html", {"row": row, "form": form})
     name = request.htmx.trigger_name if request.htmx else request.POST.get("field", "")
-    if name not in form.fields or name == "address":
+    if name not in form.fields or name in ("address", "service_name_made"):
         raise Http404("No such field.")
-    return render(request, "wizard/_field.html", {"field": form[name]})
+    if name == "service_name":
+        return render(request, "wizard/_service_name.html", _service_name(form))
+    response = render(request, "wizard/_field.html", {"field": form[name]})
+    if name in ("name", "application", "team"):
+        # A new name (or team) makes a new service name, unless the person changed it themselves.
+        typed, made = form.data.get("service_name", "").strip(), form.data.get("service_name_made", "")
+        if not typed or typed == made:
+            made = form.made_service_name()
+            context = {"value": made, "made": made, "errors": [], "oob": True}
+            response.content += render_to_string(
+                "wizard/_service_name.html", context, request=request
+            ).encode()
+    return response
+
+
+def _service_name(form: ThirdPartyForm) -> dict[str, Any]:
+    return {
+        "value": form.data.get("service_name", ""),
+        "made": form.data.get("service_name_made", ""),
+        "errors": form.errors.get("service_name", []),
+    }
 
 
 @require_GET
@@ -300,6 +334,7 @@ def _register(request: HtmxHttpRequest, draft: dict[str, Any]) -> Any:
         port=draft["port"],
         protocol=draft["protocol"] or "",
         actor=Actor.from_request(request),
+        service_name=draft.get("service_name", ""),
         first_checks=_first_checks(draft),
     )
 
@@ -325,7 +360,7 @@ def _back_with_errors(
     """A refusal at the last moment (say, the name was taken meanwhile): step 1 with the reason."""
     form = _step1_form(request, draft["typed"] | {"address": ""}, rows=address_rows(draft["rows"]))
     form.is_valid()
-    add_service_errors(form, error, aliases={"service_name": "name", "addresses": "address"})
+    add_service_errors(form, error, aliases={"addresses": "address"})
     response = _step1(request, form, run, draft.get("started_in", ""))
     response["HX-Push-Url"] = reverse("wizard-edit", args=[run])
     return response

@@ -508,3 +508,37 @@ def test_a_bad_address_among_pasted_ones_is_named(alice_client, application):
     text = alice_client.post(START, data).content.decode()
     assert "not_an_address!" in text and "Correct the addresses marked below." in text
     assert 'value="10.0.0.7"' in text and 'value="not_an_address!"' in text
+
+
+def test_the_service_name_is_made_from_the_name_when_it_is_left(alice_client, application):
+    data = _step1(application, name="Магазин БД", service_name="", service_name_made="")
+    headers = {**HTMX, "HTTP_HX_TRIGGER": "id_name", "HTTP_HX_TRIGGER_NAME": "name"}
+    text = alice_client.post(reverse("wizard-validate"), data, **headers).content.decode()
+    assert 'id="field-service_name" hx-swap-oob="true"' in text
+    assert 'name="service_name" id="id_service_name" value="magazin-bd"' in text
+    assert 'name="service_name_made" value="magazin-bd"' in text
+    # Changed by the person, it is kept when the name changes again.
+    data.update(name="Orders", service_name="shop-db", service_name_made="magazin-bd")
+    text = alice_client.post(reverse("wizard-validate"), data, **headers).content.decode()
+    assert "field-service_name" not in text
+
+
+def test_a_chosen_service_name_is_the_components(alice_client, application):
+    url = _submitted(alice_client, application, name="Orders DB", service_name="orders-primary")
+    assert "<code>orders-primary</code>" in alice_client.get(url + "test/", **HTMX).content.decode()
+    alice_client.post(url + "create/", {"confirm": "unreachable"})
+    assert Component.objects.get(name="Orders DB").service_name == "orders-primary"
+
+
+def test_a_service_name_left_as_made_follows_the_name(alice_client, application):
+    # Without JavaScript the made one is not updated as the name changes: it is made again at Create.
+    url = _submitted(
+        alice_client, application, name="Orders", service_name="mysql", service_name_made="mysql"
+    )
+    alice_client.post(url + "create/", {"confirm": "unreachable"})
+    assert Component.objects.get(name="Orders").service_name == "orders"
+
+
+def test_a_bad_service_name_is_shown_under_its_field(alice_client, application):
+    text = alice_client.post(START, _step1(application, service_name="Bad_Name")).content.decode()
+    assert "A service name is a DNS label" in text and not Component.objects.exists()
