@@ -264,9 +264,11 @@ def application_topology(application: Application) -> Topology:
     # with its application (its dependents there belong to that application's picture).
     elsewhere = {target for _, target in edges if target not in nodes}
     if elsewhere:
-        others = components_with_counts(Component.objects.filter(pk__in=elsewhere).order_by("name", "pk"))
+        others = components_with_counts(
+            Component.objects.filter(pk__in=elsewhere).order_by("name", "pk")
+        ).annotate(application_name=F("application__name"))
         for pk, name, service_id, status, app_name in others.values_list(
-            "pk", "name", "service_id", "status", "application__name"
+            "pk", "name", "service_id", "status", "application_name"
         ):
             nodes[pk] = TopologyNode(name, service_id, status, application=app_name)
     return Topology(nodes=nodes, edges=edges)

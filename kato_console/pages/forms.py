@@ -178,14 +178,14 @@ class ThirdPartyForm(forms.Form):
         team = self._clean_application(data)
         if team is not None and data.get("name"):
             self._refuse_taken_name(team, data["name"])
-        self.team = team
+        self.team_for_names = team
         return self._clean_rest(data)
 
     def made_service_name(self) -> str:
         """The service name made from the component name now (with -2… when the team's other
         components hold it), "" when there is no name or it is refused."""
         name = (self.data.get("name") or "").strip()
-        team = getattr(self, "team", None)
+        team = getattr(self, "team_for_names", None)
         if not name:
             return ""
         if team is None:
