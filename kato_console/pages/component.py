@@ -34,7 +34,6 @@ from instances import services as instance_services
 from instances.addresses import split_addresses
 from instances.health import greeting_only_warning
 from instances.models import HealthCheck, Instance, Status
-from instances.probes import ProbeResult
 from instances.selectors import instance_page, instance_status_counts, status_from_counts
 from instances.services import probe_now_slot
 from instances.sweep import probe_component_now
@@ -816,8 +815,6 @@ def health_check(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
                     request, "component-health-check", component, "Saved the health check; it applies now."
                 )
         extra["form"] = form
-    elif can_write:
-        extra["probe_results"] = _probe_results_shown(request, component)
     context = _health_page(component, can_write, _is_owner(request, component), **extra)
     return render(request, "components/health_check.html", context)
 
@@ -829,28 +826,12 @@ def probe_now(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
         results = probe_component_now(component=component, actor=Actor.from_request(request))
     if is_fragment_request(request, "probe-results"):
         return render(request, "components/_probe_results.html", {"probe_results": results})
-    # A plain post: the results are shown on the page it redirects to, so a reload does not probe again.
-    shown = [
-        [instance.address, r.ok, r.latency_ms, r.stage, r.error, r.server_info] for instance, r in results
-    ]
-    keep_for_one_display(request, f"probe-results:{component.service_id}", shown)
-    return redirect("component-health-check", component.service_id)
-
-
-def _probe_results_shown(
-    request: HtmxHttpRequest, component: Component
-) -> list[tuple[dict[str, str], ProbeResult]] | None:
-    """The results a plain "Probe now" kept for the page it redirected to (None: there are none)."""
-    kept = take_shown_once(request, f"probe-results:{component.service_id}")
-    if not isinstance(kept, list):
-        return None
-    return [
-        (
-            {"address": address},
-            ProbeResult(ok=ok, latency_ms=latency, stage=stage, error=error, server_info=info),
-        )
-        for address, ok, latency, stage, error, info in kept
-    ]
+    component = selectors.component_page_for_user(request.user, service_id)
+    return render(
+        request,
+        "components/health_check.html",
+        _health_page(component, True, _is_owner(request, component), probe_results=results),
+    )
 
 
 # Events

@@ -114,13 +114,8 @@ def test_probe_now_without_javascript_renders_the_page(
 ):
     host, port = tcp_listener
     instance_add(component=static_component, address=parse_address(f"{host}:{port}"), actor=alice_actor)
-    posted = alice_client.post(_url(static_component, "component-probe-now"))
-    assert posted.status_code == 302  # a reload of the page shown does not probe again
-    page = text(alice_client.get(posted["Location"]))
+    page = text(alice_client.post(_url(static_component, "component-probe-now")))
     assert "<h1>" in page and f"127.0.0.1:{port}" in page and "reachable" in page
-    assert (
-        f"127.0.0.1:{port}" not in text(alice_client.get(posted["Location"])).split('id="probe-results"')[1]
-    )
 
 
 def _make_owner(user, team) -> None:
