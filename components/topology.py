@@ -29,6 +29,7 @@ class PlacedNode:
     service_id: str
     status: str
     exposed: bool = False
+    application: str = ""  # another application's component: its name
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,10 @@ def layout(nodes: Mapping[int, Any], edges: Sequence[tuple[int, int]]) -> Layout
             x = MARGIN + column * (NODE_WIDTH + COLUMN_GAP)
             y = MARGIN + row * (NODE_HEIGHT + ROW_GAP)
             exposed = bool(getattr(node, "exposed", False))
-            placed[pk] = PlacedNode(x, y, node.name, _label(node.name), node.service_id, node.status, exposed)
+            elsewhere = str(getattr(node, "application", "") or "")
+            placed[pk] = PlacedNode(
+                x, y, node.name, _label(node.name), node.service_id, node.status, exposed, elsewhere
+            )
     rows = max((len(pks) for pks in columns), default=1)
     count = max(len(columns), 1)
     width = 2 * MARGIN + count * NODE_WIDTH + (count - 1) * COLUMN_GAP

@@ -51,6 +51,14 @@ def format_address(host: str, port: int | None, scheme: str = "") -> str:
     return f"{shown}:{port}" if port else shown
 
 
+def split_addresses(text: str, *, spaces: bool = True) -> list[str]:
+    """Several addresses pasted at once (one a line, or separated by commas, and by spaces unless
+    ``spaces`` is False), as the list of what each is; an address itself never contains any of these.
+    A one-line input field needs ``spaces``: a browser turns pasted line breaks into spaces there."""
+    separators = r"[\s,]+" if spaces else r"\s*[\r\n,]+\s*"
+    return [part for part in re.split(separators, text.strip()) if part]
+
+
 def parse_address(raw: object) -> Address:
     """Parse one address as a person or a script writes it; raises AddressError."""
     if not isinstance(raw, str):

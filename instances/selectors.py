@@ -264,6 +264,8 @@ class TopologyNode:
     status: str
     # Published through the gateway: a port's external service is on and routing is on.
     exposed: bool = False
+    # Set for a component of another application that one of this application's depends on.
+    application: str = ""
 
 
 @dataclass(frozen=True)
@@ -274,7 +276,8 @@ class Topology:
 
 
 def application_topology(application: Application) -> Topology:
-    """Who depends on whom in an application, with every component's status: two queries.
+    """Who depends on whom in an application, with every component's status: two queries (a third
+    when it depends on components of other applications).
 
     Past ``TOPOLOGY_LIMIT`` components a picture is no longer readable, and none is drawn.
     """
@@ -289,8 +292,21 @@ def application_topology(application: Application) -> Topology:
     }
     if len(nodes) > TOPOLOGY_LIMIT:
         return Topology(nodes={}, edges=[], too_many=True)
-    edges = Dependency.objects.filter(component__application=application, target__application=application)
-    return Topology(nodes=nodes, edges=list(edges.values_list("component_id", "target_id")))
+    edges = list(
+        Dependency.objects.filter(component__application=application).values_list("component_id", "target_id")
+    )
+    # What this application's components depend on in other applications is drawn too, marked
+    # with its application (its dependents there belong to that application's picture).
+    elsewhere = {target for _, target in edges if target not in nodes}
+    if elsewhere:
+        others = components_with_counts(
+            Component.objects.filter(pk__in=elsewhere).order_by("name", "pk")
+        ).annotate(application_name=F("application__name"))
+        for pk, name, service_id, status, app_name in others.values_list(
+            "pk", "name", "service_id", "status", "application_name"
+        ):
+            nodes[pk] = TopologyNode(name, service_id, status, application=app_name)
+    return Topology(nodes=nodes, edges=edges)
 
 
 def writable_teams_for_user(user: User) -> QuerySet[Team]:

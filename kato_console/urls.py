@@ -106,6 +106,11 @@ urlpatterns = [
         "components/<str:service_id>/ports/<int:number>/", pages.port_services, name="component-port-services"
     ),
     path(
+        "components/<str:service_id>/ports/<int:number>/protocol/",
+        pages.port_protocol,
+        name="component-port-protocol",
+    ),
+    path(
         "components/<str:service_id>/ports/<int:number>/delete/",
         pages.port_delete,
         name="component-port-delete",

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -29,13 +30,14 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from components import environment, selectors, services
-from components.models import Component, ComponentKind, EnvVar, Port, Registration, Scope
+from components.models import Component, ComponentKind, EnvVar, Port, Protocol, Registration, Scope
 from core.audit import Actor
 from core.errors import ComponentError
 from core.models import Role
 from instances import environment as resolved
 from instances import history
 from instances import services as instance_services
+from instances.addresses import split_addresses
 from instances.health import greeting_only_warning
 from instances.models import HealthCheck, Instance, Status
 from instances.selectors import instance_page, instance_status_counts, status_from_counts
@@ -50,6 +52,7 @@ from kato_console.pages.forms_component import (
     EventFilterForm,
     HealthCheckForm,
     PortForm,
+    PortProtocolForm,
     PortServicesForm,
     RenameForm,
 )
@@ -328,27 +331,46 @@ def _show_secret_key(request: HtmxHttpRequest, component: Component, key: str) -
 def instance_add(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     component = _writable(request, service_id)
     form = AddressForm(request.POST)
-    if form.is_valid():
+    # One a line or separated by commas (spaces stay an address's mistake, as at every other door).
+    texts = split_addresses(form.cleaned_data["address"], spaces=False) if form.is_valid() else []
+    if form.is_valid() and not texts:
+        form.add_error("address", "Give an address, such as 10.0.0.7:3306.")
+    elif texts:
+        actor = Actor.from_request(request)
         try:
-            address = instance_services.address_parse_checked(form.cleaned_data["address"])
-            instance = instance_services.instance_add(
-                component=component, address=address, actor=Actor.from_request(request)
-            )
+            # Several addresses may be pasted at once: all are added, or none.
+            with transaction.atomic():
+                added = [
+                    instance_services.instance_add(
+                        component=component, address=_checked(text, several=len(texts) > 1), actor=actor
+                    ).address
+                    for text in texts
+                ]
         except ComponentError as error:
             add_service_errors(form, error)
         else:
             if not is_fragment_request(request, "instances"):
-                return _done(
-                    request,
-                    "component",
-                    component,
-                    gettext("Added the instance %(address)s.") % {"address": instance.address},
+                what = (
+                    f"the instance {added[0]}"
+                    if len(added) == 1
+                    else f"{len(added)} instances: {', '.join(added)}"
                 )
+                return _done(request, "component", component, f"Added {what}.")
             form = AddressForm()
     context = _overview(request, component, True, address_form=form)
     return _page_or_fragment(
         request, "components/overview.html", "components/_instances.html", "instances", context
     )
+
+
+def _checked(text: str, *, several: bool) -> Any:
+    try:
+        return instance_services.address_parse_checked(text)
+    except ComponentError as error:
+        if not several:
+            raise
+        # Which of the pasted addresses it is, when there are several.
+        raise ComponentError({"address": [f"{text}: {' '.join(error.messages['address'])}"]}) from None
 
 
 def _instance(component: Component, pk: int) -> Instance:
@@ -447,6 +469,7 @@ def _ports(component: Component, can_write: bool, **extra: Any) -> dict[str, Any
         for port in context["ports"]
     ]
     context["port_form"] = PortForm()
+    context["protocols"] = Protocol.choices
     context.update(extra)
     return context
 
@@ -521,6 +544,23 @@ def port_services(request: HtmxHttpRequest, service_id: str, number: int) -> Htt
     return _ports_response(
         request, component, gettext("Saved the services of port %(number)s.") % {"number": port.number}
     )
+
+
+@require_POST
+def port_protocol(request: HtmxHttpRequest, service_id: str, number: int) -> HttpResponse:
+    """Change a port's protocol after its creation (the select posts on change; Save without JavaScript)."""
+    component = _writable(request, service_id)
+    port = _port(component, number)
+    form = PortProtocolForm(request.POST)
+    if not form.is_valid():
+        return _ports_response(request, component, "", protocol_error=(port.number, "Choose a protocol."))
+    protocol = form.cleaned_data["protocol"]
+    try:
+        if protocol != port.protocol:
+            services.port_update(port=port, actor=Actor.from_request(request), protocol=protocol)
+    except ComponentError as error:
+        return _ports_response(request, component, "", protocol_error=(port.number, str(error)))
+    return _ports_response(request, component, f"Port {port.number} is now {port.get_protocol_display()}.")
 
 
 @require_POST
@@ -903,6 +943,7 @@ def probe_now(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
                 "server_info": result.server_info,
                 "stage": result.stage,
                 "error": result.error,
+                "failure": result.failure,
             },
         )
         for instance, result in results

@@ -16,9 +16,10 @@ from django.utils.translation import gettext_lazy as _
 
 from components import services
 from components.models import Application, Protocol, Registration
+from components.validation import service_name_from, service_name_validator
 from core.errors import ComponentError
 from core.models import Team
-from instances.addresses import Address
+from instances.addresses import Address, split_addresses
 from instances.services import address_parse_checked
 
 NEW_APPLICATION = "new"
@@ -70,12 +71,21 @@ def new_row_key() -> str:
     return secrets.token_hex(4)
 
 
-def address_rows(values: Iterable[str], keys: Iterable[str] = ()) -> list[AddressRow]:
+def address_rows(values: Iterable[str], keys: Iterable[str] = (), *, split: bool = False) -> list[AddressRow]:
+    """The address rows as posted; with ``split``, a row into which several addresses were pasted
+    becomes one row per address."""
     keys = list(keys)
-    return [
-        AddressRow(key=keys[i] if i < len(keys) and keys[i].isalnum() else new_row_key(), value=value)
-        for i, value in enumerate(values)
-    ]
+    rows = []
+    for i, value in enumerate(values):
+        key = keys[i] if i < len(keys) and keys[i].isalnum() else new_row_key()
+        parts = split_addresses(value) if split else []
+        if len(parts) > 1:
+            rows += [
+                AddressRow(key=key if n == 0 else new_row_key(), value=part) for n, part in enumerate(parts)
+            ]
+        else:
+            rows.append(AddressRow(key=key, value=value))
+    return rows
 
 
 class ThirdPartyForm(forms.Form):
@@ -86,6 +96,16 @@ class ThirdPartyForm(forms.Form):
     name = forms.CharField(
         label=_("Component name"), max_length=64, error_messages={"required": _("Give the component a name.")}
     )
+    service_name = forms.CharField(
+        label=_("Service name"),
+        max_length=63,
+        required=False,
+        help_text="A DNS label, unique in the team, by which dependents reach the component: made from the "
+        "component name (as Kato asks for the English name); change it if you like.",
+    )
+    # The service name as last made from the component name: while the person has not changed it,
+    # a new component name makes a new one.
+    service_name_made = forms.CharField(required=False, widget=forms.HiddenInput)
     application = forms.ChoiceField(label=_("Application"))
     new_application_name = forms.CharField(label=_("New application name"), max_length=100, required=False)
     team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False)
@@ -128,7 +148,7 @@ class ThirdPartyForm(forms.Form):
         view, which answers the field's fragment); radio buttons need no check."""
         url = reverse("wizard-validate")
         for name, field in self.fields.items():
-            if name in ("registration", "address"):
+            if name in ("registration", "address", "service_name_made"):
                 continue
             changed = "change" if isinstance(field.widget, forms.Select) else "blur changed"
             field.widget.attrs.update(
@@ -151,12 +171,36 @@ class ThirdPartyForm(forms.Form):
             raise ValidationError(_("Give the component a name."))
         return name
 
+    def clean_service_name(self) -> str:
+        service_name = self.cleaned_data["service_name"].strip()
+        if service_name:
+            service_name_validator(service_name)
+        return service_name
+
     def clean(self) -> dict[str, Any]:
         super().clean()
         data = self.cleaned_data
         team = self._clean_application(data)
         if team is not None and data.get("name"):
             self._refuse_taken_name(team, data["name"])
+        self.team_for_names = team
+        return self._clean_rest(data)
+
+    def made_service_name(self) -> str:
+        """The service name made from the component name now (with -2… when the team's other
+        components hold it), "" when there is no name or it is refused."""
+        name = (self.data.get("name") or "").strip()
+        team = getattr(self, "team_for_names", None)
+        if not name:
+            return ""
+        if team is None:
+            return service_name_from(name)
+        try:
+            return services.generated_service_name(team=team, name=name)
+        except ComponentError:
+            return ""
+
+    def _clean_rest(self, data: dict[str, Any]) -> dict[str, Any]:
         if data.get("registration") == Registration.STATIC:
             self._clean_rows(data.get("port"))
         return data
@@ -195,6 +239,10 @@ class ThirdPartyForm(forms.Form):
             self.add_error("address", _("Correct the addresses marked below."))
 
     def _row_error(self, value: str, port: int | None, seen: set[Address]) -> str:
+        # Several addresses pasted into one row (they become rows of their own on submitting).
+        parts = split_addresses(value)
+        if len(parts) > 1:
+            return next((error for part in parts if (error := self._row_error(part, port, seen))), "")
         try:
             address = address_parse_checked(value)
         except ComponentError as error:

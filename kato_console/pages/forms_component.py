@@ -36,10 +36,10 @@ class RenameForm(forms.Form):
 class AddressForm(forms.Form):
     address = forms.CharField(
         label=_("Address"),
-        max_length=300,
-        help_text=_(
-            "10.0.0.7, 10.0.0.7:3306, [2001:db8::7]:3306, db.example.com:3306 or https://api.example.com"
-        ),
+        max_length=4000,
+        help_text="10.0.0.7, 10.0.0.7:3306, [2001:db8::7]:3306, db.example.com:3306 or https://api.example.com; "
+        "several at once, one a line or separated by commas.",
+        widget=forms.Textarea(attrs={"rows": 1, "spellcheck": "false", "autocomplete": "off"}),
     )
 
 
@@ -59,6 +59,10 @@ class PortForm(forms.Form):
 class PortServicesForm(forms.Form):
     inner_service = forms.BooleanField(label=_("Internal service"), required=False)
     outer_service = forms.BooleanField(label=_("External service"), required=False)
+
+
+class PortProtocolForm(forms.Form):
+    protocol = forms.ChoiceField(label="Protocol", choices=Protocol.choices)
 
 
 class EnvVarForm(forms.Form):

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -42,7 +43,17 @@ DRAFT_PREFIX = "kato-wizard:"
 # loop of started wizards cannot grow the session without end.
 MAX_DRAFTS = 5
 WIZARD_ID = "wizard"  # the element of a step, which htmx swaps
-STEP_FIELDS = ("name", "application", "new_application_name", "team", "registration", "port", "protocol")
+STEP_FIELDS = (
+    "name",
+    "service_name",
+    "service_name_made",
+    "application",
+    "new_application_name",
+    "team",
+    "registration",
+    "port",
+    "protocol",
+)
 
 
 # The draft
@@ -74,6 +85,9 @@ def _draft_from(form: ThirdPartyForm) -> dict[str, Any]:
         "typed": {field: form.data.get(field, "") for field in STEP_FIELDS},
         "rows": [row.value for row in form.rows],
         "name": data["name"],
+        # Typed by the person, or "" when it is the one made from the name (made again at Create).
+        "service_name": data["service_name"] if data["service_name"] != data["service_name_made"] else "",
+        "service_name_shown": data["service_name"] or form.made_service_name(),
         "application_id": None if data["application"] == NEW_APPLICATION else int(data["application"]),
         "new_application_name": data["new_application_name"],
         "team_id": data["team"].pk if data.get("team") else None,
@@ -112,8 +126,19 @@ def _render_step(request: HtmxHttpRequest, template: str, context: dict[str, Any
     return render(request, "wizard/third_party.html", {**context, "step_template": template})
 
 
-def _step1(request: HtmxHttpRequest, form: ThirdPartyForm, run: uuid.UUID | None) -> HttpResponse:
-    return _render_step(request, "wizard/_step1.html", {"form": form, "run": run})
+def _step1(
+    request: HtmxHttpRequest, form: ThirdPartyForm, run: uuid.UUID | None, started_in: str = ""
+) -> HttpResponse:
+    context = {"form": form, "run": run, "started_in": started_in}
+    return _render_step(request, "wizard/_step1.html", context)
+
+
+def _started_in(request: HtmxHttpRequest, slug: str) -> str:
+    """The application the wizard was opened from ("" for the applications list), where Cancel and
+    Abandon return; only one the user can see."""
+    if slug and selectors.applications_for_user(request.user).filter(slug=slug).exists():
+        return slug
+    return ""
 
 
 @require_http_methods(["GET", "POST"])
@@ -124,7 +149,7 @@ def wizard_start(request: HtmxHttpRequest, slug: str = "") -> HttpResponse:
     if chosen is not None and not writable_applications_for_user(request.user).filter(pk=chosen.pk).exists():
         raise PermissionDenied("Only owners and developers can add components.")
     form = _step1_form(request, initial={"application": chosen.pk if chosen else None})
-    return _step1(request, form, None)
+    return _step1(request, form, None, chosen.slug if chosen else "")
 
 
 @require_http_methods(["GET", "POST"])
@@ -134,25 +159,27 @@ def wizard_edit(request: HtmxHttpRequest, run: uuid.UUID) -> HttpResponse:
         return _step1_submit(request, run)
     draft = _draft(request, run)
     form = _step1_form(request, initial=draft["typed"], rows=address_rows(draft["rows"]))
-    response = _step1(request, form, run)
+    response = _step1(request, form, run, draft.get("started_in", ""))
     response["HX-Push-Url"] = reverse("wizard-edit", args=[run])
     return response
 
 
 def _step1_submit(request: HtmxHttpRequest, run: uuid.UUID | None) -> HttpResponse:
     if run is not None:
-        _draft(request, run)
-    rows = address_rows(request.POST.getlist("address"), request.POST.getlist("address_key"))
+        started_in = _draft(request, run).get("started_in", "")
+    else:
+        started_in = _started_in(request, request.POST.get("started_in", ""))
+    rows = address_rows(request.POST.getlist("address"), request.POST.getlist("address_key"), split=True)
     if "add_address" in request.POST or "remove_address" in request.POST:
         # The buttons that work without JavaScript: the same step, one row more or less.
         rows = _rows_changed(rows, request.POST.get("remove_address", ""))
         form = _step1_form(request, initial={f: request.POST.get(f, "") for f in STEP_FIELDS}, rows=rows)
-        return _step1(request, form, run)
+        return _step1(request, form, run, started_in)
     form = _step1_form(request, request.POST, rows=rows)
     if not form.is_valid():
-        return _step1(request, form, run)
+        return _step1(request, form, run, started_in)
     run = run or uuid.uuid4()
-    _save_draft(request, run, _draft_from(form))
+    _save_draft(request, run, {**_draft_from(form), "started_in": started_in})
     if not is_fragment_request(request, WIZARD_ID):
         return redirect("wizard-test", run=run)
     response = _step2(request, run, _draft(request, run), test_now=False)
@@ -178,9 +205,29 @@ def wizard_validate(request: HtmxHttpRequest) -> HttpResponse:
         row = form.row(trigger.removeprefix("address-"))
         return render(request, "wizard/_address_row.html", {"row": row, "form": form})
     name = request.htmx.trigger_name if request.htmx else request.POST.get("field", "")
-    if name not in form.fields or name == "address":
+    if name not in form.fields or name in ("address", "service_name_made"):
         raise Http404("No such field.")
-    return render(request, "wizard/_field.html", {"field": form[name]})
+    if name == "service_name":
+        return render(request, "wizard/_service_name.html", _service_name(form))
+    response = render(request, "wizard/_field.html", {"field": form[name]})
+    if name in ("name", "application", "team"):
+        # A new name (or team) makes a new service name, unless the person changed it themselves.
+        typed, made = form.data.get("service_name", "").strip(), form.data.get("service_name_made", "")
+        if not typed or typed == made:
+            made = form.made_service_name()
+            context = {"value": made, "made": made, "errors": [], "oob": True}
+            response.content += render_to_string(
+                "wizard/_service_name.html", context, request=request
+            ).encode()
+    return response
+
+
+def _service_name(form: ThirdPartyForm) -> dict[str, Any]:
+    return {
+        "value": form.data.get("service_name", ""),
+        "made": form.data.get("service_name_made", ""),
+        "errors": form.errors.get("service_name", []),
+    }
 
 
 @require_GET
@@ -288,6 +335,7 @@ def _register(request: HtmxHttpRequest, draft: dict[str, Any]) -> Any:
         port=draft["port"],
         protocol=draft["protocol"] or "",
         actor=Actor.from_request(request),
+        service_name=draft.get("service_name", ""),
         first_checks=_first_checks(draft),
     )
 
@@ -313,19 +361,15 @@ def _back_with_errors(
     """A refusal at the last moment (say, the name was taken meanwhile): step 1 with the reason."""
     form = _step1_form(request, draft["typed"] | {"address": ""}, rows=address_rows(draft["rows"]))
     form.is_valid()
-    add_service_errors(form, error, aliases={"service_name": "name", "addresses": "address"})
-    response = _step1(request, form, run)
+    add_service_errors(form, error, aliases={"addresses": "address"})
+    response = _step1(request, form, run, draft.get("started_in", ""))
     response["HX-Push-Url"] = reverse("wizard-edit", args=[run])
     return response
 
 
 @require_POST
 def wizard_abandon(request: HtmxHttpRequest, run: uuid.UUID) -> HttpResponse:
-    """ "Abandon": forget the draft; nothing was created."""
-    draft = request.session.pop(_draft_key(run), None)
-    application = None
-    if draft and draft["application_id"] is not None:
-        application = writable_applications_for_user(request.user).filter(pk=draft["application_id"]).first()
-    return open_page(
-        request, reverse("application", args=[application.slug]) if application else reverse("apps")
-    )
+    """ "Abandon": forget the draft; nothing was created. Back to where the wizard was opened."""
+    draft = request.session.pop(_draft_key(run), None) or {}
+    started_in = _started_in(request, draft.get("started_in", ""))
+    return open_page(request, reverse("application", args=[started_in]) if started_in else reverse("apps"))

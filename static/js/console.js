@@ -71,3 +71,25 @@ document.addEventListener("click", function (event) {
   }
   document.cookie = "kato_tz=" + zone + "; path=/; max-age=31536000; SameSite=Lax";
 })();
+
+// A menu (<details class="menu">) closes once one of its items is chosen, when the person clicks
+// elsewhere, and on Escape (the focus goes back to its button), so it never stays open over the
+// form it opened or over that form's errors.
+document.addEventListener("click", function (event) {
+  document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+    if (!menu.querySelector("summary").contains(event.target)) {
+      menu.removeAttribute("open");
+    }
+  });
+});
+document.addEventListener("keydown", function (event) {
+  if (event.key !== "Escape") {
+    return;
+  }
+  document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+    menu.removeAttribute("open");
+    if (menu.contains(document.activeElement)) {
+      menu.querySelector("summary").focus();
+    }
+  });
+});

@@ -92,3 +92,11 @@ def test_run_with_env_needs_a_program_that_exists(phpmyadmin):
         call_command("run_with_env", "shop/phpmyadmin", "--")
     with pytest.raises(CommandError, match="No such program"):
         call_command("run_with_env", "shop/phpmyadmin", "--", "kato-no-such-program")
+
+
+def test_run_with_env_says_when_a_host_has_no_instance_to_give(phpmyadmin, capfd):
+    # mysql has no instance: MYSQL_HOST is empty, and the command says why rather than run silently.
+    call_command("run_with_env", "shop/phpmyadmin", "--", "sh", "-c", 'echo "[$MYSQL_HOST]"')
+    captured = capfd.readouterr()
+    assert captured.out.splitlines()[-1] == "[]"
+    assert "Warning: MYSQL_HOST: mysql has no instance, so there is no host to give yet." in captured.err

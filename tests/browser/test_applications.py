@@ -67,3 +67,38 @@ def test_a_developer_adds_phpmyadmin_and_sees_the_topology(
     _shot(page, "test_applications-4-topology")
     topology.get_by_role("link", name="mysql").click()
     page.wait_for_url(f"{live_server.url}/components/{static_component.service_id}/")
+
+
+def test_the_add_component_menu_closes_once_an_item_is_chosen_and_after_an_error(
+    logged_in_page, live_server, application
+):
+    page = logged_in_page
+    page.goto(f"{live_server.url}/apps/{application.slug}/")
+    menu = page.locator("details.menu")
+    page.get_by_text("Add component", exact=True).click()
+    assert menu.get_attribute("open") is not None
+    page.get_by_role("link", name="Internal component").click()
+    page.get_by_label("Component name").wait_for()
+    assert menu.get_attribute("open") is None
+    assert not page.get_by_role("link", name="Internal component").is_visible()
+    page.get_by_role("button", name="Create", exact=True).click()
+    page.get_by_text("Give the component a name.").wait_for()
+    assert menu.get_attribute("open") is None
+    # Escape closes it too, and gives the focus back to its button.
+    page.get_by_text("Add component", exact=True).click()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Escape")
+    assert menu.get_attribute("open") is None
+    assert page.evaluate("() => document.activeElement.tagName") == "SUMMARY"
+
+
+def test_cancel_returns_to_the_application_the_wizard_was_opened_from(
+    logged_in_page, live_server, application
+):
+    page = logged_in_page
+    page.goto(f"{live_server.url}/apps/{application.slug}/")
+    page.get_by_text("Add component", exact=True).click()
+    page.get_by_role("link", name="Third-party component").click()
+    page.get_by_role("heading", name="Step 1 — Fill in third-party service information").wait_for()
+    page.get_by_role("link", name="Cancel").click()
+    page.wait_for_url(f"{live_server.url}/apps/{application.slug}/")

@@ -78,6 +78,7 @@ def test_every_page_fits_a_phone(
     for component in (static_component, internal_component, api_component):
         for tab in TABS:
             visit(f"/components/{component.service_id}/{tab}")
+    visit("/apps/no-such-application/nothing-here/")  # the console's own not-found page
     team = application.team.slug
     visit(f"/teams/{team}/channels/")
     visit(f"/teams/{team}/channels/new/")

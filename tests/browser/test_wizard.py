@@ -166,3 +166,20 @@ def test_the_wizard_works_without_javascript(browser, live_server, alice, applic
         assert component.instances.count() == 2
     finally:
         context.close()
+
+
+def test_the_service_name_is_prefilled_from_the_name_until_it_is_changed(
+    logged_in_page, live_server, application
+):
+    page = logged_in_page
+    _open_wizard(page, live_server, application)
+    service_name = page.get_by_label("Service name")
+    page.get_by_label("Component name").fill("Orders DB")
+    service_name.focus()
+    page.wait_for_function("() => document.getElementById('id_service_name').value === 'orders-db'")
+    service_name.fill("orders-primary")
+    page.get_by_label("Component name").fill("Orders database")
+    with page.expect_response(lambda response: "/validate/" in response.url):
+        page.get_by_label("Component address").focus()  # leaving the name checks it
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+    assert service_name.input_value() == "orders-primary"

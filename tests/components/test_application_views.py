@@ -16,6 +16,7 @@ from components.models import Application, Component, ComponentKind, Dependency
 from components.topology import layout
 from core import services as accounts
 from core.models import Role
+from instances import services as instance_services
 from instances.addresses import parse_address
 from instances.models import Health, Instance
 from instances.selectors import component_status, components_with_counts
@@ -221,6 +222,24 @@ def test_the_topology_draws_a_node_per_component_and_an_arrow_per_dependency(
     assert f'href="/components/{static_component.service_id}/"' in svg
     assert 'aria-label="phpmyadmin, No instances"' in svg
     assert svg.count("<line") == 1
+
+
+def test_the_topology_draws_dependencies_on_components_of_other_applications(
+    alice_client, application, internal_component, alice_actor
+):
+    billing = services.application_create(team=application.team, name="Billing", actor=alice_actor)
+    ledger = instance_services.component_create(
+        application=billing, name="ledger-db", actor=alice_actor, registration="static"
+    )
+    services.dependency_add(component=internal_component, target=ledger, actor=alice_actor, open_inner=True)
+    text = alice_client.get(reverse("application", args=[application.slug])).content.decode()
+    svg = re.search(r"<svg class=\"topology\".*?</svg>", text, re.S).group(0)
+    assert svg.count('class="topology-node') == 2 and svg.count("<line") == 1
+    assert f'href="/components/{ledger.service_id}/"' in svg
+    assert 'aria-label="ledger-db in Billing, No instances"' in svg and "topology-elsewhere" in svg
+    # Billing's own picture shows its component without the dependent from elsewhere.
+    other = alice_client.get(reverse("application", args=[billing.slug])).content.decode()
+    assert "phpmyadmin" not in re.search(r"<svg class=\"topology\".*?</svg>", other, re.S).group(0)
 
 
 def test_the_topology_puts_targets_to_the_right_of_their_dependents():

@@ -141,3 +141,21 @@ def test_an_internal_component_shows_no_empty_instance_table(alice_client, inter
     instance_add(component=internal_component, address=parse_address("127.0.0.1:8081"), actor=alice_actor)
     page = text(alice_client.get(_url(internal_component)))
     assert "127.0.0.1:8081" in page and "run_with_env shop/phpmyadmin --serve" not in page
+
+
+def test_add_instance_takes_several_addresses_pasted_at_once(alice_client, static_component):
+    url = _url(static_component, "component-instance-add")
+    response = alice_client.post(url, {"address": "10.0.0.7:3306\n10.0.0.8:3306, db.example.com:3306"})
+    assert response.status_code == 302
+    assert sorted(i.address for i in static_component.instances.all()) == [
+        "10.0.0.7:3306",
+        "10.0.0.8:3306",
+        "db.example.com:3306",
+    ]
+
+
+def test_one_bad_address_among_pasted_ones_adds_none_and_is_named(alice_client, static_component):
+    url = _url(static_component, "component-instance-add")
+    page = text(alice_client.post(url, {"address": "10.0.0.7:3306, 169.254.169.254:80"}))
+    assert "169.254.169.254:80:" in page
+    assert not static_component.instances.exists()

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from components import services
 from components.models import EnvVar
+from core.models import AuditEvent
 from tests.components.pages_support import hx, text
 
 pytestmark = pytest.mark.django_db
@@ -121,3 +122,25 @@ def test_a_third_party_component_with_its_port_is_not_offered_a_second_one(
     assert "Add port" not in page
     # The seed's words, then what to do.
     assert "Third-party components can only have one port. To use another, delete this one first." in page
+
+
+def test_a_ports_protocol_can_be_changed_after_creation(alice_client, static_component, alice_actor):
+    services.port_create(component=static_component, number=3306, protocol="tcp", actor=alice_actor)
+    page = text(alice_client.get(_url(static_component)))
+    assert '<option value="tcp" selected>TCP</option>' in page and 'for="protocol-3306"' in page
+    url = reverse("component-port-protocol", args=[static_component.service_id, 3306])
+    response = alice_client.post(url, {"protocol": "mysql"})
+    assert response.status_code == 302
+    assert static_component.ports.get().protocol == "mysql"
+    event = AuditEvent.objects.filter(action="port.update").latest("pk")
+    assert event.detail == {"protocol": {"from": "tcp", "to": "mysql"}}
+    fragment = text(hx(alice_client, "post", url, "ports", {"protocol": "postgresql"}))
+    assert '<option value="postgresql" selected>PostgreSQL</option>' in fragment
+
+
+def test_a_viewer_cannot_change_a_protocol(client, victor_the_viewer, static_component, alice_actor):
+    services.port_create(component=static_component, number=3306, protocol="tcp", actor=alice_actor)
+    client.force_login(victor_the_viewer)
+    url = reverse("component-port-protocol", args=[static_component.service_id, 3306])
+    assert client.post(url, {"protocol": "mysql"}).status_code == 403
+    assert static_component.ports.get().protocol == "tcp"

@@ -210,12 +210,12 @@ def test_a_good_field_comes_back_without_an_error(alice_client, application):
 
 def test_an_address_row_is_checked_when_it_is_left(alice_client, application):
     data = _step1(application)
-    data["address"] = ["10.0.0.7:3306", "not an address"]
+    data["address"] = ["10.0.0.7:3306", "10.0.0.8:99999"]
     data["address_key"] = ["aaaa1111", "bbbb2222"]
     headers = {**HTMX, "HTTP_HX_TRIGGER": "address-bbbb2222", "HTTP_HX_TRIGGER_NAME": "address"}
     text = alice_client.post(reverse("wizard-validate"), data, **headers).content.decode()
-    assert 'id="row-bbbb2222"' in text and "not an address" in text
-    assert "is not an address: it is too long or contains spaces." in text.replace("&#x27;", "'")
+    assert 'id="row-bbbb2222"' in text and "10.0.0.8:99999" in text
+    assert "has an invalid port: a port is a number from 1 to 65535." in text.replace("&#x27;", "'")
     assert "row-aaaa1111" not in text
 
 
@@ -413,9 +413,35 @@ def test_abandon_creates_nothing_and_forgets_the_draft(alice_client, application
     assert alice_client.post(url + "create/").status_code == 404
 
 
-def test_abandon_returns_to_the_chosen_application(alice_client, application):
-    url = _submitted(alice_client, application)
+def test_abandon_returns_to_the_application_the_wizard_was_opened_from(alice_client, application):
+    url = _submitted(alice_client, application, started_in=application.slug)
     assert alice_client.post(url + "abandon/")["Location"] == f"/apps/{application.slug}/"
+
+
+def test_abandon_returns_to_the_list_when_the_wizard_was_opened_there(alice_client, application):
+    url = _submitted(alice_client, application)  # an application chosen in the form, opened from /apps/
+    assert alice_client.post(url + "abandon/")["Location"] == "/apps/"
+
+
+def test_cancel_returns_to_where_the_wizard_was_opened(alice_client, application):
+    in_app = alice_client.get(reverse("wizard-new-in-app", args=[application.slug])).content.decode()
+    assert f'<a class="btn" href="/apps/{application.slug}/">Cancel</a>' in in_app
+    assert f'name="started_in" value="{application.slug}"' in in_app
+    from_list = alice_client.get(START).content.decode()
+    assert '<a class="btn" href="/apps/">Cancel</a>' in from_list
+    # A refused step 1 keeps where it was opened.
+    refused = alice_client.post(
+        START, _step1(application, name="", started_in=application.slug)
+    ).content.decode()
+    assert f'<a class="btn" href="/apps/{application.slug}/">Cancel</a>' in refused
+
+
+def test_another_teams_application_is_not_where_cancel_leads(
+    alice_client, application, other_team, alice_actor
+):
+    foreign = services.application_create(team=other_team, name="Elsewhere", actor=alice_actor)
+    url = _submitted(alice_client, application, started_in=foreign.slug)
+    assert alice_client.post(url + "abandon/")["Location"] == "/apps/"
 
 
 def test_the_draft_cannot_be_changed_by_posting_to_create(alice_client, application, other_team, alice_actor):
@@ -465,3 +491,57 @@ def test_the_test_step_is_each_instances_first_check(alice_client, application, 
     assert silent.last_checked_at is not None and silent.last_stage == "connect"
     overview = alice_client.get(f"/components/{component.service_id}/").content.decode()
     assert "never" not in overview and "Not ready" not in overview
+
+
+def test_several_addresses_pasted_into_one_row_become_a_row_each(alice_client, application):
+    data = _step1(application, port="3306")
+    data["address"] = ["10.0.0.7 10.0.0.8:3307,\n db.example.com"]
+    response = alice_client.post(START, data)
+    assert response.status_code == 302
+    # Back on step 1, each pasted address is a row of its own.
+    text = alice_client.get(_run_url(response)).content.decode()
+    assert text.count('name="address" id="address-') == 3
+    for address in ("10.0.0.7", "10.0.0.8:3307", "db.example.com"):
+        assert f'value="{address}"' in text
+
+
+def test_a_bad_address_among_pasted_ones_is_named(alice_client, application):
+    data = _step1(application, port="3306")
+    data["address"] = ["10.0.0.7 not_an_address!"]
+    text = alice_client.post(START, data).content.decode()
+    assert "not_an_address!" in text and "Correct the addresses marked below." in text
+    assert 'value="10.0.0.7"' in text and 'value="not_an_address!"' in text
+
+
+def test_the_service_name_is_made_from_the_name_when_it_is_left(alice_client, application):
+    data = _step1(application, name="Магазин БД", service_name="", service_name_made="")
+    headers = {**HTMX, "HTTP_HX_TRIGGER": "id_name", "HTTP_HX_TRIGGER_NAME": "name"}
+    text = alice_client.post(reverse("wizard-validate"), data, **headers).content.decode()
+    assert 'id="field-service_name" hx-swap-oob="true"' in text
+    assert 'name="service_name" id="id_service_name" value="magazin-bd"' in text
+    assert 'name="service_name_made" value="magazin-bd"' in text
+    # Changed by the person, it is kept when the name changes again.
+    data.update(name="Orders", service_name="shop-db", service_name_made="magazin-bd")
+    text = alice_client.post(reverse("wizard-validate"), data, **headers).content.decode()
+    assert "field-service_name" not in text
+
+
+def test_a_chosen_service_name_is_the_components(alice_client, application):
+    url = _submitted(alice_client, application, name="Orders DB", service_name="orders-primary")
+    assert "<code>orders-primary</code>" in alice_client.get(url + "test/", **HTMX).content.decode()
+    alice_client.post(url + "create/", {"confirm": "unreachable"})
+    assert Component.objects.get(name="Orders DB").service_name == "orders-primary"
+
+
+def test_a_service_name_left_as_made_follows_the_name(alice_client, application):
+    # Without JavaScript the made one is not updated as the name changes: it is made again at Create.
+    url = _submitted(
+        alice_client, application, name="Orders", service_name="mysql", service_name_made="mysql"
+    )
+    alice_client.post(url + "create/", {"confirm": "unreachable"})
+    assert Component.objects.get(name="Orders").service_name == "orders"
+
+
+def test_a_bad_service_name_is_shown_under_its_field(alice_client, application):
+    text = alice_client.post(START, _step1(application, service_name="Bad_Name")).content.decode()
+    assert "A service name is a DNS label" in text and not Component.objects.exists()

@@ -55,6 +55,9 @@ class Command(BaseCommand):
         services.env_reveal(
             component=target, actor=SYSTEM, names=environment.secret_names(entries), via="run_with_env"
         )
+        for entry in entries:
+            if entry.warning and entry.effective:  # e.g. MYSQL_HOST kept while no instance passes
+                self.stderr.write(f"Warning: {entry.name}: {entry.warning}")
         env = {**os.environ, **environment.effective_values(entries)}
         code = _serve(target, serve, program, env) if serve else _run(program, env)
         if code:
