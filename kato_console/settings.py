@@ -73,8 +73,6 @@ MIDDLEWARE = [
     "kato_console.error_pages.ProductErrorPages",
     # The database away: a calm 503 for a view's exception, DEBUG or not (kato_console/unavailable.py).
     "kato_console.unavailable.DatabaseUnavailableMiddleware",
-    # The product's 404 and 500 pages in place of Django's technical ones, with DEBUG on too.
-    "kato_console.error_pages.ProductErrorPages",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -47,7 +47,9 @@ def test_the_consoles_pages_have_no_inline_script_or_style(path, client, alice) 
 def test_the_overview_with_a_revealed_key_has_no_inline_handler(api_component, client, alice) -> None:
     client.force_login(alice)
     html = client.post(
-        f"/components/{api_component.service_id}/secret-key/reveal/", HTTP_HX_REQUEST="true"
+        f"/components/{api_component.service_id}/secret-key/reveal/",
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="api-registration",
     ).content.decode()
     assert 'data-copy="#secret-key"' in html
     assert not HANDLER_ATTRIBUTE.findall(html) and not INLINE_SCRIPT.findall(html)

@@ -59,7 +59,11 @@ def test_revealed_environment_answers_are_not_stored(api, phpmyadmin, mysql, que
 
 def test_the_reveal_fragment_of_the_overview_is_not_stored(alice_client, api_component):
     for name in ("component-secret-key-reveal", "component-secret-key-regenerate"):
-        response = alice_client.post(reverse(name, args=[api_component.service_id]), HTTP_HX_REQUEST="true")
+        response = alice_client.post(
+            reverse(name, args=[api_component.service_id]),
+            HTTP_HX_REQUEST="true",
+            HTTP_HX_TARGET="api-registration",
+        )
         assert response.status_code == 200 and no_store(response)
     event = AuditEvent.objects.get(component=api_component, action="secret_key.reveal")
     assert event.detail == {"via": "page"}
