@@ -64,6 +64,8 @@ class ComponentStatus:
     OFFLINE = "Offline"
     NO_INSTANCES = "No instances"
     NOT_READY = "Not ready"
+    # During a maintenance window of the component or its application (``instances.maintenance``).
+    MAINTENANCE = "Maintenance"
 
 
 def _check_enabled(component: Component) -> bool:

@@ -136,6 +136,17 @@ urlpatterns = [
     ),
     path("components/<str:service_id>/health-check/", pages.health_check, name="component-health-check"),
     path("components/<str:service_id>/health-check/probe/", pages.probe_now, name="component-probe-now"),
+    path(
+        "components/<str:service_id>/health-check/pause/",
+        pages.health_check_pause,
+        name="component-check-pause",
+    ),
+    path("components/<str:service_id>/maintenance/", pages.maintenance_add, name="component-maintenance-add"),
+    path(
+        "components/<str:service_id>/maintenance/<int:pk>/delete/",
+        pages.maintenance_delete,
+        name="component-maintenance-delete",
+    ),
     path("components/<str:service_id>/events/", pages.events, name="component-events"),
     path(
         "components/<str:service_id>/kubernetes.yaml",

@@ -25,6 +25,7 @@ from components.selectors import transitive_dependents
 from core.audit import Actor, audit_record
 from core.errors import ComponentError, validated_save
 from core.models import Team
+from instances import maintenance
 from instances.models import Health, Instance, Status
 from instances.selectors import instance_status_counts, status_from_counts
 from instances.signals import HealthTransition
@@ -210,6 +211,9 @@ def deliveries_for_transitions(*, transitions: Sequence[HealthTransition]) -> li
     channels = _listening_channels({component.team_id for component in components.values()})
     if not channels:
         return []
+    # In a maintenance window the transitions are recorded (and audited) but not alerted.
+    for component_id in maintenance.windows_in_effect(components):
+        del components[component_id]
     contexts, folded = _contexts(transitions, components)
     kept = [t for t in transitions if t.component_id in components and t.component_id not in folded]
     events = [
