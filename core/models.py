@@ -119,6 +119,8 @@ AUDIT_ACTIONS = (
     "port.delete",
     "port.update",
     "secret_key.regenerate",
+    "status_page.publish",
+    "status_page.unpublish",
     "secret_key.reveal",
     "team.create",
     "team.update",

@@ -22,7 +22,7 @@ from django.utils import timezone
 from components.models import Application, Component
 from core.audit import SYSTEM, Actor, audit_record
 from core.errors import ComponentError, validated_save
-from instances.models import HealthCheck, Instance, MaintenanceWindow, Recurrence
+from instances.models import HealthCheck, Instance, MaintenanceWindow, Recurrence, StatusPage
 from instances.selectors import ComponentStatus
 from instances.services import instance_set_online
 
@@ -256,3 +256,43 @@ def _end(window: MaintenanceWindow, actor: Actor) -> None:
         component=window.component,
         detail={**_detail(window), "put_back_in_routing": back},
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Status pages
+# --------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def status_page_publish(*, application: Application, actor: Actor) -> StatusPage:
+    """Publish the application's status page (a new unguessable address); audited. Publishing a
+    published page changes nothing."""
+    page, created = StatusPage.objects.get_or_create(application=application)
+    if created:
+        audit_record(
+            actor=actor,
+            action="status_page.publish",
+            team=application.team,
+            detail={"application": application.name},
+        )
+    return page
+
+
+@transaction.atomic
+def status_page_unpublish(*, application: Application, actor: Actor) -> None:
+    """Take the status page down: its address answers 404 from now on, its badges too; audited."""
+    deleted, _ = StatusPage.objects.filter(application=application).delete()
+    if deleted:
+        audit_record(
+            actor=actor,
+            action="status_page.unpublish",
+            team=application.team,
+            detail={"application": application.name},
+        )
+
+
+def status_page_by_token(token: str) -> StatusPage | None:
+    """The published page at this address, with its application; None for any other token."""
+    if not token or len(token) > 64:
+        return None
+    return StatusPage.objects.select_related("application").filter(token=token).first()

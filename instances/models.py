@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -506,3 +507,26 @@ class MaintenanceWindow(models.Model):
         start = self.starts_at + ((now - self.starts_at) // week) * week
         end = start + (self.ends_at - self.starts_at)
         return end if now < end else None
+
+
+def new_status_page_token() -> str:
+    # 192 bits from the operating system's CSPRNG: the status page's address cannot be guessed.
+    return secrets.token_urlsafe(24)
+
+
+class StatusPage(models.Model):
+    """An application's public, read-only status page (opt-in): component names, status and uptime
+    only, at ``/status/<token>/``, with SVG badges. Unpublishing deletes it; publishing again makes
+    a new address."""
+
+    application = models.OneToOneField(
+        "components.Application", on_delete=models.CASCADE, related_name="status_page"
+    )
+    token = models.CharField(max_length=64, unique=True, default=new_status_page_token, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Status page of {self.application}"
+
+    def __repr__(self) -> str:
+        return f"<StatusPage {self.pk} of application {self.application_id}>"  # never the token

@@ -13,6 +13,7 @@ from kato_console.pages import component as pages
 from kato_console.pages import down as views_down
 from kato_console.pages import home as component_views
 from kato_console.pages import kubernetes as views_kubernetes
+from kato_console.pages import status as views_status
 from kato_console.pages import tokens as views_tokens
 from kato_console.pages import wizard as views_wizard
 
@@ -25,6 +26,11 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("apps/", views_applications.application_list, name="apps"),
     path("down/", views_down.down_now, name="down-now"),
+    path("status/<str:token>/", views_status.status_page, name="status-page"),
+    path("status/<str:token>/badge/<str:what>.svg", views_status.badge, name="status-badge"),
+    path(
+        "apps/<slug:slug>/status-page/", views_applications.status_page_switch, name="application-status-page"
+    ),
     path("apps/<slug:slug>/", views_applications.application_detail, name="application"),
     path(
         "apps/<slug:slug>/kubernetes.yaml",
