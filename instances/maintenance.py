@@ -218,7 +218,7 @@ def tick(*, now: datetime | None = None) -> tuple[int, int]:
 def _subject_instances(window: MaintenanceWindow) -> Any:
     if window.component_id is not None:
         return Instance.objects.filter(component_id=window.component_id)
-    return Instance.objects.filter(component__application_id=window.application_id)
+    return Instance.objects.filter(component__application_id=window.application_id or 0)
 
 
 def _start(window: MaintenanceWindow) -> None:

@@ -435,5 +435,6 @@ def down_now_for_user(user: User) -> list[Down]:
             (Affected(dependents[other], distance) for other, distance in closure.get(pk, {}).items()),
             key=lambda item: (item.distance, item.component.name, item.component.pk),
         )
-        rows.append(Down(component, component.status, instances, instances[0].health_since, affected))
+        status = component.status  # type: ignore[attr-defined]  # annotated by components_with_counts
+        rows.append(Down(component, status, instances, instances[0].health_since, affected))
     return sorted(rows, key=lambda row: (row.since is None, row.since or timezone.now(), row.component.name))

@@ -96,11 +96,11 @@ def badge(request: HttpRequest, token: str, what: str) -> HttpResponse:
         if not components:
             raise Http404("No such component.")
     if what == "status":
-        value = overall(components)
-        svg = badge_svg("status", value, _COLOURS.get(value, "#6b7280"))
+        status = overall(components)
+        svg = badge_svg("status", status, _COLOURS.get(status, "#6b7280"))
     else:
-        value = _uptime_30d(components)
-        svg = badge_svg("uptime 30d", uptime_text(value), _uptime_colour(value))
+        uptime = _uptime_30d(components)
+        svg = badge_svg("uptime 30d", uptime_text(uptime), _uptime_colour(uptime))
     response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
     patch_cache_control(response, public=True, max_age=60)
     return response
