@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import secrets
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 from django.core.exceptions import ValidationError
@@ -281,6 +283,9 @@ def normalise_networks(values: object) -> list[str]:
 class HealthCheck(models.Model):
     component = models.OneToOneField(Component, on_delete=models.CASCADE, related_name="health_check")
     enabled = models.BooleanField(default=True)
+    # Paused: not probed, the instances keep their last health; resumed by a person (not a change
+    # of the check, so nothing is probed again at once).
+    paused = models.BooleanField(default=False)
     kind = models.CharField(max_length=16, choices=CheckKind.choices, default=CheckKind.TCP)
     path = models.CharField(max_length=500, default="/", blank=True)
     interval_s = models.PositiveIntegerField(
@@ -425,3 +430,103 @@ class InstanceHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_period_display()} from {self.start:%Y-%m-%d %H:%M}: {self.probes} probes"
+
+
+class Recurrence(models.TextChoices):
+    ONCE = "once", "Once"
+    WEEKLY = "weekly", "Every week"
+
+
+class MaintenanceWindow(models.Model):
+    """A time during which a component, or every component of an application, is in maintenance:
+    its health transitions are recorded but not alerted, its status reads "Maintenance", and, when
+    ``out_of_routing``, its online instances are taken out of routing at the start and put back at
+    the end (``instances.maintenance``). Once (``starts_at`` to ``ends_at``), or every week (the
+    weekday and time of ``starts_at``, for as long as ``ends_at - starts_at``, from ``starts_at`` on)."""
+
+    team = models.ForeignKey("core.Team", on_delete=models.CASCADE, related_name="+")
+    application = models.ForeignKey(
+        "components.Application", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    component = models.ForeignKey(
+        Component, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    reason = models.CharField(max_length=200)
+    recurrence = models.CharField(max_length=8, choices=Recurrence.choices, default=Recurrence.ONCE)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    out_of_routing = models.BooleanField(
+        default=False, help_text="Take the online instances out of routing during the window."
+    )
+    # The instances this window took offline when it started, to put back when it ends.
+    held_instance_ids = models.JSONField(default=list, blank=True)
+    active = models.BooleanField(default=False, help_text="Started and not yet ended (kept by the tick).")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(application__isnull=True, component__isnull=False)
+                | Q(application__isnull=False, component__isnull=True),
+                name="maintenance_one_subject",
+                violation_error_message="A window is for one component or one application.",
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")),
+                name="maintenance_ends_after_start",
+                violation_error_message="The window ends after it starts.",
+            ),
+            models.CheckConstraint(
+                condition=Q(recurrence__in=Recurrence.values), name="maintenance_recurrence_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.reason
+
+    def clean(self) -> None:
+        if (
+            self.recurrence == Recurrence.WEEKLY
+            and self.starts_at
+            and self.ends_at
+            and self.ends_at - self.starts_at >= timedelta(days=7)
+        ):
+            raise ValidationError({"ends_at": "A weekly window lasts less than a week."})
+
+    def is_active(self, now: datetime) -> bool:
+        return self.current_end(now) is not None
+
+    def current_end(self, now: datetime) -> datetime | None:
+        """When the occurrence under way at ``now`` ends; None when none is."""
+        if now < self.starts_at:
+            return None
+        if self.recurrence == Recurrence.ONCE:
+            return self.ends_at if now < self.ends_at else None
+        week = timedelta(days=7)
+        start = self.starts_at + ((now - self.starts_at) // week) * week
+        end = start + (self.ends_at - self.starts_at)
+        return end if now < end else None
+
+
+def new_status_page_token() -> str:
+    # 192 bits from the operating system's CSPRNG: the status page's address cannot be guessed.
+    return secrets.token_urlsafe(24)
+
+
+class StatusPage(models.Model):
+    """An application's public, read-only status page (opt-in): component names, status and uptime
+    only, at ``/status/<token>/``, with SVG badges. Unpublishing deletes it; publishing again makes
+    a new address."""
+
+    application = models.OneToOneField(
+        "components.Application", on_delete=models.CASCADE, related_name="status_page"
+    )
+    token = models.CharField(max_length=64, unique=True, default=new_status_page_token, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Status page of {self.application}"
+
+    def __repr__(self) -> str:
+        return f"<StatusPage {self.pk} of application {self.application_id}>"  # never the token

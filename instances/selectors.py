@@ -64,6 +64,8 @@ class ComponentStatus:
     OFFLINE = "Offline"
     NO_INSTANCES = "No instances"
     NOT_READY = "Not ready"
+    # During a maintenance window of the component or its application (``instances.maintenance``).
+    MAINTENANCE = "Maintenance"
 
 
 def _check_enabled(component: Component) -> bool:
@@ -409,9 +411,13 @@ class Down:
     dependents: list[Affected]
 
 
-def down_now_for_user(user: User) -> list[Down]:
+DOWN_NOW_LIMIT = 50
+
+
+def down_now_for_user(user: User, *, limit: int = DOWN_NOW_LIMIT) -> tuple[list[Down], int]:
     """The user's components that have online instances failing their health check, the longest
-    down first; four queries however many components are up."""
+    down first, at most ``limit`` of them, and how many there are in all; four queries however
+    many components are up."""
     failing = list(
         Instance.objects.filter(
             component__team__in=teams_for_user(user),
@@ -433,10 +439,11 @@ def down_now_for_user(user: User) -> list[Down]:
         .order_by("health_since", "id")
     )
     if not failing:
-        return []
-    by_component: dict[int, list[Instance]] = {}
-    for instance in failing:
-        by_component.setdefault(instance.component_id, []).append(instance)
+        return [], 0
+    every: dict[int, list[Instance]] = {}
+    for instance in failing:  # in the order they went down: the longest down component first
+        every.setdefault(instance.component_id, []).append(instance)
+    by_component = dict(list(every.items())[:limit])
     components = {
         component.pk: component
         for component in components_with_counts(
@@ -459,5 +466,7 @@ def down_now_for_user(user: User) -> list[Down]:
             (Affected(dependents[other], distance) for other, distance in closure.get(pk, {}).items()),
             key=lambda item: (item.distance, item.component.name, item.component.pk),
         )
-        rows.append(Down(component, component.status, instances, instances[0].health_since, affected))
-    return sorted(rows, key=lambda row: (row.since is None, row.since or timezone.now(), row.component.name))
+        status = component.status  # type: ignore[attr-defined]  # annotated by components_with_counts
+        rows.append(Down(component, status, instances, instances[0].health_since, affected))
+    rows.sort(key=lambda row: (row.since is None, row.since or timezone.now(), row.component.name))
+    return rows, len(every)

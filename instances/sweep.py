@@ -142,7 +142,9 @@ def claim_due(*, limit: int | None = None, everything: bool = False) -> list[Cla
     """
     now = timezone.now()
     slack = settings.KATO_SWEEP_JITTER_S + _CLAIM_MARGIN_S
-    due = Instance.objects.filter(is_online=True, component__health_check__enabled=True)
+    due = Instance.objects.filter(
+        is_online=True, component__health_check__enabled=True, component__health_check__paused=False
+    )
     if not everything:
         due = due.filter(Q(next_probe_at__isnull=True) | Q(next_probe_at__lte=now))
     with transaction.atomic():

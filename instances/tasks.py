@@ -15,13 +15,15 @@ from celery.signals import worker_init
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from instances import history, sweep
+from instances import history, maintenance, sweep
 
 SWEEP_TICK_TASK = "instances.tasks.sweep_tick"
 SWEEP_TICK_NAME = "Connectivity tests: sweep tick"
 HISTORY_UPKEEP_TASK = "instances.tasks.history_upkeep"
 HISTORY_UPKEEP_NAME = "Connectivity history: hour and day rows, retention"
 HISTORY_UPKEEP_EVERY_S = 300
+MAINTENANCE_TICK_TASK = "instances.tasks.maintenance_tick"
+MAINTENANCE_TICK_NAME = "Maintenance windows: start and end"
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +60,12 @@ def history_upkeep() -> int:
     """Compute the recent hour and day rows of the probe history and delete the rows past their
     retention; returns how many rows were deleted."""
     return history.upkeep().deleted
+
+
+@shared_task(ignore_result=True, name=MAINTENANCE_TICK_TASK)
+def maintenance_tick() -> list[int]:
+    """Start the maintenance windows that began and end those that ended; returns [started, ended]."""
+    return list(maintenance.tick())
 
 
 def ensure_sweep_schedule(*, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
@@ -130,4 +138,25 @@ def ensure_history_schedule(*, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> 
             "and deletes minute rows after 48 hours, hour rows after 90 days, day rows after two "
             "years. Keep it under an hour apart; disable rather than delete (re-created at migrate)."
         ),
+    )
+
+
+def ensure_maintenance_schedule(*, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
+    """Create the minutely beat entry of the maintenance windows when there is none (post_migrate)."""
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    if PeriodicTask._meta.db_table not in connections[using].introspection.table_names():
+        return
+    every, _ = IntervalSchedule.objects.using(using).get_or_create(every=60, period=IntervalSchedule.SECONDS)
+    PeriodicTask.objects.using(using).get_or_create(
+        task=MAINTENANCE_TICK_TASK,
+        defaults={
+            "name": MAINTENANCE_TICK_NAME,
+            "interval": every,
+            "expire_seconds": 60,
+            "description": (
+                "Starts the maintenance windows that began (taking instances out of routing when the "
+                "window asks) and ends those that ended. Disable rather than delete (re-created at migrate)."
+            ),
+        },
     )

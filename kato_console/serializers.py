@@ -45,6 +45,7 @@ COMPONENT_STATUSES = [
     ComponentStatus.OFFLINE,
     ComponentStatus.NOT_READY,
     ComponentStatus.NO_INSTANCES,
+    ComponentStatus.MAINTENANCE,
 ]
 
 

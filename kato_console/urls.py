@@ -15,6 +15,7 @@ from kato_console.pages import home as component_views
 from kato_console.pages import kubernetes as views_kubernetes
 from kato_console.pages import profile as views_profile
 from kato_console.pages import signin as views_signin
+from kato_console.pages import status as views_status
 from kato_console.pages import team as views_team
 from kato_console.pages import tokens as views_tokens
 from kato_console.pages import wizard as views_wizard
@@ -33,6 +34,11 @@ urlpatterns = [
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("apps/", views_applications.application_list, name="apps"),
     path("down/", views_down.down_now, name="down-now"),
+    path("status/<str:token>/", views_status.status_page, name="status-page"),
+    path("status/<str:token>/badge/<str:what>.svg", views_status.badge, name="status-badge"),
+    path(
+        "apps/<slug:slug>/status-page/", views_applications.status_page_switch, name="application-status-page"
+    ),
     path("apps/<slug:slug>/", views_applications.application_detail, name="application"),
     path(
         "apps/<slug:slug>/kubernetes.yaml",
@@ -154,6 +160,17 @@ urlpatterns = [
     ),
     path("components/<str:service_id>/health-check/", pages.health_check, name="component-health-check"),
     path("components/<str:service_id>/health-check/probe/", pages.probe_now, name="component-probe-now"),
+    path(
+        "components/<str:service_id>/health-check/pause/",
+        pages.health_check_pause,
+        name="component-check-pause",
+    ),
+    path("components/<str:service_id>/maintenance/", pages.maintenance_add, name="component-maintenance-add"),
+    path(
+        "components/<str:service_id>/maintenance/<int:pk>/delete/",
+        pages.maintenance_delete,
+        name="component-maintenance-delete",
+    ),
     path("components/<str:service_id>/events/", pages.events, name="component-events"),
     path(
         "components/<str:service_id>/kubernetes.yaml",

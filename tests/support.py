@@ -56,6 +56,7 @@ SERVICES: dict[str, Service] = {
 
 CHROMIUM = os.environ.get("KATO_TEST_CHROMIUM", "/usr/bin/chromium")
 PROMETHEUS = os.environ.get("KATO_TEST_PROMETHEUS", "/usr/bin/prometheus")
+ALERTMANAGER = os.environ.get("KATO_TEST_ALERTMANAGER", "/usr/bin/prometheus-alertmanager")
 
 
 def services_required() -> bool:
@@ -96,6 +97,13 @@ def require_prometheus() -> str:
     if not (os.path.exists(PROMETHEUS) or shutil.which(PROMETHEUS)):
         _absent(f"Prometheus is not installed at {PROMETHEUS} (apt-get install prometheus)")
     return PROMETHEUS
+
+
+def require_alertmanager() -> str:
+    """Debian's ``prometheus-alertmanager`` binary, for the Alertmanager channel's tests."""
+    if not (os.path.exists(ALERTMANAGER) or shutil.which(ALERTMANAGER)):
+        _absent(f"Alertmanager is not installed at {ALERTMANAGER} (apt-get install prometheus-alertmanager)")
+    return ALERTMANAGER
 
 
 # Accounts on the real services, made for one test and removed afterwards.

@@ -14,7 +14,8 @@ from django.http import HttpRequest
 from components.models import Component
 from core.audit import Actor
 from core.errors import ComponentError
-from instances.models import Health, HealthCheck, Instance, Status, WrongSecret
+from instances import maintenance
+from instances.models import Health, HealthCheck, Instance, MaintenanceWindow, Status, WrongSecret
 from instances.probes import ProbeResult
 from instances.services import (
     HEALTH_CHECK_FIELDS,
@@ -200,10 +201,25 @@ class HealthCheckAdmin(ThroughServices):
         "success_threshold",
         "failure_threshold",
     ]
-    list_filter = ["enabled", "kind", "use_credentials"]
+    list_filter = ["enabled", "paused", "kind", "use_credentials"]
     search_fields = ["component__name", "component__service_id"]
     list_select_related = ["component"]
-    readonly_fields = ["component"]
+    readonly_fields = ["component", "paused"]
+    actions = ["pause", "resume"]
+
+    @admin.action(description="Pause the selected checks", permissions=["change"])
+    def pause(self, request: HttpRequest, queryset: QuerySet[HealthCheck]) -> None:
+        for check in queryset.select_related("component__team"):
+            maintenance.health_check_pause(
+                component=check.component, paused=True, actor=Actor.from_request(request)
+            )
+
+    @admin.action(description="Resume the selected checks", permissions=["change"])
+    def resume(self, request: HttpRequest, queryset: QuerySet[HealthCheck]) -> None:
+        for check in queryset.select_related("component__team"):
+            maintenance.health_check_pause(
+                component=check.component, paused=False, actor=Actor.from_request(request)
+            )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -229,3 +245,48 @@ class WrongSecretAdmin(RefuseSecretLookups):
 
     def has_change_permission(self, request: HttpRequest, obj: WrongSecret | None = None) -> bool:
         return False
+
+
+class MaintenanceWindowForm(ServiceForm):
+    class Meta:
+        model = MaintenanceWindow
+        fields = [
+            "component",
+            "application",
+            "reason",
+            "recurrence",
+            "starts_at",
+            "ends_at",
+            "out_of_routing",
+        ]
+
+    def write(self, actor: Actor) -> MaintenanceWindow:
+        data = {field: self.cleaned_data[field] for field in self.Meta.fields}
+        return maintenance.maintenance_window_create(actor=actor, **data)
+
+
+@admin.register(MaintenanceWindow)
+class MaintenanceWindowAdmin(ThroughServices):
+    """Added and deleted through ``instances.maintenance`` (audited); changed by deleting and adding."""
+
+    form = MaintenanceWindowForm
+    list_display = [
+        "reason",
+        "component",
+        "application",
+        "recurrence",
+        "starts_at",
+        "ends_at",
+        "out_of_routing",
+        "active",
+    ]
+    list_filter = ["recurrence", "out_of_routing", "active"]
+    list_select_related = ["component", "application"]
+    autocomplete_fields = ["component"]
+    search_fields = ["reason", "component__name", "application__name"]
+
+    def has_change_permission(self, request: HttpRequest, obj: MaintenanceWindow | None = None) -> bool:
+        return obj is None and super().has_change_permission(request, obj)
+
+    def delete_with_service(self, obj: MaintenanceWindow, actor: Actor) -> None:
+        maintenance.maintenance_window_delete(window=obj, actor=actor)

@@ -18,7 +18,10 @@ class ChannelForm(forms.Form):
     target = forms.CharField(
         max_length=2000,
         label=_("URL or email addresses"),
-        help_text=_("The webhook's URL, or comma-separated email addresses for an email channel."),
+        help_text=(
+            "The webhook's URL; comma-separated email addresses for an email channel; Alertmanager's "
+            "address (http://alertmanager:9093) for an Alertmanager channel."
+        ),
     )
     scope = forms.ChoiceField(
         choices=ChannelScope.choices,

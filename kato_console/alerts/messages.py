@@ -1,5 +1,5 @@
-"""A delivery made into what its channel sends: a signed webhook POST, a Slack-compatible message, or
-an email (README, "Alerts"). No network here: ``sending`` does that.
+"""A delivery made into what its channel sends: a signed webhook POST, a Slack-compatible message, an
+alert posted to Alertmanager's API v2, or an email (README, "Alerts"). No network here: ``sending`` does that.
 
 Text a probed server returned (an error message) and names people typed travel inside these
 messages, so each channel's escaping applies: Slack's ``&``, ``<`` and ``>`` (no ``<!channel>``
@@ -22,6 +22,7 @@ from kato_console.alerts import payloads, sending
 from kato_console.alerts.models import ChannelKind, Delivery
 
 SIGNATURE_VERSION = "v1"
+ALERTMANAGER_PATH = "/api/v2/alerts"
 
 
 def build_message(delivery: Delivery, *, now: float | None = None) -> sending.WebhookPost | EmailMessage:
@@ -33,6 +34,10 @@ def build_message(delivery: Delivery, *, now: float | None = None) -> sending.We
             subject=printable(f"[Kato Console] {delivery.summary}")[:200],
             body=printable_lines(delivery.payload),
         )
+    if channel.kind == ChannelKind.ALERTMANAGER:
+        body = json.dumps([payloads.alertmanager_alert(delivery.payload)], separators=(",", ":")).encode()
+        url = channel.target.rstrip("/") + ALERTMANAGER_PATH
+        return sending.WebhookPost(url, body, {})
     if channel.kind == ChannelKind.SLACK:
         text = slack_escape(printable_lines(delivery.payload))
         return sending.WebhookPost(channel.target, json.dumps({"text": text}).encode(), {})

@@ -23,6 +23,7 @@ class ChannelKind(models.TextChoices):
     WEBHOOK = "webhook", gettext_lazy("Webhook (signed JSON)")
     SLACK = "slack", gettext_lazy("Slack-compatible webhook")
     EMAIL = "email", gettext_lazy("Email")
+    ALERTMANAGER = "alertmanager", "Prometheus Alertmanager (API v2)"
 
 
 class ChannelScope(models.TextChoices):
@@ -34,7 +35,7 @@ class NotificationChannel(models.Model):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="notification_channels")
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=16, choices=ChannelKind.choices, default=ChannelKind.WEBHOOK)
-    # A URL for the webhooks, comma-separated addresses for email.
+    # A URL for the webhooks, comma-separated addresses for email, Alertmanager's base URL.
     target = models.CharField(max_length=2000)
     secret = models.CharField(max_length=64, default=new_channel_secret, editable=False)
     scope = models.CharField(max_length=16, choices=ChannelScope.choices, default=ChannelScope.TEAM)

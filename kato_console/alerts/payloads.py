@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -46,7 +46,31 @@ def _about(component: Component) -> dict[str, Any]:
     }
 
 
-def instance_event(transition: HealthTransition, component: Component) -> Event:
+@dataclass(frozen=True)
+class Context:
+    """What an event says about the components around its own: those that depend on it (``affected``:
+    name and distance, 1 for direct) and those whose change in the same round it caused (``also``)."""
+
+    affected: tuple[tuple[str, int], ...] = ()
+    also: tuple[str, ...] = ()
+
+
+NO_CONTEXT = Context()
+
+
+def _context(context: Context) -> dict[str, Any]:
+    return {
+        "affected": [
+            {"component": name, "via": "direct" if distance == 1 else "indirect"}
+            for name, distance in context.affected
+        ],
+        "also": list(context.also),
+    }
+
+
+def instance_event(
+    transition: HealthTransition, component: Component, context: Context = NO_CONTEXT
+) -> Event:
     payload = {
         "event": f"instance.{transition.new}",
         **_about(component),
@@ -56,6 +80,7 @@ def instance_event(transition: HealthTransition, component: Component) -> Event:
         "stage": transition.stage,
         "error": transition.error,
         "time": transition.at.isoformat(),
+        **_context(context),
     }
     key = idempotency_key(
         "instance", transition.instance_id, transition.old, transition.new, transition.at.isoformat()
@@ -63,7 +88,9 @@ def instance_event(transition: HealthTransition, component: Component) -> Event:
     return Event(component.pk, component.team_id, key, "instance", payload)
 
 
-def component_event(component: Component, *, old: str, new: str, at: datetime) -> Event:
+def component_event(
+    component: Component, *, old: str, new: str, at: datetime, context: Context = NO_CONTEXT
+) -> Event:
     # A component's status reads "Partial" on the pages; in a payload, lower case like an instance's.
     old, new = old.lower(), new.lower()
     payload = {
@@ -75,6 +102,7 @@ def component_event(component: Component, *, old: str, new: str, at: datetime) -
         "stage": "",
         "error": "",
         "time": at.isoformat(),
+        **_context(context),
     }
     key = idempotency_key("component", component.pk, old, new, at.isoformat())
     return Event(component.pk, component.team_id, key, "component", payload)
@@ -135,7 +163,19 @@ def summary(payload: dict[str, Any]) -> str:
         what = f"{where} is {payload['new_status']} (was {payload['old_status']})"
     if payload.get("error"):
         what += f": {payload['stage']}: {payload['error']}"
+    if payload.get("also"):
+        what += f"; also {payload['new_status']} with it: {', '.join(payload['also'])}"
+    if payload.get("affected"):
+        what += f"; affects {affected_names(payload)}"
     return what[:290]
+
+
+def affected_names(payload: dict[str, Any]) -> str:
+    """``orders, storefront (through others)``: the dependents an event names, as a person reads them."""
+    return ", ".join(
+        item["component"] + (" (through others)" if item["via"] == "indirect" else "")
+        for item in payload.get("affected", [])
+    )
 
 
 def text_lines(payload: dict[str, Any]) -> list[str]:
@@ -145,3 +185,60 @@ def text_lines(payload: dict[str, Any]) -> list[str]:
 
 def text(payload: dict[str, Any]) -> str:
     return "\n".join(text_lines(payload))
+
+
+# How long Alertmanager keeps an alert firing that the console does not resolve (a lost "healthy"
+# notification): it resolves itself then. A resolution is sent with the recovery.
+ALERTMANAGER_HOLD = timedelta(days=7)
+
+_ALERT_NAMES = {
+    "instance": "KatoInstanceUnhealthy",
+    "component": "KatoComponentUnhealthy",
+    "certificate": "KatoCertificateExpiry",
+    "test": "KatoTest",
+}
+
+
+def alertmanager_alert(payload: dict[str, Any]) -> dict[str, Any]:
+    """One alert of Alertmanager's API v2 (``POST /api/v2/alerts``) for a notification.
+
+    The labels name what the alert is about and never its state, so that a recovery (the same
+    labels with ``endsAt`` now) resolves the alert a failure fired, and Alertmanager's grouping and
+    silences work on team, application, component and instance."""
+    event = str(payload.get("event", ""))
+    family = event.split(".", 1)[0]
+    at = datetime.fromisoformat(str(payload["time"]))
+    labels = {
+        "alertname": _ALERT_NAMES.get(family, "KatoEvent"),
+        "team": str(payload.get("team", "")),
+        "application": str(payload.get("application", "")),
+        "component": str(payload.get("component", "")),
+        "service_id": str(payload.get("service_id", "")),
+        "instance": str(payload.get("instance", "")),
+    }
+    status = str(payload.get("new_status", ""))
+    if family == "certificate":
+        # Firing until the certificate's end; the "expired" notice fires on from there.
+        expires_at = datetime.fromisoformat(str(payload["expires_at"]))
+        labels["alertname"] = (
+            "KatoCertificateExpired" if event == "certificate.expired" else labels["alertname"]
+        )
+        ends_at = expires_at if event == "certificate.expiring" else at + ALERTMANAGER_HOLD
+    elif status == "healthy" or event == "test":
+        ends_at = at  # resolved (a test alert ends as it starts)
+    else:
+        ends_at = at + ALERTMANAGER_HOLD
+    annotations = {"summary": summary(payload), "status": status}
+    if payload.get("error"):
+        annotations["description"] = f"{payload.get('stage', '')}: {payload['error']}"
+    if payload.get("affected"):
+        annotations["affected"] = affected_names(payload)
+    if payload.get("also"):
+        annotations["also"] = ", ".join(payload["also"])
+    return {
+        "labels": {key: value for key, value in labels.items() if value},
+        "annotations": annotations,
+        "startsAt": at.isoformat(),
+        "endsAt": ends_at.isoformat(),
+        "generatorURL": str(payload.get("url", "")),
+    }

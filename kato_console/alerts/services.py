@@ -21,9 +21,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from components.models import Component
+from components.selectors import transitive_dependents
 from core.audit import Actor, audit_record
 from core.errors import ComponentError, validated_save
 from core.models import Team
+from instances import maintenance
 from instances.models import Health, Instance, Status
 from instances.selectors import instance_status_counts, status_from_counts
 from instances.signals import HealthTransition
@@ -200,18 +202,27 @@ def _host_of(url: str) -> str:
 @transaction.atomic
 def deliveries_for_transitions(*, transitions: Sequence[HealthTransition]) -> list[int]:
     """One delivery per matching channel and event (each instance transition, and each component
-    whose status changed with them), created once, enqueued after the commit; returns their ids."""
+    whose status changed with them), created once, enqueued after the commit; returns their ids.
+
+    Each event names the components that depend on its component, directly or through others. When
+    a component and components depending on it change the same way in one round, the dependents'
+    events are folded into the component's: one notification, which names them (``also``)."""
     components = _components_of(transitions)
     channels = _listening_channels({component.team_id for component in components.values()})
     if not channels:
         return []
+    # In a maintenance window the transitions are recorded (and audited) but not alerted.
+    for component_id in maintenance.windows_in_effect(components):
+        del components[component_id]
+    contexts, folded = _contexts(transitions, components)
+    kept = [t for t in transitions if t.component_id in components and t.component_id not in folded]
     events = [
-        payloads.instance_event(t, components[t.component_id])
-        for t in transitions
-        if t.component_id in components and _worth_telling(t)
+        payloads.instance_event(t, components[t.component_id], contexts[t.component_id])
+        for t in kept
+        if _worth_telling(t)
     ]
     if any(channel.on_component_status for channel in channels):
-        events += _component_events(transitions, components)
+        events += _component_events(kept, components, contexts)
     rows = [
         Delivery(
             channel=channel,
@@ -225,6 +236,51 @@ def deliveries_for_transitions(*, transitions: Sequence[HealthTransition]) -> li
         if _listens(channel, event)
     ]
     return _create_new(rows)
+
+
+def _contexts(
+    transitions: Sequence[HealthTransition], components: dict[int, Component]
+) -> tuple[dict[int, payloads.Context], set[int]]:
+    """Each component's context (what depends on it; what it took along in this round) and the
+    components whose events are folded into another's: those with a transition to the same health
+    as one of the components they depend on (directly or not) in this round."""
+    closure = transitive_dependents(components)
+    names = dict(
+        Component.objects.filter(pk__in={pk for found in closure.values() for pk in found}).values_list(
+            "pk", "name"
+        )
+    )
+    going: dict[str, set[int]] = {}
+    for transition in transitions:
+        if transition.component_id in components:
+            going.setdefault(transition.new, set()).add(transition.component_id)
+    folded: set[int] = set()
+    also: dict[int, list[str]] = {}
+    for same in going.values():
+        for root in same:
+            taken = sorted(
+                (pk for pk in closure.get(root, {}) if pk in same), key=lambda pk: names.get(pk, "")
+            )
+            if taken and not any(root in closure.get(other, {}) for other in same if other != root):
+                also.setdefault(root, []).extend(names[pk] for pk in taken if names.get(pk))
+            folded.update(taken)
+    contexts = {
+        pk: payloads.Context(
+            affected=tuple(
+                sorted(
+                    (
+                        (names[other], distance)
+                        for other, distance in closure.get(pk, {}).items()
+                        if other in names
+                    ),
+                    key=lambda item: (item[1], item[0]),
+                )
+            ),
+            also=tuple(dict.fromkeys(also.get(pk, []))),
+        )
+        for pk in components
+    }
+    return contexts, folded
 
 
 CERT_THRESHOLDS_DAYS = (21, 7, 1)
@@ -310,21 +366,29 @@ _STATUS_OF_HEALTH = {
 
 
 def _component_events(
-    transitions: Sequence[HealthTransition], components: dict[int, Component]
+    transitions: Sequence[HealthTransition],
+    components: dict[int, Component],
+    contexts: dict[int, payloads.Context],
 ) -> list[payloads.Event]:
     """A component's status now, and before these transitions (the same counts with each transition
     undone): an event for each component whose status differs."""
     events = []
     for component_id, component in components.items():
+        mine = [t for t in transitions if t.component_id == component_id]
+        if not mine:
+            continue  # folded into another component's event
         now = instance_status_counts(component)
         before = dict(now)
-        mine = [t for t in transitions if t.component_id == component_id]
         for transition in mine:
             before[_STATUS_OF_HEALTH[Health(transition.new)]] -= 1
             before[_STATUS_OF_HEALTH[Health(transition.old)]] += 1
         old, new = status_from_counts(before), status_from_counts(now)
         if old != new:
-            events.append(payloads.component_event(component, old=old, new=new, at=mine[0].at))
+            events.append(
+                payloads.component_event(
+                    component, old=old, new=new, at=mine[0].at, context=contexts[component_id]
+                )
+            )
     return events
 
 

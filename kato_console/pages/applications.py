@@ -5,19 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseLocation
 
 from components import selectors, services, topology
 from components.models import Application, Component, ComponentKind
 from core.audit import Actor
 from core.errors import ComponentError
+from instances import maintenance
 from instances import services as instance_services
+from instances.models import StatusPage
 from instances.selectors import application_topology, components_with_counts, writable_teams_for_user
 from kato_console.pages.forms import ApplicationForm, InternalComponentForm
 from kato_console.web import HtmxHttpRequest, add_service_errors, is_fragment_request
@@ -81,6 +84,22 @@ def _can_write(request: HtmxHttpRequest, application: Application) -> bool:
     return bool(membership and membership.can_write)
 
 
+@require_POST
+def status_page_switch(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """Publish (``publish=1``) or take down the application's public status page."""
+    application = selectors.application_for_user(request.user, slug)
+    if not _can_write(request, application):
+        raise PermissionDenied("Viewers can look at an application but not change it.")
+    actor = Actor.from_request(request)
+    if request.POST.get("publish") == "1":
+        maintenance.status_page_publish(application=application, actor=actor)
+        messages.success(request, "Published the status page: anyone with its address can see it.")
+    else:
+        maintenance.status_page_unpublish(application=application, actor=actor)
+        messages.success(request, "Took the status page down; its address no longer answers.")
+    return redirect("application", application.slug)
+
+
 def application_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     application = selectors.application_for_user(request.user, slug)
     components = components_with_counts(
@@ -90,6 +109,7 @@ def application_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         "application": application,
         "can_write": _can_write(request, application),
         "page": _page(request, components, COMPONENTS_PER_PAGE),
+        "status_page": StatusPage.objects.filter(application=application).first(),
     }
     if is_fragment_request(request, "component-table"):
         return render(request, "applications/_component_table.html", context)

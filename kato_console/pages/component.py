@@ -35,7 +35,7 @@ from core.audit import Actor
 from core.errors import ComponentError
 from core.models import Role
 from instances import environment as resolved
-from instances import history
+from instances import history, maintenance
 from instances import services as instance_services
 from instances.addresses import split_addresses
 from instances.health import greeting_only_warning
@@ -51,6 +51,7 @@ from kato_console.pages.forms_component import (
     EnvVarForm,
     EventFilterForm,
     HealthCheckForm,
+    MaintenanceForm,
     PortForm,
     PortProtocolForm,
     PortServicesForm,
@@ -96,15 +97,17 @@ def _writable(request: HtmxHttpRequest, service_id: str) -> Component:
 
 
 def _frame(component: Component, can_write: bool, tab: str) -> dict[str, Any]:
-    """What the component frame (header, tabs) shows on every page."""
+    """What the component frame (header, tabs) shows on every page: its status reads "Maintenance"
+    during one of its windows."""
     counts = instance_status_counts(component)
+    in_maintenance = maintenance.in_maintenance(component)
     return {
         "component": component,
         "can_write": can_write,
         "tab": tab,
         "tabs": TABS,
         "ports": list(component.ports.all()),
-        "status": status_from_counts(counts),
+        "status": maintenance.MAINTENANCE if in_maintenance else status_from_counts(counts),
         "counts": counts,
     }
 
@@ -159,7 +162,9 @@ def _instance_table(
             for instance in page.object_list
         ],
         "counts": counts,
-        "status": status_from_counts(counts),
+        "status": maintenance.MAINTENANCE
+        if maintenance.in_maintenance(component)
+        else status_from_counts(counts),
         "static": component.registration == Registration.STATIC,
     }
 
@@ -884,6 +889,9 @@ def _health_page(component: Component, can_write: bool, owner: bool, **extra: An
             "form": _health_check_form(component, check, owner),
             "check_warning": _check_warning(component, check),
             "probe_results": None,
+            "windows": maintenance.windows_of(component),
+            "maintenance_form": MaintenanceForm(),
+            "now": timezone.now(),
         }
     )
     context.update(extra)
@@ -950,6 +958,52 @@ def probe_now(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     ]
     keep_for_one_display(request, _shown_probe(component), shown)
     return redirect("component-health-check", component.service_id)
+
+
+@require_POST
+def health_check_pause(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
+    """Pause the check (``pause=1``) or resume it."""
+    component = _writable(request, service_id)
+    paused = request.POST.get("pause") == "1"
+    maintenance.health_check_pause(component=component, paused=paused, actor=Actor.from_request(request))
+    message = (
+        "Paused the health check: nothing is probed until it is resumed."
+        if paused
+        else "Resumed the health check."
+    )
+    return _done(request, "component-health-check", component, message)
+
+
+@require_POST
+def maintenance_add(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
+    component = _writable(request, service_id)
+    form = MaintenanceForm(request.POST)
+    if form.is_valid():
+        data = dict(form.cleaned_data)
+        whole = data.pop("whole_application")
+        try:
+            maintenance.maintenance_window_create(
+                actor=Actor.from_request(request),
+                component=None if whole else component,
+                application=component.application if whole else None,
+                **data,
+            )
+        except ComponentError as error:
+            add_service_errors(form, error)
+        else:
+            return _done(request, "component-health-check", component, "Added the maintenance window.")
+    context = _health_page(component, True, _is_owner(request, component), maintenance_form=form)
+    return render(request, "components/health_check.html", context)
+
+
+@require_POST
+def maintenance_delete(request: HtmxHttpRequest, service_id: str, pk: int) -> HttpResponse:
+    component = _writable(request, service_id)
+    window = next((window for window in maintenance.windows_of(component) if window.pk == pk), None)
+    if window is None:
+        raise Http404("No such maintenance window.")
+    maintenance.maintenance_window_delete(window=window, actor=Actor.from_request(request))
+    return _done(request, "component-health-check", component, "Deleted the maintenance window.")
 
 
 # Events

@@ -16,7 +16,8 @@ def down_now(request: HtmxHttpRequest) -> HttpResponse:
     """Components with failing instances, the longest down first, each with what depends on it.
     htmx asks for the list alone every ``POLL_S`` seconds; without JavaScript the page says when it
     was read and a reload reads it again."""
-    context = {"down": down_now_for_user(request.user), "now": timezone.now(), "poll_s": POLL_S}
+    down, total = down_now_for_user(request.user)
+    context = {"down": down, "more": total - len(down), "now": timezone.now(), "poll_s": POLL_S}
     if is_fragment_request(request, "down-now"):
         return render(request, "monitoring/_down_now.html", context)
     return render(request, "monitoring/down_now.html", context)

@@ -9,7 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from components.models import Component, Protocol
-from instances.models import INTERVAL_S_MAX, INTERVAL_S_MIN, TIMEOUT_S_MAX, CheckKind, HealthCheck
+from instances.models import INTERVAL_S_MAX, INTERVAL_S_MIN, TIMEOUT_S_MAX, CheckKind, HealthCheck, Recurrence
 
 
 class RenameForm(forms.Form):
@@ -155,3 +155,26 @@ class EventFilterForm(forms.Form):
             ("", "All actions"),
             *((a, a) for a in actions),
         ]
+
+
+class MaintenanceForm(forms.Form):
+    reason = forms.CharField(max_length=200, label="Reason")
+    starts_at = forms.DateTimeField(
+        label="Starts (UTC)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    ends_at = forms.DateTimeField(
+        label="Ends (UTC)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    recurrence = forms.ChoiceField(choices=Recurrence.choices, initial=Recurrence.ONCE, label="Repeats")
+    whole_application = forms.BooleanField(
+        required=False,
+        label="For every component of the application",
+        help_text="Otherwise for this component.",
+    )
+    out_of_routing = forms.BooleanField(
+        required=False,
+        label="Take the instances out of routing during the window",
+        help_text="They go offline when it starts and come back when it ends.",
+    )

@@ -88,6 +88,8 @@ def test_a_receiver_gets_a_signed_payload_when_a_listener_closes_within_one_swee
         "stage": "connect",
         "error": request.json["error"],
         "time": request.json["time"],
+        "affected": [],
+        "also": [],
     }
     assert request.json["error"]
     assert (delivery.status, delivery.attempts, delivery.last_error) == ("sent", 1, "")

@@ -10,6 +10,7 @@ from components.models import ComponentKind
 from core.audit import Actor
 from instances import services as instance_services
 from instances.models import Instance
+from instances.selectors import down_now_for_user
 from tests.components.pages_support import query_count, text
 from tests.instances import sweeping
 from tests.instances.probe_servers import http_response
@@ -106,3 +107,16 @@ def test_the_poll_answers_the_list_alone_at_a_fixed_cost(
 
     assert "postgres" in text(alice_client.get(reverse("down-now"), **POLL))
     assert query_count(alice_client, reverse("down-now"), **POLL) == before
+
+
+def test_it_lists_the_longest_down_first_up_to_its_limit_and_counts_the_rest(
+    alice, shop, application, alice_actor
+) -> None:
+    later = checked_component(application, alice_actor, name="postgres", failure_threshold=1)
+    refused_instance(later, alice_actor)
+    sweep_rounds(1)
+
+    shown, total = down_now_for_user(alice, limit=1)
+
+    assert [row.component.name for row in shown] == ["mysql"]
+    assert total == 2

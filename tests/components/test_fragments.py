@@ -39,8 +39,9 @@ def test_the_instance_table_poll_reads_only_what_the_table_shows(alice_client, c
     html, queries = _poll(alice_client, component_with_instances)
     assert "10.0.0.7:3306" in html and "Take offline" in html
     # The session, the user, the component with the user's right to change it, the counts per
-    # status (which also give the total), the rows of the page and their uptimes.
-    assert len(queries) == 6, "\n".join(queries)
+    # status (which also give the total), whether a maintenance window is under way, the rows of
+    # the page and their uptimes.
+    assert len(queries) == 7, "\n".join(queries)
 
 
 def test_the_instance_table_poll_reads_neither_the_navigation_nor_the_ports(

@@ -28,7 +28,7 @@ from components.validation import SERVICE_ID_RE
 from core.audit import Actor
 from core.errors import ComponentConflict, ComponentError
 from core.models import ActorKind, ApiToken, Team
-from instances import history
+from instances import history, maintenance
 from kato_console import serializers as s
 from kato_console.api.permissions import TeamRolePermission, can_write
 
@@ -76,6 +76,7 @@ class ConsoleApi(APIView):
         stored and, if ``via`` names the read, the reveal is audited like the overview page's."""
         context = {"can_write": can_write(self.request, component.team), "request": self.request}
         history.with_uptime([component])
+        maintenance.mark_maintenance([component])
         data: dict[str, Any] = s.ComponentDetailSerializer(component, context=context).data
         if data.get("secret_key"):
             self.secret_bearing = True

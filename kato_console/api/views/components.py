@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from components import selectors, services
 from components.models import Component
-from instances import history
+from instances import history, maintenance
 from instances import selectors as instance_selectors
 from instances import services as instance_services
 from kato_console import serializers as s
@@ -40,11 +40,9 @@ class ComponentListApi(ConsoleListApi):
         application = request.query_params.get("application")
         if application is not None:
             components = components.filter(application__slug=_valid_slug(application, "application"))
-        return self.paged(
-            s.ComponentSerializer(
-                history.with_uptime(self.page_of(components)), many=True, context={"request": request}
-            ).data
-        )
+        page = history.with_uptime(self.page_of(components))
+        maintenance.mark_maintenance(page)
+        return self.paged(s.ComponentSerializer(page, many=True, context={"request": request}).data)
 
     @extend_schema(
         operation_id="components_create",
