@@ -184,4 +184,22 @@ class Migration(migrations.Migration):
             model_name="auditevent",
             index=models.Index(fields=["component_label", "-created_at", "-id"], name="audit_label_recent"),
         ),
+        migrations.AddConstraint(
+            model_name="apitoken",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("name", ""), _negated=True),
+                fields=("user", "name"),
+                name="api_token_name_unique_per_user",
+                violation_error_message="You already have a token with this name; choose another.",
+            ),
+        ),
+        migrations.AddField(
+            model_name="membership",
+            name="source",
+            field=models.CharField(
+                choices=[("local", "Local"), ("ldap", "LDAP group"), ("oidc", "OpenID Connect group")],
+                default="local",
+                max_length=8,
+            ),
+        ),
     ]

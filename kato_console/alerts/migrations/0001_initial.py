@@ -10,8 +10,8 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("components", "0001_initial"),
         ("core", "0001_initial"),
+        ("components", "0001_initial"),
     ]
 
     operations = [
@@ -164,6 +164,31 @@ class Migration(migrations.Migration):
             constraint=models.CheckConstraint(
                 condition=models.Q(("status__in", ["pending", "sent", "failed"])),
                 name="delivery_status_valid",
+            ),
+        ),
+        migrations.RemoveConstraint(
+            model_name="notificationchannel",
+            name="channel_kind_valid",
+        ),
+        migrations.AlterField(
+            model_name="notificationchannel",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("webhook", "Webhook (signed JSON)"),
+                    ("slack", "Slack-compatible webhook"),
+                    ("email", "Email"),
+                    ("alertmanager", "Prometheus Alertmanager (API v2)"),
+                ],
+                default="webhook",
+                max_length=16,
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="notificationchannel",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("kind__in", ["webhook", "slack", "email", "alertmanager"])),
+                name="channel_kind_valid",
             ),
         ),
     ]
