@@ -96,17 +96,20 @@ def redis_server(folder: Path, *, tls: tuple[Path, Path, Path] | None) -> Iterat
         server.wait(10)
 
 
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
-    """(key, certificate chain, CA) files for localhost and 127.0.0.1, from a throwaway trustme CA."""
-    folder = tmp_path_factory.mktemp("redis-tls")
-    ca = trustme.CA()
+def certificate_files(ca: trustme.CA, folder: Path) -> tuple[Path, Path, Path]:
+    """(key, certificate chain, CA) files for localhost and 127.0.0.1, issued by ``ca``."""
     leaf = ca.issue_cert("localhost", "127.0.0.1")
     key, chain, authority = folder / "key.pem", folder / "chain.pem", folder / "ca.pem"
     leaf.private_key_pem.write_to_path(str(key))
     leaf.cert_chain_pems[0].write_to_path(str(chain))
     ca.cert_pem.write_to_path(str(authority))
     return key, chain, authority
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """From a throwaway trustme CA."""
+    return certificate_files(trustme.CA(), tmp_path_factory.mktemp("redis-tls"))
 
 
 @pytest.fixture(scope="module")
