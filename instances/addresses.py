@@ -1,8 +1,10 @@
 """Parsing and normalising instance addresses (docs/instance-api.md, "Operations").
 
-An address is ``host``, ``host:port``, ``[ipv6]:port`` or ``http(s)://host[:port][/path]``. The host
-is lower-cased and IP literals are written in their canonical form, and a scheme gives its default
-port, so that ``HTTPS://API.example.com`` and ``api.example.com:443`` are the same instance.
+An address is ``host``, ``host:port``, ``[ipv6]:port``, ``http(s)://host[:port][/path]`` or
+``redis(s)://host[:port]``. The host is lower-cased and IP literals are written in their canonical
+form, and a scheme gives its default port, so that ``HTTPS://API.example.com`` and
+``api.example.com:443`` are the same instance. ``https`` and ``rediss`` say that the instance speaks
+TLS from the first byte (``TLS_SCHEMES``): its probes, and the gateway, talk to it over TLS.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ import idna
 
 from core.net import IPNetwork, network_containing, parse_ip
 
-DEFAULT_PORTS = {"http": 80, "https": 443}
+DEFAULT_PORTS = {"http": 80, "https": 443, "redis": 6379, "rediss": 6379}
+HTTP_SCHEMES = frozenset({"http", "https"})
+REDIS_SCHEMES = frozenset({"redis", "rediss"})
+TLS_SCHEMES = frozenset({"https", "rediss"})
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _HOST_PORT = re.compile(r"^(?P<host>[^:\[\]]+)(?::(?P<port>[^:]*))?$")
 _BRACKETED = re.compile(r"^\[(?P<host>[^\]]+)\](?::(?P<port>.*))?$")
@@ -73,7 +78,9 @@ def parse_address(raw: object) -> Address:
     if match:
         scheme, text = match.group(1).lower(), match.group(2)
         if scheme not in DEFAULT_PORTS:
-            raise AddressError(f"Only http:// and https:// addresses are supported, not {scheme}://.")
+            raise AddressError(
+                f"Only http://, https://, redis:// and rediss:// addresses are supported, not {scheme}://."
+            )
         text = text.split("/", 1)[0]
         if "@" in text:
             raise AddressError("An address must not contain a user name or password.")

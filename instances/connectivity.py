@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from instances.addresses import Address, IPNetwork
+from instances.addresses import HTTP_SCHEMES, REDIS_SCHEMES, TLS_SCHEMES, Address, IPNetwork
 from instances.probes import ProbeResult, ProbeTarget, failure_label, probe
 
 # The wizard's probe timeout; the step as a whole never waits more than a second longer.
@@ -39,11 +39,13 @@ class AddressTest:
 
 
 def probe_kind_for(address: Address, protocol: str) -> str:
-    """mysql, postgresql and redis from the protocol; http for http(s):// addresses or the http
-    protocol; a TCP connect otherwise."""
+    """mysql, postgresql and redis from the protocol; redis for redis(s):// addresses; http for
+    http(s):// addresses or the http protocol; a TCP connect otherwise."""
     if protocol in _PROTOCOL_KINDS:
         return protocol
-    if address.scheme or protocol == "http":
+    if address.scheme in REDIS_SCHEMES:
+        return "redis"
+    if address.scheme in HTTP_SCHEMES or protocol == "http":
         return "http"
     return "tcp"
 
@@ -54,7 +56,7 @@ def _target(address: Address, port: int | None, protocol: str, timeout_s: float)
         host=address.host,
         port=address.port or port or 0,
         timeout_s=timeout_s,
-        tls=address.scheme == "https",
+        tls=address.scheme in TLS_SCHEMES,
     )
 
 

@@ -33,7 +33,7 @@ from django.utils import timezone
 from components.models import EnvVar, Port, Scope
 from core.audit import SYSTEM, EventRow, audit_record_many
 from instances import history, sql
-from instances.addresses import DEFAULT_PORTS, format_address
+from instances.addresses import DEFAULT_PORTS, TLS_SCHEMES, format_address
 from instances.models import (
     CREDENTIAL_KINDS,
     CheckKind,
@@ -254,7 +254,7 @@ def _target_for(
         port=number,
         timeout_s=float(row.timeout_s or 3),
         path=row.path or "/",
-        tls=row.scheme == "https",
+        tls=row.scheme in TLS_SCHEMES,
         verify_tls=row.verify_tls is not False,
         username=username,
         password=password,

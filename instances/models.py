@@ -104,7 +104,7 @@ class Instance(models.Model):
             models.CheckConstraint(condition=Q(health__in=Health.values), name="instance_health_valid"),
             models.CheckConstraint(condition=Q(source__in=Source.values), name="instance_source_valid"),
             models.CheckConstraint(
-                condition=Q(scheme__in=["", "http", "https"]), name="instance_scheme_valid"
+                condition=Q(scheme__in=["", "http", "https", "redis", "rediss"]), name="instance_scheme_valid"
             ),
         ]
 

@@ -21,7 +21,14 @@ from core.audit import Actor, audit_event, audit_record
 from core.errors import ComponentError, validated_save
 from core.models import AuditEvent, Membership, Role, Team
 from instances import sql
-from instances.addresses import Address, AddressError, check_policy, parse_address
+from instances.addresses import (
+    HTTP_SCHEMES,
+    REDIS_SCHEMES,
+    Address,
+    AddressError,
+    check_policy,
+    parse_address,
+)
 from instances.health import Claim, record_probe_results
 from instances.models import CheckKind, Health, HealthCheck, Instance, Source, WrongSecret, normalise_networks
 from instances.probes import ProbeResult, is_name
@@ -451,8 +458,10 @@ def check_kind_for(*, protocol: str, addresses: Sequence[Address] = ()) -> str:
     """The health-check (and probe) kind a component's protocol or addresses call for."""
     if protocol in (CheckKind.MYSQL, CheckKind.POSTGRESQL, CheckKind.REDIS, CheckKind.HTTP):
         return protocol
-    if addresses and all(address.scheme for address in addresses):
+    if addresses and all(address.scheme in HTTP_SCHEMES for address in addresses):
         return CheckKind.HTTP
+    if addresses and all(address.scheme in REDIS_SCHEMES for address in addresses):
+        return CheckKind.REDIS
     return CheckKind.TCP
 
 

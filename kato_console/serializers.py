@@ -222,7 +222,7 @@ class ComponentCreateSerializer(serializers.Serializer):
         required=False,
         max_length=MAX_ADDRESSES,
         help_text="Static registration: 10.0.0.7, 10.0.0.7:3306, [2001:db8::7]:3306, db.example.com:3306, "
-        "https://api.example.com.",
+        "https://api.example.com, rediss://cache.example.com:6380 (a Redis that speaks TLS).",
     )
     image = serializers.CharField(max_length=255, required=False, help_text="Internal components only.")
 

@@ -558,4 +558,15 @@ class Migration(migrations.Migration):
                 ),
             ],
         ),
+        migrations.RemoveConstraint(
+            model_name="instance",
+            name="instance_scheme_valid",
+        ),
+        migrations.AddConstraint(
+            model_name="instance",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("scheme__in", ["", "http", "https", "redis", "rediss"])),
+                name="instance_scheme_valid",
+            ),
+        ),
     ]

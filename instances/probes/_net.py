@@ -55,9 +55,7 @@ class ProbeTarget:
     port: int
     timeout_s: float = 3.0  # hard limit for DNS + connect + TLS + exchange
     path: str = "/"  # http
-    tls: bool = (
-        False  # http: https; redis: TLS from the first byte (a probe-level option: no door sets it yet)
-    )
+    tls: bool = False  # http: https; redis: TLS from the first byte (a rediss:// instance)
     verify_tls: bool = True  # http: certificate verification (per-check switch)
     username: str = ""  # mysql/postgresql/redis credentials; empty = greeting-only / no AUTH
     password: str = ""

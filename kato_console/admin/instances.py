@@ -67,7 +67,10 @@ class InstanceForm(ServiceForm):
 
     address = forms.CharField(
         max_length=300,
-        help_text="10.0.0.7, 10.0.0.7:3306, [2001:db8::7]:3306, db.example.com:3306 or https://api.example.com",
+        help_text=(
+            "10.0.0.7, 10.0.0.7:3306, [2001:db8::7]:3306, db.example.com:3306, https://api.example.com "
+            "or rediss://cache.example.com:6380 (a Redis that speaks TLS)"
+        ),
     )
 
     class Meta:

@@ -57,7 +57,7 @@ def _cached_hash(value: Any) -> int:
 @dataclass(frozen=True)
 class Endpoint:
     """One address of a routed instance; ``hostname`` is the DNS name it was registered by, if any;
-    ``tls``: the instance is an ``https://`` one, spoken to over TLS."""
+    ``tls``: the instance is an ``https://`` or ``rediss://`` one, spoken to over TLS."""
 
     ip: str
     port: int
@@ -198,7 +198,7 @@ _TLS_MATCH = "envoy.transport_socket_match"
 
 
 def _tls_match(name: str, hostname: str, ip: str, ca_file: str) -> dict[str, Any]:
-    """TLS to an https instance: its name as SNI, its certificate checked against ``ca_file`` and
+    """TLS to an https or rediss instance: its name as SNI, its certificate checked against ``ca_file`` and
     against its name (a DNS name) or its address (an instance registered by IP, sent no SNI)."""
     if hostname:
         san = {"san_type": "DNS", "matcher": {"exact": hostname}}

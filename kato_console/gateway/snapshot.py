@@ -20,6 +20,7 @@ from django.db.models import Exists, F, OuterRef
 
 from components.gateway import route_host
 from components.models import Port, Protocol
+from instances.addresses import TLS_SCHEMES
 from instances.models import Health, Instance, ResolvedAddress
 from instances.probes import is_name
 from kato_console.gateway.config import Endpoint, Upstream
@@ -90,7 +91,7 @@ def routed_upstreams(
     )
     passing = _passing_addresses([pk for pk, _, host, _, _, checked in rows if checked and is_name(host)])
     for pk, component_id, host, instance_port, scheme, checked in rows:
-        tls = scheme == "https"
+        tls = scheme in TLS_SCHEMES
         for port in _served_ports(by_component[component_id], instance_port):
             number = instance_port or port.number
             if checked and is_name(host):

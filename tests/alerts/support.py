@@ -6,6 +6,7 @@ A test module takes the fixture by assignment (``receiver = support.receiver``),
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -86,10 +87,14 @@ def backoff_runs_out() -> None:
 def publishing_to(broker_url: str) -> Iterator[None]:
     """The console's Celery (in the test's process) publishes to ``broker_url``, for real (not eagerly)."""
     saved = celery_app.conf.broker_url, celery_app.conf.task_always_eager
+    # Celery prefers CELERY_BROKER_URL from the environment to its configuration: out while we publish.
+    environment = os.environ.pop("CELERY_BROKER_URL", None)
     celery_app.conf.broker_url, celery_app.conf.task_always_eager = broker_url, False
     celery_app.close()  # the publisher's connection pool is made again from the new URL
     try:
         yield
     finally:
+        if environment is not None:
+            os.environ["CELERY_BROKER_URL"] = environment
         celery_app.conf.broker_url, celery_app.conf.task_always_eager = saved
         celery_app.close()

@@ -181,7 +181,7 @@ def test_no_delivery_is_lost_to_a_broker_outage_or_a_killed_worker(
     redis = require_service("redis")
     for name, value in WORKER_ENV.items():  # the test's process records rounds as the worker sees them
         setattr(settings, name, int(value))
-    flush_broker(redis.host, redis.port)
+    flush_broker(redis.host, redis.port, BROKER_DB)
     receiver = CountingReceiver()
     services.channel_create(team=team, actor=alice_actor, name="On call", kind="webhook", target=receiver.url)
     dispatcher_every_second()
@@ -195,7 +195,7 @@ def test_no_delivery_is_lost_to_a_broker_outage_or_a_killed_worker(
             _run_the_faults(worker, broker, receiver, redis, static_component)
         finally:
             worker.stop()
-            flush_broker(redis.host, redis.port)
+            flush_broker(redis.host, redis.port, BROKER_DB)
 
 
 def _run_the_faults(
@@ -208,7 +208,7 @@ def _run_the_faults(
     broker.cut()
     outage = _keys_of_round(component, 1, 2, 3)
     time.sleep(2)
-    flush_broker(redis.host, redis.port)
+    flush_broker(redis.host, redis.port, BROKER_DB)
     broker.restore()
 
     # The worker is killed while a delivery waits out its backoff.

@@ -155,7 +155,7 @@ def test_a_viewer_of_a_second_team_cannot_choose_its_applications(
         ({"address": "10.0.0.7"}, "10.0.0.7 has no port: write it as 10.0.0.7:3306, say, or fill in Port."),
         (
             {"address": "ftp://files.example.com"},
-            "Only http:// and https:// addresses are supported, not ftp://.",
+            "Only http://, https://, redis:// and rediss:// addresses are supported, not ftp://.",
         ),
         ({"address": "169.254.169.254:80"}, "169.254.169.254 is in a denied network (169.254.0.0/16)"),
         ({"port": "70000"}, "Ensure this value is less than or equal to 65535."),

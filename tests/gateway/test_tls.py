@@ -1,4 +1,4 @@
-"""An https instance is spoken to over TLS: its name as SNI, its certificate checked against the
+"""An https (or rediss) instance is spoken to over TLS: its name as SNI, its certificate checked against the
 authorities the gateway trusts (KATO_GATEWAY_CA_FILE), whatever the client speaks to the gateway."""
 
 from __future__ import annotations
@@ -8,12 +8,15 @@ import ssl
 from pathlib import Path
 
 import pytest
+import redis
 import trustme
 
 from components import services
 from instances import services as instance_services
 from instances.addresses import parse_address
 from tests.gateway.conftest import NamedHttpServer, eventually
+from tests.instances.test_probe_credentials import SECRET
+from tests.instances.test_redis_tls import certificate_files, redis_server
 
 pytestmark = pytest.mark.gateway
 
@@ -121,3 +124,38 @@ def test_a_certificate_for_another_name_gets_no_traffic(
     host = f"mysql-shop.localhost:{http_port}"
     assert eventually(lambda: _get(http_port, host)[0] == 503)
     assert "wrong-name" not in _get(http_port, host)[1]
+
+
+def test_a_rediss_instance_is_reached_over_tls_by_a_plain_redis_client(
+    static_component, alice_actor, trusted_ca, start_gateway, tmp_path: Path
+):
+    with redis_server(tmp_path / "data", tls=certificate_files(trusted_ca, tmp_path)) as server:
+        instance_services.health_check_update(component=static_component, enabled=False, actor=alice_actor)
+        instance_services.instance_add(
+            component=static_component,
+            address=parse_address(f"rediss://localhost:{server.port}"),
+            actor=alice_actor,
+        )
+        port = services.port_create(
+            component=static_component,
+            number=server.port,
+            protocol="tcp",
+            inner_service=True,
+            actor=alice_actor,
+        )
+        start_gateway()
+        # Plain Redis to the internal address (the password as the dependents have it); the gateway
+        # speaks TLS to the instance, which speaks nothing else.
+        client = redis.Redis(host="127.0.0.1", port=port.gateway_port, password=SECRET, socket_timeout=3)
+
+        def answers() -> bool:
+            try:
+                return bool(client.ping())
+            except redis.RedisError:
+                return False
+
+        try:
+            assert eventually(answers)
+            assert client.set("through", "the gateway") and server.watcher.get("through") == b"the gateway"
+        finally:
+            client.close()

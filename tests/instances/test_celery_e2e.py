@@ -40,9 +40,10 @@ def database_url() -> str:
     return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def flush_broker(host: str, port: int) -> None:
+def flush_broker(host: str, port: int, db: int = BROKER_DB) -> None:
+    """Empties the Redis database ``db``: a test's broker of its own."""
     subprocess.run(
-        ["redis-cli", "-h", host, "-p", str(port), "-n", str(BROKER_DB), "FLUSHDB"],
+        ["redis-cli", "-h", host, "-p", str(port), "-n", str(db), "FLUSHDB"],
         check=True,
         capture_output=True,
         timeout=10,

@@ -179,7 +179,7 @@ def test_a_worker_raises_its_open_files_limit_at_start_and_says_so_in_its_log(
     postgres_database, tmp_path: Path
 ) -> None:
     redis = require_service("redis")
-    flush_broker(redis.host, redis.port)
+    flush_broker(redis.host, redis.port, BROKER_DB)
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     with celery_worker(tmp_path, "limits") as (worker, log):
         text = log.read_text(errors="replace")
@@ -219,10 +219,13 @@ def test_a_round_of_a_thousand_with_three_hundred_silent_tells_every_health_on_t
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_on_one_broker_share_a_round_each_probing_chunks_and_every_instance_once(
-    postgres_database, settings, application, alice_actor: Actor, listeners, tmp_path: Path
+    postgres_database, settings, application, alice_actor: Actor, listeners, tmp_path: Path, monkeypatch
 ) -> None:
     redis = require_service("redis")
-    flush_broker(redis.host, redis.port)
+    flush_broker(redis.host, redis.port, BROKER_DB)
+    # Celery prefers CELERY_BROKER_URL from the environment to the URL an app is given: with it
+    # set, the round would be published to that broker, where no worker of this test listens.
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
     settings.KATO_SWEEP_CHUNK = 200
     fleet(application, alice_actor, listeners, answering=1400, silent=600)
     broker = Celery(broker=f"redis://{redis.host}:{redis.port}/{BROKER_DB}")
@@ -237,7 +240,7 @@ def test_two_workers_on_one_broker_share_a_round_each_probing_chunks_and_every_i
             by_worker = [chunks_probed(first), chunks_probed(second)]
     finally:
         broker.close()
-        flush_broker(redis.host, redis.port)
+        flush_broker(redis.host, redis.port, BROKER_DB)
 
     assert claimed == 2000
     assert all(by_worker), by_worker  # both took chunks
