@@ -1,30 +1,65 @@
-"""Regenerate the README's screenshots (docs/screenshots/*.png) from the walkthrough browser test.
+"""Regenerate the README's screenshots (docs/screenshots/*.png) from two browser tests.
 
     .venv/bin/python docs/make_screenshots.py
 
-It runs tests/browser/test_walkthrough.py with KATO_DOCS_SCREENSHOTS pointing at docs/screenshots/,
-so that the pictures are of the real console, at 1280×800, as the test walks DESIGN.md's story.
-The test needs PostgreSQL (DATABASE_URL, as for `make test`) and Chromium.
+It runs tests/browser/test_walkthrough.py (the wizard's two steps) and
+tests/browser/test_screenshots.py (the shop of DESIGN.md §1 with healthy components: the overview
+with its history chart, ports, environment, topology, events, "Down now", the team and profile
+pages, a phone 390 px wide and the console in Simplified Chinese) with KATO_DOCS_SCREENSHOTS
+pointing at docs/screenshots/, so that the pictures are of the real console in Chromium.
+
+The tests need what `make test` needs for them: PostgreSQL (DATABASE_URL), Chromium, the MariaDB
+on 127.0.0.1:3306 and a Redis (KATO_TEST_REDIS_PORT); for the Chinese picture, CJK fonts
+(Debian: `apt-get install fonts-noto-cjk`), without which its characters are boxes.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "docs" / "screenshots"
-EXPECTED = ("wizard-step-1", "wizard-step-2", "overview", "topology", "environment")
-LIMIT_BYTES = 150_000
+TESTS = ("tests/browser/test_walkthrough.py", "tests/browser/test_screenshots.py")
+EXPECTED = (
+    "wizard-step-1",
+    "wizard-step-2",
+    "overview",
+    "ports",
+    "environment",
+    "topology",
+    "events",
+    "down-now",
+    "team",
+    "profile",
+    "phone",
+    "chinese",
+)
+# Full pages at 1280 px: the overview with its chart and the events list are the largest.
+LIMIT_BYTES = 200_000
+
+
+def _has_chinese_font() -> bool:
+    if shutil.which("fc-list") is None:
+        return True  # no fontconfig to ask: Chromium's own fallbacks may do
+    found = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True, check=False)
+    return bool(found.stdout.strip())
 
 
 def main() -> int:
+    if not _has_chinese_font():
+        print(
+            "No font for Chinese found: its picture would show boxes (apt-get install fonts-noto-cjk)",
+            file=sys.stderr,
+        )
     env = {**os.environ, "KATO_DOCS_SCREENSHOTS": str(TARGET)}
-    test = "tests/browser/test_walkthrough.py"
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test], cwd=ROOT, env=env
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *TESTS],
+        cwd=ROOT,
+        env=env,
     )
     if done.returncode != 0:
         return done.returncode

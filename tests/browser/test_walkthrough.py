@@ -1,8 +1,9 @@
 """DESIGN.md's story, in order, as a new user walks it in Chromium, by the visible labels.
 
 Each step saves a screenshot into var/screenshots/walkthrough-<step>.png. With
-KATO_DOCS_SCREENSHOTS set to a folder (docs/make_screenshots.py does it), the steps the README
-shows are also saved there at 1280×800, under stable names.
+KATO_DOCS_SCREENSHOTS set to a folder (docs/make_screenshots.py does it), the wizard's two steps
+are also saved there, 1280 px wide, whole, for the README; its other pictures come from
+tests/browser/test_screenshots.py, whose components are healthy and have a day of history.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ def _shot(page, step: str, doc: str = "") -> None:
     docs = os.environ.get("KATO_DOCS_SCREENSHOTS", "")
     if doc and docs:
         Path(docs).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(docs) / f"{doc}.png"))
+        page.evaluate("() => window.scrollTo(0, 0)")  # the README shows each page from its top bar
+        page.screenshot(path=str(Path(docs) / f"{doc}.png"), full_page=True)
 
 
 def _sign_in(page, live_server) -> None:
@@ -111,7 +113,7 @@ def test_a_new_user_walks_the_whole_story(page, browser, live_server, alice, tea
     # Reloaded, the secret key is masked again (and stays out of the README's picture).
     page.reload()
     assert mysql.secret_key not in page.content()
-    _shot(page, "07b-overview", doc="overview")
+    _shot(page, "07b-overview")
 
     # On mysql: port 3306 / mysql with its internal service.
     _tab(page, "Ports")
@@ -163,7 +165,7 @@ def test_a_new_user_walks_the_whole_story(page, browser, live_server, alice, tea
         assert table.get_by_text(name, exact=True).is_visible()
     assert "walkthrough-pw" not in table.inner_text()
     assert table.get_by_label("MYSQL_PASSWORD (hidden)").is_visible()
-    _shot(page, "11-environment", doc="environment")
+    _shot(page, "11-environment")
 
     # The application: both nodes joined by an arrow in the topology.
     page.get_by_role("navigation", name="Breadcrumbs").get_by_role("link", name="Shop").click()
@@ -172,7 +174,7 @@ def test_a_new_user_walks_the_whole_story(page, browser, live_server, alice, tea
     assert topology.get_by_role("link", name=re.compile(r"^mysql,")).is_visible()
     assert topology.locator("line").count() == 1
     page.locator("svg.topology").scroll_into_view_if_needed()
-    _shot(page, "12-topology", doc="topology")
+    _shot(page, "12-topology")
 
     # The wizard again, with JavaScript disabled.
     context = browser.new_context(java_script_enabled=False, viewport=VIEWPORT)
