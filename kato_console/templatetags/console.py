@@ -32,8 +32,8 @@ def ago(moment: datetime | None) -> str:
         return ""
     now = timezone.now()
     if now - moment < timedelta(minutes=1):
-        return "just now"
-    return f"{timesince(moment, now)} ago"
+        return str(_("just now"))
+    return str(_("%(since)s ago") % {"since": timesince(moment, now)})
 
 
 @register.filter
