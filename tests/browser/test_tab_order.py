@@ -8,13 +8,20 @@ template is checked without touching this test."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
 from components import services
+from components.models import ComponentKind
 from core.models import Membership, Role
+from instances import services as instance_services
 from instances.addresses import parse_address
 from instances.services import instance_add
 from kato_console.alerts import services as alert_services
+from tests.instances import sweeping
+from tests.instances.sweeping import checked_component, refused_instance, sweep_rounds
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -89,10 +96,19 @@ MISSED = """() => Array.from(document.querySelectorAll('[data-kb-expected]'))
     + (e.getAttribute('aria-label') || e.textContent || e.value || e.name || '').trim().replace(/\\s+/g, ' ').slice(0, 50) + '"')"""
 
 
-def _walk(page, url: str) -> list[str]:
-    """Tab through ``url`` from the top; the problems found, each naming the page and the control."""
+def _walk(page, url: str, prepare: Callable[[Any], None] | None = None) -> list[str]:
+    """Tab through ``url`` from the top (after ``prepare`` put the page in the state to walk, the
+    focus back at the top); the problems found, each naming the page and the control."""
     page.goto(url)
     path = url.split("/", 3)[-1]
+    if prepare is not None:
+        prepare(page)
+        path += " (" + prepare.__doc__.strip() + ")"
+        # Back to the top, as a fresh page: the next Tab starts from the body, not from the click.
+        page.evaluate(
+            "() => { const b = document.body; b.tabIndex = -1; b.focus(); b.removeAttribute('tabindex');"
+            " window.scrollTo(0, 0); }"
+        )
     expected = page.evaluate(MARK_EXPECTED)
     problems: list[str] = []
     stops: list[dict] = []
@@ -173,6 +189,49 @@ def test_every_control_is_reached_in_reading_order(
     problems: list[str] = []
     for path in paths:
         problems += _walk(logged_in_page, f"{live_server.url}{path}")
+
+    def menu_open(page) -> None:
+        """the Add component menu open"""
+        page.get_by_text("Add component", exact=True).click()
+
+    def token_created(page) -> None:
+        """a new token shown"""
+        page.get_by_label("Name").fill("deploy hook")
+        page.get_by_role("button", name="Create token").click()
+        page.locator("#new-token").wait_for()
+
+    def key_revealed(page) -> None:
+        """the secret key revealed"""
+        page.get_by_role("region", name="API registration").get_by_role("button", name="Reveal").click()
+        page.locator("#secret-key").filter(has_text=api_component.secret_key).wait_for()
+
+    problems += _walk(logged_in_page, f"{live_server.url}/apps/{application.slug}/", menu_open)
+    problems += _walk(logged_in_page, f"{live_server.url}/account/tokens/", token_created)
+    problems += _walk(
+        logged_in_page, f"{live_server.url}/components/{api_component.service_id}/", key_revealed
+    )
+    assert problems == [], "\n".join(problems)
+
+
+serve = sweeping.serve
+no_jitter = sweeping.no_jitter
+
+
+@pytest.mark.usefixtures("no_jitter")
+@pytest.mark.parametrize("screen", [{"width": 1280, "height": 720}, PHONE], ids=["desktop", "phone"])
+def test_down_now_with_a_failing_component(
+    screen, logged_in_page, live_server, application, alice_actor, serve
+):
+    mysql = checked_component(application, alice_actor, name="mysql", failure_threshold=1)
+    refused_instance(mysql, alice_actor)
+    orders = instance_services.component_create(
+        application=application, name="orders", actor=alice_actor, kind=ComponentKind.INTERNAL
+    )
+    services.dependency_add(component=orders, target=mysql, actor=alice_actor)
+    sweep_rounds(1)
+    logged_in_page.set_viewport_size(screen)
+    problems = _walk(logged_in_page, f"{live_server.url}/down/")
+    assert logged_in_page.get_by_role("link", name="mysql").first.is_visible()
     assert problems == [], "\n".join(problems)
 
 
