@@ -72,6 +72,11 @@ FOCUS = """() => {
     const shape = e.querySelector('rect, circle, path');
     if (shape) ring = ring || parseFloat(getComputedStyle(shape).strokeWidth) >= 2;
   }
+  // Something drawn over the control (an open menu, a sticky bar) hides it as surely as display: none.
+  // (The first line's box: a link that wraps has a gap in the middle of its bounding box.)
+  const line = e.getClientRects()[0] || box;
+  const hit = document.elementFromPoint(line.left + line.width / 2, line.top + line.height / 2);
+  const covered = hit !== null && !e.contains(hit) && !(hit.tagName === 'LABEL' && hit.control === e);
   const region = e.closest('header, aside, main, footer');
   const radio = e.getAttribute('data-kb-radio');
   return {
@@ -80,6 +85,7 @@ FOCUS = """() => {
     label: (e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + ' "'
       + (e.getAttribute('aria-label') || e.textContent || e.value || e.name || '').trim().replace(/\\s+/g, ' ').slice(0, 50) + '"'),
     skip: e.classList.contains('skip-link'),
+    covered: covered ? hit.tagName.toLowerCase() + (hit.className ? '.' + String(hit.className).split(' ')[0] : '') : null,
     visible: e.checkVisibility({checkOpacity: true, checkVisibilityCSS: true}) && box.width > 0 && box.height > 0
       && box.bottom > -window.scrollY && box.right > 0,
     top: box.top + window.scrollY,
@@ -126,6 +132,8 @@ def _walk(page, url: str, prepare: Callable[[Any], None] | None = None) -> list[
     for stop in stops:
         if not stop["visible"]:
             problems.append(f"/{path}: the focus lands on {stop['label']}, which cannot be seen")
+        if stop["covered"]:
+            problems.append(f"/{path}: the focus lands on {stop['label']}, hidden under {stop['covered']}")
         if not stop["ring"]:
             problems.append(f"/{path}: {stop['label']} shows no focus outline")
     for previous, stop in zip(stops, stops[1:], strict=False):
