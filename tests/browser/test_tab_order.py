@@ -25,7 +25,16 @@ from tests.instances.sweeping import checked_component, refused_instance, sweep_
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-COMPONENT_TABS = ("", "ports/", "connection-info/", "environment/", "health-check/", "events/", "settings/")
+COMPONENT_TABS = (
+    "",
+    "ports/",
+    "connection-info/",
+    "dependencies/",
+    "environment/",
+    "health-check/",
+    "events/",
+    "settings/",
+)
 # A row of the page: a later stop may sit beside the previous one (a toolbar, a table row) but not
 # further up than this inside the same region.
 ROW = 40
@@ -178,7 +187,7 @@ def test_every_control_is_reached_in_reading_order(
         component=internal_component, target=static_component, actor=alice_actor, open_inner=True
     )
     instance_add(component=static_component, address=parse_address("127.0.0.1:3306"), actor=alice_actor)
-    alert_services.channel_create(
+    channel = alert_services.channel_create(
         team=team, actor=alice_actor, name="On call", kind="email", target="oncall@example.com"
     )
     paths = [
@@ -188,6 +197,7 @@ def test_every_control_is_reached_in_reading_order(
         "/account/",
         "/account/tokens/",
         f"/teams/{team.slug}/channels/",
+        f"/teams/{team.slug}/channels/{channel.pk}/",
         "/down/",
     ]
     for component in (static_component, internal_component, api_component):
