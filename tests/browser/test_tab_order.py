@@ -76,7 +76,7 @@ FOCUS = """() => {
   const style = getComputedStyle(e);
   let ring = (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0)
     || (style.boxShadow && style.boxShadow !== 'none');
-  if (!ring && e.namespaceURI === 'http://www.w3.org/2000/svg' || e.closest('svg')) {
+  if (!ring && e.closest('svg')) {
     // An SVG node draws its focus as the stroke of its shape.
     const shape = e.querySelector('rect, circle, path');
     if (shape) ring = ring || parseFloat(getComputedStyle(shape).strokeWidth) >= 2;
