@@ -31,6 +31,9 @@ def _user(request: HttpRequest) -> User:
 def profile(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     form = PasswordChangeForm(user, request.POST or None)
+    # Django's form puts the focus in its first field, which would make the Tab key start halfway
+    # down the page, past the skip link, the top bar and the teams; the page starts at the top.
+    form.fields["old_password"].widget.attrs.pop("autofocus", None)
     if request.method == "POST" and form.is_valid():
         accounts.password_change(user=user, password=form.cleaned_data["new_password1"])
         # This session stays signed in; every other one of the user's ends with the old password.

@@ -93,3 +93,13 @@ document.addEventListener("keydown", function (event) {
     }
   });
 });
+
+// A control reached with the keyboard inside a box that scrolls sideways (a wide table or the
+// topology on a phone) is brought wholly into view: Chromium leaves one that is half visible where
+// it is, its label cut off at the box's edge.
+document.addEventListener("focusin", function (event) {
+  var target = event.target;
+  if (target.matches && target.matches(":focus-visible") && target.scrollIntoView) {
+    target.scrollIntoView({ block: "nearest", inline: "nearest" });
+  }
+});
