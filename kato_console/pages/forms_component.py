@@ -22,7 +22,10 @@ class RenameForm(forms.Form):
         help_text=_("A DNS label, unique in the team: dependents reach the component by it."),
     )
     image = forms.CharField(
-        label=_("Image"), max_length=255, required=False, help_text=_("The container image, e.g. phpmyadmin:5.")
+        label=_("Image"),
+        max_length=255,
+        required=False,
+        help_text=_("The container image, e.g. phpmyadmin:5."),
     )
 
     def __init__(self, *args: Any, with_image: bool = False, **kwargs: Any) -> None:

@@ -52,7 +52,9 @@ def sessions_end(request: HttpRequest) -> HttpResponse:
     if ended:
         messages.success(
             request,
-            ngettext("Signed out of %(count)d other session.", "Signed out of %(count)d other sessions.", ended)
+            ngettext(
+                "Signed out of %(count)d other session.", "Signed out of %(count)d other sessions.", ended
+            )
             % {"count": ended},
         )
     else:

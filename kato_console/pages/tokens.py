@@ -70,7 +70,8 @@ def api_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
         accounts.api_token_revoke(token=token)
         messages.success(
             request,
-            gettext("The token %(token)s is revoked; it no longer works.") % {"token": token.name or token.prefix},
+            gettext("The token %(token)s is revoked; it no longer works.")
+            % {"token": token.name or token.prefix},
         )
         return redirect("api-tokens")
     return render(request, "accounts/token_revoke.html", {"token": token})
