@@ -14,12 +14,20 @@ from pathlib import Path
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from tests.support import _absent
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 CATALOGUE = Path("locale/zh_Hans/LC_MESSAGES")
 SOURCES = ("core", "components", "instances", "kato_console", "templates", "locale", "manage.py")
+
+
+@pytest.fixture(autouse=True)
+def _language_left_as_found():
+    """A request in Chinese leaves Chinese active in the thread: the tests that follow read English."""
+    yield
+    translation.deactivate()
 
 
 def _tool(name: str) -> str:
@@ -172,7 +180,5 @@ def test_every_probe_failure_label_has_a_page_word() -> None:
     from kato_console.templatetags.console import FAILURE_WORDS
 
     assert set(FAILURES.values()) | {"failed"} == set(FAILURE_WORDS)
-    from django.utils import translation
-
     with translation.override("zh-hans"):
         assert all(str(word) != label for label, word in FAILURE_WORDS.items() if label != "TLS failed")
