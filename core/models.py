@@ -12,6 +12,7 @@ import hashlib
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from core.validation import refuse_control_characters
 
@@ -45,9 +46,9 @@ class Team(TimeStamped):
 
 
 class Role(models.TextChoices):
-    OWNER = "owner", "Owner"
-    DEVELOPER = "developer", "Developer"
-    VIEWER = "viewer", "Viewer"
+    OWNER = "owner", _("Owner")
+    DEVELOPER = "developer", _("Developer")
+    VIEWER = "viewer", _("Viewer")
 
 
 class MembershipSource(models.TextChoices):

@@ -13,6 +13,7 @@ import math
 
 from django.conf import settings
 from django.db.models import F, Prefetch, Q
+from django.utils.translation import gettext
 
 from components import gateway
 from components.environment import EnvEntry, resolve
@@ -106,13 +107,21 @@ def _internal_address(component: Component, port: Port) -> tuple[str, str, str]:
     # instance that passed its check most recently, and every page and answer says so.
     kept = last_routed_instance(component)
     if kept is None:
-        return "", str(port_number), f"{component.name} has no instance, so there is no host to give yet."
+        # Said in the language of the request that asks (pages, console API); English for commands.
+        return (
+            "",
+            str(port_number),
+            gettext("%(component)s has no instance, so there is no host to give yet.")
+            % {"component": component.name},
+        )
     address = f"{kept.host}:{kept.port or port_number}"
     return (
         kept.host,
         str(kept.port or port_number),
-        f"No instance of {component.name} passes its health check: this keeps {address}, "
-        "which may not answer.",
+        gettext(
+            "No instance of %(component)s passes its health check: this keeps %(address)s, which may not answer."
+        )
+        % {"component": component.name, "address": address},
     )
 
 

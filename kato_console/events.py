@@ -3,6 +3,10 @@
 page and the events API say the same sentence; the detail stays beside it for whoever wants the
 fields. A detail from an older version of the console, or one a sentence does not know, still reads
 as a sentence (the action in words), never as a Python dictionary.
+
+The sentence is made when it is shown, in the language of the request (gettext, not stored): the
+events page and the events API follow Accept-Language or the language switch. The values inside it
+(names, addresses, a probe's error) are the detail's, as they were recorded.
 """
 
 from __future__ import annotations
@@ -10,100 +14,153 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext, gettext_noop, ngettext, pgettext
+from django.utils.translation import gettext_lazy as _
+
 from core.models import AuditEvent
 
 # What failed, by the probe's stage (instances.probes): say what, not "unreachable".
-STAGES = {
-    "dns": "the name did not resolve",
-    "policy": "the address is in a denied network",
-    "connect": "connection failed",
-    "tls": "TLS failed",
-    "greeting": "the server's greeting was wrong",
-    "auth": "login failed",
-    "query": "the test query failed",
-    "response": "the answer was wrong",
+STAGES: dict[str, Promise] = {
+    "dns": _("the name did not resolve"),
+    "policy": _("the address is in a denied network"),
+    "connect": _("connection failed"),
+    "tls": _("TLS failed"),
+    "greeting": _("the server's greeting was wrong"),
+    "auth": _("login failed"),
+    "query": _("the test query failed"),
+    "response": _("the answer was wrong"),
 }
-_PORT_SWITCHES = {"inner_service": "internal service", "outer_service": "external service"}
-_FIELD_WORDS = {
-    "name": "name",
-    "service_name": "service name",
-    "image": "image",
-    "protocol": "protocol",
-    "number": "number",
-    "alias": "alias",
-    "kind": "kind",
-    "enabled": "check",
-    "interval_s": "interval (seconds)",
-    "timeout_s": "timeout (seconds)",
-    "healthy_threshold": "healthy threshold",
-    "unhealthy_threshold": "unhealthy threshold",
+_FIELD_WORDS: dict[str, Promise] = {
+    "name": _("name"),
+    "service_name": _("service name"),
+    "image": _("image"),
+    "protocol": _("protocol"),
+    "number": _("number"),
+    "alias": _("alias"),
+    "kind": _("kind"),
+    "enabled": _("check"),
+    "interval_s": _("interval (seconds)"),
+    "timeout_s": _("timeout (seconds)"),
+    "healthy_threshold": _("healthy threshold"),
+    "unhealthy_threshold": _("unhealthy threshold"),
 }
-_ROLE_WORDS = {"owner": "an owner", "developer": "a developer", "viewer": "a viewer"}
+# Whole phrases, so that a translation may put the port where its language wants it.
+_PORT_SWITCHES: dict[str, tuple[Promise, Promise]] = {
+    "inner_service": (
+        _("turned on the internal service of port %(number)s"),
+        _("turned off the internal service of port %(number)s"),
+    ),
+    "outer_service": (
+        _("turned on the external service of port %(number)s"),
+        _("turned off the external service of port %(number)s"),
+    ),
+}
+_MADE_ROLE: dict[str, Promise] = {
+    "owner": _("made %(user)s an owner"),
+    "developer": _("made %(user)s a developer"),
+    "viewer": _("made %(user)s a viewer"),
+}
+_ROLE_NAMES: dict[str, Promise] = {
+    "owner": _("owner"),
+    "developer": _("developer"),
+    "viewer": _("viewer"),
+}
+_BECAME: dict[str, Promise] = {
+    "healthy": _("%(address)s became healthy"),
+    "unhealthy": _("%(address)s became unhealthy"),
+    "notready": _("%(address)s became not ready"),
+    "unknown": _("%(address)s became unknown"),
+}
 
 
 def _value(value: Any) -> str:
     if value is True:
-        return "on"
+        return pgettext("a setting's value", "on")
     if value is False:
-        return "off"
+        return pgettext("a setting's value", "off")
     if value in (None, ""):
-        return "nothing"
+        return pgettext("a setting's value", "nothing")
     if isinstance(value, list):
-        return ", ".join(str(item) for item in value) or "none"
+        return pgettext("list separator", ", ").join(str(item) for item in value) or pgettext(
+            "a setting's value", "none"
+        )
     return str(value)
 
 
-def _changes(detail: dict[str, Any], words: dict[str, str]) -> list[str]:
-    """``{"field": {"from": a, "to": b}}`` as "field from a to b" phrases."""
+def _changes(detail: dict[str, Any], words: dict[str, Promise], *, article: bool = True) -> list[str]:
+    """``{"field": {"from": a, "to": b}}`` as "the field from a to b" phrases ("field from a to b"
+    without the article, after a possessive)."""
     phrases = []
     for field, change in detail.items():
         if isinstance(change, dict) and "to" in change:
-            word = words.get(field, field.replace("_", " "))
-            phrases.append(f"the {word} from {_value(change.get('from'))} to {_value(change['to'])}")
+            values = {
+                "field": str(words.get(field, field.replace("_", " "))),
+                "old": _value(change.get("from")),
+                "new": _value(change["to"]),
+            }
+            if article:
+                phrases.append(gettext("the %(field)s from %(old)s to %(new)s") % values)
+            else:
+                phrases.append(gettext("%(field)s from %(old)s to %(new)s") % values)
     return phrases
 
 
 def _joined(phrases: list[str]) -> str:
-    return phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " and " + phrases[-1]
+    if len(phrases) == 1:
+        return phrases[0]
+    return gettext("%(list)s and %(last)s") % {
+        "list": pgettext("phrase separator", ", ").join(phrases[:-1]),
+        "last": phrases[-1],
+    }
 
 
 def _port_update(detail: dict[str, Any], number: str) -> str:
     parts = []
     for field, change in detail.items():
         if field in _PORT_SWITCHES and isinstance(change, dict):
-            parts.append(
-                f"turned {'on' if change.get('to') else 'off'} the {_PORT_SWITCHES[field]} of port {number}"
-            )
+            turned_on, turned_off = _PORT_SWITCHES[field]
+            parts.append(str(turned_on if change.get("to") else turned_off) % {"number": number})
     rest = _changes({k: v for k, v in detail.items() if k not in _PORT_SWITCHES}, _FIELD_WORDS)
     if rest:
-        parts.append(f"changed {_joined(rest)} of port {number}")
-    return _joined(parts) if parts else f"saved port {number} unchanged"
+        parts.append(
+            gettext("changed %(changes)s of port %(number)s") % {"changes": _joined(rest), "number": number}
+        )
+    return _joined(parts) if parts else gettext("saved port %(number)s unchanged") % {"number": number}
 
 
 def _health(event: AuditEvent, detail: dict[str, Any]) -> str:
-    address = detail.get("address", "an instance")
+    address = detail.get("address") or gettext("an instance")
     state = event.action.removeprefix("instance.")
-    words = {"notready": "not ready"}.get(state, state)
-    sentence = f"{address} became {words}"
+    became = _BECAME.get(state)
+    sentence = str(became) % {"address": address} if became else f"{address}: {state}"
     if detail.get("error") or detail.get("stage"):
-        what = STAGES.get(str(detail.get("stage", "")), "the check failed")
-        sentence += f": {what}" + (f" ({detail['error']})" if detail.get("error") else "")
+        what = str(STAGES.get(str(detail.get("stage", "")), _("the check failed")))
+        if detail.get("error"):
+            what = gettext("%(what)s (%(error)s)") % {"what": what, "error": detail["error"]}
+        sentence = gettext("%(sentence)s: %(what)s") % {"sentence": sentence, "what": what}
     return sentence
 
 
 def _probe(detail: dict[str, Any]) -> str:
     count, reachable = detail.get("instances", 0), detail.get("reachable", 0)
     if not count:
-        return "checked the component now: it has no instance to check"
-    sentence = f"checked {count} instance{'s' if count != 1 else ''} now: {reachable} reachable"
+        return gettext("checked the component now: it has no instance to check")
+    sentence = ngettext(
+        "checked %(count)s instance now: %(reachable)s reachable",
+        "checked %(count)s instances now: %(reachable)s reachable",
+        count if isinstance(count, int) else 2,
+    ) % {"count": count, "reachable": reachable}
     failed = detail.get("failed") or []
     if failed:
-        sentence += f", {_value(failed)} not"
+        sentence = gettext("%(sentence)s, %(failed)s not") % {"sentence": sentence, "failed": _value(failed)}
     return sentence
 
 
 def _d(template: str) -> Callable[[AuditEvent, dict[str, Any]], str]:
-    return lambda event, detail: template.format_map(_Missing(detail))
+    """A sentence from the detail's fields: ``template`` is marked with gettext_noop and translated
+    when the sentence is shown."""
+    return lambda event, detail: gettext(template) % _Missing(detail)
 
 
 class _Missing(dict[str, Any]):
@@ -113,73 +170,122 @@ class _Missing(dict[str, Any]):
         return "?"
 
 
+def _component_update(d: dict[str, Any]) -> str:
+    changes = _changes(d, _FIELD_WORDS)
+    if not changes:
+        return gettext("saved the component unchanged")
+    return gettext("changed %(changes)s") % {"changes": _joined(changes)}
+
+
+def _health_check_update(d: dict[str, Any]) -> str:
+    changes = _changes(d, _FIELD_WORDS, article=False)
+    if not changes:
+        return gettext("saved the health check unchanged")
+    return gettext("changed the health check's %(changes)s") % {"changes": _joined(changes)}
+
+
+def _env_create(d: dict[str, Any]) -> str:
+    name = d.get("name", "?")
+    if d.get("secret"):
+        return gettext("added the variable %(name)s (secret)") % {"name": name}
+    return gettext("added the variable %(name)s = %(value)s") % {
+        "name": name,
+        "value": _value(d.get("value")),
+    }
+
+
+def _env_update(d: dict[str, Any]) -> str:
+    name = d.get("name", "?")
+    if d.get("secret"):
+        return gettext("changed the variable %(name)s (secret)") % {"name": name}
+    return gettext("changed the variable %(name)s to %(value)s") % {
+        "name": name,
+        "value": _value(d.get("value")),
+    }
+
+
+def _instance_add(d: dict[str, Any]) -> str:
+    address = d.get("address", "?")
+    if d.get("is_online", True):
+        return gettext("added the instance %(address)s") % {"address": address}
+    return gettext("added the instance %(address)s (offline)") % {"address": address}
+
+
+def _instance_update(d: dict[str, Any]) -> str:
+    address = d.get("address")
+    if isinstance(address, dict) and address.get("from") != address.get("to"):
+        return gettext("moved the instance from %(old)s to %(new)s") % {
+            "old": address.get("from"),
+            "new": address.get("to"),
+        }
+    shown = _value(address.get("to") if isinstance(address, dict) else address)
+    return gettext("updated the instance %(address)s") % {"address": shown}
+
+
+def _membership_set(d: dict[str, Any]) -> str:
+    user, role = d.get("user", "?"), d.get("role", "")
+    made = _MADE_ROLE.get(role)
+    sentence = (
+        str(made) % {"user": user}
+        if made
+        else gettext("made %(user)s %(role)s") % {"user": user, "role": role or "?"}
+    )
+    previous = d.get("previous_role")
+    if previous:
+        sentence = gettext("%(sentence)s (was %(previous)s)") % {
+            "sentence": sentence,
+            "previous": _ROLE_NAMES.get(previous, previous),
+        }
+    return sentence
+
+
 _SENTENCES: dict[str, Callable[[AuditEvent, dict[str, Any]], str]] = {
-    "application.create": _d("created the application {name}"),
-    "component.create": _d("created the component {name} in {application}"),
-    "component.delete": _d("deleted the component {name}"),
-    "component.update": lambda e, d: (
-        f"changed {_joined(_changes(d, _FIELD_WORDS))}"
-        if _changes(d, _FIELD_WORDS)
-        else "saved the component unchanged"
-    ),
+    "application.create": _d(gettext_noop("created the application %(name)s")),
+    "component.create": _d(gettext_noop("created the component %(name)s in %(application)s")),
+    "component.delete": _d(gettext_noop("deleted the component %(name)s")),
+    "component.update": lambda e, d: _component_update(d),
     "component.probe": lambda e, d: _probe(d),
     "secret_key.reveal": lambda e, d: (
-        "copied the curl line with the secret key"
+        gettext("copied the curl line with the secret key")
         if d.get("via") == "page:copy"
-        else "revealed the secret key"
+        else gettext("revealed the secret key")
     ),
-    "secret_key.regenerate": _d("generated a new secret key"),
-    "port.create": _d("added port {number} ({protocol})"),
+    "secret_key.regenerate": _d(gettext_noop("generated a new secret key")),
+    "port.create": _d(gettext_noop("added port %(number)s (%(protocol)s)")),
     "port.update": lambda e, d: _port_update(d, str(d.get("port", "?"))),
-    "port.delete": _d("deleted port {number}"),
-    "env.create": lambda e, d: (
-        f"added the variable {d.get('name', '?')}"
-        + (" (secret)" if d.get("secret") else f" = {_value(d.get('value'))}")
+    "port.delete": _d(gettext_noop("deleted port %(number)s")),
+    "env.create": lambda e, d: _env_create(d),
+    "env.update": lambda e, d: _env_update(d),
+    "env.delete": _d(gettext_noop("deleted the variable %(name)s")),
+    "env.reveal": lambda e, d: gettext("revealed %(variables)s") % {"variables": _value(d.get("variables"))},
+    "dependency.add": _d(gettext_noop("made it depend on %(target)s")),
+    "dependency.remove": _d(gettext_noop("removed the dependency on %(target)s")),
+    "health_check.update": lambda e, d: _health_check_update(d),
+    "instance.add": lambda e, d: _instance_add(d),
+    "instance.delete": _d(gettext_noop("deleted the instance %(address)s")),
+    "instance.online": _d(gettext_noop("brought %(address)s online")),
+    "instance.offline": _d(gettext_noop("took %(address)s offline")),
+    "instance.update": lambda e, d: _instance_update(d),
+    "instance.dns_change": _d(
+        gettext_noop("%(name)s now resolves to other addresses: added %(added)s, removed %(removed)s")
     ),
-    "env.update": lambda e, d: (
-        f"changed the variable {d.get('name', '?')}"
-        + (" (secret)" if d.get("secret") else f" to {_value(d.get('value'))}")
-    ),
-    "env.delete": _d("deleted the variable {name}"),
-    "env.reveal": lambda e, d: f"revealed {_value(d.get('variables'))}",
-    "dependency.add": _d("made it depend on {target}"),
-    "dependency.remove": _d("removed the dependency on {target}"),
-    "health_check.update": lambda e, d: (
-        f"changed the health check's {_joined([p.removeprefix('the ') for p in _changes(d, _FIELD_WORDS)])}"
-        if _changes(d, _FIELD_WORDS)
-        else "saved the health check unchanged"
-    ),
-    "instance.add": lambda e, d: (
-        f"added the instance {d.get('address', '?')}" + ("" if d.get("is_online", True) else " (offline)")
-    ),
-    "instance.delete": _d("deleted the instance {address}"),
-    "instance.online": _d("brought {address} online"),
-    "instance.offline": _d("took {address} offline"),
-    "instance.update": lambda e, d: (
-        f"moved the instance from {d['address'].get('from')} to {d['address'].get('to')}"
-        if isinstance(d.get("address"), dict) and d["address"].get("from") != d["address"].get("to")
-        else f"updated the instance {_value(d.get('address', {}).get('to') if isinstance(d.get('address'), dict) else d.get('address'))}"
-    ),
-    "instance.dns_change": _d("{name} now resolves to other addresses: added {added}, removed {removed}"),
     "instance.healthy": _health,
     "instance.unhealthy": _health,
     "instance.notready": _health,
     "instance.unknown": _health,
-    "membership.set": lambda e, d: (
-        f"made {d.get('user', '?')} {_ROLE_WORDS.get(d.get('role', ''), d.get('role', '?'))}"
-        + (f" (was {d['previous_role']})" if d.get("previous_role") else "")
-    ),
-    "membership.delete": _d("removed {user} from the team"),
-    "team.create": _d("created the team {name}"),
-    "team.update": _d("renamed the team {previous_name} to {name}"),
-    "channel.create": _d("added the notification channel {name}"),
-    "channel.update": _d("changed the notification channel {name}"),
+    "membership.set": lambda e, d: _membership_set(d),
+    "membership.delete": _d(gettext_noop("removed %(user)s from the team")),
+    "team.create": _d(gettext_noop("created the team %(name)s")),
+    "team.update": _d(gettext_noop("renamed the team %(previous_name)s to %(name)s")),
+    "channel.create": _d(gettext_noop("added the notification channel %(name)s")),
+    "channel.update": _d(gettext_noop("changed the notification channel %(name)s")),
     "channel.delete": lambda e, d: (
-        f"deleted the notification channel {d.get('name') or d.get('channel') or '?'}"
+        gettext("deleted the notification channel %(name)s")
+        % {"name": d.get("name") or d.get("channel") or "?"}
     ),
-    "channel.reveal": _d("revealed the signing secret of {channel}"),
-    "channel.regenerate": _d("generated a new signing secret for {channel}"),
-    "channel.test": _d("sent a test notification to {channel}"),
+    "channel.reveal": _d(gettext_noop("revealed the signing secret of %(channel)s")),
+    "channel.regenerate": _d(gettext_noop("generated a new signing secret for %(channel)s")),
+    "channel.test": _d(gettext_noop("sent a test notification to %(channel)s")),
 }
 
 # Health transitions are the sweep's: the address is the subject, no actor in front.

@@ -159,7 +159,9 @@ def channel_reveal(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     channel = selectors.channel_of(membership.team, pk)
     if "regenerate" in request.POST:
         services.channel_secret_regenerate(channel=channel, actor=Actor.from_request(request))
-        messages.success(request, "A new signing secret is set; requests are signed with it from now on.")
+        messages.success(
+            request, gettext("A new signing secret is set; requests are signed with it from now on.")
+        )
     else:
         services.channel_secret_reveal(channel=channel, actor=Actor.from_request(request))
     # Shown on the page this redirects to, so that a reload neither regenerates nor reveals again.

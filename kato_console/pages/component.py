@@ -381,7 +381,7 @@ def _checked(text: str, *, several: bool) -> Any:
 def _instance(component: Component, pk: int) -> Instance:
     instance = component.instances.filter(pk=pk).first()
     if instance is None:
-        raise Http404("No such instance.")
+        raise Http404(gettext("No such instance."))
     return instance
 
 
@@ -524,7 +524,7 @@ def _port_add(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
 def _port(component: Component, number: int) -> Port:
     port = next((port for port in component.ports.all() if port.number == number), None)
     if port is None:
-        raise Http404("No such port.")
+        raise Http404(gettext("No such port."))
     return port
 
 
@@ -600,7 +600,7 @@ def _shown_value(component: Component, var: EnvVar) -> str:
 def _variable(component: Component, name: str) -> EnvVar:
     var = component.env_vars.filter(name=name).first()
     if var is None:
-        raise Http404("No such variable.")
+        raise Http404(gettext("No such variable."))
     return var
 
 
@@ -658,7 +658,7 @@ def env_edit(request: HtmxHttpRequest, service_id: str, name: str) -> HttpRespon
     component = _writable(request, service_id)
     var = _variable(component, name)
     if var.generated:
-        raise Http404("A generated variable cannot be edited.")
+        raise Http404(gettext("A generated variable cannot be edited."))
     initial = {
         "name": var.name,
         "value": "" if var.secret else var.value,
@@ -794,7 +794,7 @@ def dependency_remove(request: HtmxHttpRequest, service_id: str, target_id: str)
     component = _writable(request, service_id)
     target = selectors.dependencies_of(component).filter(service_id=target_id).first()
     if target is None:
-        raise Http404("No such dependency.")
+        raise Http404(gettext("No such dependency."))
     services.dependency_remove(component=component, target=target, actor=Actor.from_request(request))
     if not is_fragment_request(request, "dependencies"):
         return _done(

@@ -100,8 +100,10 @@ class ThirdPartyForm(forms.Form):
         label=_("Service name"),
         max_length=63,
         required=False,
-        help_text="A DNS label, unique in the team, by which dependents reach the component: made from the "
-        "component name (as Kato asks for the English name); change it if you like.",
+        help_text=_(
+            "A DNS label, unique in the team, by which dependents reach the component: made from the "
+            "component name (as Kato asks for the English name); change it if you like."
+        ),
     )
     # The service name as last made from the component name: while the person has not changed it,
     # a new component name makes a new one.

@@ -15,8 +15,6 @@ from instances.models import INTERVAL_S_MAX, INTERVAL_S_MIN, TIMEOUT_S_MAX, Chec
 class RenameForm(forms.Form):
     """The Settings page's names, and an internal component's image (a third-party one has none)."""
 
-    name = forms.CharField(label="Component name", max_length=64)
-
     name = forms.CharField(label=_("Component name"), max_length=64)
     service_name = forms.CharField(
         label=_("Service name"),
@@ -24,7 +22,10 @@ class RenameForm(forms.Form):
         help_text=_("A DNS label, unique in the team: dependents reach the component by it."),
     )
     image = forms.CharField(
-        label="Image", max_length=255, required=False, help_text="The container image, e.g. phpmyadmin:5."
+        label=_("Image"),
+        max_length=255,
+        required=False,
+        help_text=_("The container image, e.g. phpmyadmin:5."),
     )
 
     def __init__(self, *args: Any, with_image: bool = False, **kwargs: Any) -> None:
@@ -37,8 +38,10 @@ class AddressForm(forms.Form):
     address = forms.CharField(
         label=_("Address"),
         max_length=4000,
-        help_text="10.0.0.7, 10.0.0.7:3306, [2001:db8::7]:3306, db.example.com:3306 or https://api.example.com; "
-        "several at once, one a line or separated by commas.",
+        help_text=_(
+            "10.0.0.7, 10.0.0.7:3306, [2001:db8::7]:3306, db.example.com:3306 or https://api.example.com; "
+            "several at once, one a line or separated by commas."
+        ),
         widget=forms.Textarea(attrs={"rows": 1, "spellcheck": "false", "autocomplete": "off"}),
     )
 
@@ -62,7 +65,7 @@ class PortServicesForm(forms.Form):
 
 
 class PortProtocolForm(forms.Form):
-    protocol = forms.ChoiceField(label="Protocol", choices=Protocol.choices)
+    protocol = forms.ChoiceField(label=_("Protocol"), choices=Protocol.choices)
 
 
 class EnvVarForm(forms.Form):
@@ -81,7 +84,7 @@ class EnvVarEditForm(EnvVarForm):
         super().__init__(*args, **kwargs)
         self.fields["name"].disabled = True
         if keep_secret:
-            self.fields["value"].help_text = "The value is secret: leave this empty to keep it."
+            self.fields["value"].help_text = _("The value is secret: leave this empty to keep it.")
 
 
 class DependencyForm(forms.Form):
@@ -90,7 +93,7 @@ class DependencyForm(forms.Form):
         queryset=Component.objects.none(),
         to_field_name="service_id",
         empty_label=_("Choose a component"),
-        error_messages={"invalid_choice": "Choose one of your team's components."},
+        error_messages={"invalid_choice": _("Choose one of your team's components.")},
     )
     open_inner = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
@@ -152,7 +155,7 @@ class EventFilterForm(forms.Form):
     def __init__(self, *args: Any, actions: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         cast(forms.ChoiceField, self.fields["action"]).choices = [
-            ("", "All actions"),
+            ("", _("All actions")),
             *((a, a) for a in actions),
         ]
 

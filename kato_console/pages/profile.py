@@ -11,6 +11,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
@@ -22,7 +23,7 @@ from core import services as accounts
 def _user(request: HttpRequest) -> User:
     # LoginRequiredMiddleware lets only a signed-in user reach these views.
     if not isinstance(request.user, User):
-        raise PermissionDenied("Sign in first.")
+        raise PermissionDenied(gettext("Sign in first."))
     return request.user
 
 
@@ -38,7 +39,7 @@ def profile(request: HttpRequest) -> HttpResponse:
         accounts.password_change(user=user, password=form.cleaned_data["new_password1"])
         # This session stays signed in; every other one of the user's ends with the old password.
         update_session_auth_hash(request, user)
-        messages.success(request, "Your password is changed; your other sessions are signed out.")
+        messages.success(request, gettext("Your password is changed; your other sessions are signed out."))
         return redirect("profile")
     context = {
         "form": form,
@@ -52,7 +53,13 @@ def profile(request: HttpRequest) -> HttpResponse:
 def sessions_end(request: HttpRequest) -> HttpResponse:
     ended = accounts.sessions_end_others(user=request.user, keep=request.session.session_key)
     if ended:
-        messages.success(request, f"Signed out of {ended} other session{'s' if ended != 1 else ''}.")
+        messages.success(
+            request,
+            ngettext(
+                "Signed out of %(count)d other session.", "Signed out of %(count)d other sessions.", ended
+            )
+            % {"count": ended},
+        )
     else:
-        messages.info(request, "You had no other session open.")
+        messages.info(request, gettext("You had no other session open."))
     return redirect("profile")

@@ -10,6 +10,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -20,36 +22,42 @@ from core.errors import ComponentError
 from core.models import Membership, Role
 from kato_console.web import add_service_errors
 
-ROLE_WORDS = {Role.OWNER: "an owner", Role.DEVELOPER: "a developer", Role.VIEWER: "a viewer"}
+# "<user> is now <role> of <team>." as one sentence per role, so that a translation may order the words.
+ROLE_SENTENCES = {
+    Role.OWNER: _("%(user)s is now an owner of %(team)s."),
+    Role.DEVELOPER: _("%(user)s is now a developer of %(team)s."),
+    Role.VIEWER: _("%(user)s is now a viewer of %(team)s."),
+}
 
 
 class MemberAddForm(forms.Form):
     username = forms.CharField(
-        label="User name",
+        label=_("User name"),
         max_length=150,
-        help_text="Someone who already has an account on this console.",
-        error_messages={"required": "Say whom to add: their user name."},
+        help_text=_("Someone who already has an account on this console."),
+        error_messages={"required": _("Say whom to add: their user name.")},
     )
-    role = forms.ChoiceField(label="Role", choices=Role.choices, initial=Role.DEVELOPER)
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.DEVELOPER)
 
     def clean_username(self) -> object:
         username = self.cleaned_data["username"].strip()
         user = get_user_model().objects.filter(**{get_user_model().USERNAME_FIELD: username}).first()
         if user is None or not user.is_active:
             raise forms.ValidationError(
-                f"There is no user called '{username}'; an administrator creates accounts."
+                gettext("There is no user called '%(username)s'; an administrator creates accounts.")
+                % {"username": username}
             )
         return user
 
 
 class RoleForm(forms.Form):
-    role = forms.ChoiceField(label="Role", choices=Role.choices)
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
 
 
 def _membership(request: HttpRequest, slug: str, *, owner: bool = False) -> Membership:
     membership = selectors.membership_in_team(request.user, slug)
     if owner and membership.role != Role.OWNER:
-        raise PermissionDenied("Only the team's owners manage its members.")
+        raise PermissionDenied(gettext("Only the team's owners manage its members."))
     return membership
 
 
@@ -61,7 +69,11 @@ def team_page(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         user = form.cleaned_data["username"]
         if team.memberships.filter(user=user).exists():
-            form.add_error("username", f"{user.get_username()} is already a member of {team.name}.")
+            form.add_error(
+                "username",
+                gettext("%(user)s is already a member of %(team)s.")
+                % {"user": user.get_username(), "team": team.name},
+            )
         else:
             try:
                 accounts.membership_set(
@@ -70,7 +82,11 @@ def team_page(request: HttpRequest, slug: str) -> HttpResponse:
             except ComponentError as error:
                 add_service_errors(form, error, aliases={"user": "username"})
             else:
-                messages.success(request, f"{user.get_username()} is now a member of {team.name}.")
+                messages.success(
+                    request,
+                    gettext("%(user)s is now a member of %(team)s.")
+                    % {"user": user.get_username(), "team": team.name},
+                )
                 return redirect("team", slug=team.slug)
     members = [
         (member, RoleForm(initial={"role": member.role}, prefix=f"m{member.user_id}"))
@@ -92,7 +108,7 @@ def member_role(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
     member = selectors.team_member(team, user_id)
     form = RoleForm(request.POST, prefix=f"m{user_id}")
     if not form.is_valid():
-        messages.error(request, "Choose one of the roles: owner, developer or viewer.")
+        messages.error(request, gettext("Choose one of the roles: owner, developer or viewer."))
         return redirect("team", slug=team.slug)
     try:
         accounts.membership_set(
@@ -101,8 +117,8 @@ def member_role(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
     except ComponentError as error:
         messages.error(request, str(error))
     else:
-        role = ROLE_WORDS[form.cleaned_data["role"]]
-        messages.success(request, f"{member.user.get_username()} is now {role} of {team.name}.")
+        sentence = ROLE_SENTENCES[form.cleaned_data["role"]]
+        messages.success(request, str(sentence) % {"user": member.user.get_username(), "team": team.name})
     return redirect("team", slug=team.slug)
 
 
@@ -117,7 +133,11 @@ def member_remove(request: HttpRequest, slug: str, user_id: int) -> HttpResponse
         except ComponentError as error:
             messages.error(request, str(error))
         else:
-            messages.success(request, f"{member.user.get_username()} is no longer a member of {team.name}.")
+            messages.success(
+                request,
+                gettext("%(user)s is no longer a member of %(team)s.")
+                % {"user": member.user.get_username(), "team": team.name},
+            )
             if member.user_id == request.user.pk:
                 return redirect("apps")
         return redirect("team", slug=team.slug)

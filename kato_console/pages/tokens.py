@@ -11,6 +11,8 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
 from components import selectors
@@ -26,9 +28,9 @@ _KEPT = "created-token"
 class TokenCreateForm(forms.Form):
     name = forms.CharField(
         max_length=100,
-        label="Name",
-        help_text="What the token is for, e.g. deploy hook; each of your tokens has its own name.",
-        error_messages={"required": "Give the token a name that says what it is for, e.g. deploy hook."},
+        label=_("Name"),
+        help_text=_("What the token is for, e.g. deploy hook; each of your tokens has its own name."),
+        error_messages={"required": _("Give the token a name that says what it is for, e.g. deploy hook.")},
     )
 
 
@@ -66,6 +68,10 @@ def api_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     token = _token(request, pk)
     if request.method == "POST":
         accounts.api_token_revoke(token=token)
-        messages.success(request, f"The token {token.name or token.prefix} is revoked; it no longer works.")
+        messages.success(
+            request,
+            gettext("The token %(token)s is revoked; it no longer works.")
+            % {"token": token.name or token.prefix},
+        )
         return redirect("api-tokens")
     return render(request, "accounts/token_revoke.html", {"token": token})

@@ -17,6 +17,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from components import selectors
@@ -66,7 +67,7 @@ def _draft_key(run: uuid.UUID) -> str:
 def _draft(request: HtmxHttpRequest, run: uuid.UUID) -> dict[str, Any]:
     draft = request.session.get(_draft_key(run))
     if draft is None:
-        raise Http404("This wizard was finished or abandoned; start it again.")
+        raise Http404(gettext("This wizard was finished or abandoned; start it again."))
     return draft
 
 
@@ -206,7 +207,7 @@ def wizard_validate(request: HtmxHttpRequest) -> HttpResponse:
         return render(request, "wizard/_address_row.html", {"row": row, "form": form})
     name = request.htmx.trigger_name if request.htmx else request.POST.get("field", "")
     if name not in form.fields or name in ("address", "service_name_made"):
-        raise Http404("No such field.")
+        raise Http404(gettext("No such field."))
     if name == "service_name":
         return render(request, "wizard/_service_name.html", _service_name(form))
     response = render(request, "wizard/_field.html", {"field": form[name]})

@@ -91,6 +91,28 @@ _STATUS_WORDS = {
 }
 
 
+# A probe's failure label (instances.probes.FAILURES, English in the domain and the APIs) as the
+# pages say it: translated here, where the page is made.
+FAILURE_WORDS = {
+    "address not found": _("address not found"),
+    "address not allowed": _("address not allowed"),
+    "unreachable": _("unreachable"),
+    "no answer": _("no answer"),
+    "TLS failed": _("TLS failed"),
+    "unexpected answer": _("unexpected answer"),
+    "login failed": _("login failed"),
+    "query failed": _("query failed"),
+    "bad response": _("bad response"),
+    "failed": _("failed"),
+}
+
+
+@register.filter
+def failure_word(label: object) -> str:
+    """A probe's failure label ("login failed") in the page's language; anything else as it is."""
+    return str(FAILURE_WORDS.get(str(label), label))
+
+
 @register.filter
 def status_word(status: object) -> str:
     """A status as the page shows it ("Healthy", "not ready"), translated; anything else as it is."""

@@ -14,12 +14,20 @@ from pathlib import Path
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from tests.support import _absent
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 CATALOGUE = Path("locale/zh_Hans/LC_MESSAGES")
 SOURCES = ("core", "components", "instances", "kato_console", "templates", "locale", "manage.py")
+
+
+@pytest.fixture(autouse=True)
+def _language_left_as_found():
+    """A request in Chinese leaves Chinese active in the thread: the tests that follow read English."""
+    yield
+    translation.deactivate()
 
 
 def _tool(name: str) -> str:
@@ -119,3 +127,58 @@ def test_the_instance_api_answers_byte_for_byte_the_same_in_any_language(api_com
             answers.append((response.status_code, response.content, response.get("Content-Language")))
     assert answers[:2] == answers[2:]
     assert all(language is None for _, _, language in answers)
+
+
+ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-CN,zh;q=0.9"}
+
+
+@pytest.mark.django_db
+def test_the_team_profile_and_token_pages_speak_chinese(alice_client, team) -> None:
+    team_page = alice_client.get(f"/teams/{team.slug}/", **ZH).content.decode()
+    assert "你是该团队的开发者。" in team_page and "加入时间" in team_page
+    assert "You are a developer" not in team_page
+    profile = alice_client.get("/account/", **ZH).content.decode()
+    assert "修改密码" in profile and "退出其他会话" in profile and "开发者" in profile
+    tokens = alice_client.get("/account/tokens/", **ZH).content.decode()
+    assert "创建令牌" in tokens and "还没有令牌。" in tokens
+
+
+@pytest.mark.django_db
+def test_the_events_sentences_follow_the_request_language_on_the_page_and_in_the_api(
+    alice, alice_client, static_component
+) -> None:
+    from rest_framework.test import APIClient
+
+    page = alice_client.get(f"/components/{static_component.service_id}/events/", **ZH).content.decode()
+    assert f"在应用 {static_component.application.slug} 中创建了组件 {static_component.name}" in page
+    api = APIClient()
+    api.force_authenticate(alice)
+    url = f"/api/v1/components/{static_component.service_id}/events/"
+    chinese = api.get(url, **ZH).json()["results"][-1]["sentence"]
+    english = api.get(url, HTTP_ACCEPT_LANGUAGE="en-US").json()["results"][-1]["sentence"]
+    assert chinese == f"alice 在应用 {static_component.application.slug} 中创建了组件 {static_component.name}"
+    assert (
+        english
+        == f"alice created the component {static_component.name} in {static_component.application.slug}"
+    )
+
+
+@pytest.mark.django_db
+def test_the_error_pages_speak_chinese(settings, alice, alice_client) -> None:
+    settings.ROOT_URLCONF = "tests.people.failing_urls"
+    missing = alice_client.get("/no/such/page/", **ZH)
+    assert missing.status_code == 404 and "此页面不存在" in missing.content.decode()
+    client = Client(raise_request_exception=False)
+    client.force_login(alice)
+    failing = client.get("/fails/", **ZH)
+    page = failing.content.decode()
+    assert failing.status_code == 500 and "出错了" in page and '<html lang="zh-hans">' in page
+
+
+def test_every_probe_failure_label_has_a_page_word() -> None:
+    from instances.probes._net import FAILURES
+    from kato_console.templatetags.console import FAILURE_WORDS
+
+    assert set(FAILURES.values()) | {"failed"} == set(FAILURE_WORDS)
+    with translation.override("zh-hans"):
+        assert all(str(word) != label for label, word in FAILURE_WORDS.items() if label != "TLS failed")
