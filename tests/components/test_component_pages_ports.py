@@ -133,7 +133,7 @@ def test_a_ports_protocol_can_be_changed_after_creation(alice_client, static_com
     assert response.status_code == 302
     assert static_component.ports.get().protocol == "mysql"
     event = AuditEvent.objects.filter(action="port.update").latest("pk")
-    assert event.detail == {"protocol": {"from": "tcp", "to": "mysql"}}
+    assert event.detail == {"port": 3306, "protocol": {"from": "tcp", "to": "mysql"}}
     fragment = text(hx(alice_client, "post", url, "ports", {"protocol": "postgresql"}))
     assert '<option value="postgresql" selected>PostgreSQL</option>' in fragment
 
