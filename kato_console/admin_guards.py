@@ -22,6 +22,8 @@ SECRET_FIELDS = frozenset(
         "alerts.NotificationChannel.secret",
         # A Slack-compatible webhook's URL carries its token in the path.
         "alerts.NotificationChannel.target",
+        # A published status page's address is its token: whoever knows it reads the page.
+        "instances.StatusPage.token",
     }
 )
 

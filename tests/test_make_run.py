@@ -141,7 +141,7 @@ def test_make_run_serves_the_login_page_and_the_admin_and_stops_everything_on_ct
         assert status_of(f"{run.base}/admin/") == 302
         # DEBUG is on, and a missing page is still the console's own, not Django's list of URLs.
         missing = page_of(f"{run.base}/apps/components/new/third-party/nope/")
-        assert "Page not found" in missing and "URLconf" not in missing
+        assert "This page does not exist" in missing and "URLconf" not in missing
         assert "log in as admin" in run.output()
         assert "first-start-password" not in run.output()
         assert postmasters_on(var_dir / "postgres") != []

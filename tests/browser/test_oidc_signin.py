@@ -75,7 +75,7 @@ def test_a_person_signs_in_with_the_provider_gets_their_teams_and_signs_out(
     page, live_server, oidc_on
 ) -> None:
     sign_in_with_the_provider(page, live_server)
-    assert page.locator(".topbar .user span").inner_text() == "mei"
+    assert page.locator('.topbar .user a[href="/account/"]').inner_text() == "mei"
     sidebar = page.locator("#sidebar")
     assert sidebar.get_by_role("heading", name="Payments").is_visible()
     assert sidebar.get_by_role("heading", name="Search").is_visible()
