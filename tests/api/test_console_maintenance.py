@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from core.models import AuditEvent
 from instances import maintenance
-from instances.models import HealthCheck, Instance, MaintenanceWindow
 from instances.addresses import parse_address
+from instances.models import HealthCheck, Instance, MaintenanceWindow
 from instances.services import instance_add
 from tests.api.conftest import url
 
@@ -49,7 +49,9 @@ def test_it_adds_lists_and_deletes_a_window(api, static_component):
     listed = api.get(url(static_component, "/maintenance/")).json()
     assert listed["count"] == 1
     assert [row["id"] for row in listed["results"]] == [window.pk]
-    assert api.get(url(static_component, f"/maintenance/{window.pk}/")).json()["reason"] == "MySQL 8.4 upgrade"
+    assert (
+        api.get(url(static_component, f"/maintenance/{window.pk}/")).json()["reason"] == "MySQL 8.4 upgrade"
+    )
 
     assert api.delete(url(static_component, f"/maintenance/{window.pk}/")).status_code == 204
     assert not MaintenanceWindow.objects.filter(pk=window.pk).exists()
@@ -141,7 +143,9 @@ def test_a_window_of_another_component_is_not_found_through_this_one(
 ):
     window = _window(internal_component, alice_actor)
     assert api.delete(url(static_component, f"/maintenance/{window.pk}/")).status_code == 404
-    assert api.get(url(static_component, "/maintenance/abc/")).json() == {"detail": "No such maintenance window."}
+    assert api.get(url(static_component, "/maintenance/abc/")).json() == {
+        "detail": "No such maintenance window."
+    }
     assert MaintenanceWindow.objects.filter(pk=window.pk).exists()
 
 
@@ -159,7 +163,9 @@ def test_it_pauses_and_resumes_the_check(api, static_component, alice_actor):
 
     instance = instance_add(component=static_component, address=parse_address("10.0.0.5"), actor=alice_actor)
     Instance.objects.filter(pk=instance.pk).update(next_probe_at=timezone.now() + timedelta(hours=1))
-    response = api.put(url(static_component, "/health-check"), {"paused": False, "interval_s": 30}, format="json")
+    response = api.put(
+        url(static_component, "/health-check"), {"paused": False, "interval_s": 30}, format="json"
+    )
     assert (response.json()["paused"], response.json()["interval_s"]) == (False, 30)
     check = HealthCheck.objects.get(component=static_component)
     assert (check.paused, check.interval_s) == (False, 30)
@@ -171,7 +177,10 @@ def test_it_pauses_and_resumes_the_check(api, static_component, alice_actor):
 def test_pausing_is_refused_to_a_viewer_and_another_team(viewer_api, bob_api, static_component):
     refused = viewer_api.put(url(static_component, "/health-check"), {"paused": True}, format="json")
     assert refused.status_code == 403
-    assert bob_api.put(url(static_component, "/health-check"), {"paused": True}, format="json").status_code == 404
+    assert (
+        bob_api.put(url(static_component, "/health-check"), {"paused": True}, format="json").status_code
+        == 404
+    )
     assert not HealthCheck.objects.filter(component=static_component, paused=True).exists()
     assert not AuditEvent.objects.filter(action="health_check.pause").exists()
 
