@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from components.models import Application, Component
@@ -100,7 +100,12 @@ def _windows_of_loaded(components: list[Component], now: datetime) -> dict[int, 
 
 def windows_of(component: Component) -> list[MaintenanceWindow]:
     """The component's windows and its application's, the next or current first."""
-    return list(
+    return list(windows_query(component))
+
+
+def windows_query(component: Component) -> QuerySet[MaintenanceWindow]:
+    """``windows_of`` as a query, for a paged list or one window by id."""
+    return (
         MaintenanceWindow.objects.filter(Q(component=component) | Q(application_id=component.application_id))
         .select_related("component", "application")
         .order_by("starts_at", "pk")

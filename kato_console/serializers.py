@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import models
 from django.http import HttpRequest
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -61,11 +62,37 @@ def api_url(component: Component, request: HttpRequest | None) -> str | None:
 
 
 class ApplicationSerializer(serializers.Serializer):
+    """An application; its status page from ``status_page_token`` (set by the view: None when the
+    page is not published) and, for its public address, the request in the context."""
+
     slug = serializers.CharField(read_only=True)
     name = serializers.CharField(read_only=True)
     team = serializers.CharField(source="team.slug", read_only=True)
     component_count = serializers.IntegerField(read_only=True)
     third_party_count = serializers.IntegerField(read_only=True)
+    status_page = serializers.SerializerMethodField(
+        help_text="Its public, read-only status page is published (owners and developers turn it on and off)."
+    )
+    status_page_url = serializers.SerializerMethodField(
+        help_text="The status page's public address when it is published; null otherwise. Its badges are "
+        "at badge/status.svg and badge/uptime.svg under it."
+    )
+
+    def get_status_page(self, application: Any) -> bool:
+        return getattr(application, "status_page_token", None) is not None
+
+    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
+    def get_status_page_url(self, application: Any) -> str | None:
+        token = getattr(application, "status_page_token", None)
+        if token is None:
+            return None
+        return public_url(self.context.get("request"), reverse("status-page", args=[token]))
+
+
+class ApplicationUpdateSerializer(serializers.Serializer):
+    status_page = serializers.BooleanField(
+        help_text="true publishes the status page (at a new unguessable address if it was off); false takes it down."
+    )
 
 
 class ApplicationCreateSerializer(serializers.Serializer):

@@ -20,6 +20,8 @@ from instances.models import (
     CheckKind,
     Health,
     Instance,
+    MaintenanceWindow,
+    Recurrence,
     Source,
     Status,
     normalise_networks,
@@ -88,6 +90,11 @@ class InstanceUpdateSerializer(serializers.Serializer):
 
 class HealthCheckSerializer(serializers.Serializer):
     enabled = serializers.BooleanField(required=False)
+    paused = serializers.BooleanField(
+        required=False,
+        help_text="Paused: nothing is probed and the instances keep their last health; false resumes "
+        "(every online instance is probed at once).",
+    )
     kind = EnumField(CheckKind, enum_name="CheckKind", required=False)
     path = serializers.CharField(
         max_length=500, allow_blank=True, required=False, help_text="HTTP checks: /healthz"
@@ -124,6 +131,35 @@ class HealthCheckSerializer(serializers.Serializer):
             return normalise_networks(value)
         except DjangoValidationError as error:
             raise serializers.ValidationError(error.messages) from None
+
+
+class MaintenanceWindowSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    reason = serializers.CharField(max_length=200)
+    recurrence = EnumField(Recurrence, enum_name="Recurrence", default=Recurrence.ONCE)
+    starts_at = serializers.DateTimeField(
+        help_text="ISO 8601; a weekly window repeats on this weekday and time."
+    )
+    ends_at = serializers.DateTimeField(help_text="After starts_at; a weekly window lasts less than a week.")
+    whole_application = serializers.BooleanField(
+        default=False,
+        help_text="For every component of the component's application; otherwise for this component only.",
+    )
+    out_of_routing = serializers.BooleanField(
+        default=False, help_text="Take the online instances out of routing during the window."
+    )
+    active = serializers.BooleanField(read_only=True, help_text="Under way now (started and not yet ended).")
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data: dict[str, Any] = super().to_representation(instance)
+        if isinstance(instance, MaintenanceWindow):
+            data["whole_application"] = instance.application_id is not None
+        return data
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["ends_at"] <= attrs["starts_at"]:
+            raise serializers.ValidationError({"ends_at": ["The window ends after it starts."]})
+        return attrs
 
 
 class ProbeResultSerializer(serializers.Serializer):

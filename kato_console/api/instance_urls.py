@@ -14,6 +14,8 @@ urlpatterns: list[URLPattern] = [
     *route(f"{C}/instances/", views.InstanceListApi, "api-instances"),
     *route(f"{C}/instances/<str:instance_id>", views.InstanceDetailApi, "api-instance"),
     *route(f"{C}/health-check", views.HealthCheckApi, "api-health-check"),
+    *route(f"{C}/maintenance/", views.MaintenanceWindowListApi, "api-maintenance-windows"),
+    *route(f"{C}/maintenance/<str:window_id>/", views.MaintenanceWindowDetailApi, "api-maintenance-window"),
     *route(f"{C}/probe", views.ProbeApi, "api-probe"),
     *route("sd/prometheus", sd.PrometheusSdApi, "api-sd-prometheus"),
 ]

@@ -20,6 +20,7 @@ from kato_console.api.views import applications, components, dependencies, env, 
 
 urlpatterns: list[URLPattern] = [
     *route("applications/", applications.ApplicationListApi, "api-applications"),
+    *route("applications/<str:slug>", applications.ApplicationDetailApi, "api-application"),
     *route("components/", components.ComponentListApi, "api-components"),
     *route(C, components.ComponentDetailApi, "api-component"),
     *route(f"{C}/secret-key", components.SecretKeyApi, "api-secret-key"),

@@ -20,7 +20,15 @@ def test_it_lists_the_applications_of_the_users_teams_with_component_counts(
     response = api.get("/api/v1/applications/")
     assert response.status_code == 200
     assert response.json()["results"] == [
-        {"slug": "shop", "name": "Shop", "team": "payments", "component_count": 2, "third_party_count": 1}
+        {
+            "slug": "shop",
+            "name": "Shop",
+            "team": "payments",
+            "component_count": 2,
+            "third_party_count": 1,
+            "status_page": False,
+            "status_page_url": None,
+        }
     ]
 
 
@@ -33,6 +41,8 @@ def test_it_creates_an_application_in_the_requesters_only_team(api, team, alice)
         "team": "payments",
         "component_count": 0,
         "third_party_count": 0,
+        "status_page": False,
+        "status_page_url": None,
     }
     assert Application.objects.get(team=team, slug="billing").name == "Billing"
     event = AuditEvent.objects.get(action="application.create")

@@ -5,17 +5,20 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import yaml
 from django.urls import URLPattern
+from django.utils import timezone
 
 from components import services
 from components.models import ComponentKind, Registration
 from core import services as accounts
 from core.audit import SYSTEM
 from core.models import Role
+from instances import maintenance
 from instances import services as instance_services
 from instances.addresses import parse_address
 from instances.services import instance_add
@@ -83,6 +86,7 @@ LISTS = {
     "/api/v1/components/{service_id}/env/": "EnvVar",
     "/api/v1/components/{service_id}/dependencies/": "Dependency",
     "/api/v1/components/{service_id}/instances/": "Instance",
+    "/api/v1/components/{service_id}/maintenance/": "MaintenanceWindow",
 }
 
 
@@ -127,7 +131,7 @@ def test_schemathesis_finds_no_server_error_and_no_answer_breaking_the_schema(
     a generated DELETE) so the operations get past the 404; ``probe`` gets a component without
     instances, because a generated health check may carry a timeout of minutes.
     """
-    key, mysql, idle, instance = _live_data(django_user_model)
+    key, mysql, idle, instance, window = _live_data(django_user_model)
     config = tmp_path / "schemathesis.toml"
     config.write_text(
         f"""
@@ -136,6 +140,8 @@ def test_schemathesis_finds_no_server_error_and_no_answer_breaking_the_schema(
 "path.number" = 3306
 "path.name" = "MYSQL_USER"
 "path.instance_id" = {instance.pk}
+"path.window_id" = {window.pk}
+"path.slug" = "{mysql.application.slug}"
 
 [[operations]]
 include-operation-id = "components_probe"
@@ -207,5 +213,13 @@ def _live_data(django_user_model):
     idle = instance_services.component_create(
         application=application, name="idle", actor=SYSTEM, registration=Registration.API
     )
+    now = timezone.now()
+    window = maintenance.maintenance_window_create(
+        actor=SYSTEM,
+        component=mysql,
+        reason="Upgrade",
+        starts_at=now + timedelta(days=1),
+        ends_at=now + timedelta(days=2),
+    )
     _, key = accounts.api_token_create(user=user, name="schemathesis")
-    return key, mysql, idle, instance
+    return key, mysql, idle, instance, window

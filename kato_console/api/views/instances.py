@@ -16,9 +16,9 @@ from rest_framework.response import Response
 from components import selectors as component_selectors
 from components.models import Component
 from core.models import Role
-from instances import history, selectors, services
+from instances import history, maintenance, selectors, services
 from instances.health import credentials_withheld_warning, greeting_only_warning
-from instances.models import HealthCheck, Instance
+from instances.models import HealthCheck, Instance, MaintenanceWindow
 from instances.services import ProbeNowInFlight, probe_now_slot
 from instances.sweep import ProbedNow, probe_component_now
 from kato_console.api import instance_serializers as s
@@ -131,6 +131,7 @@ class HealthCheckApi(ConsoleApi):
 
     def answer(self, check: HealthCheck) -> Response:
         data: dict[str, Any] = {field: getattr(check, field) for field in services.HEALTH_CHECK_FIELDS}
+        data["paused"] = check.paused
         withheld = selectors.addresses_with_credentials_withheld(check)
         data["credentials_withheld"] = withheld
         data["warnings"] = health_check_warnings(check, withheld)
@@ -158,6 +159,14 @@ class HealthCheckApi(ConsoleApi):
         component = self.get_component(service_id)
         changes = validated(s.HealthCheckSerializer, request.data)
         self.check_owner_for_networks(component, changes)
+        # Pausing is not a change of the check (nothing is probed again at once): its own service.
+        paused = changes.pop("paused", None)
+        if paused is not None:
+            paused_check = maintenance.health_check_pause(
+                component=component, paused=paused, actor=self.actor()
+            )
+            if not changes:
+                return self.answer(paused_check)
         if not changes:
             return self.answer(selectors.health_check_of(component))
         check = services.health_check_update(component=component, actor=self.actor(), **changes)
@@ -221,3 +230,77 @@ def _check_timeout_s(instance: Instance) -> int:
         return check.timeout_s
     default: int = HealthCheck._meta.get_field("timeout_s").default
     return default
+
+
+WINDOW_PARAM = OpenApiParameter(
+    "window_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The maintenance window's id."
+)
+
+
+class MaintenanceWindowListApi(ConsoleListApi):
+    @extend_schema(
+        operation_id="maintenance_windows_list",
+        tags=["instances"],
+        summary="The component's maintenance windows and its application's, the next or current first",
+        parameters=[SERVICE_ID_PARAM],
+        responses={200: s.MaintenanceWindowSerializer(many=True), **list_error_responses()},
+    )
+    def get(self, request: Request, service_id: str) -> Response:
+        windows = self.page_of(maintenance.windows_query(self.get_component(service_id)))
+        return self.paged(s.MaintenanceWindowSerializer(windows, many=True).data)
+
+    @extend_schema(
+        operation_id="maintenance_windows_create",
+        tags=["instances"],
+        summary="Add a maintenance window (once or weekly) for the component or its whole application",
+        parameters=[SERVICE_ID_PARAM],
+        request=s.MaintenanceWindowSerializer,
+        responses={201: s.MaintenanceWindowSerializer, **error_responses(*WRITE_ERRORS)},
+    )
+    def post(self, request: Request, service_id: str) -> Response:
+        component = self.get_component(service_id)
+        data = validated(s.MaintenanceWindowSerializer, request.data)
+        whole = data.pop("whole_application")
+        window = maintenance.maintenance_window_create(
+            actor=self.actor(),
+            component=None if whole else component,
+            application=component.application if whole else None,
+            **data,
+        )
+        return Response(s.MaintenanceWindowSerializer(window).data, status=status.HTTP_201_CREATED)
+
+
+class MaintenanceWindowDetailApi(ConsoleApi):
+    def get_window(self, service_id: str, window_id: str) -> MaintenanceWindow:
+        component = self.get_component(service_id)
+        window = (
+            maintenance.windows_query(component).filter(pk=int(window_id)).first()
+            if window_id.isdigit()
+            else None
+        )
+        if window is None:
+            raise exceptions.NotFound("No such maintenance window.")
+        return window
+
+    @extend_schema(
+        operation_id="maintenance_windows_retrieve",
+        tags=["instances"],
+        summary="One maintenance window",
+        parameters=[SERVICE_ID_PARAM, WINDOW_PARAM],
+        responses={200: s.MaintenanceWindowSerializer, **error_responses(*READ_ERRORS)},
+    )
+    def get(self, request: Request, service_id: str, window_id: str) -> Response:
+        return Response(s.MaintenanceWindowSerializer(self.get_window(service_id, window_id)).data)
+
+    @extend_schema(
+        operation_id="maintenance_windows_delete",
+        tags=["instances"],
+        summary="Delete a maintenance window; one under way ends first (its instances put back in routing)",
+        parameters=[SERVICE_ID_PARAM, WINDOW_PARAM],
+        responses={204: None, **error_responses(*WRITE_ERRORS)},
+    )
+    def delete(self, request: Request, service_id: str, window_id: str) -> Response:
+        maintenance.maintenance_window_delete(
+            window=self.get_window(service_id, window_id), actor=self.actor()
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
