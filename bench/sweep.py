@@ -66,8 +66,6 @@ from http.cookiejar import CookieJar
 from pathlib import Path
 from typing import Any
 
-from core import services as accounts
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -221,6 +219,7 @@ def populate(ports: dict[str, list[int]]) -> dict[str, Any]:
     from django.utils import timezone
 
     from components import services
+    from core import services as accounts
     from core.audit import Actor
     from core.models import Role
     from instances import services as instance_services
@@ -916,6 +915,7 @@ def scale_populate(ports: dict[str, list[int]], groups: dict[str, dict[str, int]
     from django.contrib.auth import get_user_model
 
     from components import services
+    from core import services as accounts
     from core.audit import Actor
     from core.models import Role
     from instances import services as instance_services

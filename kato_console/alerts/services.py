@@ -223,19 +223,7 @@ def deliveries_for_transitions(*, transitions: Sequence[HealthTransition]) -> li
     ]
     if any(channel.on_component_status for channel in channels):
         events += _component_events(kept, components, contexts)
-    rows = [
-        Delivery(
-            channel=channel,
-            key=event.key,
-            event=event.payload["event"],
-            summary=payloads.summary(event.payload),
-            payload=event.payload,
-        )
-        for event in events
-        for channel in channels
-        if _listens(channel, event)
-    ]
-    return _create_new(rows)
+    return _deliveries(events, channels)
 
 
 def _contexts(
@@ -313,19 +301,7 @@ def deliveries_for_certificates(*, now: datetime | None = None) -> list[int]:
         reached = [days for days in CERT_THRESHOLDS_DAYS if left <= timedelta(days=days)]
         threshold = 0 if left <= timedelta(0) else min(reached)
         events.append(payloads.certificate_event(instance, threshold=threshold, now=now))
-    rows = [
-        Delivery(
-            channel=channel,
-            key=event.key,
-            event=event.payload["event"],
-            summary=payloads.summary(event.payload),
-            payload=event.payload,
-        )
-        for event in events
-        for channel in channels
-        if _listens(channel, event)
-    ]
-    return _create_new(rows)
+    return _deliveries(events, channels)
 
 
 def _worth_telling(transition: HealthTransition) -> bool:
@@ -390,6 +366,24 @@ def _component_events(
                 )
             )
     return events
+
+
+def _deliveries(events: list[Any], channels: list[NotificationChannel]) -> list[int]:
+    """A delivery of each event to each channel that listens to it, written unless already there;
+    returns the new ones' ids."""
+    rows = [
+        Delivery(
+            channel=channel,
+            key=event.key,
+            event=event.payload["event"],
+            summary=payloads.summary(event.payload),
+            payload=event.payload,
+        )
+        for event in events
+        for channel in channels
+        if _listens(channel, event)
+    ]
+    return _create_new(rows)
 
 
 def _create_new(rows: list[Delivery]) -> list[int]:

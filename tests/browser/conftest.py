@@ -7,6 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from components import services
+from core.models import Membership, Role
+from instances.addresses import parse_address
+from instances.services import instance_add
+from kato_console.alerts import services as alert_services
 from tests.support import require_chromium
 
 # Playwright's synchronous API runs an event loop in this thread; the ORM calls that fixtures
@@ -53,3 +58,19 @@ def logged_in_page(page, live_server, alice):
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"{live_server.url}/apps/")
     return page
+
+
+@pytest.fixture
+def owned_console(alice, alice_actor, team, static_component, internal_component):
+    """alice owns the team; the static component has a MySQL port, an instance and a dependent (the
+    internal component), and the team an e-mail channel, which is returned: every kind of page the
+    page-walking tests (axe, the tab order) look at has something on it."""
+    Membership.objects.filter(user=alice).update(role=Role.OWNER)
+    services.port_create(component=static_component, number=3306, protocol="mysql", actor=alice_actor)
+    services.dependency_add(
+        component=internal_component, target=static_component, actor=alice_actor, open_inner=True
+    )
+    instance_add(component=static_component, address=parse_address("127.0.0.1:3306"), actor=alice_actor)
+    return alert_services.channel_create(
+        team=team, actor=alice_actor, name="On call", kind="email", target="oncall@example.com"
+    )

@@ -8,12 +8,6 @@ from __future__ import annotations
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from components import services
-from core.models import Membership, Role
-from instances.addresses import parse_address
-from instances.services import instance_add
-from kato_console.alerts import services as alert_services
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 TABS = (
@@ -50,16 +44,9 @@ def test_no_page_has_a_critical_or_serious_problem(
     static_component,
     internal_component,
     api_component,
+    owned_console,
 ):
-    Membership.objects.filter(user=alice).update(role=Role.OWNER)
-    services.port_create(component=static_component, number=3306, protocol="mysql", actor=alice_actor)
-    services.dependency_add(
-        component=internal_component, target=static_component, actor=alice_actor, open_inner=True
-    )
-    instance_add(component=static_component, address=parse_address("127.0.0.1:3306"), actor=alice_actor)
-    channel = alert_services.channel_create(
-        team=team, actor=alice_actor, name="On call", kind="email", target="oncall@example.com"
-    )
+    channel = owned_console
     axe = Axe()
     problems: list[str] = []
 

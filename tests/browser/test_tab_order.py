@@ -15,11 +15,7 @@ import pytest
 
 from components import services
 from components.models import ComponentKind
-from core.models import Membership, Role
 from instances import services as instance_services
-from instances.addresses import parse_address
-from instances.services import instance_add
-from kato_console.alerts import services as alert_services
 from tests.instances import sweeping
 from tests.instances.sweeping import checked_component, refused_instance, sweep_rounds
 
@@ -180,16 +176,9 @@ def test_every_control_is_reached_in_reading_order(
     static_component,
     internal_component,
     api_component,
+    owned_console,
 ):
-    Membership.objects.filter(user=alice).update(role=Role.OWNER)
-    services.port_create(component=static_component, number=3306, protocol="mysql", actor=alice_actor)
-    services.dependency_add(
-        component=internal_component, target=static_component, actor=alice_actor, open_inner=True
-    )
-    instance_add(component=static_component, address=parse_address("127.0.0.1:3306"), actor=alice_actor)
-    channel = alert_services.channel_create(
-        team=team, actor=alice_actor, name="On call", kind="email", target="oncall@example.com"
-    )
+    channel = owned_console
     paths = [
         "/apps/",
         f"/apps/{application.slug}/",

@@ -5,9 +5,13 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from components import services
+from core.audit import Actor
+from core.errors import ComponentError
+from core.models import Membership, Role
 from instances.addresses import parse_address
 from instances.models import HealthCheck
-from instances.services import instance_add
+from instances.services import NETWORKS_ARE_THE_OWNERS, health_check_update, instance_add
 from tests.components.pages_support import hx, text
 
 pytestmark = pytest.mark.django_db
@@ -82,8 +86,6 @@ def test_probe_now_shows_each_instance_result(alice_client, static_component, al
 def test_a_refused_login_is_called_a_failed_login_not_unreachable(
     alice_client, static_component, alice_actor
 ):
-    from components import services
-    from instances.services import health_check_update
 
     services.port_create(component=static_component, number=3306, protocol="mysql", actor=alice_actor)
     services.env_var_set(component=static_component, name="MYSQL_USER", value="root", actor=alice_actor)
@@ -119,7 +121,6 @@ def test_probe_now_without_javascript_renders_the_page(
 
 
 def _make_owner(user, team) -> None:
-    from core.models import Membership, Role
 
     Membership.objects.filter(user=user, team=team).update(role=Role.OWNER)
 
@@ -150,7 +151,6 @@ def test_a_static_component_has_no_credential_networks_field(alice_client, stati
 
 
 def test_a_developer_sees_the_networks_but_cannot_change_them(client, django_user_model, team, api_component):
-    from core.models import Membership, Role
 
     dev = django_user_model.objects.create_user("dora", password="dora-password-1")
     Membership.objects.create(user=dev, team=team, role=Role.DEVELOPER)
@@ -160,10 +160,6 @@ def test_a_developer_sees_the_networks_but_cannot_change_them(client, django_use
 
 
 def test_the_service_refuses_a_developer_at_every_door(django_user_model, team, api_component):
-    from core.audit import Actor
-    from core.errors import ComponentError
-    from core.models import Membership, Role
-    from instances.services import NETWORKS_ARE_THE_OWNERS, health_check_update
 
     dev = django_user_model.objects.create_user("dora", password="dora-password-1")
     Membership.objects.create(user=dev, team=team, role=Role.DEVELOPER)
