@@ -139,8 +139,9 @@ class ConsoleListApi(ConsoleApi):
     GenericAPIView would bring the same, but its OPTIONS answer needs a ``serializer_class``.)
     """
 
-    # DRF imports the class named by the setting; the stubs type the settings as strings.
-    pagination_class: type[BasePagination] | None = api_settings.DEFAULT_PAGINATION_CLASS  # type: ignore[assignment]
+    # DRF imports the class named by the setting; older stubs type the settings as strings, newer ones
+    # as the class (hence the ignore that may go unused).
+    pagination_class: type[BasePagination] | None = api_settings.DEFAULT_PAGINATION_CLASS  # type: ignore[assignment, unused-ignore]
     _paginator: BasePagination
 
     def page_of(self, queryset: QuerySet[_M]) -> Sequence[_M]:
