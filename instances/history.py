@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Max, Q, QuerySet, Sum
 from django.utils import timezone
 
 from components.models import Component
@@ -118,16 +118,15 @@ class Upkeep:
     deleted: int
 
 
-def upkeep(*, now: datetime | None = None, lookback: timedelta = timedelta(minutes=65)) -> Upkeep:
-    """Compute the hour rows of the hours overlapping the last ``lookback`` from their minute
-    rows, and the day rows of the days overlapping it from their hour rows; delete the rows past
-    their retention. Idempotent: a row is computed again whole, never added to."""
+def upkeep(*, now: datetime | None = None, late: timedelta = timedelta(minutes=10)) -> Upkeep:
+    """Compute the hour rows from the minute rows and the day rows from the hour rows, from the
+    last row each period already has (``_rolled_since``) to ``now``; delete the rows past their
+    retention. Idempotent: a row is computed again whole, never added to."""
     now = now or timezone.now()
-    since = now - lookback
     with transaction.atomic():
         _no_statement_timeout()
-        hours = _roll(Period.MINUTE, Period.HOUR, _floor(since, Period.HOUR), now)
-        days = _roll(Period.HOUR, Period.DAY, _floor(since, Period.DAY), now)
+        hours = _roll(Period.MINUTE, Period.HOUR, _rolled_since(Period.HOUR, now, late), now)
+        days = _roll(Period.HOUR, Period.DAY, _rolled_since(Period.DAY, now, late), now)
     deleted = 0
     for period, keep_s in RETENTION_S.items():
         with transaction.atomic():
@@ -136,6 +135,24 @@ def upkeep(*, now: datetime | None = None, lookback: timedelta = timedelta(minut
                 period=period, start__lt=now - timedelta(seconds=keep_s)
             )._raw_delete(connection.alias)
     return Upkeep(hours=hours, days=days, deleted=deleted)
+
+
+def _rolled_since(target: Period, now: datetime, late: timedelta) -> datetime:
+    """Where a roll into ``target`` rows starts: the latest ``target`` row (it may have been computed
+    before its period ended), or ``late`` ago if earlier (a round recorded just after the last run
+    into a period that has since closed); never before the oldest source row kept, which is where it
+    starts when nothing was rolled yet.
+
+    Reading from the last roll on, not a fixed hour back, is what keeps the upkeep of a fleet at full
+    retention small: the minutes of the current hour, and of the previous one only in the first
+    minutes after it closed (bench/RESULTS.md, "History"). A stopped worker is caught up on its
+    next run, as far back as the source rows are kept."""
+    source = Period.MINUTE if target == Period.HOUR else Period.HOUR
+    kept_since = now - timedelta(seconds=RETENTION_S[source])
+    latest = InstanceHistory.objects.filter(period=target).aggregate(latest=Max("start"))["latest"]
+    if latest is None:
+        return _floor(kept_since, target)
+    return _floor(max(kept_since, min(latest, now - late)), target)
 
 
 def _no_statement_timeout() -> None:

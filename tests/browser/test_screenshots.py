@@ -91,7 +91,7 @@ def _a_past_day(targets: dict[int, ProbeTarget]) -> None:
             result = _off_the_loop(probe_sync, target)
             results.append((instance_id, result.ok, result.latency_ms))
         history.record_round(results, now - slot * SLOT)
-    history.upkeep(now=now, lookback=timedelta(hours=26))
+    history.upkeep(now=now)
 
 
 def test_the_readme_pages_of_a_healthy_shop(
