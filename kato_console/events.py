@@ -44,6 +44,14 @@ _FIELD_WORDS: dict[str, Promise] = {
     "timeout_s": _("timeout (seconds)"),
     "healthy_threshold": _("healthy threshold"),
     "unhealthy_threshold": _("unhealthy threshold"),
+    "path": _("path"),
+    "success_threshold": _("success threshold"),
+    "failure_threshold": _("failure threshold"),
+    "use_credentials": _("use credentials"),
+    "username_var": _("username var"),
+    "password_var": _("password var"),
+    "verify_tls": _("verify tls"),
+    "credential_networks": _("credential networks"),
 }
 # Whole phrases, so that a translation may put the port where its language wants it.
 _PORT_SWITCHES: dict[str, tuple[Promise, Promise]] = {

@@ -26,6 +26,7 @@ from core.audit import Actor
 from core.errors import ComponentError
 from instances.addresses import Address, parse_address
 from instances.connectivity import TEST_TIMEOUT_S, address_tests
+from instances.models import CheckKind
 from instances.probes import ProbeResult
 from instances.selectors import writable_applications_for_user, writable_teams_for_user
 from instances.services import check_kind_for, third_party_component_register
@@ -247,7 +248,7 @@ def _summary(request: HtmxHttpRequest, draft: dict[str, Any]) -> dict[str, Any]:
     if draft["application_id"] is not None:
         application = writable_applications_for_user(request.user).filter(pk=draft["application_id"]).first()
     check = check_kind_for(protocol=draft["protocol"] or "", addresses=_addresses(draft))
-    return {"application": application, "check_kind": check}
+    return {"application": application, "check_kind": CheckKind(check).label}
 
 
 def _step2(

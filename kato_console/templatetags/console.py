@@ -129,3 +129,17 @@ _WINDOW_WORDS = {"24h": _("24h"), "7d": _("7d"), "30d": _("30d"), "1y": _("1y")}
 def window_word(key: object) -> str:
     """A window's short name ("24h") in the page's language; anything else as it is."""
     return str(_WINDOW_WORDS.get(str(key), key))
+
+
+# The descriptions components.services writes on the variables a port's internal service generates
+# (stored in English, like every value people did not type), as the page says them.
+_GENERATED_DESCRIPTIONS = {
+    "Internal address (generated)": _("Internal address (generated)"),
+    "Internal port (generated)": _("Internal port (generated)"),
+}
+
+
+@register.filter
+def description_word(description: object) -> str:
+    """A generated variable's description in the page's language; a person's own as they wrote it."""
+    return str(_GENERATED_DESCRIPTIONS.get(str(description), description))

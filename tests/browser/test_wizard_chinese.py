@@ -57,6 +57,8 @@ def test_the_wizard_in_chinese_from_the_login_page_to_the_new_component(
     address.blur()
     page.get_by_text("10.0.0.7 没有端口").wait_for()  # a field's error, checked as it is left
     address.fill(f"{host}:{port}")
+    address.blur()
+    page.get_by_text("10.0.0.7 没有端口").wait_for(state="detached")  # checked again as it is left
     _shot(page, "test_wizard_chinese-1-step-1", doc="zh-wizard-step-1")
     page.get_by_role("button", name="创建组件").click()
 
