@@ -218,3 +218,14 @@ def test_a_service_refusal_speaks_the_user_s_language_on_the_page_and_in_the_con
         HTTP_ACCEPT_LANGUAGE="en",
     ).json()
     assert "is not a valid IPv4 address" in str(english)
+
+
+def test_every_audit_action_is_told_in_a_sentence_in_both_languages() -> None:
+    from core.models import AUDIT_ACTIONS, AuditEvent
+    from kato_console.events import _SENTENCES, event_sentence
+
+    assert set(AUDIT_ACTIONS) <= set(_SENTENCES)  # none falls back to "maintenance: create"
+    event = AuditEvent(action="maintenance.create", actor="alice", detail={"reason": "Upgrade to 11.4"})
+    assert event_sentence(event) == "alice added the maintenance window Upgrade to 11.4"
+    with translation.override("zh-hans"):
+        assert event_sentence(event) == "alice 添加了维护窗口“Upgrade to 11.4”"
