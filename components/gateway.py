@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import connection
+from django.utils.translation import gettext
 
 from components.models import Component, Port, Protocol
 from core.errors import ComponentError
@@ -61,7 +62,10 @@ def _free_port(field: str, text: str) -> int:
     for number in numbers:
         if number not in taken:
             return number
-    raise ComponentError(f"Every gateway port in {text} is taken; ask an operator to widen the range.")
+    raise ComponentError(
+        gettext("Every gateway port in %(text)s is taken; ask an operator to widen the range.")
+        % {"text": text}
+    )
 
 
 def http_host(component: Component) -> str:

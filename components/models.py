@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from components.validation import (
@@ -41,17 +42,23 @@ def new_secret_key() -> str:
 
 
 class Application(TimeStamped):
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="applications")
-    name = models.CharField(max_length=100)
-    slug = models.SlugField(max_length=100)
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, related_name="applications", verbose_name=_("team")
+    )
+    name = models.CharField(max_length=100, verbose_name=_("name"))
+    slug = models.SlugField(max_length=100, verbose_name=_("slug"))
 
     class Meta:
+        verbose_name = _("application")
+        verbose_name_plural = _("applications")
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(
                 fields=["team", "slug"],
                 name="application_unique_slug_in_team",
-                violation_error_message="The team already has an application with this slug; choose another name.",
+                violation_error_message=_(
+                    "The team already has an application with this slug; choose another name."
+                ),
             )
         ]
 
@@ -73,27 +80,46 @@ class Registration(models.TextChoices):
 
 
 # Every door says this sentence when a service name is taken, the wizard's early check included.
-SERVICE_NAME_TAKEN = "Another component of this team already uses this service name; choose another."
+SERVICE_NAME_TAKEN = gettext_noop(
+    "Another component of this team already uses this service name; choose another."
+)
 
 
 class Component(TimeStamped):
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="components", editable=False)
-    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="components")
-    name = models.CharField(max_length=64)
-    service_name = models.CharField(max_length=63, validators=[service_name_validator])
-    service_id = models.CharField(max_length=32, unique=True, default=new_service_id, editable=False)
-    kind = models.CharField(max_length=16, choices=ComponentKind.choices, default=ComponentKind.THIRD_PARTY)
-    registration = models.CharField(max_length=16, choices=Registration.choices, blank=True)
-    image = models.CharField(max_length=255, blank=True)
-    secret_key = models.CharField(max_length=64, blank=True, editable=False)
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, related_name="components", editable=False, verbose_name=_("team")
+    )
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="components", verbose_name=_("application")
+    )
+    name = models.CharField(max_length=64, verbose_name=_("name"))
+    service_name = models.CharField(
+        max_length=63, validators=[service_name_validator], verbose_name=_("service name")
+    )
+    service_id = models.CharField(
+        max_length=32, unique=True, default=new_service_id, editable=False, verbose_name=_("service id")
+    )
+    kind = models.CharField(
+        max_length=16,
+        choices=ComponentKind.choices,
+        default=ComponentKind.THIRD_PARTY,
+        verbose_name=_("kind"),
+    )
+    registration = models.CharField(
+        max_length=16, choices=Registration.choices, blank=True, verbose_name=_("registration")
+    )
+    image = models.CharField(max_length=255, blank=True, verbose_name=_("image"))
+    secret_key = models.CharField(max_length=64, blank=True, editable=False, verbose_name=_("secret key"))
 
     class Meta:
+        verbose_name = _("component")
+        verbose_name_plural = _("components")
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(
                 fields=["team", "service_name"],
                 name="component_unique_service_name_in_team",
-                violation_error_message=SERVICE_NAME_TAKEN,
+                violation_error_message=_(SERVICE_NAME_TAKEN),
             ),
             models.CheckConstraint(
                 condition=Q(service_name__regex=SERVICE_NAME_RE),
@@ -141,16 +167,22 @@ class Component(TimeStamped):
         if self.kind == ComponentKind.THIRD_PARTY:
             if self.registration not in Registration.values:
                 raise ValidationError(
-                    {"registration": "Choose how instances are registered: static addresses or the API."}
+                    {
+                        "registration": gettext(
+                            "Choose how instances are registered: static addresses or the API."
+                        )
+                    }
                 )
             if self.image:
                 raise ValidationError(
-                    {"image": "A third-party component runs outside the platform and has no image."}
+                    {"image": gettext("A third-party component runs outside the platform and has no image.")}
                 )
         elif self.registration:
-            raise ValidationError({"registration": "Only third-party components have a registration method."})
+            raise ValidationError(
+                {"registration": gettext("Only third-party components have a registration method.")}
+            )
         if self.image and not is_image_reference(self.image):
-            raise ValidationError({"image": IMAGE_REFERENCE_MESSAGE})
+            raise ValidationError({"image": gettext(IMAGE_REFERENCE_MESSAGE)})
 
 
 class Protocol(models.TextChoices):
@@ -163,43 +195,59 @@ class Protocol(models.TextChoices):
     REDIS = "redis", "Redis"
 
 
-THIRD_PARTY_ONE_PORT = "A third-party component has one port; change or delete the existing port instead."
-OUTER_NEEDS_INNER = "The external service needs the internal service: turn the internal service on first."
+THIRD_PARTY_ONE_PORT = gettext_noop(
+    "A third-party component has one port; change or delete the existing port instead."
+)
+OUTER_NEEDS_INNER = gettext_noop(
+    "The external service needs the internal service: turn the internal service on first."
+)
 
 
 class Port(TimeStamped):
-    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="ports")
-    number = models.PositiveIntegerField(validators=[MinValueValidator(1), MaxValueValidator(65535)])
-    protocol = models.CharField(max_length=16, choices=Protocol.choices, default=Protocol.TCP)
-    alias = models.CharField(max_length=64, validators=[port_alias_validator])
-    inner_service = models.BooleanField(default=False)
-    outer_service = models.BooleanField(default=False)
+    component = models.ForeignKey(
+        Component, on_delete=models.CASCADE, related_name="ports", verbose_name=_("component")
+    )
+    number = models.PositiveIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(65535)], verbose_name=_("number")
+    )
+    protocol = models.CharField(
+        max_length=16, choices=Protocol.choices, default=Protocol.TCP, verbose_name=_("protocol")
+    )
+    alias = models.CharField(max_length=64, validators=[port_alias_validator], verbose_name=_("alias"))
+    inner_service = models.BooleanField(default=False, verbose_name=_("inner service"))
+    outer_service = models.BooleanField(default=False, verbose_name=_("outer service"))
     # The gateway's ports for this port (components/gateway.py): taken from their ranges when a switch
     # first turns on and kept for the port's life, so dependents' addresses never move.
-    gateway_port = models.PositiveIntegerField(null=True, blank=True, unique=True, editable=False)
-    public_port = models.PositiveIntegerField(null=True, blank=True, unique=True, editable=False)
+    gateway_port = models.PositiveIntegerField(
+        null=True, blank=True, unique=True, editable=False, verbose_name=_("gateway port")
+    )
+    public_port = models.PositiveIntegerField(
+        null=True, blank=True, unique=True, editable=False, verbose_name=_("public port")
+    )
     # Copied from the component on every save, so that the database itself can allow a third-party
     # component one port only (a partial unique index cannot look at another table).
-    of_third_party = models.BooleanField(default=False, editable=False)
+    of_third_party = models.BooleanField(default=False, editable=False, verbose_name=_("of third party"))
 
     class Meta:
+        verbose_name = _("port")
+        verbose_name_plural = _("ports")
         ordering = ["number"]
         constraints = [
             models.UniqueConstraint(
                 fields=["component", "number"],
                 name="port_unique_number",
-                violation_error_message="The component already has a port with this number.",
+                violation_error_message=_("The component already has a port with this number."),
             ),
             models.UniqueConstraint(
                 fields=["component", "alias"],
                 name="port_unique_alias",
-                violation_error_message="The component already has a port with this alias.",
+                violation_error_message=_("The component already has a port with this alias."),
             ),
             models.UniqueConstraint(
                 fields=["component"],
                 condition=Q(of_third_party=True),
                 name="port_one_per_third_party_component",
-                violation_error_message=THIRD_PARTY_ONE_PORT,
+                violation_error_message=_(THIRD_PARTY_ONE_PORT),
             ),
             models.CheckConstraint(condition=Q(number__gte=1, number__lte=65535), name="port_number_range"),
             models.CheckConstraint(condition=Q(protocol__in=Protocol.values), name="port_protocol_valid"),
@@ -211,7 +259,7 @@ class Port(TimeStamped):
             models.CheckConstraint(
                 condition=Q(outer_service=False) | Q(inner_service=True),
                 name="port_outer_needs_inner",
-                violation_error_message=OUTER_NEEDS_INNER,
+                violation_error_message=_(OUTER_NEEDS_INNER),
             ),
         ]
 
@@ -226,7 +274,7 @@ class Port(TimeStamped):
         if self.component_id:
             self.of_third_party = self.component.kind == ComponentKind.THIRD_PARTY
         if self.outer_service and not self.inner_service:
-            raise ValidationError({"outer_service": OUTER_NEEDS_INNER})
+            raise ValidationError({"outer_service": gettext(OUTER_NEEDS_INNER)})
 
 
 class Scope(models.TextChoices):
@@ -235,23 +283,28 @@ class Scope(models.TextChoices):
 
 
 class EnvVar(TimeStamped):
-    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="env_vars")
-    name = models.CharField(max_length=128, validators=[env_name_validator])
-    value = models.TextField(blank=True)
-    description = models.CharField(max_length=255, blank=True)
-    scope = models.CharField(max_length=8, choices=Scope.choices, default=Scope.OUTER)
-    secret = models.BooleanField(default=False)
+    component = models.ForeignKey(
+        Component, on_delete=models.CASCADE, related_name="env_vars", verbose_name=_("component")
+    )
+    name = models.CharField(max_length=128, validators=[env_name_validator], verbose_name=_("name"))
+    value = models.TextField(blank=True, verbose_name=_("value"))
+    description = models.CharField(max_length=255, blank=True, verbose_name=_("description"))
+    scope = models.CharField(
+        max_length=8, choices=Scope.choices, default=Scope.OUTER, verbose_name=_("scope")
+    )
+    secret = models.BooleanField(default=False, verbose_name=_("secret"))
     # Set for the A_HOST / A_PORT variables that the port's internal service generates.
-    generated = models.BooleanField(default=False, editable=False)
+    generated = models.BooleanField(default=False, editable=False, verbose_name=_("generated"))
 
     class Meta:
+        verbose_name_plural = _("variables")
         ordering = ["name"]
-        verbose_name = "variable"
+        verbose_name = _("variable")
         constraints = [
             models.UniqueConstraint(
                 fields=["component", "name"],
                 name="envvar_unique_name",
-                violation_error_message="The component already has a variable with this name.",
+                violation_error_message=_("The component already has a variable with this name."),
             ),
             models.CheckConstraint(
                 condition=Q(name__regex=ENV_NAME_RE),
@@ -261,7 +314,7 @@ class EnvVar(TimeStamped):
             models.CheckConstraint(
                 condition=~Q(name__in=RESERVED_ENV_NAMES),
                 name="envvar_name_not_reserved",
-                violation_error_message="This variable name is reserved by the runtime; choose another.",
+                violation_error_message=_("This variable name is reserved by the runtime; choose another."),
             ),
             models.CheckConstraint(condition=Q(scope__in=Scope.values), name="envvar_scope_valid"),
         ]
@@ -271,25 +324,35 @@ class EnvVar(TimeStamped):
 
     def clean(self) -> None:
         if self.name in RESERVED_ENV_NAMES:
-            raise ValidationError({"name": f"{self.name} is reserved by the runtime; choose another name."})
+            raise ValidationError(
+                {
+                    "name": gettext("%(name)s is reserved by the runtime; choose another name.")
+                    % {"name": self.name}
+                }
+            )
 
 
 class Dependency(TimeStamped):
-    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="dependencies")
-    target = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="dependents")
+    component = models.ForeignKey(
+        Component, on_delete=models.CASCADE, related_name="dependencies", verbose_name=_("component")
+    )
+    target = models.ForeignKey(
+        Component, on_delete=models.CASCADE, related_name="dependents", verbose_name=_("target")
+    )
 
     class Meta:
-        verbose_name_plural = "dependencies"
+        verbose_name = _("dependency")
+        verbose_name_plural = _("dependencies")
         constraints = [
             models.UniqueConstraint(
                 fields=["component", "target"],
                 name="dependency_unique",
-                violation_error_message="The component already depends on this component.",
+                violation_error_message=_("The component already depends on this component."),
             ),
             models.CheckConstraint(
                 condition=~Q(component=models.F("target")),
                 name="dependency_not_self",
-                violation_error_message="A component cannot depend on itself.",
+                violation_error_message=_("A component cannot depend on itself."),
             ),
         ]
 
@@ -300,4 +363,4 @@ class Dependency(TimeStamped):
         # The rules that span rows (no cycle, same team, no third-party dependent) are the
         # services' (components.rules, called by dependency_add); PostgreSQL's triggers re-check them.
         if self.component_id is not None and self.component_id == self.target_id:
-            raise ValidationError("A component cannot depend on itself.")
+            raise ValidationError(gettext("A component cannot depend on itself."))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 
 from components.models import Component, ComponentKind, Dependency
 
@@ -11,20 +12,25 @@ def check_dependency(dependency: Dependency) -> None:
     """Refuse self-dependencies, dependencies of third-party components, duplicates and cycles."""
     component, target = dependency.component, dependency.target
     if component.pk == target.pk:
-        raise ValidationError("A component cannot depend on itself.")
+        raise ValidationError(gettext("A component cannot depend on itself."))
     if component.kind == ComponentKind.THIRD_PARTY:
         raise ValidationError(
-            f"{component.name} is a third-party component: it runs outside the platform and cannot depend "
-            "on other components. Make the component that uses it depend on it instead."
+            gettext(
+                "%(component)s is a third-party component: it runs outside the platform and cannot depend on other components. Make the component that uses it depend on it instead."
+            )
+            % {"component": component.name}
         )
     if component.team_id != target.team_id:
-        raise ValidationError("A component can only depend on components of its own team.")
+        raise ValidationError(gettext("A component can only depend on components of its own team."))
     if Dependency.objects.filter(component=component, target=target).exclude(pk=dependency.pk).exists():
-        raise ValidationError(f"{component.name} already depends on {target.name}.")
+        raise ValidationError(
+            gettext("%(component)s already depends on %(target)s.")
+            % {"component": component.name, "target": target.name}
+        )
     path = dependency_path(start=target.pk, goal=component.pk)
     if path is not None:
         names = " → ".join([component.name, *path])
-        raise ValidationError(f"This dependency would make a cycle: {names}.")
+        raise ValidationError(gettext("This dependency would make a cycle: %(names)s.") % {"names": names})
 
 
 def dependency_path(*, start: int, goal: int) -> list[str] | None:

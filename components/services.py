@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils.text import get_text_list
+from django.utils.translation import gettext, gettext_noop, ngettext
 
 from components.gateway import allocate_gateway_ports
 from components.models import (
@@ -39,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 # The words Kato's users know; the page and the console API both say them (the database constraint
 # keeps its own message for the rare concurrent insert, so that this needs no migration).
-THIRD_PARTY_ONE_PORT = (
+THIRD_PARTY_ONE_PORT = gettext_noop(
     "third-party components can only have one port: change or delete the existing port instead."
 )
 
@@ -51,7 +52,7 @@ THIRD_PARTY_ONE_PORT = (
 def application_create(*, team: Team, name: str, actor: Actor) -> Application:
     name = (name or "").strip()
     if not name:
-        raise ComponentError({"name": ["Give the application a name."]})
+        raise ComponentError({"name": [gettext("Give the application a name.")]})
     _refuse_control_characters(name)
     slug = _application_slug(team=team, name=name)
     application = Application(team=team, name=name, slug=slug)
@@ -64,7 +65,7 @@ def _refuse_control_characters(name: str) -> None:
     # Before the name is looked up: PostgreSQL refuses a NUL byte in any text it is sent, even in a
     # query, and the model's own check (clean) only runs at the save.
     if CONTROL_CHARACTERS.search(name):
-        raise ComponentError({"name": [NO_CONTROL_CHARACTERS]})
+        raise ComponentError({"name": [gettext(NO_CONTROL_CHARACTERS)]})
 
 
 def _application_slug(*, team: Team, name: str) -> str:
@@ -78,7 +79,14 @@ def _application_slug(*, team: Team, name: str) -> str:
     )
     for holder in holders:
         if same_name(holder.name, name):
-            raise ComponentError({"name": [f"The team already has an application called {holder.name!r}."]})
+            raise ComponentError(
+                {
+                    "name": [
+                        gettext("The team already has an application called %(holder)r.")
+                        % {"holder": holder.name}
+                    ]
+                }
+            )
     return with_suffix(base, {holder.slug for holder in holders}, 100)
 
 
@@ -96,8 +104,18 @@ def generated_service_name(*, team: Team, name: str) -> str:
             raise ComponentError(
                 {
                     "name": [
-                        f"{SERVICE_NAME_TAKEN} (The service name of {name} is {holder.service_name}, "
-                        f"held by {holder.name} in the application {holder.application.name}.)"
+                        gettext(SERVICE_NAME_TAKEN)
+                        + " "
+                        + gettext(
+                            "(The service name of %(name)s is %(service_name)s, "
+                            "held by %(holder)s in the application %(application)s.)"
+                        )
+                        % {
+                            "name": name,
+                            "service_name": holder.service_name,
+                            "holder": holder.name,
+                            "application": holder.application.name,
+                        }
                     ]
                 }
             )
@@ -112,7 +130,9 @@ def component_update(*, component: Component, actor: Actor, **changes: Any) -> C
     allowed = {"name", "service_name", "image"}
     unknown = set(changes) - allowed
     if unknown:
-        raise ComponentError(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
+        raise ComponentError(
+            gettext("These fields cannot be changed: %(fields)s.") % {"fields": ", ".join(sorted(unknown))}
+        )
     before = {field: getattr(component, field) for field in changes}
     for field, value in changes.items():
         setattr(component, field, value)
@@ -136,10 +156,13 @@ def component_delete(*, component: Component, actor: Actor) -> None:
         names = list(
             component.dependents.order_by("component__name").values_list("component__name", flat=True)
         )
-        verb = "depends" if len(names) == 1 else "depend"
         raise ComponentError(
-            f"{component.name} cannot be deleted while {get_text_list(names, 'and')} {verb} on it; "
-            "remove those dependencies first."
+            ngettext(
+                "%(component)s cannot be deleted while %(names)s depends on it; remove those dependencies first.",
+                "%(component)s cannot be deleted while %(names)s depend on it; remove those dependencies first.",
+                len(names),
+            )
+            % {"component": component.name, "names": get_text_list(names, gettext("and"))}
         )
     audit_record(
         team=component.team,
@@ -155,7 +178,7 @@ def component_delete(*, component: Component, actor: Actor) -> None:
 def secret_key_regenerate(*, component: Component, actor: Actor) -> str:
     """Give the component a new API secret key; the old one stops working at once."""
     if component.registration != Registration.API:
-        raise ComponentError("Only components with API registration have a secret key.")
+        raise ComponentError(gettext("Only components with API registration have a secret key."))
     component.secret_key = new_secret_key()
     component.save(update_fields=["secret_key", "updated_at"])
     audit_record(actor=actor, component=component, action="secret_key.regenerate")
@@ -177,7 +200,7 @@ def port_create(
     outer_service: bool = False,
 ) -> Port:
     if component.is_third_party and component.ports.exists():
-        raise ComponentError({"number": [THIRD_PARTY_ONE_PORT]})
+        raise ComponentError({"number": [gettext(THIRD_PARTY_ONE_PORT)]})
     port = Port(
         component=component,
         number=number,
@@ -209,12 +232,18 @@ def port_update(*, port: Port, actor: Actor, **changes: Any) -> Port:
     allowed = {"number", "protocol", "alias", "inner_service", "outer_service"}
     unknown = set(changes) - allowed
     if unknown:
-        raise ComponentError(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
+        raise ComponentError(
+            gettext("These fields cannot be changed: %(fields)s.") % {"fields": ", ".join(sorted(unknown))}
+        )
     old_alias = port.alias
     before = {field: getattr(port, field) for field in changes}
     if changes.get("inner_service") is False and changes.get("outer_service", port.outer_service):
         raise ComponentError(
-            {"inner_service": ["The internal service cannot close while the external service is open."]}
+            {
+                "inner_service": [
+                    gettext("The internal service cannot close while the external service is open.")
+                ]
+            }
         )
     for field, value in changes.items():
         setattr(port, field, value)
@@ -272,7 +301,10 @@ def port_sync_generated_env(port: Port, *, old_alias: str = "") -> None:
         raise ComponentError(
             {
                 "alias": [
-                    f"The component already has a variable {', '.join(taken)}; rename it or choose another port alias."
+                    gettext(
+                        "The component already has a variable %(names)s; rename it or choose another port alias."
+                    )
+                    % {"names": ", ".join(taken)}
                 ]
             }
         )
@@ -309,7 +341,12 @@ def env_var_set(
         var = EnvVar(component=component, name=name)
     elif var.generated:
         raise ComponentError(
-            {"name": [f"{name} is generated from the port's internal service and cannot be edited."]}
+            {
+                "name": [
+                    gettext("%(name)s is generated from the port's internal service and cannot be edited.")
+                    % {"name": name}
+                ]
+            }
         )
     var.value, var.scope, var.secret, var.description = value, scope, secret, description
     if scope == Scope.OUTER:
@@ -344,7 +381,10 @@ def env_var_update(*, var: EnvVar, actor: Actor, **changes: Any) -> EnvVar:
 def env_var_delete(*, var: EnvVar, actor: Actor) -> None:
     if var.generated:
         raise ComponentError(
-            f"{var.name} is generated from the port's internal service; turn the internal service off instead."
+            gettext(
+                "%(variable)s is generated from the port's internal service; turn the internal service off instead."
+            )
+            % {"variable": var.name}
         )
     audit_record(
         team=var.component.team,
@@ -377,8 +417,14 @@ def _refuse_dependent_collisions(*, component: Component, names: Iterable[str]) 
             raise ComponentError(
                 {
                     "name": [
-                        f"{others.name} is already shared with {dependent.name} by {others.component.name}; "
-                        f"{dependent.name} would receive it twice. Choose another name."
+                        gettext(
+                            "%(variable)s is already shared with %(dependent)s by %(owner)s; %(dependent)s would receive it twice. Choose another name."
+                        )
+                        % {
+                            "variable": others.name,
+                            "dependent": dependent.name,
+                            "owner": others.component.name,
+                        }
                     ]
                 }
             )
@@ -408,8 +454,10 @@ def dependency_add(
         raise ComponentError(
             {
                 "open_inner": [
-                    f"{target.name}'s port {closed[0].number} has no internal service, so {component.name} could not "
-                    "reach it. Confirm to turn the internal service on."
+                    gettext(
+                        "%(target)s's port %(port)s has no internal service, so %(component)s could not reach it. Confirm to turn the internal service on."
+                    )
+                    % {"target": target.name, "port": closed[0].number, "component": component.name}
                 ]
             }
         )
@@ -453,8 +501,15 @@ def _refuse_name_collisions(*, component: Component, target: Component) -> None:
         raise ComponentError(
             {
                 "target": [
-                    f"{target.name} and {clash.component.name} both share the variable {clash.name}; {component.name} "
-                    "cannot depend on both. Rename the variable in one of them."
+                    gettext(
+                        "%(target)s and %(other)s both share the variable %(variable)s; %(component)s cannot depend on both. Rename the variable in one of them."
+                    )
+                    % {
+                        "target": target.name,
+                        "other": clash.component.name,
+                        "variable": clash.name,
+                        "component": component.name,
+                    }
                 ]
             }
         )
@@ -464,7 +519,10 @@ def _refuse_name_collisions(*, component: Component, target: Component) -> None:
 def dependency_remove(*, component: Component, target: Component, actor: Actor) -> None:
     deleted, _ = Dependency.objects.filter(component=component, target=target).delete()
     if not deleted:
-        raise ComponentError(f"{component.name} does not depend on {target.name}.")
+        raise ComponentError(
+            gettext("%(component)s does not depend on %(target)s.")
+            % {"component": component.name, "target": target.name}
+        )
     audit_record(
         actor=actor,
         component=component,
@@ -485,8 +543,10 @@ def env_var_create(*, component: Component, name: str, actor: Actor, **fields: A
         raise ComponentError(
             {
                 "name": [
-                    f"{name} is generated from the port {alias}'s internal service and cannot be set by hand; "
-                    "dependents receive the component's internal address in it."
+                    gettext(
+                        "%(name)s is generated from the port %(alias)s's internal service and cannot be set by hand; dependents receive the component's internal address in it."
+                    )
+                    % {"name": name, "alias": alias}
                 ]
             }
         )
@@ -494,7 +554,10 @@ def env_var_create(*, component: Component, name: str, actor: Actor, **fields: A
         raise ComponentError(
             {
                 "name": [
-                    f"{component.name} already has a variable {name}; change it instead of adding it again."
+                    gettext(
+                        "%(component)s already has a variable %(name)s; change it instead of adding it again."
+                    )
+                    % {"component": component.name, "name": name}
                 ]
             }
         )
@@ -518,6 +581,6 @@ def secret_key_reveal(*, component: Component, actor: Actor, via: str = "page") 
     """The component's API secret key, for a member who asked to see it; the reveal is audited,
     with where it was shown (``via``: the overview page, or the console API operation)."""
     if component.registration != Registration.API:
-        raise ComponentError("Only components with API registration have a secret key.")
+        raise ComponentError(gettext("Only components with API registration have a secret key."))
     audit_record(actor=actor, component=component, action="secret_key.reveal", detail={"via": via})
     return component.secret_key

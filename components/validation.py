@@ -8,6 +8,8 @@ import re
 from anyascii import anyascii
 from django.core.validators import RegexValidator
 from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 SERVICE_NAME_RE = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
 PORT_ALIAS_RE = r"^[A-Z][A-Z0-9_]*$"
@@ -41,7 +43,7 @@ IMAGE_REFERENCE_RE = re.compile(
     r"(?::[\w][\w.-]{0,127})?"
     r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$"
 )
-IMAGE_REFERENCE_MESSAGE = (
+IMAGE_REFERENCE_MESSAGE = gettext_noop(
     "An image is a container image reference such as phpmyadmin:5 or registry.example.com/team/app:1.2 "
     "(lower-case name, optional registry, tag and digest, no spaces)."
 )
@@ -53,16 +55,23 @@ def is_image_reference(text: str) -> bool:
 
 service_name_validator = RegexValidator(
     SERVICE_NAME_RE,
-    "A service name is a DNS label: lower-case letters, digits and hyphens, starting with a letter "
-    "and not ending with a hyphen (for example mysql-primary).",
+    _(
+        "A service name is a DNS label: lower-case letters, digits and hyphens, starting with a letter "
+        "and not ending with a hyphen (for example mysql-primary)."
+    ),
 )
 port_alias_validator = RegexValidator(
     PORT_ALIAS_RE,
-    "A port alias is upper-case letters, digits and underscores, starting with a letter (for example MYSQL).",
+    _(
+        "A port alias is upper-case letters, digits and underscores, starting with a letter (for example MYSQL)."
+    ),
 )
 env_name_validator = RegexValidator(
     ENV_NAME_RE,
-    "A variable name is letters, digits and underscores and does not start with a digit (for example MYSQL_USER).",
+    _(
+        "A variable name is letters, digits and underscores and does not start with a digit "
+        "(for example MYSQL_USER)."
+    ),
 )
 
 

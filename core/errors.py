@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
+from django.utils.translation import gettext
 
 
 class ComponentError(Exception):
@@ -59,4 +60,4 @@ def _conflict_message(obj: Any, error: IntegrityError) -> str:
     for constraint in obj._meta.constraints:
         if constraint.name == name or (not name and constraint.name in str(error)):
             return str(constraint.get_violation_error_message())
-    return "The change conflicts with another one made at the same time; reload and try again."
+    return gettext("The change conflicts with another one made at the same time; reload and try again.")

@@ -23,19 +23,23 @@ def token_digest(key: str) -> str:
 
 
 class TimeStamped(models.Model):
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         abstract = True
 
 
 class Team(TimeStamped):
-    name = models.CharField(max_length=100)
-    slug = models.SlugField(max_length=100, unique=True)
-    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="teams")
+    name = models.CharField(max_length=100, verbose_name=_("name"))
+    slug = models.SlugField(max_length=100, unique=True, verbose_name=_("slug"))
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Membership", related_name="teams", verbose_name=_("members")
+    )
 
     class Meta:
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -56,18 +60,31 @@ class MembershipSource(models.TextChoices):
     the company directory at sign-in (README, "Teams from groups"). Only the latter are taken away
     when the user leaves the group; a local membership is never touched by a sign-in."""
 
-    LOCAL = "local", "Local"
-    LDAP = "ldap", "LDAP group"
-    OIDC = "oidc", "OpenID Connect group"
+    LOCAL = "local", _("Local")
+    LDAP = "ldap", _("LDAP group")
+    OIDC = "oidc", _("OpenID Connect group")
 
 
 class Membership(TimeStamped):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.DEVELOPER)
-    source = models.CharField(max_length=8, choices=MembershipSource.choices, default=MembershipSource.LOCAL)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("user")
+    )
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("team")
+    )
+    role = models.CharField(
+        max_length=16, choices=Role.choices, default=Role.DEVELOPER, verbose_name=_("role")
+    )
+    source = models.CharField(
+        max_length=8,
+        choices=MembershipSource.choices,
+        default=MembershipSource.LOCAL,
+        verbose_name=_("source"),
+    )
 
     class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
         constraints = [
             models.UniqueConstraint(fields=["user", "team"], name="membership_unique_user_team"),
             models.CheckConstraint(condition=Q(role__in=Role.values), name="membership_role_valid"),
@@ -82,10 +99,10 @@ class Membership(TimeStamped):
 
 
 class ActorKind(models.TextChoices):
-    USER = "user", "User"
-    API_KEY = "api-key", "API key"
-    API_TOKEN = "api-token", "API token"
-    SYSTEM = "system", "System"
+    USER = "user", _("User")
+    API_KEY = "api-key", _("API key")
+    API_TOKEN = "api-token", _("API token")
+    SYSTEM = "system", _("System")
 
 
 # Every action the console writes. The admin's and the events page's action filters offer these
@@ -143,10 +160,12 @@ AUDIT_ACTIONS = (
 class AuditEvent(models.Model):
     # No index of its own: audit_recent (created_at, id) serves the newest-first lists and the
     # retention's range, and every index is paid for by each event written.
-    created_at = models.DateTimeField(auto_now_add=True, db_index=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=False, verbose_name=_("created at"))
     # team and component have no index of their own: audit_team_recent and audit_component_recent
     # start with them, and every index is paid for by each event written.
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="audit_events", db_index=False)
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, related_name="audit_events", db_index=False, verbose_name=_("team")
+    )
     component = models.ForeignKey(
         "components.Component",
         on_delete=models.SET_NULL,
@@ -154,18 +173,26 @@ class AuditEvent(models.Model):
         blank=True,
         related_name="audit_events",
         db_index=False,
+        verbose_name=_("component"),
     )
-    component_label = models.CharField(max_length=64, blank=True)
-    actor = models.CharField(max_length=16, choices=ActorKind.choices)
+    component_label = models.CharField(max_length=64, blank=True, verbose_name=_("component label"))
+    actor = models.CharField(max_length=16, choices=ActorKind.choices, verbose_name=_("actor"))
     # Indexed only where set (audit_user): most events are the instance API's or the sweep's.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, db_index=False
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        db_index=False,
+        verbose_name=_("user"),
     )
-    action = models.CharField(max_length=64)
-    detail = models.JSONField(default=dict, blank=True)
-    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+    action = models.CharField(max_length=64, verbose_name=_("action"))
+    detail = models.JSONField(default=dict, blank=True, verbose_name=_("detail"))
+    remote_addr = models.GenericIPAddressField(null=True, blank=True, verbose_name=_("remote addr"))
 
     class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["team", "-created_at"], name="audit_team_recent"),
@@ -195,23 +222,26 @@ class AuditEvent(models.Model):
 class ApiToken(models.Model):
     """A personal token for the console API; only its SHA-256 digest is stored."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
-    name = models.CharField(max_length=100, blank=True)
-    prefix = models.CharField(max_length=8, editable=False)
-    digest = models.CharField(max_length=64, unique=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user")
+    )
+    name = models.CharField(max_length=100, blank=True, verbose_name=_("name"))
+    prefix = models.CharField(max_length=8, editable=False, verbose_name=_("prefix"))
+    digest = models.CharField(max_length=64, unique=True, editable=False, verbose_name=_("digest"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False, verbose_name=_("last used at"))
 
     class Meta:
+        verbose_name_plural = _("API tokens")
         ordering = ["-created_at"]
-        verbose_name = "API token"
+        verbose_name = _("API token")
         # Names are required (core.services.api_token_create); tokens from before may have none.
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "name"],
                 condition=~Q(name=""),
                 name="api_token_name_unique_per_user",
-                violation_error_message="You already have a token with this name; choose another.",
+                violation_error_message=_("You already have a token with this name; choose another."),
             )
         ]
 

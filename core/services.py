@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext
 
 from core.audit import SYSTEM, Actor, audit_record
 from core.errors import ComponentError, validated_save
@@ -77,10 +78,18 @@ def membership_set(
 
 def _refuse_removing_the_last_owner(*, team: Team, user: Any, doing: str) -> None:
     if not Membership.objects.filter(team=team, role=Role.OWNER).exclude(user=user).exists():
-        raise ComponentError(
-            f"{user.get_username()} is the last owner of {team.name} and cannot {doing}: "
-            "make another member an owner first."
+        message = (
+            gettext(
+                "%(user)s is the last owner of %(team)s and cannot stop being an owner: "
+                "make another member an owner first."
+            )
+            if doing == "stop being an owner"
+            else gettext(
+                "%(user)s is the last owner of %(team)s and cannot leave the team: "
+                "make another member an owner first."
+            )
         )
+        raise ComponentError(message % {"user": user.get_username(), "team": team.name})
 
 
 @transaction.atomic
@@ -156,11 +165,20 @@ def api_token_create(*, user: Any, name: str) -> tuple[ApiToken, str]:
     except ValidationError as error:
         raise ComponentError.from_validation(error) from None
     if not name:
-        raise ComponentError({"name": ["Give the token a name that says what it is for, e.g. deploy hook."]})
+        raise ComponentError(
+            {"name": [gettext("Give the token a name that says what it is for, e.g. deploy hook.")]}
+        )
     if len(name) > 100:
-        raise ComponentError({"name": ["A token's name has at most 100 characters."]})
+        raise ComponentError({"name": [gettext("A token's name has at most 100 characters.")]})
     if ApiToken.objects.filter(user=user, name=name).exists():
-        raise ComponentError({"name": [f"You already have a token called '{name}'; choose another name."]})
+        raise ComponentError(
+            {
+                "name": [
+                    gettext("You already have a token called '%(name)s'; choose another name.")
+                    % {"name": name}
+                ]
+            }
+        )
     key = secrets.token_urlsafe(32)  # 256 bits from the operating system's CSPRNG.
     token = ApiToken(user=user, name=name, prefix=key[:8], digest=token_digest(key))
     validated_save(token)

@@ -7,10 +7,11 @@ from __future__ import annotations
 import re
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext, gettext_noop
 
 # Control characters: line breaks (with Unicode's own), tabs, NUL, escapes and the C1 controls.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-NO_CONTROL_CHARACTERS = (
+NO_CONTROL_CHARACTERS = gettext_noop(
     "Use letters, digits, spaces and punctuation: no line breaks, tabs or other control characters."
 )
 
@@ -21,7 +22,9 @@ def refuse_control_characters(**names: str) -> None:
     model with a name calls this from its ``clean()``, so every door (page, API, admin, command)
     refuses it alike."""
     errors = {
-        field: NO_CONTROL_CHARACTERS for field, text in names.items() if CONTROL_CHARACTERS.search(text or "")
+        field: gettext(NO_CONTROL_CHARACTERS)
+        for field, text in names.items()
+        if CONTROL_CHARACTERS.search(text or "")
     }
     if errors:
         raise ValidationError(errors)

@@ -10,7 +10,7 @@ TLS from the first byte (``TLS_SCHEMES``): its probes, and the gateway, talk to 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import idna
@@ -30,8 +30,24 @@ _NUMERIC_HOST = re.compile(r"(?:(?:0x[0-9a-f]*|[0-9]*)\.)*(?:0x[0-9a-f]*|[0-9]+)
 MAX_ADDRESS_LENGTH = 300
 
 
+def _(message: str) -> str:
+    """Marks a message for translation (makemessages) without importing Django: the probes use
+    this module. The message is translated where a person reads it (``AddressError.translated``)."""
+    return message
+
+
 class AddressError(ValueError):
-    """The address cannot be used; the message says why, in words a person can act on."""
+    """The address cannot be used; the message says why, in words a person can act on: ``str()``
+    in English (the Kato-compatible API's words), ``translated()`` in the active language."""
+
+    def __init__(self, message: str, **params: object) -> None:
+        super().__init__(message % params if params else message)
+        self.message, self.params = message, params
+
+    def translated(self, gettext: Callable[[str], str]) -> str:
+        """The message through ``gettext`` (Django's, passed in by whoever shows it)."""
+        text = gettext(self.message)
+        return text % self.params if self.params else text
 
 
 @dataclass(frozen=True)
@@ -67,23 +83,28 @@ def split_addresses(text: str, *, spaces: bool = True) -> list[str]:
 def parse_address(raw: object) -> Address:
     """Parse one address as a person or a script writes it; raises AddressError."""
     if not isinstance(raw, str):
-        raise AddressError("The address must be a string such as 10.0.0.7 or db.example.com:3306.")
+        raise AddressError(_("The address must be a string such as 10.0.0.7 or db.example.com:3306."))
     text = raw.strip()
     if not text:
-        raise AddressError("The address is empty.")
+        raise AddressError(_("The address is empty."))
     if len(text) > MAX_ADDRESS_LENGTH or any(ch.isspace() for ch in text):
-        raise AddressError(f"{_shown(text)} is not an address: it is too long or contains spaces.")
+        raise AddressError(
+            _("%(address)s is not an address: it is too long or contains spaces."), address=_shown(text)
+        )
     scheme = ""
     match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://(.*)$", text)
     if match:
         scheme, text = match.group(1).lower(), match.group(2)
         if scheme not in DEFAULT_PORTS:
             raise AddressError(
-                f"Only http://, https://, redis:// and rediss:// addresses are supported, not {scheme}://."
+                _(
+                    "Only http://, https://, redis:// and rediss:// addresses are supported, not %(scheme)s://."
+                ),
+                scheme=scheme,
             )
         text = text.split("/", 1)[0]
         if "@" in text:
-            raise AddressError("An address must not contain a user name or password.")
+            raise AddressError(_("An address must not contain a user name or password."))
     host, port_text = _split_host_port(text, raw)
     port = _parse_port(port_text, raw) if port_text is not None else DEFAULT_PORTS.get(scheme)
     return Address(host=_normalise_host(host, raw), port=port, scheme=scheme)
@@ -94,7 +115,10 @@ def _split_host_port(text: str, raw: str) -> tuple[str, str | None]:
         match = _BRACKETED.match(text)
         if not match:
             raise AddressError(
-                f"{_shown(raw)} is not an address: an IPv6 address goes in brackets, as in [2001:db8::7]:3306."
+                _(
+                    "%(address)s is not an address: an IPv6 address goes in brackets, as in [2001:db8::7]:3306."
+                ),
+                address=_shown(raw),
             )
         return match.group("host"), match.group("port")
     if text.count(":") > 1:
@@ -102,14 +126,18 @@ def _split_host_port(text: str, raw: str) -> tuple[str, str | None]:
         return text, None
     match = _HOST_PORT.match(text)
     if not match:
-        raise AddressError(f"{_shown(raw)} is not an address such as 10.0.0.7:3306 or db.example.com.")
+        raise AddressError(
+            _("%(address)s is not an address such as 10.0.0.7:3306 or db.example.com."), address=_shown(raw)
+        )
     return match.group("host"), match.group("port")
 
 
 def _parse_port(text: str, raw: str) -> int:
     # isdigit() alone accepts ², ① and other digits that int() refuses: only ASCII digits are a port.
     if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 65535:
-        raise AddressError(f"{_shown(raw)} has an invalid port: a port is a number from 1 to 65535.")
+        raise AddressError(
+            _("%(address)s has an invalid port: a port is a number from 1 to 65535."), address=_shown(raw)
+        )
     return int(text)
 
 
@@ -121,13 +149,14 @@ def _normalise_host(host: str, raw: str) -> str:
             return str(ip.ipv4_mapped)
         return str(ip)
     if ":" in host or "%" in host:
-        raise AddressError(f"{_shown(raw)} is not a valid IPv6 address.")
+        raise AddressError(_("%(address)s is not a valid IPv6 address."), address=_shown(raw))
     if _NUMERIC_HOST.fullmatch(host):
         # The system resolver reads 0xa9fea9fe, 2852039166, 0251.0376.0251.0376 or 169.254.43518
         # as an IPv4 address (inet_aton): only the canonical dotted quad is accepted, so that the
         # policy sees the address the probes would reach.
         raise AddressError(
-            f"{_shown(raw)} is not a valid IPv4 address: write it as four decimal numbers, such as 10.0.0.7."
+            _("%(address)s is not a valid IPv4 address: write it as four decimal numbers, such as 10.0.0.7."),
+            address=_shown(raw),
         )
     if not host.isascii():
         # An internationalised name (bücher.example) is stored as IDNA (xn--bcher-kva.example),
@@ -135,10 +164,12 @@ def _normalise_host(host: str, raw: str) -> str:
         try:
             host = idna.encode(host, uts46=True).decode("ascii")
         except idna.IDNAError:
-            raise AddressError(f"{_shown(raw)} is not a valid internationalised DNS name.") from None
+            raise AddressError(
+                _("%(address)s is not a valid internationalised DNS name."), address=_shown(raw)
+            ) from None
     labels = host.split(".")
     if len(host) > 253 or not all(_LABEL.match(label) for label in labels):
-        raise AddressError(f"{_shown(raw)} is not a valid IP address or DNS name.")
+        raise AddressError(_("%(address)s is not a valid IP address or DNS name."), address=_shown(raw))
     return host
 
 
@@ -153,4 +184,8 @@ def check_policy(address: Address, denied_networks: Sequence[IPNetwork]) -> None
     ip = parse_ip(address.host)
     network = network_containing(ip, denied_networks) if ip is not None else None
     if network is not None:
-        raise AddressError(f"{address.host} is in a denied network ({network}); it cannot be registered.")
+        raise AddressError(
+            _("%(host)s is in a denied network (%(network)s); it cannot be registered."),
+            host=address.host,
+            network=network,
+        )

@@ -29,6 +29,7 @@ from typing import NamedTuple, cast
 from django.db import connection, transaction
 from django.db.models import CharField
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from components.models import EnvVar, Port, Scope
 from core.audit import SYSTEM, EventRow, audit_record_many
@@ -483,7 +484,7 @@ def greeting_only_warning(check: HealthCheck) -> str:
     """A sentence for the UI and the API when a MySQL check reads only the greeting, else ""."""
     if check.kind != CheckKind.MYSQL or check.use_credentials:
         return ""
-    return (
+    return gettext(
         "This MySQL check only reads the server's greeting and hangs up without logging in. MySQL and "
         "MariaDB count every such interrupted handshake against the probing host, and after "
         "max_connect_errors of them in a row (100 by default) without a successful login from that "
@@ -498,10 +499,12 @@ def credentials_withheld_warning(check: HealthCheck, withheld: Sequence[str]) ->
     """A sentence for the UI and the API when the credentialed check skips the login somewhere."""
     if not withheld:
         return ""
-    listed = ", ".join(withheld[:5]) + (f" and {len(withheld) - 5} more" if len(withheld) > 5 else "")
-    return (
-        f"The check does not log in to {listed}: these addresses were registered through the instance "
+    listed = ", ".join(withheld[:5])
+    if len(withheld) > 5:
+        listed = gettext("%(listed)s and %(more)d more") % {"listed": listed, "more": len(withheld) - 5}
+    return gettext(
+        "The check does not log in to %(listed)s: these addresses were registered through the instance "
         "API, which anyone holding the secret key can use, so they get the greeting-only check instead. "
         "An owner can add the networks your servers are in to the check's credential networks "
         "(IP addresses only), or a member can add the address to the component."
-    )
+    ) % {"listed": listed}

@@ -18,6 +18,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from components.models import Application, Component
 from core.audit import SYSTEM, Actor, audit_record
@@ -131,7 +132,7 @@ def maintenance_window_create(
 ) -> MaintenanceWindow:
     """A window for one component or one application (of the same team); audited."""
     if (component is None) == (application is None):
-        raise ComponentError("A window is for one component or one application.")
+        raise ComponentError(gettext("A window is for one component or one application."))
     subject: Any = component or application
     window = MaintenanceWindow(
         team_id=subject.team_id,

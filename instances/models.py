@@ -14,30 +14,32 @@ from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_lazy as _
 
 from components.models import Component
 from instances.addresses import IPNetwork, format_address, network_containing, parse_ip
 
 
 class Source(models.TextChoices):
-    STATIC = "static", "Static"
-    API = "api", "API"
+    STATIC = "static", _("Static")
+    API = "api", _("API")
 
 
 class Health(models.TextChoices):
-    UNKNOWN = "unknown", "Unknown"
-    HEALTHY = "healthy", "Healthy"
-    UNHEALTHY = "unhealthy", "Unhealthy"
+    UNKNOWN = "unknown", _("Unknown")
+    HEALTHY = "healthy", _("Healthy")
+    UNHEALTHY = "unhealthy", _("Unhealthy")
 
 
 class Status(models.TextChoices):
     """What a person sees for an instance; derived, never stored."""
 
-    OFFLINE = "offline", "Offline"
-    NOTREADY = "notready", "Not ready"
-    HEALTHY = "healthy", "Healthy"
-    UNHEALTHY = "unhealthy", "Unhealthy"
-    UNKNOWN = "unknown", "Unknown"
+    OFFLINE = "offline", _("Offline")
+    NOTREADY = "notready", _("Not ready")
+    HEALTHY = "healthy", _("Healthy")
+    UNHEALTHY = "unhealthy", _("Unhealthy")
+    UNKNOWN = "unknown", _("Unknown")
 
 
 class InstanceQuerySet(models.QuerySet):
@@ -55,38 +57,53 @@ class Instance(models.Model):
     # is paid for by each registration. A component's online instances are found through it too
     # (a component has tens of instances, not thousands).
     component = models.ForeignKey(
-        Component, on_delete=models.CASCADE, related_name="instances", db_index=False
+        Component,
+        on_delete=models.CASCADE,
+        related_name="instances",
+        db_index=False,
+        verbose_name=_("component"),
     )
-    host = models.CharField(max_length=253)
+    host = models.CharField(max_length=253, verbose_name=_("host"))
     port = models.PositiveIntegerField(
-        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(65535)]
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(65535)],
+        verbose_name=_("port"),
     )
-    scheme = models.CharField(max_length=8, blank=True)
-    is_online = models.BooleanField(default=True)
-    source = models.CharField(max_length=8, choices=Source.choices, default=Source.STATIC)
-    health = models.CharField(max_length=16, choices=Health.choices, default=Health.UNKNOWN)
-    consecutive_successes = models.PositiveIntegerField(default=0)
-    consecutive_failures = models.PositiveIntegerField(default=0)
-    last_checked_at = models.DateTimeField(null=True, blank=True)
+    scheme = models.CharField(max_length=8, blank=True, verbose_name=_("scheme"))
+    is_online = models.BooleanField(default=True, verbose_name=_("is online"))
+    source = models.CharField(
+        max_length=8, choices=Source.choices, default=Source.STATIC, verbose_name=_("source")
+    )
+    health = models.CharField(
+        max_length=16, choices=Health.choices, default=Health.UNKNOWN, verbose_name=_("health")
+    )
+    consecutive_successes = models.PositiveIntegerField(default=0, verbose_name=_("consecutive successes"))
+    consecutive_failures = models.PositiveIntegerField(default=0, verbose_name=_("consecutive failures"))
+    last_checked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last checked at"))
     # When the sweep last changed ``health`` (the "Down now" page's "since").
-    health_since = models.DateTimeField(null=True, blank=True)
+    health_since = models.DateTimeField(null=True, blank=True, verbose_name=_("health since"))
     # When the TLS certificate the last TLS probe was shown expires (kept when a probe sees none).
-    cert_expires_at = models.DateTimeField(null=True, blank=True)
-    latency_ms = models.FloatField(null=True, blank=True)
-    last_stage = models.CharField(max_length=16, blank=True)
-    last_error = models.CharField(max_length=500, blank=True)
-    server_info = models.CharField(max_length=200, blank=True)
+    cert_expires_at = models.DateTimeField(null=True, blank=True, verbose_name=_("cert expires at"))
+    latency_ms = models.FloatField(null=True, blank=True, verbose_name=_("latency ms"))
+    last_stage = models.CharField(max_length=16, blank=True, verbose_name=_("last stage"))
+    last_error = models.CharField(max_length=500, blank=True, verbose_name=_("last error"))
+    server_info = models.CharField(max_length=200, blank=True, verbose_name=_("server info"))
     # The sweep's claim: an instance is due when next_probe_at <= now (docs/architecture.md, "A sweep round").
-    next_probe_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    next_probe_at = models.DateTimeField(
+        null=True, blank=True, db_index=True, verbose_name=_("next probe at")
+    )
     # Bumped by every change of the instance's address, intent or check; a probe result that was
     # started under an older generation is dropped.
-    generation = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    generation = models.PositiveIntegerField(default=0, verbose_name=_("generation"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     objects = InstanceQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("instance")
+        verbose_name_plural = _("instances")
         ordering = ["host", "port", "id"]
         constraints = [
             # A missing port means "the component's port"; it is still one address, so it counts
@@ -96,7 +113,7 @@ class Instance(models.Model):
                 F("host"),
                 Coalesce("port", 0),
                 name="instance_unique_address",
-                violation_error_message="The component already has an instance at this address.",
+                violation_error_message=_("The component already has an instance at this address."),
             ),
             models.CheckConstraint(
                 condition=Q(port__isnull=True) | Q(port__gte=1, port__lte=65535), name="instance_port_range"
@@ -148,18 +165,26 @@ class ResolvedAddress(models.Model):
     taken for its current one. ``component`` repeats the instance's, for the gateway's trigger.
     """
 
-    instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="resolved_addresses")
-    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="+", db_index=False)
-    name = models.CharField(max_length=253)
-    ip = models.CharField(max_length=45)
-    health = models.CharField(max_length=16, choices=Health.choices, default=Health.UNKNOWN)
-    consecutive_successes = models.PositiveIntegerField(default=0)
-    consecutive_failures = models.PositiveIntegerField(default=0)
-    last_checked_at = models.DateTimeField(null=True, blank=True)
-    last_stage = models.CharField(max_length=16, blank=True)
-    last_error = models.CharField(max_length=500, blank=True)
+    instance = models.ForeignKey(
+        Instance, on_delete=models.CASCADE, related_name="resolved_addresses", verbose_name=_("instance")
+    )
+    component = models.ForeignKey(
+        Component, on_delete=models.CASCADE, related_name="+", db_index=False, verbose_name=_("component")
+    )
+    name = models.CharField(max_length=253, verbose_name=_("name"))
+    ip = models.CharField(max_length=45, verbose_name=_("IP"))
+    health = models.CharField(
+        max_length=16, choices=Health.choices, default=Health.UNKNOWN, verbose_name=_("health")
+    )
+    consecutive_successes = models.PositiveIntegerField(default=0, verbose_name=_("consecutive successes"))
+    consecutive_failures = models.PositiveIntegerField(default=0, verbose_name=_("consecutive failures"))
+    last_checked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last checked at"))
+    last_stage = models.CharField(max_length=16, blank=True, verbose_name=_("last stage"))
+    last_error = models.CharField(max_length=500, blank=True, verbose_name=_("last error"))
 
     class Meta:
+        verbose_name = _("resolved address")
+        verbose_name_plural = _("resolved addresses")
         ordering = ["instance_id", "ip"]
         constraints = [
             models.UniqueConstraint(fields=("instance", "ip"), name="resolved_address_unique_ip"),
@@ -202,14 +227,14 @@ def next_health(
 
 
 class CheckKind(models.TextChoices):
-    TCP = "tcp", "TCP connect"
-    HTTP = "http", "HTTP GET"
+    TCP = "tcp", _("TCP connect")
+    HTTP = "http", _("HTTP GET")
     MYSQL = "mysql", "MySQL"
     POSTGRESQL = "postgresql", "PostgreSQL"
     REDIS = "redis", "Redis"
 
 
-TIMEOUT_BELOW_INTERVAL = "The timeout must be shorter than the interval."
+TIMEOUT_BELOW_INTERVAL = gettext_noop("The timeout must be shorter than the interval.")
 CREDENTIAL_KINDS = frozenset({CheckKind.MYSQL, CheckKind.POSTGRESQL, CheckKind.REDIS})
 
 # What a health check may ask for (README, "Connectivity tests"). A probe holds a worker's slot,
@@ -234,7 +259,7 @@ def credentials_withheld_reason(*, source: str, host: str, networks: Sequence[st
         return ""
     ip = parse_ip(host)
     if ip is None:
-        return (
+        return gettext(
             "credentials withheld: the address is a DNS name registered through the instance API; "
             "only IP addresses inside the check's credential networks get the login"
         )
@@ -243,7 +268,7 @@ def credentials_withheld_reason(*, source: str, host: str, networks: Sequence[st
     # which is that IPv4 host itself).
     if network_containing(ip, _parsed_networks(tuple(networks)), embedded=False) is not None:
         return ""
-    return (
+    return gettext(
         "credentials withheld: the address was registered through the instance API and is outside "
         "the check's credential networks"
     )
@@ -263,70 +288,96 @@ def _parsed_networks(networks: tuple[str, ...]) -> tuple[IPNetwork, ...]:
 def normalise_networks(values: object) -> list[str]:
     """The networks as canonical CIDR strings; ValidationError naming the first bad one."""
     if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
-        raise ValidationError("Give a list of networks in CIDR notation, such as 10.0.0.0/8.")
+        raise ValidationError(gettext("Give a list of networks in CIDR notation, such as 10.0.0.0/8."))
     if len(values) > CREDENTIAL_NETWORKS_MAX:
-        raise ValidationError(f"At most {CREDENTIAL_NETWORKS_MAX} networks.")
+        raise ValidationError(gettext("At most %(n)d networks.") % {"n": CREDENTIAL_NETWORKS_MAX})
     normalised = []
     for value in values:
         try:
             network = ipaddress.ip_network(value.strip(), strict=False)
         except ValueError:
             raise ValidationError(
-                f"{value!r} is not a network in CIDR notation, such as 10.0.0.0/8."
+                gettext("%(value)r is not a network in CIDR notation, such as 10.0.0.0/8.") % {"value": value}
             ) from None
         if network.prefixlen == 0:
-            raise ValidationError(f"{value!r} holds every address; name the networks your databases are in.")
+            raise ValidationError(
+                gettext("%(value)r holds every address; name the networks your databases are in.")
+                % {"value": value}
+            )
         normalised.append(str(network))
     return list(dict.fromkeys(normalised))
 
 
 class HealthCheck(models.Model):
-    component = models.OneToOneField(Component, on_delete=models.CASCADE, related_name="health_check")
-    enabled = models.BooleanField(default=True)
+    component = models.OneToOneField(
+        Component, on_delete=models.CASCADE, related_name="health_check", verbose_name=_("component")
+    )
+    enabled = models.BooleanField(default=True, verbose_name=_("enabled"))
     # Paused: not probed, the instances keep their last health; resumed by a person (not a change
     # of the check, so nothing is probed again at once).
-    paused = models.BooleanField(default=False)
-    kind = models.CharField(max_length=16, choices=CheckKind.choices, default=CheckKind.TCP)
-    path = models.CharField(max_length=500, default="/", blank=True)
+    paused = models.BooleanField(default=False, verbose_name=_("paused"))
+    kind = models.CharField(
+        max_length=16, choices=CheckKind.choices, default=CheckKind.TCP, verbose_name=_("kind")
+    )
+    path = models.CharField(max_length=500, default="/", blank=True, verbose_name=_("path"))
     interval_s = models.PositiveIntegerField(
-        default=10, validators=[MinValueValidator(INTERVAL_S_MIN), MaxValueValidator(INTERVAL_S_MAX)]
+        default=10,
+        validators=[MinValueValidator(INTERVAL_S_MIN), MaxValueValidator(INTERVAL_S_MAX)],
+        verbose_name=_("interval s"),
     )
     timeout_s = models.PositiveIntegerField(
-        default=3, validators=[MinValueValidator(1), MaxValueValidator(TIMEOUT_S_MAX)]
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(TIMEOUT_S_MAX)],
+        verbose_name=_("timeout s"),
     )
     success_threshold = models.PositiveIntegerField(
-        default=1, validators=[MinValueValidator(1), MaxValueValidator(THRESHOLD_MAX)]
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(THRESHOLD_MAX)],
+        verbose_name=_("success threshold"),
     )
     failure_threshold = models.PositiveIntegerField(
-        default=3, validators=[MinValueValidator(1), MaxValueValidator(THRESHOLD_MAX)]
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(THRESHOLD_MAX)],
+        verbose_name=_("failure threshold"),
     )
-    use_credentials = models.BooleanField(default=False)
+    use_credentials = models.BooleanField(default=False, verbose_name=_("use credentials"))
     username_var = models.CharField(
-        max_length=128, blank=True, help_text="Defaults to the first *_USER variable."
+        max_length=128,
+        blank=True,
+        help_text=_("Defaults to the first *_USER variable."),
+        verbose_name=_("username var"),
     )
     password_var = models.CharField(
-        max_length=128, blank=True, help_text="Defaults to the first *_PASSWORD variable."
+        max_length=128,
+        blank=True,
+        help_text=_("Defaults to the first *_PASSWORD variable."),
+        verbose_name=_("password var"),
     )
-    verify_tls = models.BooleanField(default=True)
+    verify_tls = models.BooleanField(default=True, verbose_name=_("verify tls"))
     credential_networks = models.JSONField(
         default=list,
         blank=True,
-        help_text="Networks (CIDR, e.g. 10.0.0.0/8) whose addresses registered through the instance API "
-        "get the login too; members' addresses always do. Empty: none.",
+        help_text=_(
+            "Networks (CIDR, e.g. 10.0.0.0/8) whose addresses registered through the instance API "
+            "get the login too; members' addresses always do. Empty: none."
+        ),
+        verbose_name=_("credential networks"),
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("health check")
+        verbose_name_plural = _("health checks")
         constraints = [
             models.CheckConstraint(
                 condition=Q(success_threshold__gte=1, failure_threshold__gte=1),
                 name="healthcheck_thresholds_positive",
-                violation_error_message="Both thresholds must be at least 1.",
+                violation_error_message=_("Both thresholds must be at least 1."),
             ),
             models.CheckConstraint(
                 condition=Q(timeout_s__lt=F("interval_s")),
                 name="healthcheck_timeout_below_interval",
-                violation_error_message=TIMEOUT_BELOW_INTERVAL,
+                violation_error_message=_(TIMEOUT_BELOW_INTERVAL),
             ),
             models.CheckConstraint(condition=Q(kind__in=CheckKind.values), name="healthcheck_kind_valid"),
             models.CheckConstraint(
@@ -354,9 +405,9 @@ class HealthCheck(models.Model):
         except ValidationError as error:
             raise ValidationError({"credential_networks": error.messages}) from None
         if self.timeout_s is not None and self.interval_s is not None and self.timeout_s >= self.interval_s:
-            raise ValidationError({"timeout_s": TIMEOUT_BELOW_INTERVAL})
+            raise ValidationError({"timeout_s": gettext(TIMEOUT_BELOW_INTERVAL)})
         if self.kind == CheckKind.HTTP and self.path and not self.path.startswith("/"):
-            raise ValidationError({"path": "The path starts with a slash, as in /healthz."})
+            raise ValidationError({"path": gettext("The path starts with a slash, as in /healthz.")})
 
 
 class WrongSecret(models.Model):
@@ -368,12 +419,18 @@ class WrongSecret(models.Model):
     component, so a PUT makes no call besides that one.
     """
 
-    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="+", db_index=False)
-    client = models.CharField(max_length=45, help_text="The client's IP address, or “unknown”.")
-    failures = models.PositiveIntegerField()
-    window_ends_at = models.DateTimeField()
+    component = models.ForeignKey(
+        Component, on_delete=models.CASCADE, related_name="+", db_index=False, verbose_name=_("component")
+    )
+    client = models.CharField(
+        max_length=45, help_text=_("The client's IP address, or “unknown”."), verbose_name=_("client")
+    )
+    failures = models.PositiveIntegerField(verbose_name=_("failures"))
+    window_ends_at = models.DateTimeField(verbose_name=_("window ends at"))
 
     class Meta:
+        verbose_name = _("wrong secret")
+        verbose_name_plural = _("wrong secrets")
         constraints = [
             # Also the index the instance API looks a client up by (it starts with the component).
             models.UniqueConstraint(fields=["component", "client"], name="wrong_secret_unique_client"),
@@ -413,12 +470,14 @@ class InstanceHistory(models.Model):
     day's is the 95th percentile of its minutes' (hours') p95, an estimate that leans high.
     """
 
-    pk = models.CompositePrimaryKey("instance_id", "period", "start")
-    instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="+", db_index=False)
-    period = models.IntegerField(choices=Period.choices)
-    start = models.DateTimeField()
-    probes = models.IntegerField()
-    failures = models.IntegerField()
+    pk = models.CompositePrimaryKey("instance_id", "period", "start", verbose_name=_("pk"))
+    instance = models.ForeignKey(
+        Instance, on_delete=models.CASCADE, related_name="+", db_index=False, verbose_name=_("instance")
+    )
+    period = models.IntegerField(choices=Period.choices, verbose_name=_("period"))
+    start = models.DateTimeField(verbose_name=_("start"))
+    probes = models.IntegerField(verbose_name=_("probes"))
+    failures = models.IntegerField(verbose_name=_("failures"))
     latency_min = RealField(null=True)
     latency_avg = RealField(null=True)
     latency_p95 = RealField(null=True)
@@ -426,6 +485,8 @@ class InstanceHistory(models.Model):
 
     class Meta:
         # Pruning reads by (period, start), every other reader by instance.
+        verbose_name = _("instance history row")
+        verbose_name_plural = _("instance history rows")
         indexes = [models.Index(fields=["period", "start"], name="instancehistory_prune")]
 
     def __str__(self) -> str:
@@ -433,8 +494,8 @@ class InstanceHistory(models.Model):
 
 
 class Recurrence(models.TextChoices):
-    ONCE = "once", "Once"
-    WEEKLY = "weekly", "Every week"
+    ONCE = "once", _("Once")
+    WEEKLY = "weekly", _("Every week")
 
 
 class MaintenanceWindow(models.Model):
@@ -444,38 +505,56 @@ class MaintenanceWindow(models.Model):
     the end (``instances.maintenance``). Once (``starts_at`` to ``ends_at``), or every week (the
     weekday and time of ``starts_at``, for as long as ``ends_at - starts_at``, from ``starts_at`` on)."""
 
-    team = models.ForeignKey("core.Team", on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey("core.Team", on_delete=models.CASCADE, related_name="+", verbose_name=_("team"))
     application = models.ForeignKey(
-        "components.Application", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        "components.Application",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("application"),
     )
     component = models.ForeignKey(
-        Component, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        Component,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("component"),
     )
-    reason = models.CharField(max_length=200)
-    recurrence = models.CharField(max_length=8, choices=Recurrence.choices, default=Recurrence.ONCE)
-    starts_at = models.DateTimeField()
-    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=200, verbose_name=_("reason"))
+    recurrence = models.CharField(
+        max_length=8, choices=Recurrence.choices, default=Recurrence.ONCE, verbose_name=_("recurrence")
+    )
+    starts_at = models.DateTimeField(verbose_name=_("starts at"))
+    ends_at = models.DateTimeField(verbose_name=_("ends at"))
     out_of_routing = models.BooleanField(
-        default=False, help_text="Take the online instances out of routing during the window."
+        default=False,
+        help_text=_("Take the online instances out of routing during the window."),
+        verbose_name=_("out of routing"),
     )
     # The instances this window took offline when it started, to put back when it ends.
-    held_instance_ids = models.JSONField(default=list, blank=True)
-    active = models.BooleanField(default=False, help_text="Started and not yet ended (kept by the tick).")
-    created_at = models.DateTimeField(auto_now_add=True)
+    held_instance_ids = models.JSONField(default=list, blank=True, verbose_name=_("held instance ids"))
+    active = models.BooleanField(
+        default=False, help_text=_("Started and not yet ended (kept by the tick)."), verbose_name=_("active")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("maintenance window")
+        verbose_name_plural = _("maintenance windows")
         ordering = ["starts_at", "id"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(application__isnull=True, component__isnull=False)
                 | Q(application__isnull=False, component__isnull=True),
                 name="maintenance_one_subject",
-                violation_error_message="A window is for one component or one application.",
+                violation_error_message=_("A window is for one component or one application."),
             ),
             models.CheckConstraint(
                 condition=Q(ends_at__gt=F("starts_at")),
                 name="maintenance_ends_after_start",
-                violation_error_message="The window ends after it starts.",
+                violation_error_message=_("The window ends after it starts."),
             ),
             models.CheckConstraint(
                 condition=Q(recurrence__in=Recurrence.values), name="maintenance_recurrence_valid"
@@ -492,7 +571,7 @@ class MaintenanceWindow(models.Model):
             and self.ends_at
             and self.ends_at - self.starts_at >= timedelta(days=7)
         ):
-            raise ValidationError({"ends_at": "A weekly window lasts less than a week."})
+            raise ValidationError({"ends_at": gettext("A weekly window lasts less than a week.")})
 
     def is_active(self, now: datetime) -> bool:
         return self.current_end(now) is not None
@@ -520,10 +599,19 @@ class StatusPage(models.Model):
     a new address."""
 
     application = models.OneToOneField(
-        "components.Application", on_delete=models.CASCADE, related_name="status_page"
+        "components.Application",
+        on_delete=models.CASCADE,
+        related_name="status_page",
+        verbose_name=_("application"),
     )
-    token = models.CharField(max_length=64, unique=True, default=new_status_page_token, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    token = models.CharField(
+        max_length=64, unique=True, default=new_status_page_token, editable=False, verbose_name=_("token")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+
+    class Meta:
+        verbose_name = _("status page")
+        verbose_name_plural = _("status pages")
 
     def __str__(self) -> str:
         return f"Status page of {self.application}"

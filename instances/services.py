@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from components.models import Application, Component, ComponentKind, Protocol, Registration, new_secret_key
 from components.services import application_create, generated_service_name, port_create
@@ -40,7 +41,7 @@ def address_parse_checked(raw: object) -> Address:
         address = parse_address(raw)
         check_policy(address, settings.KATO_DENIED_NETWORKS)
     except AddressError as error:
-        raise ComponentError({"address": [str(error)]}) from None
+        raise ComponentError({"address": [error.translated(gettext)]}) from None
     return address
 
 
@@ -98,8 +99,10 @@ def component_create(
         raise ComponentError(
             {
                 "addresses": [
-                    "Only a third-party component with static registration takes addresses; "
-                    "API registration adds instances through its API URL."
+                    gettext(
+                        "Only a third-party component with static registration takes addresses; "
+                        "API registration adds instances through its API URL."
+                    )
                 ]
             }
         )
@@ -116,7 +119,13 @@ class InstanceGone(ComponentError):
     """The instance was deleted (by a concurrent request, say) before this change could be made."""
 
     def __init__(self, instance: Instance) -> None:
-        super().__init__({"address": [f"There is no instance at {instance.address} any more."]})
+        super().__init__(
+            {
+                "address": [
+                    gettext("There is no instance at %(address)s any more.") % {"address": instance.address}
+                ]
+            }
+        )
 
 
 def check_instance_limit(component: Component, *, adding: bool = True) -> None:
@@ -133,8 +142,11 @@ def check_instance_limit(component: Component, *, adding: bool = True) -> None:
         raise InstanceLimitReached(
             {
                 "address": [
-                    f"{component.name} already has {limit} instances, the most one component may have; "
-                    "delete one before adding another."
+                    gettext(
+                        "%(component)s already has %(limit)s instances, the most one component may have; "
+                        "delete one before adding another."
+                    )
+                    % {"component": component.name, "limit": limit}
                 ]
             }
         )
@@ -208,7 +220,14 @@ def instance_add(
     instance = _new_instance(component=component, address=address, is_online=is_online, source=source)
     _lock_for_adding(component)
     if _locked_at(component, address) is not None:
-        raise ComponentError({"address": [f"{component.name} already has the instance {instance.address}."]})
+        raise ComponentError(
+            {
+                "address": [
+                    gettext("%(component)s already has the instance %(address)s.")
+                    % {"component": component.name, "address": instance.address}
+                ]
+            }
+        )
     check_instance_limit(component)
     validated_save(instance)
     _audit_added(instance, actor)
@@ -320,7 +339,14 @@ def instance_update(*, instance: Instance, address: Address, is_online: bool, ac
         return instance_set_online(instance=current, is_online=is_online, actor=actor)
     taken = Instance.objects.filter(component=component, host=address.host, port=address.port)
     if taken.exclude(pk=current.pk).exists():
-        raise ComponentError({"address": [f"{component.name} already has an instance at this address."]})
+        raise ComponentError(
+            {
+                "address": [
+                    gettext("%(component)s already has an instance at this address.")
+                    % {"component": component.name}
+                ]
+            }
+        )
     before = current.address
     current.component = component
     current.host, current.port, current.scheme, current.is_online = (
@@ -402,7 +428,9 @@ def health_check_update(*, component: Component, actor: Actor, **changes: Any) -
     """Change the health check; it applies at once: every online instance is due for a new probe."""
     unknown = set(changes) - set(HEALTH_CHECK_FIELDS)
     if unknown:
-        raise ComponentError(f"Unknown health-check fields: {', '.join(sorted(unknown))}.")
+        raise ComponentError(
+            gettext("Unknown health-check fields: %(fields)s.") % {"fields": ", ".join(sorted(unknown))}
+        )
     check, _ = HealthCheck.objects.get_or_create(component=component)
     _refuse_networks_change_by_non_owner(check, changes, actor)
     before = {field: getattr(check, field) for field in changes}
@@ -425,7 +453,7 @@ def health_check_update(*, component: Component, actor: Actor, **changes: Any) -
     return check
 
 
-NETWORKS_ARE_THE_OWNERS = (
+NETWORKS_ARE_THE_OWNERS = gettext_noop(
     "Only an owner of the team can change the credential networks: they decide which addresses "
     "registered through the API receive the component's passwords."
 )
@@ -448,7 +476,7 @@ def _refuse_networks_change_by_non_owner(check: HealthCheck, changes: dict[str, 
         or Membership.objects.filter(team_id=check.component.team_id, user=user, role=Role.OWNER).exists()
     ):
         return
-    raise ComponentError({"credential_networks": [NETWORKS_ARE_THE_OWNERS]})
+    raise ComponentError({"credential_networks": [gettext(NETWORKS_ARE_THE_OWNERS)]})
 
 
 # The Add Third-Party Component wizard's last step
@@ -496,7 +524,9 @@ def third_party_component_register(
     """
     if application is None:
         if team is None:
-            raise ComponentError({"application": ["Choose an application, or a team for a new one."]})
+            raise ComponentError(
+                {"application": [gettext("Choose an application, or a team for a new one.")]}
+            )
         try:
             application = application_create(team=team, name=new_application_name, actor=actor)
         except ComponentError as error:
@@ -533,7 +563,7 @@ def _record_first_checks(component: Component, first_checks: Mapping[str, ProbeR
     record_probe_results(results)
 
 
-PROBE_NOW_IN_FLIGHT = (
+PROBE_NOW_IN_FLIGHT = gettext_noop(
     "A Probe now of this component that you started is still running; its results come within "
     "seconds, then start another."
 )
@@ -559,7 +589,7 @@ def probe_now_slot(*, component_id: int, user_id: int | None) -> Iterator[None]:
         cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
         (held,) = cursor.fetchone()
     if not held:
-        raise ProbeNowInFlight(PROBE_NOW_IN_FLIGHT)
+        raise ProbeNowInFlight(gettext(PROBE_NOW_IN_FLIGHT))
     try:
         yield
     finally:

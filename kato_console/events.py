@@ -44,6 +44,14 @@ _FIELD_WORDS: dict[str, Promise] = {
     "timeout_s": _("timeout (seconds)"),
     "healthy_threshold": _("healthy threshold"),
     "unhealthy_threshold": _("unhealthy threshold"),
+    "path": _("path"),
+    "success_threshold": _("success threshold"),
+    "failure_threshold": _("failure threshold"),
+    "use_credentials": _("use credentials"),
+    "username_var": _("username var"),
+    "password_var": _("password var"),
+    "verify_tls": _("verify tls"),
+    "credential_networks": _("credential networks"),
 }
 # Whole phrases, so that a translation may put the port where its language wants it.
 _PORT_SWITCHES: dict[str, tuple[Promise, Promise]] = {
@@ -286,6 +294,15 @@ _SENTENCES: dict[str, Callable[[AuditEvent, dict[str, Any]], str]] = {
     "channel.reveal": _d(gettext_noop("revealed the signing secret of %(channel)s")),
     "channel.regenerate": _d(gettext_noop("generated a new signing secret for %(channel)s")),
     "channel.test": _d(gettext_noop("sent a test notification to %(channel)s")),
+    "health_check.pause": _d(gettext_noop("paused the health check")),
+    "health_check.resume": _d(gettext_noop("resumed the health check")),
+    "maintenance.create": _d(gettext_noop("added the maintenance window %(reason)s")),
+    "maintenance.delete": _d(gettext_noop("deleted the maintenance window %(reason)s")),
+    "maintenance.start": _d(gettext_noop("The maintenance window %(reason)s started")),
+    "maintenance.end": _d(gettext_noop("The maintenance window %(reason)s ended")),
+    "status_page.publish": _d(gettext_noop("published the status page of %(application)s")),
+    "status_page.unpublish": _d(gettext_noop("took down the status page of %(application)s")),
+    "account.sign_in": _d(gettext_noop("signed in through %(provider_name)s")),
 }
 
 # Health transitions are the sweep's: the address is the subject, no actor in front.
@@ -295,6 +312,8 @@ _NO_ACTOR = {
     "instance.notready",
     "instance.unknown",
     "instance.dns_change",
+    "maintenance.start",
+    "maintenance.end",
 }
 
 

@@ -10,6 +10,8 @@ from typing import Any
 from django.db import models
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -116,7 +118,7 @@ class PortSerializer(serializers.Serializer):
         required=False,
         help_text="Upper-case letters, digits and underscores; defaults to the service name (mysql → MYSQL).",
         error_messages={
-            "invalid": "A port alias is upper-case letters, digits and underscores, such as MYSQL."
+            "invalid": _("A port alias is upper-case letters, digits and underscores, such as MYSQL.")
         },
     )
     inner_service = serializers.BooleanField(default=False)
@@ -238,7 +240,7 @@ class ComponentCreateSerializer(serializers.Serializer):
         max_length=63,
         required=False,
         help_text="A DNS label; derived from the name when left out.",
-        error_messages={"invalid": "A service name is a DNS label such as mysql-primary."},
+        error_messages={"invalid": _("A service name is a DNS label such as mysql-primary.")},
     )
     kind = EnumField(ComponentKind, enum_name="ComponentKind", default=ComponentKind.THIRD_PARTY)
     registration = EnumField(
@@ -259,7 +261,7 @@ class ComponentCreateSerializer(serializers.Serializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["kind"] == ComponentKind.INTERNAL and attrs.get("registration"):
             raise serializers.ValidationError(
-                {"registration": ["Only third-party components have a registration method."]}
+                {"registration": [gettext("Only third-party components have a registration method.")]}
             )
         # Addresses for anything but static registration are refused by the service, which owns the rule.
         return attrs
@@ -271,7 +273,7 @@ class ComponentUpdateSerializer(serializers.Serializer):
         SERVICE_NAME_RE,
         max_length=63,
         required=False,
-        error_messages={"invalid": "A service name is a DNS label such as mysql-primary."},
+        error_messages={"invalid": _("A service name is a DNS label such as mysql-primary.")},
     )
     image = serializers.CharField(max_length=255, required=False, allow_blank=True)
 
@@ -299,7 +301,7 @@ def parse_addresses(raw: list[str]) -> list[Address]:
             errors[str(index)] = _messages(error)
             continue
         if address in parsed:
-            errors[str(index)] = [f"{address} is listed twice."]
+            errors[str(index)] = [gettext("%(address)s is listed twice.") % {"address": address}]
         parsed.append(address)
     if errors:
         raise serializers.ValidationError(errors)
@@ -353,7 +355,9 @@ class EnvVarCreateSerializer(serializers.Serializer):
     name = serializers.RegexField(
         ENV_NAME_RE,
         max_length=128,
-        error_messages={"invalid": "A variable name is letters, digits and underscores, such as MYSQL_USER."},
+        error_messages={
+            "invalid": _("A variable name is letters, digits and underscores, such as MYSQL_USER.")
+        },
     )
     value = serializers.CharField(
         max_length=MAX_VALUE_LENGTH, allow_blank=True, default="", trim_whitespace=False

@@ -88,13 +88,15 @@ class Migration(migrations.Migration):
                         auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
                     ),
                 ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                ("name", models.CharField(max_length=100)),
-                ("slug", models.SlugField(max_length=100)),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("slug", models.SlugField(max_length=100, verbose_name="slug")),
             ],
             options={
                 "ordering": ["name"],
+                "verbose_name": "application",
+                "verbose_name_plural": "applications",
             },
         ),
         migrations.CreateModel(
@@ -106,9 +108,9 @@ class Migration(migrations.Migration):
                         auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
                     ),
                 ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                ("name", models.CharField(max_length=64)),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                ("name", models.CharField(max_length=64, verbose_name="name")),
                 (
                     "service_name",
                     models.CharField(
@@ -119,12 +121,17 @@ class Migration(migrations.Migration):
                                 "A service name is a DNS label: lower-case letters, digits and hyphens, starting with a letter and not ending with a hyphen (for example mysql-primary).",
                             )
                         ],
+                        verbose_name="service name",
                     ),
                 ),
                 (
                     "service_id",
                     models.CharField(
-                        default=components.models.new_service_id, editable=False, max_length=32, unique=True
+                        default=components.models.new_service_id,
+                        editable=False,
+                        max_length=32,
+                        unique=True,
+                        verbose_name="service id",
                     ),
                 ),
                 (
@@ -133,6 +140,7 @@ class Migration(migrations.Migration):
                         choices=[("third_party", "Third-party"), ("internal", "Internal")],
                         default="third_party",
                         max_length=16,
+                        verbose_name="kind",
                     ),
                 ),
                 (
@@ -141,14 +149,16 @@ class Migration(migrations.Migration):
                         blank=True,
                         choices=[("static", "Static addresses"), ("api", "API registration")],
                         max_length=16,
+                        verbose_name="registration",
                     ),
                 ),
-                ("image", models.CharField(blank=True, max_length=255)),
-                ("secret_key", models.CharField(blank=True, editable=False, max_length=64)),
+                ("image", models.CharField(blank=True, max_length=255, verbose_name="image")),
+                (
+                    "secret_key",
+                    models.CharField(blank=True, editable=False, max_length=64, verbose_name="secret key"),
+                ),
             ],
-            options={
-                "ordering": ["name"],
-            },
+            options={"ordering": ["name"], "verbose_name": "component", "verbose_name_plural": "components"},
         ),
         migrations.CreateModel(
             name="Dependency",
@@ -159,12 +169,10 @@ class Migration(migrations.Migration):
                         auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
                     ),
                 ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
             ],
-            options={
-                "verbose_name_plural": "dependencies",
-            },
+            options={"verbose_name_plural": "dependencies", "verbose_name": "dependency"},
         ),
         migrations.CreateModel(
             name="EnvVar",
@@ -175,8 +183,8 @@ class Migration(migrations.Migration):
                         auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
                     ),
                 ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
                 (
                     "name",
                     models.CharField(
@@ -187,10 +195,11 @@ class Migration(migrations.Migration):
                                 "A variable name is letters, digits and underscores and does not start with a digit (for example MYSQL_USER).",
                             )
                         ],
+                        verbose_name="name",
                     ),
                 ),
-                ("value", models.TextField(blank=True)),
-                ("description", models.CharField(blank=True, max_length=255)),
+                ("value", models.TextField(blank=True, verbose_name="value")),
+                ("description", models.CharField(blank=True, max_length=255, verbose_name="description")),
                 (
                     "scope",
                     models.CharField(
@@ -200,15 +209,13 @@ class Migration(migrations.Migration):
                         ],
                         default="outer",
                         max_length=8,
+                        verbose_name="scope",
                     ),
                 ),
-                ("secret", models.BooleanField(default=False)),
-                ("generated", models.BooleanField(default=False, editable=False)),
+                ("secret", models.BooleanField(default=False, verbose_name="secret")),
+                ("generated", models.BooleanField(default=False, editable=False, verbose_name="generated")),
             ],
-            options={
-                "verbose_name": "variable",
-                "ordering": ["name"],
-            },
+            options={"verbose_name": "variable", "ordering": ["name"], "verbose_name_plural": "variables"},
         ),
         migrations.CreateModel(
             name="Port",
@@ -219,15 +226,16 @@ class Migration(migrations.Migration):
                         auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
                     ),
                 ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
                 (
                     "number",
                     models.PositiveIntegerField(
                         validators=[
                             django.core.validators.MinValueValidator(1),
                             django.core.validators.MaxValueValidator(65535),
-                        ]
+                        ],
+                        verbose_name="number",
                     ),
                 ),
                 (
@@ -244,6 +252,7 @@ class Migration(migrations.Migration):
                         ],
                         default="tcp",
                         max_length=16,
+                        verbose_name="protocol",
                     ),
                 ),
                 (
@@ -256,21 +265,26 @@ class Migration(migrations.Migration):
                                 "A port alias is upper-case letters, digits and underscores, starting with a letter (for example MYSQL).",
                             )
                         ],
+                        verbose_name="alias",
                     ),
                 ),
-                ("inner_service", models.BooleanField(default=False)),
-                ("outer_service", models.BooleanField(default=False)),
-                ("of_third_party", models.BooleanField(default=False, editable=False)),
+                ("inner_service", models.BooleanField(default=False, verbose_name="inner service")),
+                ("outer_service", models.BooleanField(default=False, verbose_name="outer service")),
+                (
+                    "of_third_party",
+                    models.BooleanField(default=False, editable=False, verbose_name="of third party"),
+                ),
             ],
-            options={
-                "ordering": ["number"],
-            },
+            options={"ordering": ["number"], "verbose_name": "port", "verbose_name_plural": "ports"},
         ),
         migrations.AddField(
             model_name="application",
             name="team",
             field=models.ForeignKey(
-                on_delete=django.db.models.deletion.CASCADE, related_name="applications", to="core.team"
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="applications",
+                to="core.team",
+                verbose_name="team",
             ),
         ),
         migrations.AddField(
@@ -280,6 +294,7 @@ class Migration(migrations.Migration):
                 on_delete=django.db.models.deletion.CASCADE,
                 related_name="components",
                 to="components.application",
+                verbose_name="application",
             ),
         ),
         migrations.AddField(
@@ -290,6 +305,7 @@ class Migration(migrations.Migration):
                 on_delete=django.db.models.deletion.CASCADE,
                 related_name="components",
                 to="core.team",
+                verbose_name="team",
             ),
         ),
         migrations.AddField(
@@ -299,6 +315,7 @@ class Migration(migrations.Migration):
                 on_delete=django.db.models.deletion.CASCADE,
                 related_name="dependencies",
                 to="components.component",
+                verbose_name="component",
             ),
         ),
         migrations.AddField(
@@ -308,6 +325,7 @@ class Migration(migrations.Migration):
                 on_delete=django.db.models.deletion.CASCADE,
                 related_name="dependents",
                 to="components.component",
+                verbose_name="target",
             ),
         ),
         migrations.AddField(
@@ -317,13 +335,17 @@ class Migration(migrations.Migration):
                 on_delete=django.db.models.deletion.CASCADE,
                 related_name="env_vars",
                 to="components.component",
+                verbose_name="component",
             ),
         ),
         migrations.AddField(
             model_name="port",
             name="component",
             field=models.ForeignKey(
-                on_delete=django.db.models.deletion.CASCADE, related_name="ports", to="components.component"
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="ports",
+                to="components.component",
+                verbose_name="component",
             ),
         ),
         migrations.AddConstraint(
@@ -507,12 +529,16 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="port",
             name="gateway_port",
-            field=models.PositiveIntegerField(blank=True, editable=False, null=True, unique=True),
+            field=models.PositiveIntegerField(
+                blank=True, editable=False, null=True, unique=True, verbose_name="gateway port"
+            ),
         ),
         migrations.AddField(
             model_name="port",
             name="public_port",
-            field=models.PositiveIntegerField(blank=True, editable=False, null=True, unique=True),
+            field=models.PositiveIntegerField(
+                blank=True, editable=False, null=True, unique=True, verbose_name="public port"
+            ),
         ),
         # The dependency rules that span rows (see PG_FUNCTION above).
         migrations.RunSQL(PG_FUNCTION, PG_REVERSE),
@@ -527,6 +553,7 @@ class Migration(migrations.Migration):
                 on_delete=django.db.models.deletion.SET_NULL,
                 related_name="audit_events",
                 to="components.component",
+                verbose_name="component",
             ),
         ),
         AddIndexOnCore(

@@ -22,23 +22,31 @@ class Migration(migrations.Migration):
                         auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
                     ),
                 ),
-                ("name", models.CharField(blank=True, max_length=100)),
-                ("prefix", models.CharField(editable=False, max_length=8)),
-                ("digest", models.CharField(editable=False, max_length=64, unique=True)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("last_used_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("name", models.CharField(blank=True, max_length=100, verbose_name="name")),
+                ("prefix", models.CharField(editable=False, max_length=8, verbose_name="prefix")),
+                (
+                    "digest",
+                    models.CharField(editable=False, max_length=64, unique=True, verbose_name="digest"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                (
+                    "last_used_at",
+                    models.DateTimeField(blank=True, editable=False, null=True, verbose_name="last used at"),
+                ),
                 (
                     "user",
                     models.ForeignKey(
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="api_tokens",
                         to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
                     ),
                 ),
             ],
             options={
                 "verbose_name": "API token",
                 "ordering": ["-created_at"],
+                "verbose_name_plural": "API tokens",
             },
         ),
         migrations.CreateModel(
@@ -50,14 +58,15 @@ class Migration(migrations.Migration):
                         auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
                     ),
                 ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
                 (
                     "role",
                     models.CharField(
                         choices=[("owner", "Owner"), ("developer", "Developer"), ("viewer", "Viewer")],
                         default="developer",
                         max_length=16,
+                        verbose_name="role",
                     ),
                 ),
                 (
@@ -66,9 +75,11 @@ class Migration(migrations.Migration):
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="memberships",
                         to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
                     ),
                 ),
             ],
+            options={"verbose_name": "membership", "verbose_name_plural": "memberships"},
         ),
         migrations.CreateModel(
             name="Team",
@@ -79,26 +90,30 @@ class Migration(migrations.Migration):
                         auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
                     ),
                 ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                ("name", models.CharField(max_length=100)),
-                ("slug", models.SlugField(max_length=100, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("slug", models.SlugField(max_length=100, unique=True, verbose_name="slug")),
                 (
                     "members",
                     models.ManyToManyField(
-                        related_name="teams", through="core.Membership", to=settings.AUTH_USER_MODEL
+                        related_name="teams",
+                        through="core.Membership",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="members",
                     ),
                 ),
             ],
-            options={
-                "ordering": ["name"],
-            },
+            options={"ordering": ["name"], "verbose_name": "team", "verbose_name_plural": "teams"},
         ),
         migrations.AddField(
             model_name="membership",
             name="team",
             field=models.ForeignKey(
-                on_delete=django.db.models.deletion.CASCADE, related_name="memberships", to="core.team"
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="memberships",
+                to="core.team",
+                verbose_name="team",
             ),
         ),
         migrations.CreateModel(
@@ -110,8 +125,11 @@ class Migration(migrations.Migration):
                         auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
                     ),
                 ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("component_label", models.CharField(blank=True, max_length=64)),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                (
+                    "component_label",
+                    models.CharField(blank=True, max_length=64, verbose_name="component label"),
+                ),
                 (
                     "actor",
                     models.CharField(
@@ -122,11 +140,15 @@ class Migration(migrations.Migration):
                             ("system", "System"),
                         ],
                         max_length=16,
+                        verbose_name="actor",
                     ),
                 ),
-                ("action", models.CharField(max_length=64)),
-                ("detail", models.JSONField(blank=True, default=dict)),
-                ("remote_addr", models.GenericIPAddressField(blank=True, null=True)),
+                ("action", models.CharField(max_length=64, verbose_name="action")),
+                ("detail", models.JSONField(blank=True, default=dict, verbose_name="detail")),
+                (
+                    "remote_addr",
+                    models.GenericIPAddressField(blank=True, null=True, verbose_name="remote addr"),
+                ),
                 (
                     "user",
                     models.ForeignKey(
@@ -135,6 +157,7 @@ class Migration(migrations.Migration):
                         null=True,
                         on_delete=django.db.models.deletion.SET_NULL,
                         to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
                     ),
                 ),
                 (
@@ -144,11 +167,14 @@ class Migration(migrations.Migration):
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="audit_events",
                         to="core.team",
+                        verbose_name="team",
                     ),
                 ),
             ],
             options={
                 "ordering": ["-created_at", "-id"],
+                "verbose_name": "audit event",
+                "verbose_name_plural": "audit events",
             },
         ),
         migrations.AddConstraint(
@@ -200,6 +226,7 @@ class Migration(migrations.Migration):
                 choices=[("local", "Local"), ("ldap", "LDAP group"), ("oidc", "OpenID Connect group")],
                 default="local",
                 max_length=8,
+                verbose_name="source",
             ),
         ),
     ]

@@ -101,7 +101,7 @@ class Migration(migrations.Migration):
                         auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
                     ),
                 ),
-                ("enabled", models.BooleanField(default=True)),
+                ("enabled", models.BooleanField(default=True, verbose_name="enabled")),
                 (
                     "kind",
                     models.CharField(
@@ -114,9 +114,10 @@ class Migration(migrations.Migration):
                         ],
                         default="tcp",
                         max_length=16,
+                        verbose_name="kind",
                     ),
                 ),
-                ("path", models.CharField(blank=True, default="/", max_length=500)),
+                ("path", models.CharField(blank=True, default="/", max_length=500, verbose_name="path")),
                 (
                     "interval_s",
                     models.PositiveIntegerField(
@@ -125,6 +126,7 @@ class Migration(migrations.Migration):
                             django.core.validators.MinValueValidator(5),
                             django.core.validators.MaxValueValidator(86400),
                         ],
+                        verbose_name="interval s",
                     ),
                 ),
                 (
@@ -135,6 +137,7 @@ class Migration(migrations.Migration):
                             django.core.validators.MinValueValidator(1),
                             django.core.validators.MaxValueValidator(30),
                         ],
+                        verbose_name="timeout s",
                     ),
                 ),
                 (
@@ -145,6 +148,7 @@ class Migration(migrations.Migration):
                             django.core.validators.MinValueValidator(1),
                             django.core.validators.MaxValueValidator(100),
                         ],
+                        verbose_name="success threshold",
                     ),
                 ),
                 (
@@ -155,37 +159,46 @@ class Migration(migrations.Migration):
                             django.core.validators.MinValueValidator(1),
                             django.core.validators.MaxValueValidator(100),
                         ],
+                        verbose_name="failure threshold",
                     ),
                 ),
-                ("use_credentials", models.BooleanField(default=False)),
+                ("use_credentials", models.BooleanField(default=False, verbose_name="use credentials")),
                 (
                     "username_var",
                     models.CharField(
-                        blank=True, help_text="Defaults to the first *_USER variable.", max_length=128
+                        blank=True,
+                        help_text="Defaults to the first *_USER variable.",
+                        max_length=128,
+                        verbose_name="username var",
                     ),
                 ),
                 (
                     "password_var",
                     models.CharField(
-                        blank=True, help_text="Defaults to the first *_PASSWORD variable.", max_length=128
+                        blank=True,
+                        help_text="Defaults to the first *_PASSWORD variable.",
+                        max_length=128,
+                        verbose_name="password var",
                     ),
                 ),
-                ("verify_tls", models.BooleanField(default=True)),
+                ("verify_tls", models.BooleanField(default=True, verbose_name="verify tls")),
                 (
                     "credential_networks",
                     models.JSONField(
                         blank=True,
                         default=list,
                         help_text="Networks (CIDR, e.g. 10.0.0.0/8) whose addresses registered through the instance API get the login too; members' addresses always do. Empty: none.",
+                        verbose_name="credential networks",
                     ),
                 ),
-                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
                 (
                     "component",
                     models.OneToOneField(
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="health_check",
                         to="components.component",
+                        verbose_name="component",
                     ),
                 ),
             ],
@@ -218,6 +231,8 @@ class Migration(migrations.Migration):
                         violation_error_message="Timeout 1–30 s, interval 5–86400 s, thresholds 1–100.",
                     ),
                 ],
+                "verbose_name": "health check",
+                "verbose_name_plural": "health checks",
             },
         ),
         migrations.CreateModel(
@@ -229,7 +244,7 @@ class Migration(migrations.Migration):
                         auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
                     ),
                 ),
-                ("host", models.CharField(max_length=253)),
+                ("host", models.CharField(max_length=253, verbose_name="host")),
                 (
                     "port",
                     models.PositiveIntegerField(
@@ -239,14 +254,18 @@ class Migration(migrations.Migration):
                             django.core.validators.MinValueValidator(1),
                             django.core.validators.MaxValueValidator(65535),
                         ],
+                        verbose_name="port",
                     ),
                 ),
-                ("scheme", models.CharField(blank=True, max_length=8)),
-                ("is_online", models.BooleanField(default=True)),
+                ("scheme", models.CharField(blank=True, max_length=8, verbose_name="scheme")),
+                ("is_online", models.BooleanField(default=True, verbose_name="is online")),
                 (
                     "source",
                     models.CharField(
-                        choices=[("static", "Static"), ("api", "API")], default="static", max_length=8
+                        choices=[("static", "Static"), ("api", "API")],
+                        default="static",
+                        max_length=8,
+                        verbose_name="source",
                     ),
                 ),
                 (
@@ -255,19 +274,32 @@ class Migration(migrations.Migration):
                         choices=[("unknown", "Unknown"), ("healthy", "Healthy"), ("unhealthy", "Unhealthy")],
                         default="unknown",
                         max_length=16,
+                        verbose_name="health",
                     ),
                 ),
-                ("consecutive_successes", models.PositiveIntegerField(default=0)),
-                ("consecutive_failures", models.PositiveIntegerField(default=0)),
-                ("last_checked_at", models.DateTimeField(blank=True, null=True)),
-                ("latency_ms", models.FloatField(blank=True, null=True)),
-                ("last_stage", models.CharField(blank=True, max_length=16)),
-                ("last_error", models.CharField(blank=True, max_length=500)),
-                ("server_info", models.CharField(blank=True, max_length=200)),
-                ("next_probe_at", models.DateTimeField(blank=True, db_index=True, null=True)),
-                ("generation", models.PositiveIntegerField(default=0)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "consecutive_successes",
+                    models.PositiveIntegerField(default=0, verbose_name="consecutive successes"),
+                ),
+                (
+                    "consecutive_failures",
+                    models.PositiveIntegerField(default=0, verbose_name="consecutive failures"),
+                ),
+                (
+                    "last_checked_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="last checked at"),
+                ),
+                ("latency_ms", models.FloatField(blank=True, null=True, verbose_name="latency ms")),
+                ("last_stage", models.CharField(blank=True, max_length=16, verbose_name="last stage")),
+                ("last_error", models.CharField(blank=True, max_length=500, verbose_name="last error")),
+                ("server_info", models.CharField(blank=True, max_length=200, verbose_name="server info")),
+                (
+                    "next_probe_at",
+                    models.DateTimeField(blank=True, db_index=True, null=True, verbose_name="next probe at"),
+                ),
+                ("generation", models.PositiveIntegerField(default=0, verbose_name="generation")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
                 (
                     "component",
                     models.ForeignKey(
@@ -275,6 +307,7 @@ class Migration(migrations.Migration):
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="instances",
                         to="components.component",
+                        verbose_name="component",
                     ),
                 ),
             ],
@@ -308,6 +341,8 @@ class Migration(migrations.Migration):
                         name="instance_scheme_valid",
                     ),
                 ],
+                "verbose_name": "instance",
+                "verbose_name_plural": "instances",
             },
         ),
         migrations.CreateModel(
@@ -321,10 +356,14 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "client",
-                    models.CharField(help_text="The client's IP address, or “unknown”.", max_length=45),
+                    models.CharField(
+                        help_text="The client's IP address, or “unknown”.",
+                        max_length=45,
+                        verbose_name="client",
+                    ),
                 ),
-                ("failures", models.PositiveIntegerField()),
-                ("window_ends_at", models.DateTimeField()),
+                ("failures", models.PositiveIntegerField(verbose_name="failures")),
+                ("window_ends_at", models.DateTimeField(verbose_name="window ends at")),
                 (
                     "component",
                     models.ForeignKey(
@@ -332,6 +371,7 @@ class Migration(migrations.Migration):
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="+",
                         to="components.component",
+                        verbose_name="component",
                     ),
                 ),
             ],
@@ -339,6 +379,8 @@ class Migration(migrations.Migration):
                 "constraints": [
                     models.UniqueConstraint(fields=("component", "client"), name="wrong_secret_unique_client")
                 ],
+                "verbose_name": "wrong secret",
+                "verbose_name_plural": "wrong secrets",
             },
         ),
         # The gateway hears of every routing change (GATEWAY_SQL above).
@@ -352,21 +394,31 @@ class Migration(migrations.Migration):
                         auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
                     ),
                 ),
-                ("name", models.CharField(max_length=253)),
-                ("ip", models.CharField(max_length=45)),
+                ("name", models.CharField(max_length=253, verbose_name="name")),
+                ("ip", models.CharField(max_length=45, verbose_name="IP")),
                 (
                     "health",
                     models.CharField(
                         choices=[("unknown", "Unknown"), ("healthy", "Healthy"), ("unhealthy", "Unhealthy")],
                         default="unknown",
                         max_length=16,
+                        verbose_name="health",
                     ),
                 ),
-                ("consecutive_successes", models.PositiveIntegerField(default=0)),
-                ("consecutive_failures", models.PositiveIntegerField(default=0)),
-                ("last_checked_at", models.DateTimeField(blank=True, null=True)),
-                ("last_stage", models.CharField(blank=True, max_length=16)),
-                ("last_error", models.CharField(blank=True, max_length=500)),
+                (
+                    "consecutive_successes",
+                    models.PositiveIntegerField(default=0, verbose_name="consecutive successes"),
+                ),
+                (
+                    "consecutive_failures",
+                    models.PositiveIntegerField(default=0, verbose_name="consecutive failures"),
+                ),
+                (
+                    "last_checked_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="last checked at"),
+                ),
+                ("last_stage", models.CharField(blank=True, max_length=16, verbose_name="last stage")),
+                ("last_error", models.CharField(blank=True, max_length=500, verbose_name="last error")),
                 (
                     "component",
                     models.ForeignKey(
@@ -374,6 +426,7 @@ class Migration(migrations.Migration):
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="+",
                         to="components.component",
+                        verbose_name="component",
                     ),
                 ),
                 (
@@ -382,6 +435,7 @@ class Migration(migrations.Migration):
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="resolved_addresses",
                         to="instances.instance",
+                        verbose_name="instance",
                     ),
                 ),
             ],
@@ -390,6 +444,8 @@ class Migration(migrations.Migration):
                 "constraints": [
                     models.UniqueConstraint(fields=("instance", "ip"), name="resolved_address_unique_ip")
                 ],
+                "verbose_name": "resolved address",
+                "verbose_name_plural": "resolved addresses",
             },
         ),
         # The gateway hears of a name's addresses changing (RESOLVED_SQL above).
@@ -407,12 +463,18 @@ class Migration(migrations.Migration):
                         editable=False,
                         primary_key=True,
                         serialize=False,
+                        verbose_name="pk",
                     ),
                 ),
-                ("period", models.IntegerField(choices=[(60, "Minute"), (3600, "Hour"), (86400, "Day")])),
-                ("start", models.DateTimeField()),
-                ("probes", models.IntegerField()),
-                ("failures", models.IntegerField()),
+                (
+                    "period",
+                    models.IntegerField(
+                        choices=[(60, "Minute"), (3600, "Hour"), (86400, "Day")], verbose_name="period"
+                    ),
+                ),
+                ("start", models.DateTimeField(verbose_name="start")),
+                ("probes", models.IntegerField(verbose_name="probes")),
+                ("failures", models.IntegerField(verbose_name="failures")),
                 ("latency_min", instances.models.RealField(null=True)),
                 ("latency_avg", instances.models.RealField(null=True)),
                 ("latency_p95", instances.models.RealField(null=True)),
@@ -424,27 +486,30 @@ class Migration(migrations.Migration):
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="+",
                         to="instances.instance",
+                        verbose_name="instance",
                     ),
                 ),
             ],
             options={
                 "indexes": [models.Index(fields=["period", "start"], name="instancehistory_prune")],
+                "verbose_name": "instance history row",
+                "verbose_name_plural": "instance history rows",
             },
         ),
         migrations.AddField(
             model_name="instance",
             name="health_since",
-            field=models.DateTimeField(blank=True, null=True),
+            field=models.DateTimeField(blank=True, null=True, verbose_name="health since"),
         ),
         migrations.AddField(
             model_name="instance",
             name="cert_expires_at",
-            field=models.DateTimeField(blank=True, null=True),
+            field=models.DateTimeField(blank=True, null=True, verbose_name="cert expires at"),
         ),
         migrations.AddField(
             model_name="healthcheck",
             name="paused",
-            field=models.BooleanField(default=False),
+            field=models.BooleanField(default=False, verbose_name="paused"),
         ),
         migrations.CreateModel(
             name="MaintenanceWindow",
@@ -455,29 +520,39 @@ class Migration(migrations.Migration):
                         auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
                     ),
                 ),
-                ("reason", models.CharField(max_length=200)),
+                ("reason", models.CharField(max_length=200, verbose_name="reason")),
                 (
                     "recurrence",
                     models.CharField(
-                        choices=[("once", "Once"), ("weekly", "Every week")], default="once", max_length=8
+                        choices=[("once", "Once"), ("weekly", "Every week")],
+                        default="once",
+                        max_length=8,
+                        verbose_name="recurrence",
                     ),
                 ),
-                ("starts_at", models.DateTimeField()),
-                ("ends_at", models.DateTimeField()),
+                ("starts_at", models.DateTimeField(verbose_name="starts at")),
+                ("ends_at", models.DateTimeField(verbose_name="ends at")),
                 (
                     "out_of_routing",
                     models.BooleanField(
-                        default=False, help_text="Take the online instances out of routing during the window."
+                        default=False,
+                        help_text="Take the online instances out of routing during the window.",
+                        verbose_name="out of routing",
                     ),
                 ),
-                ("held_instance_ids", models.JSONField(blank=True, default=list)),
+                (
+                    "held_instance_ids",
+                    models.JSONField(blank=True, default=list, verbose_name="held instance ids"),
+                ),
                 (
                     "active",
                     models.BooleanField(
-                        default=False, help_text="Started and not yet ended (kept by the tick)."
+                        default=False,
+                        help_text="Started and not yet ended (kept by the tick).",
+                        verbose_name="active",
                     ),
                 ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
                 (
                     "application",
                     models.ForeignKey(
@@ -486,6 +561,7 @@ class Migration(migrations.Migration):
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="+",
                         to="components.application",
+                        verbose_name="application",
                     ),
                 ),
                 (
@@ -496,12 +572,16 @@ class Migration(migrations.Migration):
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="+",
                         to="components.component",
+                        verbose_name="component",
                     ),
                 ),
                 (
                     "team",
                     models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="core.team"
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="core.team",
+                        verbose_name="team",
                     ),
                 ),
             ],
@@ -527,6 +607,8 @@ class Migration(migrations.Migration):
                         name="maintenance_recurrence_valid",
                     ),
                 ],
+                "verbose_name": "maintenance window",
+                "verbose_name_plural": "maintenance windows",
             },
         ),
         migrations.CreateModel(
@@ -545,18 +627,21 @@ class Migration(migrations.Migration):
                         editable=False,
                         max_length=64,
                         unique=True,
+                        verbose_name="token",
                     ),
                 ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
                 (
                     "application",
                     models.OneToOneField(
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="status_page",
                         to="components.application",
+                        verbose_name="application",
                     ),
                 ),
             ],
+            options={"verbose_name": "status page", "verbose_name_plural": "status pages"},
         ),
         migrations.RemoveConstraint(
             model_name="instance",

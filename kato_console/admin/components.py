@@ -12,6 +12,8 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from components import services
 from components.models import Application, Component, Dependency, EnvVar, Port
@@ -47,7 +49,7 @@ class ComponentForm(ServiceForm):
         super().__init__(*args, **kwargs)
         if "service_name" in self.fields:
             self.fields["service_name"].required = False
-            self.fields["service_name"].help_text = "Left empty, it is derived from the name."
+            self.fields["service_name"].help_text = _("Left empty, it is derived from the name.")
 
     def write(self, actor: Actor) -> Component:
         data = self.cleaned_data
@@ -78,9 +80,7 @@ class PortForm(ServiceForm):
         super().__init__(*args, **kwargs)
         if "alias" in self.fields:
             self.fields["alias"].required = False
-            self.fields[
-                "alias"
-            ].help_text = (
+            self.fields["alias"].help_text = _(
                 "Left empty, it is derived from the service name (mysql → MYSQL); on a change, it stays."
             )
 
@@ -113,7 +113,7 @@ class EnvVarForm(ServiceForm):
         # A view-only user's form has no value field at all.
         if "value" in self.fields and self.instance.pk and self.instance.secret:
             self.fields["value"].widget = forms.PasswordInput(render_value=False, attrs={"placeholder": MASK})
-            self.fields["value"].help_text = "Secret: leave empty to keep the current value."
+            self.fields["value"].help_text = _("Secret: leave empty to keep the current value.")
             self.initial["value"] = ""
 
     def clean_value(self) -> str:
@@ -137,8 +137,10 @@ class EnvVarForm(ServiceForm):
 class DependencyForm(ServiceForm):
     open_inner = forms.BooleanField(
         required=False,
-        label="Turn the target's internal service on",
-        help_text="Needed when the target's port has no internal service: the dependent could not reach it.",
+        label=_("Turn the target's internal service on"),
+        help_text=_(
+            "Needed when the target's port has no internal service: the dependent could not reach it."
+        ),
     )
 
     class Meta:
@@ -177,10 +179,10 @@ class EnvVarInline(ReadOnlyInline):
     model = EnvVar
     fields = ("name", "shown_value", "scope", "secret", "generated", "description")
     readonly_fields = fields
-    verbose_name = "connection information / variable"
-    verbose_name_plural = "connection information and variables"
+    verbose_name = _("connection information / variable")
+    verbose_name_plural = _("connection information and variables")
 
-    @admin.display(description="value")
+    @admin.display(description=_("value"))
     def shown_value(self, obj: EnvVar) -> str:
         return masked_value(obj)
 
@@ -258,13 +260,15 @@ class ComponentAdmin(ThroughServices):
         # A new component's ports, variables and dependencies are added once it exists.
         return self.inlines if obj is not None else []
 
-    @admin.display(description="API secret key")
+    @admin.display(description=_("API secret key"))
     def secret_key_state(self, obj: Component) -> str:
         if not obj.pk or not obj.secret_key:
             return "—"
-        return f"{MASK} (set; reveal it on the component's overview page, or regenerate it with the action)"
+        return MASK + gettext(
+            " (set; reveal it on the component's overview page, or regenerate it with the action)"
+        )
 
-    @admin.display(description="instances")
+    @admin.display(description=_("instances"))
     def instances(self, obj: Component) -> str:
         """A count per status and a link to the instance list, not one form per instance."""
         counts = instance_counts(obj)
@@ -276,7 +280,7 @@ class ComponentAdmin(ThroughServices):
     def delete_with_service(self, obj: Component, actor: Actor) -> None:
         services.component_delete(component=obj, actor=actor)
 
-    @admin.action(description="Regenerate the API secret key", permissions=["change"])
+    @admin.action(description=_("Regenerate the API secret key"), permissions=["change"])
     def regenerate_secret_key(self, request: HttpRequest, queryset: QuerySet[Component]) -> None:
         done = 0
         for component in queryset.select_related("team"):
@@ -287,10 +291,17 @@ class ComponentAdmin(ThroughServices):
                 self.message_user(request, f"{component.name}: {error}", messages.WARNING)
         if done:
             self.message_user(
-                request, f"Regenerated the secret key of {done} component(s).", messages.SUCCESS
+                request,
+                ngettext(
+                    "Regenerated the secret key of %(n)d component.",
+                    "Regenerated the secret key of %(n)d components.",
+                    done,
+                )
+                % {"n": done},
+                messages.SUCCESS,
             )
 
-    @admin.action(description="Probe now (every online instance)", permissions=["change"])
+    @admin.action(description=_("Probe now (every online instance)"), permissions=["change"])
     def probe_now(self, request: HttpRequest, queryset: QuerySet[Component]) -> None:
         actor = Actor.from_request(request)
         # All at once: one component's silent instances do not hold up the next one's probes.
@@ -336,7 +347,7 @@ class EnvVarAdmin(ThroughServices):
     ordering = ["-id"]
     autocomplete_fields = ["component"]
 
-    @admin.display(description="value")
+    @admin.display(description=_("value"))
     def shown_value(self, obj: EnvVar) -> str:
         return masked_value(obj)
 

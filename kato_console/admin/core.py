@@ -12,6 +12,8 @@ from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.functional import cached_property
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from core import services as accounts
 from core.audit import Actor
@@ -129,7 +131,7 @@ class CappedCountPaginator(Paginator):
 class ActionFilter(admin.SimpleListFilter):
     """The known actions, not a SELECT DISTINCT over the whole trail."""
 
-    title = "action"
+    title = _("action")
     parameter_name = "action"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
@@ -149,9 +151,12 @@ class AuditEventAdmin(RefuseSecretLookups):
     # Exact matches and a user-name prefix only (see get_search_results): a case-insensitive
     # "contains" reads every row.
     search_fields = ["action", "component_label", "user__username"]
-    search_help_text = (
-        "An exact action (instance.unhealthy) or component name, or the beginning of a user name. "
-        f"At most the newest {AUDIT_LIST_CAP:,} matching events are listed: filter to go further back."
+    search_help_text = format_lazy(
+        _(
+            "An exact action (instance.unhealthy) or component name, or the beginning of a user name. "
+            "At most the newest {cap} matching events are listed: filter to go further back."
+        ),
+        cap=f"{AUDIT_LIST_CAP:,}",
     )
     list_select_related = ["team", "user"]
     show_full_result_count = False

@@ -10,6 +10,8 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from components.models import Component
 from core.audit import Actor
@@ -42,24 +44,38 @@ def report_probes(
     if pending:
         model_admin.message_user(
             request,
-            f"{what}: {len(pending)} instance(s) did not answer within {settings.KATO_PROBE_NOW_WAIT_S} s; "
-            "they are still being probed, and their results will appear on the instance list.",
+            gettext(
+                "%(what)s: %(n)d instance(s) did not answer within %(wait)s s; "
+                "they are still being probed, and their results will appear on the instance list."
+            )
+            % {"what": what, "n": len(pending), "wait": settings.KATO_PROBE_NOW_WAIT_S},
             messages.INFO,
         )
     if not probed:
         if not pending:
-            model_admin.message_user(request, f"{what}: no online instance to probe.", messages.WARNING)
+            model_admin.message_user(
+                request, gettext("%(what)s: no online instance to probe.") % {"what": what}, messages.WARNING
+            )
         return
     failed = [
         f"{instance.address}: {result.stage} — {result.error}" for instance, result in probed if not result.ok
     ]
-    summary = f"{what}: probed {len(probed)} instance(s), {len(probed) - len(failed)} reachable"
+    words = {"what": what, "n": len(probed), "reachable": len(probed) - len(failed)}
     if failed:
         model_admin.message_user(
-            request, f"{summary}, {len(failed)} failed ({'; '.join(failed)}).", messages.WARNING
+            request,
+            gettext(
+                "%(what)s: probed %(n)d instance(s), %(reachable)d reachable, %(failed)d failed (%(errors)s)."
+            )
+            % {**words, "failed": len(failed), "errors": "; ".join(failed)},
+            messages.WARNING,
         )
     else:
-        model_admin.message_user(request, f"{summary}.", messages.SUCCESS)
+        model_admin.message_user(
+            request,
+            gettext("%(what)s: probed %(n)d instance(s), %(reachable)d reachable.") % words,
+            messages.SUCCESS,
+        )
 
 
 class InstanceForm(ServiceForm):
@@ -67,7 +83,7 @@ class InstanceForm(ServiceForm):
 
     address = forms.CharField(
         max_length=300,
-        help_text=(
+        help_text=_(
             "10.0.0.7, 10.0.0.7:3306, [2001:db8::7]:3306, db.example.com:3306, https://api.example.com "
             "or rediss://cache.example.com:6380 (a Redis that speaks TLS)"
         ),
@@ -96,11 +112,11 @@ class InstanceForm(ServiceForm):
 class StatusFilter(admin.SimpleListFilter):
     """The status the console shows (instances.models.Status), not the stored health."""
 
-    title = "status"
+    title = _("status")
     parameter_name = "status"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return list(Status.choices)
+        return [(value, str(label)) for value, label in Status.choices]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Instance]) -> QuerySet[Instance]:
         checked = Q(component__health_check__enabled=True)
@@ -160,21 +176,23 @@ class InstanceAdmin(ThroughServices):
     def get_readonly_fields(self, request: HttpRequest, obj: Instance | None = None) -> list[str]:
         return ["component", *self.readonly_fields] if obj is not None else []
 
-    @admin.display(description="status")
+    @admin.display(description=_("status"))
     def status(self, obj: Instance) -> str:
-        return Status(obj.status).label
+        return str(Status(obj.status).label)
 
     def delete_with_service(self, obj: Instance, actor: Actor) -> None:
         instance_delete(instance=obj, actor=actor)
 
-    @admin.action(description="Probe now", permissions=["change"])
+    @admin.action(description=_("Probe now"), permissions=["change"])
     def probe_now(self, request: HttpRequest, queryset: QuerySet[Instance]) -> None:
         actor = Actor.from_request(request)
         probed = probe_instances_now(instances=queryset, actor=actor)
-        report_probes(self, request, "Probe now", probed, probed.pending)
+        report_probes(self, request, gettext("Probe now"), probed, probed.pending)
         offline = queryset.filter(is_online=False).count()
         if offline:
-            self.message_user(request, f"{offline} offline instance(s) were not probed.", messages.INFO)
+            self.message_user(
+                request, gettext("%(n)d offline instance(s) were not probed.") % {"n": offline}, messages.INFO
+            )
 
 
 class HealthCheckForm(ServiceForm):
@@ -210,14 +228,14 @@ class HealthCheckAdmin(ThroughServices):
     readonly_fields = ["component", "paused"]
     actions = ["pause", "resume"]
 
-    @admin.action(description="Pause the selected checks", permissions=["change"])
+    @admin.action(description=_("Pause the selected checks"), permissions=["change"])
     def pause(self, request: HttpRequest, queryset: QuerySet[HealthCheck]) -> None:
         for check in queryset.select_related("component__team"):
             maintenance.health_check_pause(
                 component=check.component, paused=True, actor=Actor.from_request(request)
             )
 
-    @admin.action(description="Resume the selected checks", permissions=["change"])
+    @admin.action(description=_("Resume the selected checks"), permissions=["change"])
     def resume(self, request: HttpRequest, queryset: QuerySet[HealthCheck]) -> None:
         for check in queryset.select_related("component__team"):
             maintenance.health_check_pause(
@@ -229,7 +247,9 @@ class HealthCheckAdmin(ThroughServices):
 
     def delete_with_service(self, obj: HealthCheck, actor: Actor) -> None:
         # Not refused by permission: that would also forbid deleting the component it belongs to.
-        raise ComponentError("A health check goes with its component; turn it off instead of deleting it.")
+        raise ComponentError(
+            gettext("A health check goes with its component; turn it off instead of deleting it.")
+        )
 
 
 @admin.register(WrongSecret)

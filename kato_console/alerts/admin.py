@@ -8,6 +8,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from core.audit import Actor
 from core.errors import ComponentError
@@ -26,6 +28,7 @@ _FIELDS = [
     "on_instance_transitions",
     "on_component_status",
     "enabled",
+    "language",
 ]
 
 
@@ -66,7 +69,7 @@ class NotificationChannelAdmin(RefuseSecretLookups):
     inlines = [DeliveryInline]
     actions = ["send_test"]
 
-    @admin.display(description="Signing secret")
+    @admin.display(description=_("Signing secret"))
     def masked_secret(self, obj: NotificationChannel) -> str:
         return obj.masked_secret
 
@@ -95,7 +98,7 @@ class NotificationChannelAdmin(RefuseSecretLookups):
         for channel in queryset:
             services.channel_delete(channel=channel, actor=Actor.from_request(request))
 
-    @admin.action(description="Send a test notification", permissions=["change"])
+    @admin.action(description=_("Send a test notification"), permissions=["change"])
     def send_test(self, request: HttpRequest, queryset: QuerySet[NotificationChannel]) -> None:
         queued = 0
         for channel in queryset:
@@ -104,7 +107,9 @@ class NotificationChannelAdmin(RefuseSecretLookups):
                 queued += 1
             except ComponentError as error:
                 self.message_user(request, f"{channel.name}: {error}", messages.WARNING)
-        self.message_user(request, f"{queued} test notification(s) queued.", messages.SUCCESS)
+        self.message_user(
+            request, gettext("%(n)d test notification(s) queued.") % {"n": queued}, messages.SUCCESS
+        )
 
 
 @admin.register(Delivery)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from components.models import Component
@@ -18,7 +19,7 @@ class ChannelForm(forms.Form):
     target = forms.CharField(
         max_length=2000,
         label=_("URL or email addresses"),
-        help_text=(
+        help_text=_(
             "The webhook's URL; comma-separated email addresses for an email channel; Alertmanager's "
             "address (http://alertmanager:9093) for an Alertmanager channel."
         ),
@@ -41,9 +42,16 @@ class ChannelForm(forms.Form):
     )
     on_component_status = forms.BooleanField(required=False, label=_("When a component's status changes"))
     enabled = forms.BooleanField(required=False, initial=True, label=_("Enabled"))
+    language = forms.ChoiceField(
+        choices=settings.LANGUAGES,
+        required=False,
+        label=_("Language of the messages"),
+        help_text=_("Emails, Slack texts and alert summaries are written in it."),
+    )
 
     def __init__(self, *args: Any, team: Team, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["language"].initial = settings.LANGUAGE_CODE
         components = cast(forms.ModelMultipleChoiceField, self.fields["components"])
         components.queryset = Component.objects.filter(team=team).order_by("name")
 
@@ -58,8 +66,12 @@ class ChannelForm(forms.Form):
             "on_instance_transitions": channel.on_instance_transitions,
             "on_component_status": channel.on_component_status,
             "enabled": channel.enabled,
+            "language": channel.language,
         }
         return cls(data, team=channel.team, initial=initial)
+
+    def clean_language(self) -> str:
+        return self.cleaned_data.get("language") or settings.LANGUAGE_CODE
 
     def fields_for_service(self) -> tuple[dict[str, Any], list[Component]]:
         data = dict(self.cleaned_data)

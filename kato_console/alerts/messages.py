@@ -15,7 +15,9 @@ import json
 import time
 from typing import Any
 
+from django.conf import settings
 from django.core.mail import EmailMessage
+from django.utils import translation
 
 from core.validation import printable
 from kato_console.alerts import payloads, sending
@@ -26,12 +28,18 @@ ALERTMANAGER_PATH = "/api/v2/alerts"
 
 
 def build_message(delivery: Delivery, *, now: float | None = None) -> sending.WebhookPost | EmailMessage:
-    """What this delivery sends; ``SendError`` (no retry) when it cannot be built."""
+    """What this delivery sends, its texts in the channel's language; ``SendError`` (no retry) when it
+    cannot be built."""
+    with translation.override(delivery.channel.language or settings.LANGUAGE_CODE):
+        return _build_message(delivery, now=now)
+
+
+def _build_message(delivery: Delivery, *, now: float | None = None) -> sending.WebhookPost | EmailMessage:
     channel = delivery.channel
     if channel.kind == ChannelKind.EMAIL:
         return sending.email_message(
             recipients=channel.recipients,
-            subject=printable(f"[Kato Console] {delivery.summary}")[:200],
+            subject=printable(f"[Kato Console] {payloads.summary(delivery.payload)}")[:200],
             body=printable_lines(delivery.payload),
         )
     if channel.kind == ChannelKind.ALERTMANAGER:

@@ -1,6 +1,10 @@
 """What a notification says: the JSON body of a webhook, and the one line of text that Slack-compatible
 webhooks and emails carry. Pure functions over plain values; no secret ever goes in (no variable,
-no key, no connection information)."""
+no key, no connection information).
+
+The payload's fields are machine words (``unhealthy``, ``certificate.expired``) in every language;
+the sentences made of them (``summary``, ``text_lines``, a test's ``message``) are in the active
+language, which the caller sets to the channel's (``summary_in``, ``messages.build_message``)."""
 
 from __future__ import annotations
 
@@ -10,6 +14,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext, pgettext
+from django.utils.translation import gettext_lazy as _
 
 from components.models import Component
 from instances.models import Instance
@@ -144,43 +151,81 @@ def sample_payload(*, team_name: str, channel_name: str, at: datetime) -> dict[s
         "stage": "",
         "error": "",
         "time": at.isoformat(),
-        "message": f"A test notification from Kato Console for the channel {channel_name}.",
+        "message": gettext("A test notification from Kato Console for the channel %(channel)s.")
+        % {"channel": channel_name},
     }
 
 
+# The statuses a payload names (an instance's, a component's in lower case), as a sentence says them.
+_STATUS_WORDS = {
+    "healthy": _("healthy"),
+    "unhealthy": _("unhealthy"),
+    "unknown": _("unknown"),
+    "offline": _("offline"),
+    "partial": pgettext("a component's status", "partial"),
+    "not ready": _("not ready"),
+    "no instances": pgettext("a component's status", "no instances"),
+    "maintenance": _("maintenance"),
+}
+
+
+def _status(word: object) -> str:
+    return str(_STATUS_WORDS.get(str(word), word))
+
+
+def summary_in(payload: dict[str, Any], language: str) -> str:
+    """``summary`` in this language (a channel's)."""
+    with translation.override(language):
+        return summary(payload)
+
+
 def summary(payload: dict[str, Any]) -> str:
-    """One line a person reads in Slack, an email subject or the deliveries table."""
+    """One line a person reads in Slack, an email subject or the deliveries table, in the active language."""
     if payload.get("event") == "test":
-        return str(payload.get("message", "A test notification from Kato Console."))
+        return str(payload.get("message", gettext("A test notification from Kato Console.")))
     where = f"{payload['application']} / {payload['component']}"
     if str(payload.get("event", "")).startswith("certificate."):
         when = str(payload.get("expires_at", ""))[:16].replace("T", " ")
-        verb = "expired on" if payload["event"] == "certificate.expired" else "expires on"
-        return f"the TLS certificate of {payload['instance']} ({where}) {verb} {when} UTC"[:290]
+        sentence = (
+            gettext("the TLS certificate of %(instance)s (%(where)s) expired on %(when)s UTC")
+            if payload["event"] == "certificate.expired"
+            else gettext("the TLS certificate of %(instance)s (%(where)s) expires on %(when)s UTC")
+        )
+        return (sentence % {"instance": payload["instance"], "where": where, "when": when})[:290]
+    words = {
+        "instance": payload.get("instance"),
+        "where": where,
+        "new": _status(payload["new_status"]),
+        "old": _status(payload["old_status"]),
+    }
     if payload.get("instance"):
-        what = f"instance {payload['instance']} of {where} is {payload['new_status']} (was {payload['old_status']})"
+        what = gettext("instance %(instance)s of %(where)s is %(new)s (was %(old)s)") % words
     else:
-        what = f"{where} is {payload['new_status']} (was {payload['old_status']})"
+        what = gettext("%(where)s is %(new)s (was %(old)s)") % words
     if payload.get("error"):
-        what += f": {payload['stage']}: {payload['error']}"
+        what += pgettext("before an error", ": ") + f"{payload['stage']}: {payload['error']}"
     if payload.get("also"):
-        what += f"; also {payload['new_status']} with it: {', '.join(payload['also'])}"
+        what += gettext("; also %(new)s with it: %(also)s") % {
+            "new": words["new"],
+            "also": pgettext("list separator", ", ").join(payload["also"]),
+        }
     if payload.get("affected"):
-        what += f"; affects {affected_names(payload)}"
+        what += gettext("; affects %(affected)s") % {"affected": affected_names(payload)}
     return what[:290]
 
 
 def affected_names(payload: dict[str, Any]) -> str:
     """``orders, storefront (through others)``: the dependents an event names, as a person reads them."""
-    return ", ".join(
-        item["component"] + (" (through others)" if item["via"] == "indirect" else "")
+    through_others = gettext(" (through others)")
+    return pgettext("list separator", ", ").join(
+        item["component"] + (through_others if item["via"] == "indirect" else "")
         for item in payload.get("affected", [])
     )
 
 
 def text_lines(payload: dict[str, Any]) -> list[str]:
     """The lines of a Slack-compatible message and of an email's body, before each channel's escaping."""
-    return [f"Kato Console: {summary(payload)}", str(payload.get("url", ""))]
+    return [gettext("Kato Console: %(summary)s") % {"summary": summary(payload)}, str(payload.get("url", ""))]
 
 
 def text(payload: dict[str, Any]) -> str:

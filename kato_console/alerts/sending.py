@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import urllib3
 from django.core.mail import BadHeaderError, EmailMessage, get_connection
+from django.utils.translation import gettext
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
@@ -42,9 +43,9 @@ def webhook_url(url: str) -> Url:
     try:
         parts = parse_url(url)
     except ValueError:
-        raise SendError("The URL is not valid.", retry=False) from None
+        raise SendError(gettext("The URL is not valid."), retry=False) from None
     if parts.scheme not in ("http", "https") or not parts.host:
-        raise SendError("Use an http:// or https:// URL with a host.", retry=False)
+        raise SendError(gettext("Use an http:// or https:// URL with a host."), retry=False)
     return parts
 
 
@@ -60,14 +61,16 @@ def allowed_addresses(url: str, denied_networks: Sequence[IPNetwork]) -> list[st
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
-        raise SendError(f"The host {host} does not resolve.") from None
+        raise SendError(gettext("The host %(host)s does not resolve.") % {"host": host}) from None
     addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     for address in addresses:
         ip = parse_ip(address.partition("%")[0])
         network = network_containing(ip, denied_networks) if ip is not None else None
         if network is not None:
             raise SendError(
-                f"The host {host} resolves to {address}, in the denied network {network}.", retry=False
+                gettext("The host %(host)s resolves to %(address)s, in the denied network %(network)s.")
+                % {"host": host, "address": address, "network": network},
+                retry=False,
             )
     return addresses
 

@@ -18,7 +18,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from components.models import Component
 from components.selectors import transitive_dependents
@@ -43,7 +44,16 @@ logger = logging.getLogger(__name__)
 
 MAX_RECIPIENTS = 20
 TEST_INTERVAL_S = 60
-_FIELDS = ("name", "kind", "target", "scope", "on_instance_transitions", "on_component_status", "enabled")
+_FIELDS = (
+    "name",
+    "kind",
+    "target",
+    "scope",
+    "on_instance_transitions",
+    "on_component_status",
+    "enabled",
+    "language",
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -114,17 +124,20 @@ def channel_test(*, channel: NotificationChannel, actor: Actor) -> Delivery:
     since = timezone.now() - timedelta(seconds=TEST_INTERVAL_S)
     if Delivery.objects.filter(channel=channel, event="test", created_at__gte=since).exists():
         raise ComponentError(
-            f"A test notification went to this channel less than {TEST_INTERVAL_S} seconds ago; "
-            "wait a moment before sending another."
+            gettext(
+                "A test notification went to this channel less than %(seconds)s seconds ago; wait a moment before sending another."
+            )
+            % {"seconds": TEST_INTERVAL_S}
         )
-    payload = payloads.sample_payload(
-        team_name=channel.team.name, channel_name=channel.name, at=timezone.now()
-    )
+    with translation.override(channel.language):
+        payload = payloads.sample_payload(
+            team_name=channel.team.name, channel_name=channel.name, at=timezone.now()
+        )
     delivery = Delivery.objects.create(
         channel=channel,
         key=f"test-{uuid.uuid4().hex}",
         event="test",
-        summary=payloads.summary(payload),
+        summary=payloads.summary_in(payload, channel.language),
         payload=payload,
         next_attempt_at=outbox.first_attempt_at(),
     )
@@ -137,9 +150,11 @@ def _save(channel: NotificationChannel, components: Iterable[Component] | None) 
     chosen = list(components) if components is not None else None
     _check_target(channel)
     if chosen is not None and any(component.team_id != channel.team_id for component in chosen):
-        raise ComponentError({"components": ["Choose components of the channel's team."]})
+        raise ComponentError({"components": [gettext("Choose components of the channel's team.")]})
     if channel.scope == ChannelScope.COMPONENTS and chosen is not None and not chosen:
-        raise ComponentError({"components": ["Choose at least one component, or notify for the whole team."]})
+        raise ComponentError(
+            {"components": [gettext("Choose at least one component, or notify for the whole team.")]}
+        )
     validated_save(channel)
     if chosen is not None:
         channel.components.set(chosen)
@@ -163,21 +178,23 @@ def check_target(*, kind: str, target: str) -> None:
         URLValidator(schemes=["http", "https"])(target)
         sending.allowed_addresses(target, settings.KATO_DENIED_NETWORKS)
     except ValidationError:
-        raise ComponentError({"target": ["Enter an http:// or https:// URL."]}) from None
+        raise ComponentError({"target": [gettext("Enter an http:// or https:// URL.")]}) from None
     except sending.SendError as error:
         raise ComponentError({"target": [str(error)]}) from None
 
 
 def _check_recipients(recipients: list[str]) -> None:
     if not recipients:
-        raise ComponentError({"target": ["Enter at least one email address."]})
+        raise ComponentError({"target": [gettext("Enter at least one email address.")]})
     if len(recipients) > MAX_RECIPIENTS:
-        raise ComponentError({"target": [f"Enter at most {MAX_RECIPIENTS} addresses."]})
+        raise ComponentError({"target": [gettext("Enter at most %(n)s addresses.") % {"n": MAX_RECIPIENTS}]})
     for address in recipients:
         try:
             validate_email(address)
         except ValidationError:
-            raise ComponentError({"target": [f"{address[:100]} is not an email address."]}) from None
+            raise ComponentError(
+                {"target": [gettext("%(address)s is not an email address.") % {"address": address[:100]}]}
+            ) from None
 
 
 def _audit_detail(channel: NotificationChannel) -> dict[str, Any]:
@@ -376,7 +393,7 @@ def _deliveries(events: list[Any], channels: list[NotificationChannel]) -> list[
             channel=channel,
             key=event.key,
             event=event.payload["event"],
-            summary=payloads.summary(event.payload),
+            summary=payloads.summary_in(event.payload, channel.language),
             payload=event.payload,
         )
         for event in events

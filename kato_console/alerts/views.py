@@ -35,7 +35,7 @@ from kato_console.web import (
 def _membership(request: HttpRequest, slug: str, *, write: bool = False) -> Membership:
     membership = selectors.membership_in_team(request.user, slug)
     if write and not membership.can_write:
-        raise PermissionDenied("Viewers can look at the team's channels but not change them.")
+        raise PermissionDenied(gettext("Viewers can look at the team's channels but not change them."))
     return membership
 
 

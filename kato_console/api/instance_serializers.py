@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -81,7 +82,9 @@ class InstanceUpdateSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 {
                     "address": [
-                        "An instance's address cannot change: add the new address and delete this instance."
+                        gettext(
+                            "An instance's address cannot change: add the new address and delete this instance."
+                        )
                     ]
                 }
             )
@@ -158,7 +161,7 @@ class MaintenanceWindowSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["ends_at"] <= attrs["starts_at"]:
-            raise serializers.ValidationError({"ends_at": ["The window ends after it starts."]})
+            raise serializers.ValidationError({"ends_at": [gettext("The window ends after it starts.")]})
         return attrs
 
 

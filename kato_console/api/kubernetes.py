@@ -15,6 +15,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_not_required
 from django.utils.cache import patch_cache_control
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
@@ -103,7 +104,11 @@ class _KubernetesApi(APIView):
         namespace = self.request.query_params.get("namespace", "")
         if namespace and not kubernetes.valid_namespace(namespace):
             raise exceptions.ValidationError(
-                {"namespace": ["A namespace is a DNS label: lower-case letters, digits and -, at most 63."]}
+                {
+                    "namespace": [
+                        gettext("A namespace is a DNS label: lower-case letters, digits and -, at most 63.")
+                    ]
+                }
             )
         return namespace
 
@@ -157,7 +162,7 @@ class ComponentKubernetesApi(_KubernetesApi):
     )
     def get(self, request: Request, service_id: str) -> Response:
         if not SERVICE_ID_RE.match(service_id):
-            raise exceptions.NotFound("No such component.")
+            raise exceptions.NotFound(gettext("No such component."))
         component = selectors.component_page_for_user(request.user, service_id)
         loaded = kubernetes.load_components(Component.objects.filter(pk=component.pk))[0]
         reason = kubernetes.not_exported_reason(loaded)
@@ -195,9 +200,14 @@ class ApplicationKubernetesApi(_KubernetesApi):
             applications = applications.filter(team__slug=team)
         found = list(applications[:2])
         if not found:
-            raise exceptions.NotFound("No such application.")
+            raise exceptions.NotFound(gettext("No such application."))
         if len(found) > 1:
             raise exceptions.ValidationError(
-                {"team": [f"Several of your teams have an application {slug!r}; say which with ?team=."]}
+                {
+                    "team": [
+                        gettext("Several of your teams have an application %(slug)r; say which with ?team=.")
+                        % {"slug": slug}
+                    ]
+                }
             )
         return found[0]

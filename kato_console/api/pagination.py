@@ -9,6 +9,7 @@ by 100); a page number that is not one or past the last page is DRF's 404 "Inval
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
 from rest_framework import exceptions
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
@@ -32,7 +33,11 @@ class ConsolePagination(PageNumberPagination):
         digits = raw.lstrip("0")
         if not (raw.isascii() and raw.isdigit() and digits):
             raise exceptions.ValidationError(
-                {self.page_size_query_param: [f"A page size is a whole number from 1 to {MAX_PAGE_SIZE}."]}
+                {
+                    self.page_size_query_param: [
+                        gettext("A page size is a whole number from 1 to %(n)d.") % {"n": MAX_PAGE_SIZE}
+                    ]
+                }
             )
         # Past a few digits it is over the maximum anyway; int() of thousands of digits is refused.
         return MAX_PAGE_SIZE if len(digits) > 6 else min(int(digits), MAX_PAGE_SIZE)

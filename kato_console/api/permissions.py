@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
 from components import selectors
 from core.models import Team
 
-VIEWER_MESSAGE = "Viewers can read but not change anything; ask an owner of the team for the developer role."
+VIEWER_MESSAGE = _(
+    "Viewers can read but not change anything; ask an owner of the team for the developer role."
+)
 
 
 def can_write(request: Request, team: Team) -> bool:

@@ -11,6 +11,7 @@ from django.core.paginator import Page, Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseLocation
 
@@ -41,7 +42,7 @@ def application_list(request: HtmxHttpRequest) -> HttpResponse:
     form = None
     if request.method == "POST":
         if not teams.exists():
-            raise PermissionDenied("Viewers cannot create applications.")
+            raise PermissionDenied(gettext("Viewers cannot create applications."))
         form = ApplicationForm(request.POST, teams=teams)
         if form.is_valid():
             return _application_create(request, form)
@@ -89,14 +90,14 @@ def status_page_switch(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """Publish (``publish=1``) or take down the application's public status page."""
     application = selectors.application_for_user(request.user, slug)
     if not _can_write(request, application):
-        raise PermissionDenied("Viewers can look at an application but not change it.")
+        raise PermissionDenied(gettext("Viewers can look at an application but not change it."))
     actor = Actor.from_request(request)
     if request.POST.get("publish") == "1":
         maintenance.status_page_publish(application=application, actor=actor)
-        messages.success(request, "Published the status page: anyone with its address can see it.")
+        messages.success(request, gettext("Published the status page: anyone with its address can see it."))
     else:
         maintenance.status_page_unpublish(application=application, actor=actor)
-        messages.success(request, "Took the status page down; its address no longer answers.")
+        messages.success(request, gettext("Took the status page down; its address no longer answers."))
     return redirect("application", application.slug)
 
 
@@ -124,7 +125,7 @@ def internal_component_new(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """ "Internal component": a name and an image, created at once."""
     application = selectors.application_for_user(request.user, slug)
     if not _can_write(request, application):
-        raise PermissionDenied("Viewers cannot add components.")
+        raise PermissionDenied(gettext("Viewers cannot add components."))
     form = InternalComponentForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         try:

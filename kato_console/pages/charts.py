@@ -13,8 +13,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from django.utils import dateformat
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext, ngettext, pgettext
+from django.utils.translation import gettext_lazy as _
 
 from instances.history import Point, Window
 
@@ -23,6 +26,15 @@ LEFT, RIGHT, TOP = 52, 8, 10
 PLOT_BOTTOM = 140  # the latency area ends here
 BAR_TOP, BAR_HEIGHT = 150, 14
 AXIS_Y = 182
+
+
+# A chart window's and an uptime figure's names as the page says them (instances.history's keys).
+WINDOW_LABELS = {"24h": _("24 hours"), "7d": _("7 days"), "30d": _("30 days"), "1y": _("1 year")}
+
+
+def window_label(window: Window) -> str:
+    """The window's span in words ("24 hours"), in the page's language."""
+    return str(WINDOW_LABELS.get(window.key, window.label))
 
 
 def _nice_ceiling(value: float) -> float:
@@ -50,23 +62,31 @@ def _tick_label(moment: datetime, window: Window) -> str:
     if window.span <= timedelta(days=1):
         return moment.strftime("%H:%M")
     if window.span <= timedelta(days=31):
-        return moment.strftime("%d %b")
-    return moment.strftime("%b %Y")
+        return dateformat.format(moment, pgettext("chart axis, a day", "d M"))
+    return dateformat.format(moment, pgettext("chart axis, a month", "M Y"))
 
 
 def summary(points: Sequence[Point], window: Window) -> str:
     """The chart in one sentence, for screen readers and for whoever reads the page as text."""
     probes = sum(point.probes for point in points)
+    label = window_label(window)
     if not probes:
-        return f"No probes in the last {window.label}."
+        return gettext("No probes in the last %(window)s.") % {"window": label}
     failures = sum(point.failures for point in points)
     passed = probes - failures
     average = sum((point.latency_avg or 0) * (point.probes - point.failures) for point in points)
     worst = max((point.latency_p95 or 0 for point in points), default=0)
-    text = f"{probes} probes in the last {window.label}, {failures} failed"
+    text = ngettext(
+        "%(probes)d probe in the last %(window)s, %(failures)d failed",
+        "%(probes)d probes in the last %(window)s, %(failures)d failed",
+        probes,
+    ) % {"probes": probes, "window": label, "failures": failures}
     if passed:
-        text += f"; latency {average / passed:.1f} ms on average, p95 up to {worst:.1f} ms"
-    return text + "."
+        text += gettext("; latency %(average)s ms on average, p95 up to %(worst)s ms") % {
+            "average": f"{average / passed:.1f}",
+            "worst": f"{worst:.1f}",
+        }
+    return text + pgettext("end of sentence", ".")
 
 
 def chart(points: Sequence[Point], window: Window, *, now: datetime, title: str) -> SafeString:
@@ -119,7 +139,12 @@ def chart(points: Sequence[Point], window: Window, *, now: datetime, title: str)
                 BAR_TOP,
                 f"{bar_width:.1f}",
                 BAR_HEIGHT,
-                f"{point.start:%Y-%m-%d %H:%M} UTC: {point.probes - point.failures} of {point.probes} passed",
+                gettext("%(start)s UTC: %(passed)d of %(probes)d passed")
+                % {
+                    "start": f"{point.start:%Y-%m-%d %H:%M}",
+                    "passed": point.probes - point.failures,
+                    "probes": point.probes,
+                },
             )
         )
     # The time axis: its two ends and the middle.
@@ -139,7 +164,7 @@ def chart(points: Sequence[Point], window: Window, *, now: datetime, title: str)
         "<title>{}</title>{}</svg>",
         WIDTH,
         HEIGHT,
-        f"{title}: {summary(points, window)}",
+        gettext("%(title)s: %(summary)s") % {"title": title, "summary": summary(points, window)},
         title,
         mark_safe("".join(parts)),  # noqa: S308 — each part was built by format_html
     )

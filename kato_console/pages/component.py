@@ -92,7 +92,7 @@ def _component(request: HtmxHttpRequest, service_id: str) -> tuple[Component, bo
 def _writable(request: HtmxHttpRequest, service_id: str) -> Component:
     component, can_write = _component(request, service_id)
     if not can_write:
-        raise PermissionDenied("Viewers can look at a component but not change it.")
+        raise PermissionDenied(gettext("Viewers can look at a component but not change it."))
     return component
 
 
@@ -236,14 +236,15 @@ def _history(request: HtmxHttpRequest, component_id: int, instance: Instance | N
     if instance is None:
         points = history.component_series(component_id, window, now=now)
         uptime = history.component_uptime([component_id], now=now).get(component_id)
-        title = "Latency and probes of the component"
+        title = gettext("Latency and probes of the component")
     else:
         points = history.series([instance.pk], window, now=now)
         uptime = history.uptime([instance.pk], now=now).get(instance.pk)
-        title = f"Latency and probes of {instance.address}"
+        title = gettext("Latency and probes of %(address)s") % {"address": instance.address}
     return {
         "chart": charts.chart(points, window, now=now, title=title),
         "chart_window": window,
+        "chart_window_label": charts.window_label(window),
         "chart_windows": history.CHART_WINDOWS.values(),
         "uptime": uptime or history.no_uptime(),
     }
@@ -339,7 +340,7 @@ def instance_add(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     # One a line or separated by commas (spaces stay an address's mistake, as at every other door).
     texts = split_addresses(form.cleaned_data["address"], spaces=False) if form.is_valid() else []
     if form.is_valid() and not texts:
-        form.add_error("address", "Give an address, such as 10.0.0.7:3306.")
+        form.add_error("address", gettext("Give an address, such as 10.0.0.7:3306."))
     elif texts:
         actor = Actor.from_request(request)
         try:
@@ -356,11 +357,12 @@ def instance_add(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
         else:
             if not is_fragment_request(request, "instances"):
                 what = (
-                    f"the instance {added[0]}"
+                    gettext("Added the instance %(address)s.") % {"address": added[0]}
                     if len(added) == 1
-                    else f"{len(added)} instances: {', '.join(added)}"
+                    else gettext("Added %(n)d instances: %(addresses)s.")
+                    % {"n": len(added), "addresses": ", ".join(added)}
                 )
-                return _done(request, "component", component, f"Added {what}.")
+                return _done(request, "component", component, what)
             form = AddressForm()
     context = _overview(request, component, True, address_form=form)
     return _page_or_fragment(
@@ -431,7 +433,7 @@ def settings_page(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     form = RenameForm(initial=initial, with_image=with_image)
     if request.method == "POST":
         if not can_write:
-            raise PermissionDenied("Viewers can look at a component but not change it.")
+            raise PermissionDenied(gettext("Viewers can look at a component but not change it."))
         form = RenameForm(request.POST, with_image=with_image)
         if form.is_valid():
             try:
@@ -442,8 +444,12 @@ def settings_page(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
                 add_service_errors(form, error)
                 component.refresh_from_db()
             else:
-                saved = "names and image" if with_image else "names"
-                return _done(request, "component-settings", component, f"Saved the component's {saved}.")
+                saved = (
+                    gettext("Saved the component's names and image.")
+                    if with_image
+                    else gettext("Saved the component's names.")
+                )
+                return _done(request, "component-settings", component, saved)
     context = {**_frame(component, can_write, "settings"), "form": form}
     return render(request, "components/settings.html", context)
 
@@ -558,14 +564,21 @@ def port_protocol(request: HtmxHttpRequest, service_id: str, number: int) -> Htt
     port = _port(component, number)
     form = PortProtocolForm(request.POST)
     if not form.is_valid():
-        return _ports_response(request, component, "", protocol_error=(port.number, "Choose a protocol."))
+        return _ports_response(
+            request, component, "", protocol_error=(port.number, gettext("Choose a protocol."))
+        )
     protocol = form.cleaned_data["protocol"]
     try:
         if protocol != port.protocol:
             services.port_update(port=port, actor=Actor.from_request(request), protocol=protocol)
     except ComponentError as error:
         return _ports_response(request, component, "", protocol_error=(port.number, str(error)))
-    return _ports_response(request, component, f"Port {port.number} is now {port.get_protocol_display()}.")
+    return _ports_response(
+        request,
+        component,
+        gettext("Port %(port)s is now %(protocol)s.")
+        % {"port": port.number, "protocol": port.get_protocol_display()},
+    )
 
 
 @require_POST
@@ -780,7 +793,8 @@ def _dependency_add(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
                     request,
                     "component-dependencies",
                     component,
-                    f"{component.name} now depends on {target.name}.",
+                    gettext("%(component)s now depends on %(target)s.")
+                    % {"component": component.name, "target": target.name},
                 )
             extra = {}
     context = _dependencies(component, True, **extra)
@@ -801,7 +815,8 @@ def dependency_remove(request: HtmxHttpRequest, service_id: str, target_id: str)
             request,
             "component-dependencies",
             component,
-            f"{component.name} no longer depends on {target.name}.",
+            gettext("%(component)s no longer depends on %(target)s.")
+            % {"component": component.name, "target": target.name},
         )
     context = _dependencies(component, True)
     return _fragment(request, "components/_dependencies.html", context)
@@ -903,7 +918,7 @@ def health_check(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
     extra: dict[str, Any] = {}
     if request.method == "POST":
         if not can_write:
-            raise PermissionDenied("Viewers can look at a component but not change it.")
+            raise PermissionDenied(gettext("Viewers can look at a component but not change it."))
         form = _health_check_form(
             component, _health_check(component), _is_owner(request, component), request.POST
         )
@@ -967,9 +982,9 @@ def health_check_pause(request: HtmxHttpRequest, service_id: str) -> HttpRespons
     paused = request.POST.get("pause") == "1"
     maintenance.health_check_pause(component=component, paused=paused, actor=Actor.from_request(request))
     message = (
-        "Paused the health check: nothing is probed until it is resumed."
+        gettext("Paused the health check: nothing is probed until it is resumed.")
         if paused
-        else "Resumed the health check."
+        else gettext("Resumed the health check.")
     )
     return _done(request, "component-health-check", component, message)
 
@@ -991,7 +1006,9 @@ def maintenance_add(request: HtmxHttpRequest, service_id: str) -> HttpResponse:
         except ComponentError as error:
             add_service_errors(form, error)
         else:
-            return _done(request, "component-health-check", component, "Added the maintenance window.")
+            return _done(
+                request, "component-health-check", component, gettext("Added the maintenance window.")
+            )
     context = _health_page(component, True, _is_owner(request, component), maintenance_form=form)
     return render(request, "components/health_check.html", context)
 
@@ -1001,9 +1018,9 @@ def maintenance_delete(request: HtmxHttpRequest, service_id: str, pk: int) -> Ht
     component = _writable(request, service_id)
     window = next((window for window in maintenance.windows_of(component) if window.pk == pk), None)
     if window is None:
-        raise Http404("No such maintenance window.")
+        raise Http404(gettext("No such maintenance window."))
     maintenance.maintenance_window_delete(window=window, actor=Actor.from_request(request))
-    return _done(request, "component-health-check", component, "Deleted the maintenance window.")
+    return _done(request, "component-health-check", component, gettext("Deleted the maintenance window."))
 
 
 # Events

@@ -161,23 +161,23 @@ class EventFilterForm(forms.Form):
 
 
 class MaintenanceForm(forms.Form):
-    reason = forms.CharField(max_length=200, label="Reason")
+    reason = forms.CharField(max_length=200, label=_("Reason"))
     starts_at = forms.DateTimeField(
-        label="Starts (UTC)",
+        label=_("Starts (UTC)"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
     ends_at = forms.DateTimeField(
-        label="Ends (UTC)",
+        label=_("Ends (UTC)"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
-    recurrence = forms.ChoiceField(choices=Recurrence.choices, initial=Recurrence.ONCE, label="Repeats")
+    recurrence = forms.ChoiceField(choices=Recurrence.choices, initial=Recurrence.ONCE, label=_("Repeats"))
     whole_application = forms.BooleanField(
         required=False,
-        label="For every component of the application",
-        help_text="Otherwise for this component.",
+        label=_("For every component of the application"),
+        help_text=_("Otherwise for this component."),
     )
     out_of_routing = forms.BooleanField(
         required=False,
-        label="Take the instances out of routing during the window",
-        help_text="They go offline when it starts and come back when it ends.",
+        label=_("Take the instances out of routing during the window"),
+        help_text=_("They go offline when it starts and come back when it ends."),
     )

@@ -8,18 +8,21 @@ They show component names, statuses and uptimes, never an address, a port, a var
 from __future__ import annotations
 
 from typing import Any
+from unicodedata import east_asian_width
 
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 from django.utils.html import escape
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
 from components.models import Component
 from instances import history, maintenance
 from instances.models import StatusPage
 from instances.selectors import ComponentStatus, components_with_counts
+from kato_console.templatetags.console import status_word
 from kato_console.templatetags.console import uptime as uptime_text
 
 # The worst first: an application's status is its worst component's.
@@ -97,10 +100,10 @@ def badge(request: HttpRequest, token: str, what: str) -> HttpResponse:
             raise Http404("No such component.")
     if what == "status":
         status = overall(components)
-        svg = badge_svg("status", status, _COLOURS.get(status, "#6b7280"))
+        svg = badge_svg(gettext("status"), status_word(status), _COLOURS.get(status, "#6b7280"))
     else:
         uptime = _uptime_30d(components)
-        svg = badge_svg("uptime 30d", uptime_text(uptime), _uptime_colour(uptime))
+        svg = badge_svg(gettext("uptime 30d"), uptime_text(uptime), _uptime_colour(uptime))
     response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
     patch_cache_control(response, public=True, max_age=60)
     return response
@@ -117,9 +120,15 @@ def _uptime_colour(value: float | None) -> str:
     return "#16a34a" if value >= 99.9 else "#ca8a04" if value >= 99 else "#dc2626"
 
 
+def _text_width(text: str) -> int:
+    """The text's width in pixels at 11 px: 7 a character, 12 a wide one (Chinese)."""
+    return sum(12 if east_asian_width(character) in ("W", "F") else 7 for character in text)
+
+
 def badge_svg(label: str, value: str, colour: str) -> str:
-    """A flat two-part badge; its widths from the text's length (7 pixels a character)."""
-    left, right = 12 + 7 * len(label), 12 + 7 * len(value)
+    """A flat two-part badge, in the reader's language; its widths from the text (7 pixels a
+    character, 12 a wide one)."""
+    left, right = 12 + _text_width(label), 12 + _text_width(value)
     label_html, value_html, colour_html = escape(label), escape(value), escape(colour)
     parts: list[Any] = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + right}" height="20" role="img" '

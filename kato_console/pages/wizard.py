@@ -26,6 +26,7 @@ from core.audit import Actor
 from core.errors import ComponentError
 from instances.addresses import Address, parse_address
 from instances.connectivity import TEST_TIMEOUT_S, address_tests
+from instances.models import CheckKind
 from instances.probes import ProbeResult
 from instances.selectors import writable_applications_for_user, writable_teams_for_user
 from instances.services import check_kind_for, third_party_component_register
@@ -110,7 +111,7 @@ def _addresses(draft: dict[str, Any]) -> list[Address]:
 def _writable(request: HtmxHttpRequest) -> tuple[Any, Any]:
     teams = writable_teams_for_user(request.user)
     if not teams.exists():
-        raise PermissionDenied("Only owners and developers can add components.")
+        raise PermissionDenied(gettext("Only owners and developers can add components."))
     return teams, writable_applications_for_user(request.user)
 
 
@@ -148,7 +149,7 @@ def wizard_start(request: HtmxHttpRequest, slug: str = "") -> HttpResponse:
         return _step1_submit(request, None)
     chosen = selectors.application_for_user(request.user, slug) if slug else None
     if chosen is not None and not writable_applications_for_user(request.user).filter(pk=chosen.pk).exists():
-        raise PermissionDenied("Only owners and developers can add components.")
+        raise PermissionDenied(gettext("Only owners and developers can add components."))
     form = _step1_form(request, initial={"application": chosen.pk if chosen else None})
     return _step1(request, form, None, chosen.slug if chosen else "")
 
@@ -247,7 +248,7 @@ def _summary(request: HtmxHttpRequest, draft: dict[str, Any]) -> dict[str, Any]:
     if draft["application_id"] is not None:
         application = writable_applications_for_user(request.user).filter(pk=draft["application_id"]).first()
     check = check_kind_for(protocol=draft["protocol"] or "", addresses=_addresses(draft))
-    return {"application": application, "check_kind": check}
+    return {"application": application, "check_kind": CheckKind(check).label}
 
 
 def _step2(
@@ -321,11 +322,11 @@ def _register(request: HtmxHttpRequest, draft: dict[str, Any]) -> Any:
     if draft["application_id"] is not None:
         application = applications.filter(pk=draft["application_id"]).first()
         if application is None:
-            raise PermissionDenied("You can no longer add components to this application.")
+            raise PermissionDenied(gettext("You can no longer add components to this application."))
     else:
         team = teams.filter(pk=draft["team_id"]).first() if draft["team_id"] else teams.first()
         if team is None:
-            raise PermissionDenied("You can no longer add applications to this team.")
+            raise PermissionDenied(gettext("You can no longer add applications to this team."))
     return third_party_component_register(
         name=draft["name"],
         registration=draft["registration"],

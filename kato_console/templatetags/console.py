@@ -88,6 +88,8 @@ _STATUS_WORDS = {
     "unknown": _("unknown"),
     "offline": _("offline"),
     "notready": _("not ready"),
+    "Maintenance": _("Maintenance"),
+    "maintenance": _("maintenance"),
 }
 
 
@@ -117,3 +119,27 @@ def failure_word(label: object) -> str:
 def status_word(status: object) -> str:
     """A status as the page shows it ("Healthy", "not ready"), translated; anything else as it is."""
     return str(_STATUS_WORDS.get(str(status), status))
+
+
+# The short names of the chart windows and uptime figures (instances.history's keys).
+_WINDOW_WORDS = {"24h": _("24h"), "7d": _("7d"), "30d": _("30d"), "1y": _("1y")}
+
+
+@register.filter
+def window_word(key: object) -> str:
+    """A window's short name ("24h") in the page's language; anything else as it is."""
+    return str(_WINDOW_WORDS.get(str(key), key))
+
+
+# The descriptions components.services writes on the variables a port's internal service generates
+# (stored in English, like every value people did not type), as the page says them.
+_GENERATED_DESCRIPTIONS = {
+    "Internal address (generated)": _("Internal address (generated)"),
+    "Internal port (generated)": _("Internal port (generated)"),
+}
+
+
+@register.filter
+def description_word(description: object) -> str:
+    """A generated variable's description in the page's language; a person's own as they wrote it."""
+    return str(_GENERATED_DESCRIPTIONS.get(str(description), description))

@@ -241,15 +241,33 @@ def test_the_readme_pages_of_a_healthy_shop(
         finally:
             context.close()
 
+        # The console in Simplified Chinese (the browser asks for it): the README's "中文" pictures,
+        # wholly Chinese but for the names people gave and the brand.
         context, page = _signed_in(browser, live_server, viewport=DESKTOP, locale="zh-CN")
         try:
-            page.goto(f"{live_server.url}/apps/shop/")
+            url = live_server.url
+            page.goto(f"{url}/apps/shop/")
             page.get_by_role("heading", name="组件").wait_for()
             page.locator("svg.topology").wait_for()
             _shot(page, "chinese")
-            page.goto(f"{live_server.url}/down/")
-            _shot(page, "chinese-down-now", docs=False)
-            page.goto(f"{live_server.url}/components/{mysql.service_id}/events/")
+
+            page.goto(f"{url}/components/{mysql.service_id}/")
+            page.locator("svg.chart").wait_for()
+            for heading in ("总览", "实例", "历史"):
+                assert page.get_by_role("heading", name=heading, exact=True).is_visible()
+            assert page.get_by_role("columnheader", name="最近检测").is_visible()
+            _shot(page, "zh-overview")
+
+            page.goto(f"{url}/components/{mysql.service_id}/connection-info/")
+            assert page.get_by_text("MYSQL_USER", exact=True).first.is_visible()
+            _shot(page, "zh-connection-info")
+
+            page.goto(f"{url}/down/")
+            page.get_by_role("heading", name="当前故障").wait_for()
+            assert page.get_by_text("依赖它的组件：").first.is_visible()
+            _shot(page, "zh-down-now")
+
+            page.goto(f"{url}/components/{mysql.service_id}/events/")
             _shot(page, "chinese-events", docs=False)
         finally:
             context.close()

@@ -3,6 +3,7 @@ asking for Chinese (Accept-Language: zh-CN), and then switches the console to En
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -16,14 +17,18 @@ OVERVIEW = re.compile(r"/components/[0-9a-f]{32}/$")
 SHOTS = Path("var/screenshots")
 
 
-def _shot(page, name: str) -> None:
+def _shot(page, name: str, doc: str = "") -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    docs = os.environ.get("KATO_DOCS_SCREENSHOTS", "")  # docs/make_screenshots.py: the README's pictures
+    if doc and docs:
+        Path(docs).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(docs) / f"{doc}.png"), full_page=True)
 
 
 @pytest.fixture
 def chinese_page(browser):
-    context = browser.new_context(locale="zh-CN")
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 800}, timezone_id="UTC")
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page
@@ -52,11 +57,14 @@ def test_the_wizard_in_chinese_from_the_login_page_to_the_new_component(
     address.blur()
     page.get_by_text("10.0.0.7 没有端口").wait_for()  # a field's error, checked as it is left
     address.fill(f"{host}:{port}")
-    _shot(page, "test_wizard_chinese-1-step-1")
+    address.blur()
+    page.get_by_text("10.0.0.7 没有端口").wait_for(state="detached")  # checked again as it is left
+    _shot(page, "test_wizard_chinese-1-step-1", doc="zh-wizard-step-1")
     page.get_by_role("button", name="创建组件").click()
 
     page.get_by_role("heading", name="第 2 步 — 测试并创建").wait_for()
     page.get_by_text("可连通", exact=True).wait_for()
+    _shot(page, "test_wizard_chinese-2-step-2", doc="zh-wizard-step-2")
     page.get_by_role("button", name="创建", exact=True).click()
     page.wait_for_url(OVERVIEW)
     component = Component.objects.get(name="订单库")
@@ -65,7 +73,7 @@ def test_the_wizard_in_chinese_from_the_login_page_to_the_new_component(
     for tab in ("总览", "端口", "连接信息", "依赖", "健康检测"):
         assert tabs.get_by_role("link", name=tab, exact=True).is_visible()
     assert page.get_by_role("heading", name="实例").is_visible()
-    _shot(page, "test_wizard_chinese-2-overview")
+    _shot(page, "test_wizard_chinese-3-overview")
 
     page.get_by_label("语言").select_option("en")
     page.get_by_role("button", name="切换").click()

@@ -120,3 +120,17 @@ def test_it_lists_the_longest_down_first_up_to_its_limit_and_counts_the_rest(
 
     assert [row.component.name for row in shown] == ["mysql"]
     assert total == 2
+
+
+def test_it_reads_in_chinese_for_a_chinese_browser(alice_client, shop) -> None:
+    mysql, refused = shop
+    html = text(alice_client.get(reverse("down-now"), HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9"))
+
+    listed = html[html.index('id="down-now"') :]
+    assert "<h1>当前故障</h1>" in html and "列表每 10 秒自动刷新" in html
+    assert '<span class="status status-partial">部分健康</span>' in listed
+    assert "2 个在线实例中有 1 个失败。" in listed
+    assert "依赖它的组件：" in listed and ">orders</a>、" in listed
+    assert '>storefront</a> <span class="muted">（间接依赖）</span>' in listed
+    for english in ("Down now", "online instances failing", "Depends on it", "through others", "Read at"):
+        assert english not in html

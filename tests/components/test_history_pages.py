@@ -103,3 +103,26 @@ def test_another_team_s_member_does_not_see_an_instance_s_history(
     client.force_login(bob_from_another_team)
     url = reverse("component-instance-history", args=[static_component.service_id, probed[0].pk])
     assert client.get(url).status_code == 404
+
+
+def test_the_charts_and_the_instance_table_read_in_chinese_for_a_chinese_browser(
+    alice_client, static_component, probed
+) -> None:
+    first, _ = probed
+    chinese = {"HTTP_ACCEPT_LANGUAGE": "zh-CN,zh;q=0.9"}
+    overview = text(alice_client.get(reverse("component", args=[static_component.service_id]), **chinese))
+    page = text(
+        alice_client.get(
+            reverse("component-instance-history", args=[static_component.service_id, first.pk]), **chinese
+        )
+    )
+
+    table = overview[overview.index('id="instance-table"') : overview.index("</thead>")]
+    assert all(f">{heading}<" in table for heading in ("地址", "状态", "延迟", "最近检测", "最近错误"))
+    assert "可用率 <span" in table and "24 小时 · 7 天 · 30 天" in table
+    assert 'aria-label="组件的延迟与检测：最近 24 小时 内检测 60 次，失败 10 次' in overview
+    assert ">历史</h2>" in page and 'aria-current="true">24 小时<' in page
+    assert "10.0.0.7:3306 的延迟与检测：最近 24 小时 内检测 30 次，失败 0 次" in page
+    assert "通过的检测的" in page and "全部失败" in page
+    for english in ("History", "Uptime", "Last checked", "probes in the last", "all passed", ">24h<"):
+        assert english not in overview[overview.index('id="instance-table"') :] and english not in page

@@ -94,3 +94,22 @@ def test_the_status_reads_maintenance_during_a_window(alice_client, application,
     assert 'Now: <span class="status status-maintenance">Maintenance</span>' in text(
         Client().get(f"/status/{page.token}/")
     )
+
+
+def test_the_status_page_and_badges_read_in_chinese_for_a_chinese_browser(
+    alice_client, application, shop
+) -> None:
+    page = publish(alice_client, application)
+    chinese = {"HTTP_ACCEPT_LANGUAGE": "zh-CN,zh;q=0.9"}
+
+    html = text(Client().get(f"/status/{page.token}/", **chinese))
+    status = text(Client().get(f"/status/{page.token}/badge/status.svg", **chinese))
+    uptime = text(Client().get(f"/status/{page.token}/badge/uptime.svg", **chinese))
+
+    assert '<html lang="zh-hans">' in html and "<title>Shop 状态</title>" in html
+    assert '<span class="status status-healthy">健康</span>' in html
+    assert ">组件</th>" in html and ">可用率 24 小时</th>" in html and "可用率：健康检测通过的比例" in html
+    assert "Uptime" not in html and "Component" not in html
+    assert 'aria-label="状态: 健康"' in status and 'aria-label="30 天可用率: 90.00 %"' in uptime
+    # Wide characters are measured wider: the text fits its box.
+    assert 'width="' + str(12 + 2 * 12 + 12 + 2 * 12) + '"' in status

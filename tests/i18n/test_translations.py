@@ -23,13 +23,6 @@ CATALOGUE = Path("locale/zh_Hans/LC_MESSAGES")
 SOURCES = ("core", "components", "instances", "kato_console", "templates", "locale", "manage.py")
 
 
-@pytest.fixture(autouse=True)
-def _language_left_as_found():
-    """A request in Chinese leaves Chinese active in the thread: the tests that follow read English."""
-    yield
-    translation.deactivate()
-
-
 def _tool(name: str) -> str:
     found = shutil.which(name)
     if found is None:
@@ -182,3 +175,57 @@ def test_every_probe_failure_label_has_a_page_word() -> None:
     assert set(FAILURES.values()) | {"failed"} == set(FAILURE_WORDS)
     with translation.override("zh-hans"):
         assert all(str(word) != label for label, word in FAILURE_WORDS.items() if label != "TLS failed")
+
+
+@pytest.mark.django_db
+def test_the_instance_api_refuses_in_english_in_a_chinese_installation(settings, api_component) -> None:
+    """The services' refusals it passes on (an address, the instance limit) are translated at every
+    other door; here they stay Kato's English, byte for byte, even when Chinese is the default."""
+    url = f"/console/third_party/{api_component.service_id}"
+    body = f'{{"secret_key": "{api_component.secret_key}", "ip": "10.0.0.300"}}'
+
+    def refusal() -> tuple[int, bytes]:
+        response = Client().put(url, body, content_type="application/json", **ZH)
+        return response.status_code, response.content
+
+    english = refusal()
+    settings.LANGUAGE_CODE = "zh-hans"
+    chinese_installation = refusal()
+
+    assert english == chinese_installation
+    assert english[0] == 400 and b"is not a valid IPv4 address" in english[1]
+    assert "不是有效".encode() not in chinese_installation[1]
+
+
+@pytest.mark.django_db
+def test_a_service_refusal_speaks_the_user_s_language_on_the_page_and_in_the_console_api(
+    alice, alice_client, static_component
+) -> None:
+    from rest_framework.test import APIClient
+
+    url = f"/components/{static_component.service_id}/instances/"
+    page = alice_client.post(url, {"address": "10.0.0.300"}, **ZH).content.decode()
+    assert "&#x27;10.0.0.300&#x27; 不是有效的 IPv4 地址" in page
+    api = APIClient()
+    api.force_authenticate(alice)
+    answer = api.post(
+        f"/api/v1/components/{static_component.service_id}/instances/", {"address": "10.0.0.300"}, **ZH
+    ).json()
+    assert "不是有效的 IPv4 地址" in str(answer)
+    english = api.post(
+        f"/api/v1/components/{static_component.service_id}/instances/",
+        {"address": "10.0.0.300"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    ).json()
+    assert "is not a valid IPv4 address" in str(english)
+
+
+def test_every_audit_action_is_told_in_a_sentence_in_both_languages() -> None:
+    from core.models import AUDIT_ACTIONS, AuditEvent
+    from kato_console.events import _SENTENCES, event_sentence
+
+    assert set(AUDIT_ACTIONS) <= set(_SENTENCES)  # none falls back to "maintenance: create"
+    event = AuditEvent(action="maintenance.create", actor="alice", detail={"reason": "Upgrade to 11.4"})
+    assert event_sentence(event) == "alice added the maintenance window Upgrade to 11.4"
+    with translation.override("zh-hans"):
+        assert event_sentence(event) == "alice 添加了维护窗口“Upgrade to 11.4”"

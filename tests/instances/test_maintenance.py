@@ -172,3 +172,35 @@ def test_the_page_adds_and_deletes_a_weekly_window_for_the_application(
 
     assert not MaintenanceWindow.objects.exists()
     assert AuditEvent.objects.filter(action="maintenance.delete").exists()
+
+
+def test_the_maintenance_windows_read_in_chinese_for_a_chinese_browser(
+    application, alice_actor, alice_client
+) -> None:
+    component = checked_component(application, alice_actor, name="mysql")
+    window_now(alice_actor, application=application, recurrence=Recurrence.WEEKLY, out_of_routing=True)
+    MaintenanceWindow.objects.update(active=True)  # as the tick marks a window under way
+    chinese = {"HTTP_ACCEPT_LANGUAGE": "zh-CN,zh;q=0.9"}
+
+    page = text(alice_client.get(reverse("component-health-check", args=[component.service_id]), **chinese))
+    refused = text(
+        alice_client.post(
+            reverse("component-maintenance-add", args=[component.service_id]),
+            {
+                "reason": "Backwards",
+                "starts_at": "2026-01-04T02:00",
+                "ends_at": "2026-01-04T01:00",
+                "recurrence": "once",
+            },
+            **chinese,
+        )
+    )
+
+    section = page[page.index('id="maintenance-title"') :]
+    assert ">维护窗口</h2>" in section and ">原因</th>" in section and ">路由</th>" in section
+    assert "应用 Shop" in section and "移出路由" in section and ">进行中</span>" in section
+    assert "每星期" in section and "添加维护窗口" in section and "开始时间（UTC）" in section
+    assert "维护中" in page  # the component's status in its header
+    assert "窗口的结束时间必须晚于开始时间。" in refused
+    for english in ("Maintenance windows", "Reason", "out of routing", "Add window", "Starts (UTC)"):
+        assert english not in section

@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
                         auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
                     ),
                 ),
-                ("name", models.CharField(max_length=100)),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
                 (
                     "kind",
                     models.CharField(
@@ -32,16 +32,21 @@ class Migration(migrations.Migration):
                             ("webhook", "Webhook (signed JSON)"),
                             ("slack", "Slack-compatible webhook"),
                             ("email", "Email"),
+                            ("alertmanager", "Prometheus Alertmanager (API v2)"),
                         ],
                         default="webhook",
                         max_length=16,
+                        verbose_name="kind",
                     ),
                 ),
-                ("target", models.CharField(max_length=2000)),
+                ("target", models.CharField(max_length=2000, verbose_name="target")),
                 (
                     "secret",
                     models.CharField(
-                        default=kato_console.alerts.models.new_channel_secret, editable=False, max_length=64
+                        default=kato_console.alerts.models.new_channel_secret,
+                        editable=False,
+                        max_length=64,
+                        verbose_name="secret",
                     ),
                 ),
                 (
@@ -53,17 +58,37 @@ class Migration(migrations.Migration):
                         ],
                         default="team",
                         max_length=16,
+                        verbose_name="scope",
                     ),
                 ),
-                ("on_instance_transitions", models.BooleanField(default=True)),
-                ("on_component_status", models.BooleanField(default=False)),
-                ("enabled", models.BooleanField(default=True)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "on_instance_transitions",
+                    models.BooleanField(default=True, verbose_name="on instance transitions"),
+                ),
+                (
+                    "on_component_status",
+                    models.BooleanField(default=False, verbose_name="on component status"),
+                ),
+                ("enabled", models.BooleanField(default=True, verbose_name="enabled")),
+                (
+                    "language",
+                    models.CharField(
+                        blank=True,
+                        choices=[("en", "English"), ("zh-hans", "简体中文")],
+                        default=kato_console.alerts.models.default_channel_language,
+                        max_length=16,
+                        verbose_name="language",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
                 (
                     "components",
                     models.ManyToManyField(
-                        blank=True, related_name="notification_channels", to="components.component"
+                        blank=True,
+                        related_name="notification_channels",
+                        to="components.component",
+                        verbose_name="components",
                     ),
                 ),
                 (
@@ -72,11 +97,14 @@ class Migration(migrations.Migration):
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="notification_channels",
                         to="core.team",
+                        verbose_name="team",
                     ),
                 ),
             ],
             options={
                 "ordering": ["name", "id"],
+                "verbose_name": "notification channel",
+                "verbose_name_plural": "notification channels",
             },
         ),
         migrations.CreateModel(
@@ -88,37 +116,43 @@ class Migration(migrations.Migration):
                         auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
                     ),
                 ),
-                ("key", models.CharField(max_length=64)),
-                ("event", models.CharField(max_length=40)),
-                ("summary", models.CharField(max_length=300)),
-                ("payload", models.JSONField(default=dict)),
+                ("key", models.CharField(max_length=64, verbose_name="key")),
+                ("event", models.CharField(max_length=40, verbose_name="event")),
+                ("summary", models.CharField(max_length=300, verbose_name="summary")),
+                ("payload", models.JSONField(default=dict, verbose_name="payload")),
                 (
                     "status",
                     models.CharField(
                         choices=[("pending", "Pending"), ("sent", "Sent"), ("failed", "Failed")],
                         default="pending",
                         max_length=16,
+                        verbose_name="status",
                     ),
                 ),
-                ("attempts", models.PositiveIntegerField(default=0)),
-                ("next_attempt_at", models.DateTimeField(default=django.utils.timezone.now)),
-                ("lease_until", models.DateTimeField(blank=True, null=True)),
-                ("last_error", models.CharField(blank=True, max_length=500)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("attempts", models.PositiveIntegerField(default=0, verbose_name="attempts")),
+                (
+                    "next_attempt_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="next attempt at"),
+                ),
+                ("lease_until", models.DateTimeField(blank=True, null=True, verbose_name="lease until")),
+                ("last_error", models.CharField(blank=True, max_length=500, verbose_name="last error")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                ("sent_at", models.DateTimeField(blank=True, null=True, verbose_name="sent at")),
                 (
                     "channel",
                     models.ForeignKey(
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="deliveries",
                         to="alerts.notificationchannel",
+                        verbose_name="channel",
                     ),
                 ),
             ],
             options={
                 "verbose_name_plural": "deliveries",
                 "ordering": ["-created_at", "-id"],
+                "verbose_name": "delivery",
             },
         ),
         migrations.AddConstraint(
@@ -182,6 +216,7 @@ class Migration(migrations.Migration):
                 ],
                 default="webhook",
                 max_length=16,
+                verbose_name="kind",
             ),
         ),
         migrations.AddConstraint(

@@ -19,12 +19,13 @@ class Migration(migrations.Migration):
                         auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
                     ),
                 ),
-                ("status", models.PositiveSmallIntegerField(unique=True)),
-                ("count", models.PositiveBigIntegerField(default=0)),
+                ("status", models.PositiveSmallIntegerField(unique=True, verbose_name="status")),
+                ("count", models.PositiveBigIntegerField(default=0, verbose_name="count")),
             ],
             options={
                 "verbose_name_plural": "instance API requests",
                 "ordering": ["status"],
+                "verbose_name": "instance API requests",
             },
         ),
         migrations.CreateModel(
@@ -36,12 +37,17 @@ class Migration(migrations.Migration):
                         auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
                     ),
                 ),
-                ("finished_at", models.DateTimeField(default=django.utils.timezone.now)),
-                ("probed", models.PositiveIntegerField()),
-                ("seconds", models.FloatField()),
+                (
+                    "finished_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="finished at"),
+                ),
+                ("probed", models.PositiveIntegerField(verbose_name="probed")),
+                ("seconds", models.FloatField(verbose_name="seconds")),
             ],
             options={
                 "ordering": ["-id"],
+                "verbose_name": "sweep round",
+                "verbose_name_plural": "sweep rounds",
             },
         ),
     ]
