@@ -146,8 +146,12 @@ def child(history_instances: int, requests: int) -> dict[str, object]:
                     [period, period, period // 60, min(1.0, period / 60 / 200 * 6), chunk, count],
                 )
             done = begin + len(chunk)
-            print(f"seeded the full history of {done:,} of {len(full):,} instances "
-                  f"({time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)
+            print(
+                f"seeded the full history of {done:,} of {len(full):,} instances "
+                f"({time.perf_counter() - started:.0f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
         # Every other instance: the minute rows of the last hour, as the sweep leaves them.
         cursor.execute(
             f"""INSERT INTO {table} (instance_id, period, start, probes, failures, latency_min,

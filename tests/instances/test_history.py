@@ -140,7 +140,9 @@ def test_upkeep_rolls_from_where_it_last_stopped(application, alice_actor: Actor
     # A round recorded into the hour that just closed, after the run that closed it, still counts.
     feed(instance, NOON - timedelta(seconds=30), [(False, None)])
     history.upkeep(now=NOON + timedelta(minutes=4))
-    last_hour = InstanceHistory.objects.get(instance=instance, period=Period.HOUR, start=NOON - timedelta(hours=1))
+    last_hour = InstanceHistory.objects.get(
+        instance=instance, period=Period.HOUR, start=NOON - timedelta(hours=1)
+    )
     assert (last_hour.probes, last_hour.failures) == (2, 1)
 
 
@@ -222,3 +224,25 @@ def test_migrate_creates_the_upkeep_s_beat_entry_once(transactional_db) -> None:
 
     [task] = PeriodicTask.objects.filter(task=HISTORY_UPKEEP_TASK)
     assert task.interval.every == 300
+
+
+@pytest.mark.django_db
+def test_upkeep_deletes_in_batches_until_nothing_old_is_left(
+    application, alice_actor: Actor, monkeypatch
+) -> None:
+    monkeypatch.setattr(history, "PRUNE_BATCH", 2)
+    instance = add_instance(checked_component(application, alice_actor), "127.0.0.1:5000", alice_actor)
+    for minutes in range(5):
+        InstanceHistory.objects.create(
+            instance=instance,
+            period=Period.MINUTE,
+            start=NOON - timedelta(hours=49, minutes=minutes),
+            probes=1,
+            failures=0,
+        )
+    InstanceHistory.objects.create(
+        instance=instance, period=Period.MINUTE, start=NOON - timedelta(hours=1), probes=1, failures=0
+    )
+
+    assert history.upkeep(now=NOON).deleted == 5
+    assert [row.start for row in rows(instance)] == [NOON - timedelta(hours=1)]
