@@ -182,7 +182,9 @@ def load_assignment(upstream: Upstream, policy: Policy) -> dict[str, Any]:
             entry["hostname"] = endpoint.hostname
         lb_endpoint: dict[str, Any] = {"endpoint": entry}
         if endpoint.tls:
-            lb_endpoint["metadata"] = {"filter_metadata": {_TLS_MATCH: {"tls": endpoint.hostname or endpoint.ip}}}
+            lb_endpoint["metadata"] = {
+                "filter_metadata": {_TLS_MATCH: {"tls": endpoint.hostname or endpoint.ip}}
+            }
         endpoints.append(lb_endpoint)
     return {"cluster_name": upstream.name, "endpoints": [{"lb_endpoints": endpoints}]}
 

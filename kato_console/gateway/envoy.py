@@ -79,7 +79,10 @@ class Envoy:
         """Where Envoy reads the ``name`` resources (a discovery file it watches). No ``watched_directory``:
         with one, every rename in the directory makes every file's subscription read its file again
         (a listener change would re-read the thousand clusters); without, each reacts to its own file."""
-        return {"path_config_source": {"path": str(self.directory / FILES[name])}, "resource_api_version": "V3"}
+        return {
+            "path_config_source": {"path": str(self.directory / FILES[name])},
+            "resource_api_version": "V3",
+        }
 
     def rds(self) -> dict[str, Any]:
         return self.path_source("routes")
@@ -132,7 +135,9 @@ class Envoy:
         is cached); forget those of clusters that are gone, now that ``cds.json`` no longer names them."""
         fresh = {item["cluster_name"]: item for item in assignments}
         changed = {
-            name: item for name, item in fresh.items() if (kept := self._sent.get(name)) is not item and kept != item
+            name: item
+            for name, item in fresh.items()
+            if (kept := self._sent.get(name)) is not item and kept != item
         }
         removed = set(self._sent) - set(fresh)
         self._sent = fresh
@@ -140,7 +145,9 @@ class Envoy:
         if not changed and not removed:
             return False
         if self.server is not None:
-            self.server.publish({name: encode_load_assignment(item) for name, item in changed.items()}, removed)
+            self.server.publish(
+                {name: encode_load_assignment(item) for name, item in changed.items()}, removed
+            )
         return True
 
     def written(self, kind: str) -> list[dict[str, Any]]:

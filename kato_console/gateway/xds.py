@@ -23,13 +23,18 @@ Envoy messages installs an ``envoy/__init__.py`` over the one of the package tha
 from __future__ import annotations
 
 import logging
+import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-import grpc
+# The gateway forks once, to start Envoy, while the server's threads run: gRPC's fork handlers are for
+# a child that goes on using gRPC, which Envoy does not (it execs at once).
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
+
+import grpc  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +74,9 @@ def _uint(number: int, value: int) -> bytes:
 
 def _struct(values: Mapping[str, str]) -> bytes:
     """A ``google.protobuf.Struct`` of strings (field 1: map<string, Value>; Value.string_value: 3)."""
-    return b"".join(_bytes(1, _text(1, key) + _bytes(2, _text(3, str(value)))) for key, value in values.items())
+    return b"".join(
+        _bytes(1, _text(1, key) + _bytes(2, _text(3, str(value)))) for key, value in values.items()
+    )
 
 
 def encode_load_assignment(assignment: Mapping[str, Any]) -> bytes:
@@ -157,7 +164,11 @@ def decode_request(data: bytes) -> Request:
             request.response_nonce = value.decode()
         elif number == 6:  # google.rpc.Status: message is field 2
             request.error = next(
-                (part.decode(errors="replace") for n, part in _fields(value) if n == 2 and isinstance(part, bytes)),
+                (
+                    part.decode(errors="replace")
+                    for n, part in _fields(value)
+                    if n == 2 and isinstance(part, bytes)
+                ),
                 "rejected",
             )
     return request
@@ -207,7 +218,7 @@ class EndpointServer:
             self._changed.notify_all()
         self._server.stop(grace=0).wait(5)
 
-    def publish(self, assignments: Mapping[str, bytes], removed: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+    def publish(self, assignments: Mapping[str, bytes], removed: Iterable[str] = ()) -> None:
         """Replace these clusters' assignments (wire format) and send them to Envoy; forget ``removed``."""
         with self._changed:
             self._assignments.update(assignments)
@@ -221,7 +232,9 @@ class EndpointServer:
         stream = _Stream()
         with self._changed:
             self._streams.add(stream)
-        reader = threading.Thread(target=self._read, args=(requests, stream), daemon=True, name="kato-xds-read")
+        reader = threading.Thread(
+            target=self._read, args=(requests, stream), daemon=True, name="kato-xds-read"
+        )
         reader.start()
         try:
             while True:

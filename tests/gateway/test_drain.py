@@ -149,7 +149,9 @@ def test_an_address_still_routed_by_another_port_is_not_drained():
 
     def port(name: str, *ips: str) -> dict:
         endpoints = tuple(Endpoint(ip, 3306) for ip in ips)
-        return load_assignment(Upstream(name=name, label=name, internal_port=20000, endpoints=endpoints), Policy())
+        return load_assignment(
+            Upstream(name=name, label=name, internal_port=20000, endpoints=endpoints), Policy()
+        )
 
     clock = Clock()
     drain = Drain(0, clock=clock)
