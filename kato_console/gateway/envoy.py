@@ -119,6 +119,8 @@ class Envoy:
         for kind, name in FILES.items():
             items = getattr(resources, kind)
             if self._written.get(kind) != items:
+                if kind == "clusters" and self.server is not None:
+                    self.server.redefine(self._redefined(items))
                 self._replace(self.directory / name, [self._json(item) for item in items])
                 self._written[kind] = items
                 changed = True
@@ -129,6 +131,15 @@ class Envoy:
         if len(self._texts) > 2 * len(live) + 64:
             self._texts = {key: value for key, value in self._texts.items() if key in live}
         return changed
+
+    def _redefined(self, clusters: list[dict[str, Any]]) -> set[str]:
+        """The clusters Envoy has whose definition changes in ``clusters``."""
+        before = {item["name"]: item for item in self._written.get("clusters", [])}
+        return {
+            item["name"]
+            for item in clusters
+            if (kept := before.get(item["name"])) is not None and kept is not item and kept != item
+        }
 
     def _send_endpoints(self, assignments: list[dict[str, Any]]) -> bool:
         """Send the assignments that changed (an unchanged one is the same object: ``config.load_assignment``

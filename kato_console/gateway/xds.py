@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ LOAD_ASSIGNMENT_TYPE = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoad
 # A cluster's endpoints come from the aggregated stream that the bootstrap's ads_config opens.
 EDS_CONFIG: dict[str, Any] = {"ads": {}, "resource_api_version": "V3"}
 XDS_CLUSTER = "kato_xds"
+_REDEFINE_S = 5.0
 
 
 # Protobuf's wire format: what the messages here need of it.
@@ -201,6 +203,8 @@ class EndpointServer:
         self._streams: set[_Stream] = set()
         self._counter = 0
         self._stopping = False
+        # Clusters whose definition just changed, until when their endpoints go with every request.
+        self._redefined: dict[str, float] = {}
         self.rejected = 0
         self._server = grpc.server(ThreadPoolExecutor(max_workers=4, thread_name_prefix="kato-xds"))
         handler = grpc.stream_stream_rpc_method_handler(self._stream)  # raw bytes both ways
@@ -227,6 +231,15 @@ class EndpointServer:
             for stream in self._streams:
                 stream.pending.update(name for name in assignments if name in stream.names)
             self._changed.notify_all()
+
+    def redefine(self, names: Iterable[str]) -> None:
+        """These clusters' definitions are about to change in ``cds.json``. Envoy builds each anew, and
+        the new one asks for its endpoints with a request that may name nothing new (the same names
+        as before): for a while, every request gets these clusters' endpoints again. (Envoy would
+        otherwise keep the old cluster until its initial fetch times out, 15 s.)"""
+        deadline = time.monotonic() + _REDEFINE_S
+        with self._changed:
+            self._redefined.update(dict.fromkeys(names, deadline))
 
     def _stream(self, requests: Iterator[bytes], context: grpc.ServicerContext) -> Iterator[bytes]:
         stream = _Stream()
@@ -264,8 +277,13 @@ class EndpointServer:
                     logger.warning("Envoy rejected the endpoints it was sent: %s", request.error)
                 with self._changed:
                     names = set(request.resource_names)
-                    # A first request (no nonce) asks for everything it names; later ones for the names new to it.
+                    # A first request (no nonce) asks for everything it names; later ones for the names
+                    # new to it, and those of clusters built anew.
                     stream.pending.update(names if not request.response_nonce else names - stream.names)
+                    if self._redefined:
+                        now = time.monotonic()
+                        self._redefined = {name: due for name, due in self._redefined.items() if due > now}
+                        stream.pending.update(names.intersection(self._redefined))
                     stream.names = names
                     self._changed.notify_all()
         except grpc.RpcError:

@@ -3,6 +3,7 @@ discovery files (cds.json above all) and the other clusters' endpoints in Envoy 
 
 from __future__ import annotations
 
+import json
 import os
 import urllib.request
 from pathlib import Path
@@ -125,3 +126,30 @@ def test_a_component_whose_last_instance_goes_offline_loses_its_listener_only(
     assert (after.st_ino, after.st_mtime_ns) == (cds.st_ino, cds.st_mtime_ns)
     assert _stats(gateway.envoy)["cluster_manager.cds.update_attempt"] == cds_reads
     assert _endpoint_updates(gateway.envoy, mysql_port) == mysql_updates
+
+
+def test_a_cluster_built_anew_gets_its_endpoints_at_once(two_components, start_gateway, alice_actor):
+    """A change to a cluster's own definition (here its statistics' name, from the service name) makes
+    Envoy build the cluster anew; the new one routes to the same instances, and follows the next
+    routing change as promptly as before."""
+    mysql, mysql_port, (a, b) = two_components["mysql"]
+    gateway = start_gateway()
+    assert eventually(lambda: _names_seen(mysql_port.gateway_port) == {"a", "b"})
+    cds = os.stat(gateway.envoy.directory / "cds.json")
+    services.component_update(component=mysql, service_name="mariadb", actor=alice_actor)
+
+    def renamed() -> bool:
+        return any(".mariadb." in name for name in _stats(gateway.envoy))
+
+    def warming() -> list[object]:
+        """The clusters Envoy built but does not use yet: an EDS cluster waits for its endpoints."""
+        url = f"http://{gateway.envoy.admin_address}/config_dump?resource=dynamic_warming_clusters"
+        return json.loads(urllib.request.urlopen(url, timeout=5).read()).get("configs", [])  # noqa: S310
+
+    assert eventually(renamed)
+    assert eventually(lambda: not warming(), within=2.0)
+    assert os.stat(gateway.envoy.directory / "cds.json").st_ino != cds.st_ino
+    assert _names_seen(mysql_port.gateway_port) == {"a", "b"}
+    instance = Instance.objects.get(component=mysql, port=b.port)
+    instance_services.instance_set_online(instance=instance, is_online=False, actor=alice_actor)
+    assert eventually(lambda: _names_seen(mysql_port.gateway_port) == {"a"}, within=1.0)
