@@ -205,7 +205,6 @@ class EndpointServer:
         self._stopping = False
         # Clusters whose definition just changed, until when their endpoints go with every request.
         self._redefined: dict[str, float] = {}
-        self.rejected = 0
         self._server = grpc.server(ThreadPoolExecutor(max_workers=4, thread_name_prefix="kato-xds"))
         handler = grpc.stream_stream_rpc_method_handler(self._stream)  # raw bytes both ways
         self._server.add_generic_rpc_handlers(
@@ -273,7 +272,6 @@ class EndpointServer:
                 if request.type_url != LOAD_ASSIGNMENT_TYPE:
                     continue
                 if request.error:
-                    self.rejected += 1
                     logger.warning("Envoy rejected the endpoints it was sent: %s", request.error)
                 with self._changed:
                     names = set(request.resource_names)
