@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # The gateway forks once, to start Envoy, while the server's threads run: gRPC's fork handlers are for
-# a child that goes on using gRPC, which Envoy does not (it execs at once).
+# a child that goes on using gRPC, which Envoy does not (it execs at once). gRPC reads the switch at
+# fork time, so it stays set in this process (only `run_gateway` imports this module).
 os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
 import grpc  # noqa: E402
