@@ -167,6 +167,10 @@ def main() -> None:
     parser.add_argument("--only-throughput", action="store_true", help="skip the fleet, latency and failover")
     args = parser.parse_args()
     var_dir = tempfile.mkdtemp(prefix="kato-bench-gateway-")
+    # One free block for the three, so that the HTTP port cannot fall inside the internal range (its
+    # listener was then refused as a duplicate, and the HTTP figure measured another listener).
+    first = int(_free_range(args.components + 21).split("-")[0])
+    public = first + args.components + 10
     env = environment(
         db_name=DB_NAME,
         settings_module="kato_console.settings",
@@ -174,9 +178,9 @@ def main() -> None:
         var_dir=var_dir,
         KATO_GATEWAY="1",
         KATO_GATEWAY_ALLOW_LOOPBACK="1",
-        KATO_GATEWAY_INTERNAL_PORTS=_free_range(args.components + 10),
-        KATO_GATEWAY_PUBLIC_PORTS=_free_range(10),
-        KATO_GATEWAY_HTTP_PORT=_free_range(1).split("-")[0],
+        KATO_GATEWAY_INTERNAL_PORTS=f"{first}-{public - 1}",
+        KATO_GATEWAY_PUBLIC_PORTS=f"{public}-{public + 9}",
+        KATO_GATEWAY_HTTP_PORT=str(public + 10),
         KATO_SWEEP_JITTER_S="0",
     )
     recreate_database(DB_NAME, env)

@@ -1,13 +1,13 @@
 """The gateway's Envoy configuration, built from a snapshot of the routed upstreams (pure: no I/O).
 
 One cluster per component port whose internal service is on, its endpoints the routed instances
-that the safety policy lets through; a TCP listener on the internal address for each such port; a TCP
+that the safety policy lets through (a cluster's definition and its endpoints are two resources: the
+endpoints, ``load_assignment``, reach Envoy through EDS, ``kato_console.gateway.xds``); a TCP listener on the internal address for each such port; a TCP
 listener on the public address for a TCP port whose external service is on; and one HTTP listener on
 the public address whose routes pick an ``http`` port by host name. Listeners and routes name their
-cluster only, so an instance going offline changes one cluster and nothing else: Envoy replaces that
-cluster without touching a listener or another cluster, and the connections already open carry on.
-(Endpoint files of their own per cluster would cost Envoy one inotify instance each, and Linux allows
-128 per user by default: one cluster file serves thousands of ports.)
+cluster only, so an instance going offline changes one cluster's endpoints and nothing else: Envoy
+replaces that cluster's hosts without touching a listener, a cluster definition or another cluster, and
+the connections already open carry on.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from typing import Any, Protocol
+
+from kato_console.gateway.xds import EDS_CONFIG
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -123,11 +125,13 @@ class Sources(Protocol):
 
 @dataclass(frozen=True)
 class Resources:
-    """The discovery files' resources; equal resources mean nothing to tell Envoy."""
+    """The discovery resources; equal resources mean nothing to tell Envoy. ``endpoints``: one
+    ClusterLoadAssignment per cluster, in the clusters' order."""
 
     listeners: list[dict[str, Any]]
     clusters: list[dict[str, Any]]
     routes: list[dict[str, Any]]
+    endpoints: list[dict[str, Any]] = field(default_factory=list)
 
 
 def build(
@@ -136,9 +140,10 @@ def build(
     """The listeners, clusters, endpoints and HTTP routes for ``upstreams``."""
     ordered = sorted(upstreams, key=lambda upstream: upstream.name)
     clusters = [cluster(upstream, policy) for upstream in ordered]
+    endpoints = [load_assignment(upstream, policy) for upstream in ordered]
     # A port with no routed instance has no listener: a connection is refused at once, and Envoy closes
     # the connections the removed listener still had once the drain time is over.
-    served = [u for u, c in zip(ordered, clusters, strict=True) if _has_endpoints(c)]
+    served = [u for u, a in zip(ordered, endpoints, strict=True) if _has_endpoints(a)]
     listeners = [_tcp_listener(f"{u.name}-internal", placement.host, u.internal_port, u) for u in served]
     listeners += [
         _tcp_listener(f"{u.name}-public", placement.public_host, u.public_port, u)
@@ -149,48 +154,68 @@ def build(
     routes = [_route_configuration(hosts, placement.http_port)]
     if hosts:
         listeners.append(_http_listener(placement, sources.rds()))
-    return Resources(listeners=listeners, clusters=clusters, routes=routes)
+    return Resources(listeners=listeners, clusters=clusters, routes=routes, endpoints=endpoints)
 
 
-def _has_endpoints(cluster: dict[str, Any]) -> bool:
-    return any(group["lb_endpoints"] for group in cluster["load_assignment"]["endpoints"])
+def _has_endpoints(assignment: dict[str, Any]) -> bool:
+    return any(group["lb_endpoints"] for group in assignment["endpoints"])
 
 
 def _socket(host: str, port: int) -> dict[str, Any]:
     return {"socket_address": {"address": host, "port_value": port}}
 
 
+def _routed(upstream: Upstream, policy: Policy) -> list[Endpoint]:
+    ordered = sorted(set(upstream.endpoints), key=lambda e: (e.ip, e.port, e.hostname, e.tls))
+    return [endpoint for endpoint in ordered if policy.allows(endpoint.ip)]
+
+
 @lru_cache(maxsize=16384)
-def cluster(upstream: Upstream, policy: Policy) -> dict[str, Any]:
-    """The port's cluster with its endpoints inline. Cached, and the same object while the upstream is
-    the same: the gateway serialises each one once (``envoy.Envoy.apply``)."""
+def load_assignment(upstream: Upstream, policy: Policy) -> dict[str, Any]:
+    """The port's endpoints (a ClusterLoadAssignment). Cached, and the same object while the upstream is
+    the same: the gateway encodes and sends each one once (``envoy.Envoy.apply``)."""
     endpoints = []
-    matches: dict[str, dict[str, Any]] = {}
-    for endpoint in sorted(set(upstream.endpoints), key=lambda e: (e.ip, e.port, e.hostname, e.tls)):
-        if not policy.allows(endpoint.ip):
-            continue
+    for endpoint in _routed(upstream, policy):
         entry: dict[str, Any] = {"address": _socket(endpoint.ip, endpoint.port)}
         if endpoint.hostname:
             # The route's auto_host_rewrite sends this name as the Host header (virtual hosting).
             entry["hostname"] = endpoint.hostname
         lb_endpoint: dict[str, Any] = {"endpoint": entry}
         if endpoint.tls:
-            name = endpoint.hostname or endpoint.ip
-            matches.setdefault(name, _tls_match(name, endpoint.hostname, endpoint.ip, policy.ca_file))
-            lb_endpoint["metadata"] = {"filter_metadata": {_TLS_MATCH: {"tls": name}}}
+            lb_endpoint["metadata"] = {
+                "filter_metadata": {_TLS_MATCH: {"tls": endpoint.hostname or endpoint.ip}}
+            }
         endpoints.append(lb_endpoint)
+    return {"cluster_name": upstream.name, "endpoints": [{"lb_endpoints": endpoints}]}
+
+
+def cluster(upstream: Upstream, policy: Policy) -> dict[str, Any]:
+    """The port's cluster, its endpoints apart (``load_assignment``, through EDS). The same object while
+    its definition is the same, whatever its endpoints do: ``cds.json`` is written again only when a
+    cluster's own definition (its TLS names, the authorities' file) changes."""
+    matches: dict[str, tuple[str, str, str]] = {}
+    for endpoint in _routed(upstream, policy):
+        if endpoint.tls:
+            name = endpoint.hostname or endpoint.ip
+            matches.setdefault(name, (name, endpoint.hostname, endpoint.ip))
+    tls = tuple(matches[name] for name in sorted(matches))
+    return _cluster_of(upstream.name, upstream.label, tls, policy.ca_file if tls else "")
+
+
+@lru_cache(maxsize=16384)
+def _cluster_of(name: str, label: str, tls: tuple[tuple[str, str, str], ...], ca_file: str) -> dict[str, Any]:
     built: dict[str, Any] = {
         "@type": _TYPE + "config.cluster.v3.Cluster",
-        "name": upstream.name,
-        "alt_stat_name": upstream.label,
-        "type": "STATIC",
+        "name": name,
+        "alt_stat_name": label,
+        "type": "EDS",
+        "eds_cluster_config": {"eds_config": EDS_CONFIG},
         "connect_timeout": CONNECT_TIMEOUT,
         "lb_policy": "ROUND_ROBIN",
         "circuit_breakers": _CIRCUIT_BREAKERS,
-        "load_assignment": {"cluster_name": upstream.name, "endpoints": [{"lb_endpoints": endpoints}]},
     }
-    if matches:
-        built["transport_socket_matches"] = [matches[name] for name in sorted(matches)]
+    if tls:
+        built["transport_socket_matches"] = [_tls_match(*match, ca_file) for match in tls]
     return built
 
 

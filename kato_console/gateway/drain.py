@@ -45,13 +45,14 @@ class Drain:
         """The addresses that route now: those that left get a deadline, those back lose theirs."""
         self._replace("", frozenset(routed))
 
-    def update_clusters(self, clusters: Iterable[dict[str, Any]]) -> None:
-        """``update`` from Envoy's clusters, reading again only the clusters that changed: an
-        unchanged cluster is the same object (``config.cluster`` is cached), so a change among
-        thousands of clusters costs that cluster's endpoints, not all of them."""
+    def update_clusters(self, assignments: Iterable[dict[str, Any]]) -> None:
+        """``update`` from the clusters' endpoints (Envoy's ClusterLoadAssignments), reading again only
+        the clusters whose endpoints changed: an unchanged assignment is the same object
+        (``config.load_assignment`` is cached), so a change among thousands of clusters costs that
+        cluster's endpoints, not all of them."""
         present = set()
-        for item in clusters:
-            name = item["name"]
+        for item in assignments:
+            name = item["cluster_name"]
             present.add(name)
             kept = self._clusters.get(name)
             if kept is None or kept[0] is not item:
@@ -82,13 +83,13 @@ class Drain:
         return over
 
 
-def routed_addresses(clusters: Iterable[dict[str, Any]]) -> frozenset[Address]:
-    """Every endpoint address in these Envoy clusters (``config.cluster``'s shape). The snapshot writes
+def routed_addresses(assignments: Iterable[dict[str, Any]]) -> frozenset[Address]:
+    """Every endpoint address in these clusters' endpoints (``config.load_assignment``'s shape). The snapshot writes
     IP addresses in their canonical form already (``ipaddress``), as ``getpeername`` gives them; this
     runs on every change, over every endpoint, so it parses nothing."""
     found = set()
-    for cluster in clusters:
-        for group in cluster["load_assignment"]["endpoints"]:
+    for assignment in assignments:
+        for group in assignment["endpoints"]:
             for lb_endpoint in group["lb_endpoints"]:
                 socket_address = lb_endpoint["endpoint"]["address"]["socket_address"]
                 found.add((socket_address["address"], socket_address["port_value"]))

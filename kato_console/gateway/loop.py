@@ -4,7 +4,7 @@ Triggers on the instance, port, health-check and component tables (migration
 ``instances.0006_gateway_notify``) send a NOTIFY on ``kato_gateway``, with the component's id, when a
 column that changes routing changes; the loop LISTENs on its own connection, reads those components
 again as soon as one arrives (after a few milliseconds in which the rest of a burst is gathered), and
-writes only what changed: usually one cluster's endpoint file. A slow poll catches what no trigger sees (a DNS record that changed, a lost
+sends Envoy only what changed: usually one cluster's endpoints (``kato_console.gateway.xds``). A slow poll catches what no trigger sees (a DNS record that changed, a lost
 connection). Several gateways may run against one database; each LISTENs and builds for itself.
 """
 
@@ -148,7 +148,7 @@ def run(
     listener = _listen()
     try:
         envoy.start(state.refresh())
-        drain.update_clusters(envoy.written("clusters"))
+        drain.update_clusters(envoy.written("endpoints"))
         if on_ready is not None:
             on_ready(envoy)
         next_poll = time.monotonic() + options.poll_s
@@ -160,7 +160,7 @@ def run(
             if changed or polling:
                 applied = _refresh(envoy, state, None if polling or changed is EVERYTHING else changed)
                 if applied:
-                    drain.update_clusters(envoy.written("clusters"))
+                    drain.update_clusters(envoy.written("endpoints"))
                 if polling:
                     next_poll = time.monotonic() + options.poll_s
                 if on_apply is not None:

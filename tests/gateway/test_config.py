@@ -18,8 +18,8 @@ FILES = Files()
 
 
 def _addresses(resources) -> set[str]:
-    (cluster,) = resources.clusters
-    endpoints = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"]
+    (assignment,) = resources.endpoints
+    endpoints = assignment["endpoints"][0]["lb_endpoints"]
     return {e["endpoint"]["address"]["socket_address"]["address"] for e in endpoints}
 
 
@@ -51,12 +51,14 @@ def test_without_the_operators_leave_it_forwards_to_no_loopback_nor_its_own_addr
     assert _addresses(resources) == {"10.0.0.7"}
 
 
-def test_only_the_cluster_changes_when_only_the_instances_do():
+def test_only_the_endpoints_change_when_only_the_instances_do():
     policy = Policy()
     one = build([_upstream("10.0.0.7")], placement=PLACEMENT, policy=policy, sources=FILES)
     two = build([_upstream("10.0.0.8", "10.0.0.9")], placement=PLACEMENT, policy=policy, sources=FILES)
     assert one.listeners == two.listeners and one.routes == two.routes
-    assert one.clusters != two.clusters
+    # The cluster's definition is the very same object: cds.json is not written again.
+    assert one.clusters[0] is two.clusters[0]
+    assert one.endpoints != two.endpoints
 
 
 def test_an_http_route_sends_the_registered_name_as_host():
@@ -72,6 +74,6 @@ def test_an_http_route_sends_the_registered_name_as_host():
     (vhost,) = route["virtual_hosts"]
     assert vhost["domains"] == ["web-shop.localhost", "web-shop.localhost:8080"]
     assert vhost["routes"][0]["route"]["auto_host_rewrite"] is True
-    lb = resources.clusters[0]["load_assignment"]["endpoints"][0]["lb_endpoints"][0]
+    lb = resources.endpoints[0]["endpoints"][0]["lb_endpoints"][0]
     assert lb["endpoint"]["hostname"] == "web.example.com"
     assert {listener["name"] for listener in resources.listeners} == {"port-2-internal", "http"}

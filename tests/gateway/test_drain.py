@@ -145,11 +145,13 @@ def test_an_address_that_routes_again_before_its_deadline_keeps_its_connections(
 
 
 def test_an_address_still_routed_by_another_port_is_not_drained():
-    from kato_console.gateway.config import Endpoint, Policy, Upstream, cluster
+    from kato_console.gateway.config import Endpoint, Policy, Upstream, load_assignment
 
     def port(name: str, *ips: str) -> dict:
         endpoints = tuple(Endpoint(ip, 3306) for ip in ips)
-        return cluster(Upstream(name=name, label=name, internal_port=20000, endpoints=endpoints), Policy())
+        return load_assignment(
+            Upstream(name=name, label=name, internal_port=20000, endpoints=endpoints), Policy()
+        )
 
     clock = Clock()
     drain = Drain(0, clock=clock)
