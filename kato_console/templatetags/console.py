@@ -9,6 +9,7 @@ from django import template
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.models import AuditEvent
 from kato_console.events import event_sentence
@@ -113,6 +114,27 @@ FAILURE_WORDS = {
 def failure_word(label: object) -> str:
     """A probe's failure label ("login failed") in the page's language; anything else as it is."""
     return str(FAILURE_WORDS.get(str(label), label))
+
+
+# The stage a probe failed at (instances.probes, stored as these codes), as the pages say it; in
+# English the code itself, as before.
+_STAGE_WORDS = {
+    "dns": pgettext_lazy("probe stage", "dns"),
+    "policy": pgettext_lazy("probe stage", "policy"),
+    "connect": pgettext_lazy("probe stage", "connect"),
+    "tls": pgettext_lazy("probe stage", "tls"),
+    "greeting": pgettext_lazy("probe stage", "greeting"),
+    "auth": pgettext_lazy("probe stage", "auth"),
+    "query": pgettext_lazy("probe stage", "query"),
+    "response": pgettext_lazy("probe stage", "response"),
+    "timeout": pgettext_lazy("probe stage", "timeout"),
+}
+
+
+@register.filter
+def stage_word(stage: object) -> str:
+    """A probe's stage ("connect") in the page's language; anything else as it is."""
+    return str(_STAGE_WORDS.get(str(stage), stage))
 
 
 @register.filter

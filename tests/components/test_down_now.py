@@ -56,6 +56,7 @@ def test_it_lists_what_fails_since_when_and_what_depends_on_it(alice_client, sho
     assert "mysql" in listed and "redis" not in listed
     assert '<span class="status status-partial">Partial</span>' in listed
     assert f"<code>{refused.address}</code>" in listed
+    assert ": connect: " in listed  # the stage the probe failed at, then what it found
     assert "1 of 2 online instances failing" in listed
     since = Instance.objects.get(pk=refused.pk).health_since
     assert since is not None
@@ -130,6 +131,7 @@ def test_it_reads_in_chinese_for_a_chinese_browser(alice_client, shop) -> None:
     assert "<h1>当前故障</h1>" in html and "列表每 10 秒自动刷新" in html
     assert '<span class="status status-partial">部分健康</span>' in listed
     assert "2 个在线实例中有 1 个失败。" in listed
+    assert ": 连接: " in listed and ": connect: " not in listed
     assert "依赖它的组件：" in listed and ">orders</a>、" in listed
     assert '>storefront</a> <span class="muted">（间接依赖）</span>' in listed
     for english in ("Down now", "online instances failing", "Depends on it", "through others", "Read at"):
