@@ -56,8 +56,11 @@ def test_the_wizard_in_chinese_from_the_login_page_to_the_new_component(
     address.fill("10.0.0.7")
     address.blur()
     page.get_by_text("10.0.0.7 没有端口").wait_for()  # a field's error, checked as it is left
+    # The row was swapped in with its error; htmx listens on the new field once it has settled.
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
     address.fill(f"{host}:{port}")
-    address.blur()
+    with page.expect_response(lambda response: "/validate/" in response.url):
+        address.blur()
     page.get_by_text("10.0.0.7 没有端口").wait_for(state="detached")  # checked again as it is left
     _shot(page, "test_wizard_chinese-1-step-1", doc="zh-wizard-step-1")
     page.get_by_role("button", name="创建组件").click()
