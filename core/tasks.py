@@ -6,9 +6,10 @@ from typing import Any
 
 from celery import shared_task
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS
 
 from core.audit import audit_prune
+from core.beat import ensure_beat_entry
 
 AUDIT_PRUNE_TASK = "core.tasks.audit_prune_task"
 AUDIT_PRUNE_NAME = "Audit trail: delete events older than KATO_AUDIT_RETENTION_DAYS"
@@ -21,27 +22,15 @@ def audit_prune_task() -> int:
 
 
 def ensure_prune_schedule(*, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
-    """Create the daily beat entry of the prune when there is none (connected to post_migrate).
-
-    As with the sweep's entry, an existing one is left as the operator set it (its interval, or
-    disabled); a deleted one comes back at the next ``migrate``.
-    """
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
-
-    if PeriodicTask._meta.db_table not in connections[using].introspection.table_names():
-        return  # migrating only part of the way: django_celery_beat's tables are not there yet
-    tasks = PeriodicTask.objects.using(using)
-    if tasks.filter(task=AUDIT_PRUNE_TASK).exists():
-        return
-    daily, _ = IntervalSchedule.objects.using(using).get_or_create(every=1, period=IntervalSchedule.DAYS)
-    tasks.create(
-        name=AUDIT_PRUNE_NAME,
+    """Create the daily beat entry of the prune when there is none (connected to post_migrate)."""
+    ensure_beat_entry(
         task=AUDIT_PRUNE_TASK,
-        interval=daily,
-        # A prune that waited a day is replaced by the next one.
-        expire_seconds=86_400,
+        name=AUDIT_PRUNE_NAME,
+        every=1,
+        period="days",
         description=(
             "Deletes the audit events older than KATO_AUDIT_RETENTION_DAYS (0 keeps them all), "
             "10,000 at a time. Disable rather than delete (it is re-created at migrate)."
         ),
+        using=using,
     )

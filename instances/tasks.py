@@ -13,8 +13,9 @@ from typing import Any
 from celery import shared_task
 from celery.signals import worker_init
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS
 
+from core.beat import ensure_beat_entry
 from instances import history, maintenance, sweep
 
 SWEEP_TICK_TASK = "instances.tasks.sweep_tick"
@@ -69,33 +70,17 @@ def maintenance_tick() -> list[int]:
 
 
 def ensure_sweep_schedule(*, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
-    """Create the beat entry of the sweep tick when there is none (connected to post_migrate).
-
-    An existing entry is never touched, so an operator can change its interval, or disable it, in
-    the admin (Periodic tasks) and keep the change across restarts and migrations. Deleting it
-    brings it back, with ``KATO_SWEEP_TICK_S``, at the next ``migrate``: disable it instead.
-    """
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
-
-    if PeriodicTask._meta.db_table not in connections[using].introspection.table_names():
-        return  # migrating only part of the way: django_celery_beat's tables are not there yet
-    tasks = PeriodicTask.objects.using(using)
-    if tasks.filter(task=SWEEP_TICK_TASK).exists():
-        return
-    every = settings.KATO_SWEEP_TICK_S
-    interval, _ = IntervalSchedule.objects.using(using).get_or_create(
-        every=every, period=IntervalSchedule.SECONDS
-    )
-    tasks.create(
-        name=SWEEP_TICK_NAME,
+    """Create the beat entry of the sweep tick when there is none (connected to post_migrate), every
+    ``KATO_SWEEP_TICK_S``; an operator changes its interval, or disables it, in the admin."""
+    ensure_beat_entry(
         task=SWEEP_TICK_TASK,
-        interval=interval,
-        # A tick that waited longer than the next one is useless: the next one does its work.
-        expire_seconds=every,
+        name=SWEEP_TICK_NAME,
+        every=settings.KATO_SWEEP_TICK_S,
         description=(
             "Claims the instances whose connectivity test is due and enqueues their probes. "
             "Change the interval here; disable rather than delete (it is re-created at migrate)."
         ),
+        using=using,
     )
 
 
@@ -116,47 +101,29 @@ def probe_now(instance_ids: list[int], user_id: int | None = None, remote_addr: 
 
 
 def ensure_history_schedule(*, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
-    """Create the beat entry of the history's upkeep when there is none (connected to post_migrate);
-    an existing one is left as the operator set it, as with the sweep's."""
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
-
-    if PeriodicTask._meta.db_table not in connections[using].introspection.table_names():
-        return
-    tasks = PeriodicTask.objects.using(using)
-    if tasks.filter(task=HISTORY_UPKEEP_TASK).exists():
-        return
-    interval, _ = IntervalSchedule.objects.using(using).get_or_create(
-        every=HISTORY_UPKEEP_EVERY_S, period=IntervalSchedule.SECONDS
-    )
-    tasks.create(
-        name=HISTORY_UPKEEP_NAME,
+    """Create the beat entry of the history's upkeep when there is none (connected to post_migrate)."""
+    ensure_beat_entry(
         task=HISTORY_UPKEEP_TASK,
-        interval=interval,
-        expire_seconds=HISTORY_UPKEEP_EVERY_S,
+        name=HISTORY_UPKEEP_NAME,
+        every=HISTORY_UPKEEP_EVERY_S,
         description=(
-            "Computes the probe history's hour and day rows of the last hour from the minute rows, "
-            "and deletes minute rows after 48 hours, hour rows after 90 days, day rows after two "
-            "years. Keep it under an hour apart; disable rather than delete (re-created at migrate)."
+            "Computes the probe history's hour and day rows from the minute rows, from where its last "
+            "run stopped, and deletes minute rows after 48 hours, hour rows after 90 days, day rows "
+            "after two years. Disable rather than delete (re-created at migrate)."
         ),
+        using=using,
     )
 
 
 def ensure_maintenance_schedule(*, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
     """Create the minutely beat entry of the maintenance windows when there is none (post_migrate)."""
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
-
-    if PeriodicTask._meta.db_table not in connections[using].introspection.table_names():
-        return
-    every, _ = IntervalSchedule.objects.using(using).get_or_create(every=60, period=IntervalSchedule.SECONDS)
-    PeriodicTask.objects.using(using).get_or_create(
+    ensure_beat_entry(
         task=MAINTENANCE_TICK_TASK,
-        defaults={
-            "name": MAINTENANCE_TICK_NAME,
-            "interval": every,
-            "expire_seconds": 60,
-            "description": (
-                "Starts the maintenance windows that began (taking instances out of routing when the "
-                "window asks) and ends those that ended. Disable rather than delete (re-created at migrate)."
-            ),
-        },
+        name=MAINTENANCE_TICK_NAME,
+        every=60,
+        description=(
+            "Starts the maintenance windows that began (taking instances out of routing when the "
+            "window asks) and ends those that ended. Disable rather than delete (re-created at migrate)."
+        ),
+        using=using,
     )

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from kombu.exceptions import KombuError
 
+from core.beat import ensure_beat_entry
 from kato_console.alerts import outbox
 
 DISPATCH_TASK = "kato_console.alerts.tasks.dispatch_deliveries"
@@ -84,46 +85,29 @@ def dispatch_at_worker_start(**kwargs: Any) -> None:
 
 
 def ensure_dispatch_schedule(*, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
-    """Create the dispatcher's beat entry when there is none (connected to post_migrate); an existing
-    entry is left as the operator set it in the admin (Periodic tasks)."""
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
-
-    if PeriodicTask._meta.db_table not in connections[using].introspection.table_names():
-        return
-    every = settings.KATO_ALERT_DISPATCH_S
-    interval, _ = IntervalSchedule.objects.using(using).get_or_create(
-        every=every, period=IntervalSchedule.SECONDS
-    )
-    PeriodicTask.objects.using(using).get_or_create(
+    """Create the dispatcher's beat entry when there is none (connected to post_migrate)."""
+    ensure_beat_entry(
         task=DISPATCH_TASK,
-        defaults={
-            "name": DISPATCH_NAME,
-            "interval": interval,
-            "expire_seconds": every,
-            "description": (
-                "Queues the alert deliveries that are due: retries after their backoff, and attempts "
-                "a broker or a worker lost. Disable rather than delete (it is re-created at migrate)."
-            ),
-        },
+        name=DISPATCH_NAME,
+        every=settings.KATO_ALERT_DISPATCH_S,
+        description=(
+            "Queues the alert deliveries that are due: retries after their backoff, and attempts "
+            "a broker or a worker lost. Disable rather than delete (it is re-created at migrate)."
+        ),
+        using=using,
     )
 
 
 def ensure_certificates_schedule(*, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
     """Create the hourly beat entry of the certificate notices when there is none (post_migrate)."""
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
-
-    if PeriodicTask._meta.db_table not in connections[using].introspection.table_names():
-        return
-    hourly, _ = IntervalSchedule.objects.using(using).get_or_create(every=1, period=IntervalSchedule.HOURS)
-    PeriodicTask.objects.using(using).get_or_create(
+    ensure_beat_entry(
         task=CERTIFICATES_TASK,
-        defaults={
-            "name": CERTIFICATES_NAME,
-            "interval": hourly,
-            "expire_seconds": 3600,
-            "description": (
-                "Notifies the channels of each probed TLS certificate that expires within 21, 7 or 1 "
-                "days, once per certificate and threshold. Disable rather than delete (re-created at migrate)."
-            ),
-        },
+        name=CERTIFICATES_NAME,
+        every=1,
+        period="hours",
+        description=(
+            "Notifies the channels of each probed TLS certificate that expires within 21, 7 or 1 "
+            "days, once per certificate and threshold. Disable rather than delete (re-created at migrate)."
+        ),
+        using=using,
     )
